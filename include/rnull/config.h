@@ -1,0 +1,108 @@
+/* rnull option table: every option any front end accepts, declared once.
+ *
+ * The nbdkit plugin's config/config_help, rnull-server's command line and its
+ * config file all go through rnull_config_set() and rnull_options(); nobody
+ * parses an option twice. Key names follow Linux null_blk where it has one.
+ * Errors name the key, the value and the allowed range.
+ */
+#ifndef RNULL_CONFIG_H
+#define RNULL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rnull/fault.h"
+
+#define RNULL_DISK_NAME_LEN 32 /* as the kernel's DISK_NAME_LEN: 31 bytes + NUL */
+#define RNULL_MAX_BADBLOCK_RANGES 64
+#define RNULL_ERR_LEN 256 /* size of an error message buffer */
+
+enum rnull_irqmode {
+  RNULL_IRQ_NONE = 0,    /* direct: ended inside queue_rq */
+  RNULL_IRQ_SOFTIRQ = 1, /* deferred: ended at commit_rqs / next run */
+  RNULL_IRQ_TIMER = 2,   /* ended completion_nsec after submission */
+};
+
+struct rnull_range {
+  uint64_t start, end; /* inclusive, in 512-byte sectors */
+};
+
+struct rnull_config {
+  char name[RNULL_DISK_NAME_LEN];
+  uint64_t size;               /* bytes */
+  uint32_t blocksize;          /* logical block size */
+  uint32_t physical_blocksize; /* 0 = same as blocksize */
+  uint32_t max_transfer;       /* largest request, bytes */
+  bool rotational;
+  bool readonly;
+  uint32_t submit_queues;
+  uint32_t hw_queue_depth;
+  enum rnull_irqmode irqmode;
+  uint64_t completion_nsec;
+  bool memory_backed;
+  bool discard;
+  uint64_t mbps; /* 0 = unlimited */
+  uint64_t timeout_ms;
+  uint64_t fault_seed;
+  struct rnull_fault_attr timeout_inject;
+  struct rnull_fault_attr requeue_inject;
+  struct rnull_fault_attr error_inject;
+  bool badblocks_once;
+  char stats_file[256]; /* front ends rewrite it every second as JSON */
+  unsigned nr_badblocks;
+  struct rnull_range badblocks[RNULL_MAX_BADBLOCK_RANGES];
+};
+
+enum rnull_opt_type {
+  RNULL_OPT_SIZE,   /* bytes, with K/M/G/T/P/E suffix */
+  RNULL_OPT_UINT,   /* unsigned integer in [min, max] */
+  RNULL_OPT_POW2,   /* power of two in [min, max] */
+  RNULL_OPT_BOOL,   /* 0/1, true/false, yes/no, on/off */
+  RNULL_OPT_NAME,   /* string of at most RNULL_DISK_NAME_LEN - 1 bytes */
+  RNULL_OPT_IRQ,    /* none|softirq|timer or 0|1|2 */
+  RNULL_OPT_FAULT,  /* <interval>,<probability>,<space>,<times> */
+  RNULL_OPT_RANGES, /* START-END[,START-END...] in sectors */
+  RNULL_OPT_PATH,   /* file path, at most 255 bytes */
+  RNULL_OPT_REJECT, /* accepted key name, always refused (e.g. zoned) */
+};
+
+struct rnull_option {
+  const char *key;
+  enum rnull_opt_type type;
+  const char *def; /* default, as text; NULL when the key has none */
+  uint64_t min, max;
+  size_t offset; /* of the field in struct rnull_config */
+  const char *help;
+};
+
+/* The table, in documentation order. */
+const struct rnull_option *rnull_options(size_t *count);
+const struct rnull_option *rnull_option_find(const char *key);
+
+/* Fill cfg with the defaults of the table (the rnull v4 disk). */
+void rnull_config_init(struct rnull_config *cfg);
+
+/* Parse one key=value. 0 on success; -EINVAL (bad value), -ENOENT (unknown
+ * key) with a message naming key, value and allowed range in err. */
+int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value,
+                     char *err, size_t errlen);
+
+/* Same, from one "key=value" string. */
+int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err, size_t errlen);
+
+/* Checks between keys (physical_blocksize >= blocksize, size a multiple of
+ * the block size, ...). 0 or -EINVAL with err set. */
+int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
+
+/* Print one line per key: "key=TYPE  help (default D, range ...)". */
+void rnull_config_help(FILE *out);
+
+/* Print the effective configuration as key=value lines. */
+void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
+
+/* Parse a size with nbdkit-style suffix (K,M,G,T,P,E; powers of 1024). */
+int rnull_parse_size(const char *s, uint64_t *out);
+
+#endif

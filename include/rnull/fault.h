@@ -1,0 +1,43 @@
+/* Fault injection, the kernel's fault_attr with null_blk's text format
+ * "<interval>,<probability>,<space>,<times>" (lib/fault-inject.c semantics):
+ *  - times: failures left, -1 unlimited; 0 never fails;
+ *  - space: bytes that must pass before failing starts;
+ *  - interval: only every interval-th eligible call may fail;
+ *  - probability: percent (0..100) of eligible calls that fail.
+ * Decisions draw from a seeded PRNG (xorshift), so a fixed fault_seed gives
+ * the same sequence of failures on every run. Thread-safe (atomics).
+ */
+#ifndef RNULL_FAULT_H
+#define RNULL_FAULT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rnull_fault_attr {
+  bool enabled;
+  uint64_t interval;
+  unsigned probability; /* 0..100 */
+  int64_t space;
+  int64_t times; /* -1 = unlimited */
+};
+
+/* Live state of one fault attribute. */
+struct rnull_fault {
+  struct rnull_fault_attr attr;
+  _Atomic int64_t times;
+  _Atomic int64_t space;
+  _Atomic uint64_t count;
+  _Atomic uint64_t rng;
+};
+
+/* Parse "<interval>,<probability>,<space>,<times>". 0 or -EINVAL with err. */
+int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err, size_t errlen);
+
+void rnull_fault_init(struct rnull_fault *f, const struct rnull_fault_attr *attr, uint64_t seed);
+
+/* Should this call (of size bytes) fail? Never fails when not enabled. */
+bool rnull_fault_should_fail(struct rnull_fault *f, uint64_t size);
+
+#endif

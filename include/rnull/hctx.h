@@ -1,0 +1,47 @@
+/* A hardware queue: the front end submits here and drives its completions.
+ * The engine owns no loop and no thread: the front end asks for the next
+ * deadline and calls rnull_hctx_run when it is due (or after each batch). */
+#ifndef RNULL_HCTX_H
+#define RNULL_HCTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rnull/io.h"
+
+struct rnull_hctx;
+struct rnull_disk;
+
+/* submit flags */
+#define RNULL_SUBMIT_NOWAIT 0x1u /* no free tag: return -EAGAIN, don't wait */
+#define RNULL_SUBMIT_LAST 0x2u   /* last of a batch (queue_rq's is_last) */
+
+/* Validate io, take a tag, dispatch to the driver. Returns 0 when the I/O is
+ * the engine's: end_io(cookie) will be (or already was) called exactly once.
+ * Otherwise end_io is not called and the return says why: -EINVAL (unaligned,
+ * too long, bad op), -ENOSPC (write past the end), -EPERM (read-only),
+ * -ENOTSUP (op not offered), -EAGAIN (no tag, NOWAIT), -ESHUTDOWN. */
+int rnull_submit(struct rnull_hctx *hctx, const struct rnull_io *io, unsigned flags);
+
+/* End of a batch: calls the driver's commit_rqs, then ends deferred
+ * (softirq) completions. Returns how many requests ended. */
+unsigned rnull_hctx_commit(struct rnull_hctx *hctx);
+
+/* Absolute engine-clock time of the next due work (timer completion,
+ * throttled dispatch, requeue, timeout): 0 if something is due now,
+ * RNULL_NO_DEADLINE if nothing is pending. */
+uint64_t rnull_hctx_next_deadline(struct rnull_hctx *hctx);
+
+/* Run everything due at time now (engine clock): deferred completions,
+ * requeued and throttled dispatches, timers, timeouts. Returns how many
+ * requests ended. Safe to call from several threads. */
+unsigned rnull_hctx_run(struct rnull_hctx *hctx, uint64_t now);
+
+/* The engine clock of the hctx's disk. */
+uint64_t rnull_hctx_now(struct rnull_hctx *hctx);
+
+unsigned rnull_hctx_index(const struct rnull_hctx *hctx);
+struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *hctx);
+unsigned rnull_hctx_inflight(struct rnull_hctx *hctx);
+
+#endif

@@ -1,0 +1,44 @@
+/* What a front end submits and gets back. No tags, no requests: a front end
+ * describes an I/O, gives a cookie, and its end_io is called with the cookie
+ * once the engine ends the request. */
+#ifndef RNULL_IO_H
+#define RNULL_IO_H
+
+#include <stdint.h>
+
+enum rnull_op {
+  RNULL_OP_READ,
+  RNULL_OP_WRITE,
+  RNULL_OP_FLUSH,
+  RNULL_OP_DISCARD,      /* trim */
+  RNULL_OP_WRITE_ZEROES, /* may unmap unless RNULL_IO_NOUNMAP */
+  RNULL_OP_CACHE,        /* prefetch hint */
+  RNULL_OP_MAX
+};
+
+/* io flags */
+#define RNULL_IO_FUA 0x1u
+#define RNULL_IO_NOUNMAP 0x2u   /* write zeroes: keep the range allocated */
+#define RNULL_IO_FAST_ZERO 0x4u /* write zeroes: fail with -ENOTSUP if slow */
+
+/* done flags */
+#define RNULL_DONE_ZERO 0x1u /* read: range is all zeros, buf was NOT written */
+
+struct rnull_io {
+  enum rnull_op op;
+  uint32_t flags;
+  uint64_t offset; /* bytes */
+  uint32_t len;    /* bytes */
+  void *buf;       /* read: destination (may be NULL on a null store),
+                      write: source (may be NULL on a null store) */
+  void *cookie;    /* the front end's, handed back to end_io */
+};
+
+/* Called once per submitted I/O when it ends, from the thread that ended it
+ * (the submitter in direct mode; whoever calls rnull_hctx_run/commit else).
+ * status is 0 or a negative errno; done_flags are RNULL_DONE_*. */
+typedef void (*rnull_end_io_fn)(void *cookie, int status, uint32_t done_flags);
+
+const char *rnull_op_name(enum rnull_op op);
+
+#endif

@@ -1,0 +1,26 @@
+/* Throughput limit (null_blk's mbps): a token bucket per disk. A request
+ * reserves its bytes; if the bucket is short it is told when it may go, and
+ * the engine holds it until then: requests wait, they are not failed. Time is
+ * passed in, so tests run in virtual time. Thread-safe. */
+#ifndef RNULL_THROTTLE_H
+#define RNULL_THROTTLE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct rnull_throttle {
+  pthread_mutex_t lock;
+  uint64_t rate;   /* bytes per second, 0 = unlimited */
+  uint64_t burst;  /* bucket size in bytes */
+  double tokens;   /* may go negative: reserved budget */
+  uint64_t last_ns;
+};
+
+void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_ns);
+void rnull_throttle_destroy(struct rnull_throttle *t);
+
+/* Reserve bytes at now_ns; returns when the request may be dispatched
+ * (now_ns if the budget was there). */
+uint64_t rnull_throttle_reserve(struct rnull_throttle *t, uint64_t bytes, uint64_t now_ns);
+
+#endif

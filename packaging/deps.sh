@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rnull needs to build, test and benchmark.
+# Idempotent; run as root (or with sudo available). Set RNULL_DEPS_KERNEL=1 for the VM test's extras.
+set -euo pipefail
+pkgs=(
+  build-essential cmake pkg-config git
+  nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin libev-dev check
+  qemu-utils fio nbd-client
+  clang llvm libclang-rt-14-dev valgrind
+  iproute2 python3-libnbd
+)
+if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then
+  pkgs+=(qemu-system-x86 busybox-static cpio)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps.sh: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
