@@ -10,7 +10,7 @@ pkgs=(
   iproute2 python3-libnbd
 )
 if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then
-  pkgs+=(qemu-system-x86 busybox-static cpio)
+  pkgs+=(qemu-system-x86 busybox-static cpio socat)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
