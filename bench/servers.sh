@@ -1,0 +1,107 @@
+# shellcheck shell=bash disable=SC2034 # sourced by bench/run, which uses the arrays
+# Sourced by bench/run: start and stop the servers under test.
+# Every server serves one Unix socket in $BENCH_TMP; we record each PID we
+# start and stop only those PIDs (never by name).
+
+# name -> pid of servers we started
+declare -A SERVER_PID=()
+# The order of the columns in every table.
+SERVERS=(rnull-server plugin nbdkit-null qemu-nbd)
+
+# Where a server's socket lives.
+server_socket() { echo "$BENCH_TMP/$1.sock"; }
+server_uri() { echo "nbd+unix:///?socket=$(server_socket "$1")"; }
+
+# server_cmd NAME SIZE: print the command line (one word a line), or nothing
+# if the server cannot run on this machine.
+server_cmd() {
+  local name=$1 size=$2 sock
+  sock=$(server_socket "$name")
+  case $name in
+    rnull-server)
+      [ -x "$RNULL_SERVER" ] || return 0
+      # shellcheck disable=SC2086 # RNULL_ARGS is a list of key=value words
+      printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground "size=$size" $RNULL_ARGS ;;
+    plugin)
+      [ -f "$RNULL_PLUGIN" ] && command -v nbdkit >/dev/null || return 0
+      # shellcheck disable=SC2086
+      printf '%s\n' nbdkit -f -U "$sock" "$RNULL_PLUGIN" "size=$size" $RNULL_ARGS ;;
+    nbdkit-null)
+      command -v nbdkit >/dev/null || return 0
+      printf '%s\n' nbdkit -f -U "$sock" null "size=$size" ;;
+    qemu-nbd)
+      command -v qemu-nbd >/dev/null || return 0
+      # -t: keep serving after a client leaves; -e 8: several connections at
+      # once (fio numjobs=2, nbdcopy's multi-conn).
+      printf '%s\n' qemu-nbd --image-opts "driver=null-co,size=$(size_bytes "$size"),read-zeroes=on" \
+        --socket "$sock" -t -e 8 ;;
+  esac
+}
+
+# size_bytes 4G -> 4294967296 (qemu's null-co wants plain bytes).
+size_bytes() {
+  local s=$1 n mult=1
+  n=${s%[KkMmGgTtPpEe]}
+  case ${s: -1} in
+    K|k) mult=$((1 << 10)) ;; M|m) mult=$((1 << 20)) ;; G|g) mult=$((1 << 30)) ;;
+    T|t) mult=$((1 << 40)) ;; P|p) mult=$((1 << 50)) ;; E|e) mult=$((1 << 60)) ;;
+  esac
+  echo $((n * mult))
+}
+
+# server_start NAME SIZE: start it, wait until it answers. Returns 1 (and
+# logs why) if the server is missing or does not come up.
+server_start() {
+  local name=$1 size=$2 cmd=() pid i
+  mapfile -t cmd < <(server_cmd "$name" "$size")
+  if [ ${#cmd[@]} -eq 0 ]; then
+    log "skip $name: not built / not installed"
+    return 1
+  fi
+  rm -f "$(server_socket "$name")"
+  "${cmd[@]}" >"$BENCH_TMP/$name.log" 2>&1 </dev/null &
+  pid=$!
+  SERVER_PID[$name]=$pid
+  # Up to ~10 s for the socket to answer a handshake.
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "skip $name: exited at start-up: $(tail -n 3 "$BENCH_TMP/$name.log" | tr '\n' ' ')"
+      wait "$pid" 2>/dev/null
+      unset 'SERVER_PID[$name]'
+      return 1
+    fi
+    if [ -S "$(server_socket "$name")" ] &&
+       nbdinfo --size "$(server_uri "$name")" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "skip $name: no answer on $(server_socket "$name") after 10 s"
+  server_stop "$name"
+  return 1
+}
+
+# server_stop NAME: SIGTERM the PID we started, SIGKILL after 5 s.
+server_stop() {
+  local name=$1 pid i
+  pid=${SERVER_PID[$name]:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  unset 'SERVER_PID[$name]'
+}
+
+servers_stop_all() {
+  local name
+  for name in "${!SERVER_PID[@]}"; do server_stop "$name"; done
+}
+
+# server_rss_kib NAME FIELD: VmRSS or VmHWM of the server's process, in KiB.
+server_rss_kib() {
+  awk -v f="$2:" '$1 == f { print $2 }' "/proc/${SERVER_PID[$1]}/status"
+}

@@ -1,0 +1,40 @@
+# shellcheck shell=bash disable=SC2034 # sourced by bench/run, which uses the arrays
+# Sourced by bench/run: the fio workloads, the same for every server.
+# name -> fio arguments (besides engine, URI, runtime and output).
+WORKLOADS=(randread-4k-qd1 randread-4k-qd32 randread-4k-qd32-2conn randwrite-4k-qd32 read-1m-qd8 write-1m-qd8)
+declare -A WORKLOAD_ARGS=(
+  [randread-4k-qd1]="--rw=randread --bs=4k --iodepth=1 --numjobs=1"
+  [randread-4k-qd32]="--rw=randread --bs=4k --iodepth=32 --numjobs=1"
+  # numjobs=2: two fio jobs, each with its own NBD connection and QD32.
+  [randread-4k-qd32-2conn]="--rw=randread --bs=4k --iodepth=32 --numjobs=2"
+  [randwrite-4k-qd32]="--rw=randwrite --bs=4k --iodepth=32 --numjobs=1"
+  [read-1m-qd8]="--rw=read --bs=1M --iodepth=8 --numjobs=1"
+  [write-1m-qd8]="--rw=write --bs=1M --iodepth=8 --numjobs=1"
+)
+
+# run_fio SERVER WORKLOAD OUT.json: one fio run of RUNTIME seconds.
+run_fio() {
+  local server=$1 wl=$2 out=$3 ramp=0 guard
+  [ "$RUNTIME" -ge 3 ] && ramp=1
+  # Hang guard only: a run normally ends after ramp + runtime.
+  guard=$((RUNTIME + ramp + 60))
+  # shellcheck disable=SC2086 # WORKLOAD_ARGS holds several words
+  timeout -k 5 "$guard" fio --name="$wl" --ioengine=nbd --uri="$(server_uri "$server")" \
+    ${WORKLOAD_ARGS[$wl]} --group_reporting --time_based --runtime="$RUNTIME" \
+    --ramp_time="$ramp" --lat_percentiles=1 --output-format=json --output="$out" \
+    >"$out.log" 2>&1
+}
+
+# run_nbdcopy SERVER OUT [EXTRA-ARGS]: copy the whole disk to null:, write
+# the wall time in seconds to OUT.
+run_nbdcopy() {
+  local server=$1 out=$2 t0 t1
+  shift 2
+  t0=$(date +%s%N)
+  if timeout -k 5 300 nbdcopy "$@" "$(server_uri "$server")" null: >"$out.log" 2>&1; then
+    t1=$(date +%s%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >"$out"
+  else
+    return 1
+  fi
+}
