@@ -26,6 +26,10 @@ void rnull_badblocks_destroy(struct rnull_badblocks *bb);
 bool rnull_badblocks_check(struct rnull_badblocks *bb, uint64_t sector, uint64_t nr,
                            uint64_t *first_bad);
 
+/* Is every bad range that [sector, sector + nr) touches wholly inside it
+ * (and is there at least one)? A write like that remaps the bad sectors. */
+bool rnull_badblocks_covers(struct rnull_badblocks *bb, uint64_t sector, uint64_t nr);
+
 /* Remove [sector, sector + nr) from the bad ranges (splitting as needed). */
 void rnull_badblocks_clear(struct rnull_badblocks *bb, uint64_t sector, uint64_t nr);
 

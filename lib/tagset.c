@@ -1,0 +1,134 @@
+/* The tag set of one hardware queue: its requests, allocated once, and a free
+ * stack under the queue lock. Getting a tag on a full queue waits on a
+ * condition variable (back-pressure) or returns -EAGAIN. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size) {
+  h->rqs = calloc(h->depth, sizeof *h->rqs);
+  h->heap = calloc(h->depth, sizeof *h->heap);
+  if (!h->rqs || !h->heap)
+    return -ENOMEM;
+  h->free_top = NULL;
+  for (unsigned i = h->depth; i-- > 0;) {
+    struct rnull_rq *rq = &h->rqs[i];
+    atomic_init(&rq->ref, 0);
+    rq->tag = i;
+    rq->hctx = h;
+    rq->heap_idx = -1;
+    rq->pdu = cmd_size ? pdus + (size_t)i * cmd_size : NULL;
+    rq->next_free = h->free_top;
+    h->free_top = rq;
+  }
+  h->nr_free = h->depth;
+  return 0;
+}
+
+void rnull_tagset_exit(struct rnull_hctx *h) {
+  free(h->rqs);
+  free(h->heap);
+  h->rqs = NULL;
+  h->heap = NULL;
+}
+
+int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
+  struct rnull_disk *d = h->disk;
+  pthread_mutex_lock(&h->lock);
+  if (!h->free_top && !h->shutdown) {
+    atomic_fetch_add_explicit(&h->stats.tag_waits, 1, memory_order_relaxed);
+    if (nowait) {
+      pthread_mutex_unlock(&h->lock);
+      return -EAGAIN;
+    }
+    h->tag_waiters++;
+    while (!h->free_top && !h->shutdown)
+      pthread_cond_wait(&h->tag_freed, &h->lock);
+    h->tag_waiters--;
+  }
+  if (h->shutdown) {
+    pthread_mutex_unlock(&h->lock);
+    return -ESHUTDOWN;
+  }
+  struct rnull_rq *rq = h->free_top;
+  h->free_top = rq->next_free;
+  h->nr_free--;
+  /* state 0 -> 2: the submitter holds the one reference */
+  atomic_store_explicit(&rq->ref, 2, memory_order_release);
+  uint64_t now = disk_now(d);
+  rq->start_ns = now;
+  rq->expires_ns = now + d->timeout_ns;
+  rq->status = 0;
+  rq->done_flags = 0;
+  rq->requeued = false;
+  rq->where = RQ_WITH_DRIVER;
+  /* append to the in-flight list: constant timeout keeps it sorted by deadline */
+  rq->next = NULL;
+  rq->prev = h->inflight_tail;
+  if (h->inflight_tail)
+    h->inflight_tail->next = rq;
+  else
+    h->inflight_head = rq;
+  h->inflight_tail = rq;
+  atomic_fetch_add_explicit(&h->stats.submitted, 1, memory_order_relaxed);
+  uint64_t inflight = h->depth - h->nr_free;
+  atomic_store_explicit(&h->stats.inflight, inflight, memory_order_relaxed);
+  if (inflight > atomic_load_explicit(&h->stats.inflight_hwm, memory_order_relaxed))
+    atomic_store_explicit(&h->stats.inflight_hwm, inflight, memory_order_relaxed);
+  pthread_mutex_unlock(&h->lock);
+  *out = rq;
+  return 0;
+}
+
+/* Unlink from the in-flight list, lock held. */
+static void inflight_unlink(struct rnull_hctx *h, struct rnull_rq *rq) {
+  if (rq->prev)
+    rq->prev->next = rq->next;
+  else
+    h->inflight_head = rq->next;
+  if (rq->next)
+    rq->next->prev = rq->prev;
+  else
+    h->inflight_tail = rq->prev;
+  rq->prev = rq->next = NULL;
+}
+
+/* An ended request (state 0) goes back to the free stack. */
+void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now) {
+  struct rnull_hctx *h = rq->hctx;
+  pthread_mutex_lock(&h->lock);
+  inflight_unlink(h, rq);
+  if (rq->heap_idx >= 0)
+    rnull_heap_remove(h, rq);
+  rnull_stats_account_end(h, rq, status, now);
+  rq->next_free = h->free_top;
+  h->free_top = rq;
+  h->nr_free++;
+  atomic_store_explicit(&h->stats.inflight, h->depth - h->nr_free, memory_order_relaxed);
+  if (h->tag_waiters)
+    pthread_cond_signal(&h->tag_freed);
+  pthread_mutex_unlock(&h->lock);
+}
+
+struct rnull_rq *rnull_tag_to_rq(struct rnull_hctx *h, uint32_t tag) {
+  if (!h->rqs || tag >= h->depth)
+    return NULL;
+  struct rnull_rq *rq = &h->rqs[tag];
+  /* increment only if not free: a concurrent end (2 -> 0) makes this fail */
+  uint32_t ref = atomic_load_explicit(&rq->ref, memory_order_acquire);
+  do {
+    if (ref == 0)
+      return NULL;
+  } while (!atomic_compare_exchange_weak_explicit(&rq->ref, &ref, ref + 1, memory_order_acq_rel,
+                                                  memory_order_acquire));
+  return rq;
+}
+
+unsigned rnull_tags_free(struct rnull_hctx *h) {
+  pthread_mutex_lock(&h->lock);
+  unsigned n = h->nr_free;
+  pthread_mutex_unlock(&h->lock);
+  return n;
+}
