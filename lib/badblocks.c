@@ -18,13 +18,16 @@ void rnull_badblocks_init(struct rnull_badblocks *bb, const struct rnull_range *
   if (n > RNULL_MAX_BADBLOCK_RANGES)
     n = RNULL_MAX_BADBLOCK_RANGES;
   struct rnull_range tmp[RNULL_MAX_BADBLOCK_RANGES];
+  if (n == 0)
+    return;
   memcpy(tmp, r, n * sizeof *r);
   qsort(tmp, n, sizeof *tmp, cmp_range);
   /* merge overlapping or adjacent ranges so the array stays disjoint */
   for (unsigned i = 0; i < n; i++) {
-    if (bb->n && tmp[i].start <= bb->r[bb->n - 1].end + 1) {
-      if (tmp[i].end > bb->r[bb->n - 1].end)
-        bb->r[bb->n - 1].end = tmp[i].end;
+    struct rnull_range *prev = bb->n ? &bb->r[bb->n - 1] : NULL;
+    if (prev && (prev->end == UINT64_MAX || tmp[i].start <= prev->end + 1)) {
+      if (tmp[i].end > prev->end)
+        prev->end = tmp[i].end;
     } else {
       bb->r[bb->n++] = tmp[i];
     }
@@ -33,22 +36,39 @@ void rnull_badblocks_init(struct rnull_badblocks *bb, const struct rnull_range *
 
 void rnull_badblocks_destroy(struct rnull_badblocks *bb) { pthread_mutex_destroy(&bb->lock); }
 
-/* Remove [s, e] (inclusive) with the lock held; a range may split in two. */
+/* Remove [s, e] (inclusive) with the lock held; a range may split in two.
+ * A split that would overflow the table keeps that range whole: its sectors
+ * stay bad rather than some other range being dropped. */
 static void clear_locked(struct rnull_badblocks *bb, uint64_t s, uint64_t e) {
   struct rnull_range out[RNULL_MAX_BADBLOCK_RANGES];
   unsigned m = 0;
   for (unsigned i = 0; i < bb->n; i++) {
     struct rnull_range r = bb->r[i];
+    unsigned left = bb->n - i - 1; /* ranges still to copy after this one */
     if (r.end < s || r.start > e) {
       out[m++] = r;
       continue;
     }
-    if (r.start < s && m < RNULL_MAX_BADBLOCK_RANGES)
+    unsigned pieces = (r.start < s) + (r.end > e);
+    if (m + pieces + left > RNULL_MAX_BADBLOCK_RANGES) {
+      out[m++] = r;
+      continue;
+    }
+    if (r.start < s)
       out[m++] = (struct rnull_range){r.start, s - 1};
-    if (r.end > e && m < RNULL_MAX_BADBLOCK_RANGES)
+    if (r.end > e)
       out[m++] = (struct rnull_range){e + 1, r.end};
   }
   memcpy(bb->r, out, m * sizeof *out);
+  bb->n = m;
+}
+
+/* Remove whole ranges touching [s, e] (badblocks_once), lock held. */
+static void drop_touched_locked(struct rnull_badblocks *bb, uint64_t s, uint64_t e) {
+  unsigned m = 0;
+  for (unsigned i = 0; i < bb->n; i++)
+    if (bb->r[i].end < s || bb->r[i].start > e)
+      bb->r[m++] = bb->r[i];
   bb->n = m;
 }
 
@@ -67,8 +87,10 @@ bool rnull_badblocks_check(struct rnull_badblocks *bb, uint64_t sector, uint64_t
       *first_bad = bb->r[i].start > sector ? bb->r[i].start : sector;
     break;
   }
+  /* null_blk's badblocks_once clears the bad range found, not just the
+   * sectors of this I/O: every range the I/O touches is gone after it. */
   if (hit && bb->once)
-    clear_locked(bb, sector, last);
+    drop_touched_locked(bb, sector, last);
   pthread_mutex_unlock(&bb->lock);
   return hit;
 }
