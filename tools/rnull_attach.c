@@ -1,0 +1,162 @@
+/* rnull-attach: nbd-client with the server's block size.
+ * Parses nbd-client's command line, asks the server for its minimum block
+ * size, and execs nbd-client with that -b (or prints the command with
+ * --dry-run). Non-connect forms (-d, -c, -l, ...) are passed through. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach_args.h"
+#include "attach_query.h"
+
+#define QUERY_TIMEOUT_S 30 /* a server that never answers must not hang us */
+
+static void on_alarm(int sig)
+{
+  (void)sig;
+  static const char msg[] = "rnull-attach: no answer from the server within 30 s\n";
+  ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  (void)r;
+  _exit(1);
+}
+
+/* Print one argument so that a shell would read it back unchanged. */
+static void print_quoted(const char *s)
+{
+  if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                     "-_./=:,+@%") == strlen(s)) {
+    fputs(s, stdout);
+    return;
+  }
+  putchar('\'');
+  for (; *s; s++) {
+    if (*s == '\'')
+      fputs("'\\''", stdout);
+    else
+      putchar(*s);
+  }
+  putchar('\'');
+}
+
+/* Search PATH for name; NULL when no executable of that name is on it. */
+static const char *search_path(const char *name)
+{
+  static char buf[4096];
+  const char *path = getenv("PATH");
+  while (path && *path) {
+    size_t len = strcspn(path, ":");
+    if (len > 0 && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, name) < sizeof(buf) &&
+        access(buf, X_OK) == 0)
+      return buf;
+    path += len + (path[len] == ':');
+  }
+  return NULL;
+}
+
+static const char *find_nbd_client(const char *given)
+{
+  static const char *const fallback[] = {"/usr/sbin/nbd-client", "/sbin/nbd-client"};
+  if (given)
+    return given;
+  const char *env = getenv("RNULL_NBD_CLIENT");
+  if (env && *env)
+    return env;
+  const char *found = search_path("nbd-client");
+  if (found)
+    return found;
+  /* Non-root PATHs often lack /usr/sbin: look there too. */
+  for (size_t i = 0; i < sizeof(fallback) / sizeof(fallback[0]); i++)
+    if (access(fallback[i], X_OK) == 0)
+      return fallback[i];
+  return "nbd-client";
+}
+
+static int run(char **argv, bool dry_run)
+{
+  if (dry_run) {
+    for (int i = 0; argv[i]; i++) {
+      if (i)
+        putchar(' ');
+      print_quoted(argv[i]);
+    }
+    putchar('\n');
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
+  execvp(argv[0], argv);
+  fprintf(stderr, "rnull-attach: cannot run %s: %s\n", argv[0], strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv)
+{
+  struct attach_args a;
+  char err[512];
+  if (attach_parse_args(argc, argv, &a, err, sizeof(err)) == -1) {
+    fprintf(stderr, "rnull-attach: %s\n", err);
+    return 2;
+  }
+  switch (a.mode) {
+  case ATTACH_HELP:
+    attach_usage(stdout);
+    return 0;
+  case ATTACH_VERSION:
+    puts("rnull-attach " RNULL_VERSION);
+    return 0;
+  case ATTACH_PASSTHROUGH:
+  case ATTACH_CONNECT:
+    break;
+  }
+
+  /* nbd-client, [-unix] host [port] device, [-b N], the user's options. */
+  char **out = calloc((size_t)argc + 8, sizeof(char *));
+  char bsbuf[16];
+  if (!out) {
+    fputs("rnull-attach: out of memory\n", stderr);
+    return 1;
+  }
+  int n = 0;
+  out[n++] = (char *)find_nbd_client(a.nbd_client);
+  if (a.mode == ATTACH_PASSTHROUGH) {
+    for (int i = 0; i < a.nargv; i++)
+      out[n++] = a.argv[i];
+    return run(out, a.dry_run);
+  }
+
+  if (!a.block_size) {
+    if (a.tls) {
+      fputs("rnull-attach: TLS options given: cannot ask the server without TLS; pass -b SIZE\n",
+            stderr);
+      return 2;
+    }
+    uint32_t bs;
+    uint64_t size;
+    signal(SIGALRM, on_alarm);
+    alarm(QUERY_TIMEOUT_S);
+    if (attach_query_block_size(&a, &bs, &size, err, sizeof(err)) == -1) {
+      fprintf(stderr, "rnull-attach: %s\n", err);
+      return 1;
+    }
+    alarm(0);
+    snprintf(bsbuf, sizeof(bsbuf), "%" PRIu32, bs);
+  }
+
+  if (a.unix_socket)
+    out[n++] = "-unix";
+  out[n++] = (char *)a.host;
+  if (!a.unix_socket)
+    out[n++] = (char *)(a.port ? a.port : "10809");
+  out[n++] = (char *)a.device;
+  if (!a.block_size) {
+    out[n++] = "-b";
+    out[n++] = bsbuf;
+  }
+  for (int i = 0; i < a.nopts; i++)
+    if (strcmp(a.opts[i], "-u") != 0 && strcmp(a.opts[i], "-unix") != 0 &&
+        strcmp(a.opts[i], "--unix") != 0)
+      out[n++] = a.opts[i];
+  return run(out, a.dry_run);
+}
