@@ -1,0 +1,280 @@
+/* The option table: defaults, every parser, every error path. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rnull/config.h"
+
+static struct rnull_config cfg;
+static char err[RNULL_ERR_LEN];
+
+static void setup(void) {
+  rnull_config_init(&cfg);
+  err[0] = '\0';
+}
+
+START_TEST(defaults_are_the_rnull_disk) {
+  ck_assert_uint_eq(cfg.size, 4ull << 30);
+  ck_assert_uint_eq(cfg.blocksize, 4096);
+  ck_assert_uint_eq(cfg.physical_blocksize, 0); /* follows blocksize */
+  ck_assert(!cfg.rotational);
+  ck_assert(!cfg.readonly);
+  ck_assert_uint_eq(cfg.submit_queues, 1);
+  ck_assert_uint_eq(cfg.hw_queue_depth, 256);
+  ck_assert_int_eq(cfg.irqmode, RNULL_IRQ_NONE);
+  ck_assert_uint_eq(cfg.completion_nsec, 10000);
+  ck_assert_uint_eq(cfg.timeout_ms, 30000);
+  ck_assert_uint_eq(cfg.max_transfer, 32u << 20);
+  ck_assert(cfg.discard);
+  ck_assert(!cfg.memory_backed);
+  ck_assert_str_eq(cfg.name, "rnullb0");
+  ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(size_suffixes) {
+  static const struct {
+    const char *s;
+    uint64_t v;
+  } ok[] = {{"512", 512},       {"1K", 1024},        {"1k", 1024},
+            {"4M", 4 << 20},    {"2G", 2ull << 30},  {"3T", 3ull << 40},
+            {"1P", 1ull << 50}, {"1E", 1ull << 60},  {"8KiB", 8192},
+            {"1MB", 1 << 20}};
+  for (unsigned i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    uint64_t v = 0;
+    ck_assert_int_eq(rnull_parse_size(ok[i].s, &v), 0);
+    ck_assert_uint_eq(v, ok[i].v);
+  }
+  static const char *const bad[] = {"", "abc", "-1", "1X", "1KB2", "16E", " 1", "1 K"};
+  for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint64_t v;
+    ck_assert_msg(rnull_parse_size(bad[i], &v) == -EINVAL, "accepted '%s'", bad[i]);
+  }
+}
+END_TEST
+
+START_TEST(size_key) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "size", "1T", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.size, 1ull << 40);
+  ck_assert_int_eq(rnull_config_set(&cfg, "size", "abc", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "size=abc") && strstr(err, "K/M/G"), "%s", err);
+  ck_assert_int_eq(rnull_config_set(&cfg, "size", "100", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "size=100") && strstr(err, "512"), "%s", err);
+}
+END_TEST
+
+START_TEST(size_must_be_multiple_of_blocksize) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "size", "5000", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "size=5000") && strstr(err, "4096"), "%s", err);
+}
+END_TEST
+
+START_TEST(blocksize_power_of_two_512_to_4096) {
+  static const char *const ok[] = {"512", "1024", "2048", "4096"};
+  for (unsigned i = 0; i < 4; i++) {
+    ck_assert_int_eq(rnull_config_set(&cfg, "blocksize", ok[i], err, sizeof err), 0);
+    ck_assert_uint_eq(cfg.blocksize, strtoul(ok[i], NULL, 10));
+  }
+  static const char *const bad[] = {"1000", "8192", "256", "0", "4095", "x", "-512"};
+  for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq(rnull_config_set(&cfg, "blocksize", bad[i], err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "blocksize=") && strstr(err, bad[i]) && strstr(err, "512") &&
+                      strstr(err, "4096"),
+                  "%s", err);
+  }
+  ck_assert_uint_eq(cfg.blocksize, 4096); /* a refused value changes nothing */
+}
+END_TEST
+
+START_TEST(physical_blocksize_rules) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "65536", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "131072", err, sizeof err),
+                   -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "3000", err, sizeof err),
+                   -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "512", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "physical_blocksize=512") && strstr(err, "blocksize"), "%s", err);
+}
+END_TEST
+
+START_TEST(name_at_most_31_bytes_never_truncated) {
+  char name[41];
+  memset(name, 'n', 40);
+  name[40] = '\0';
+  ck_assert_int_eq(rnull_config_set(&cfg, "name", name, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "name=") && strstr(err, "31"), "%s", err);
+  ck_assert_str_eq(cfg.name, "rnullb0");
+  name[32] = '\0';
+  ck_assert_int_eq(rnull_config_set(&cfg, "name", name, err, sizeof err), -EINVAL);
+  name[31] = '\0';
+  ck_assert_int_eq(rnull_config_set(&cfg, "name", name, err, sizeof err), 0);
+  ck_assert_str_eq(cfg.name, name);
+  ck_assert_int_eq(rnull_config_set(&cfg, "name", "", err, sizeof err), -EINVAL);
+}
+END_TEST
+
+START_TEST(queues_and_depth_ranges) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "0", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "hw_queue_depth=0") && strstr(err, "1 to 4096"), "%s", err);
+  ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "4097", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "1", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "submit_queues", "0", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "submit_queues", "65", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "submit_queues", "8", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.submit_queues, 8);
+}
+END_TEST
+
+START_TEST(irqmode_names_and_numbers) {
+  static const struct {
+    const char *s;
+    enum rnull_irqmode m;
+  } ok[] = {{"none", RNULL_IRQ_NONE},   {"0", RNULL_IRQ_NONE},   {"softirq", RNULL_IRQ_SOFTIRQ},
+            {"1", RNULL_IRQ_SOFTIRQ}, {"timer", RNULL_IRQ_TIMER}, {"2", RNULL_IRQ_TIMER}};
+  for (unsigned i = 0; i < 6; i++) {
+    ck_assert_int_eq(rnull_config_set(&cfg, "irqmode", ok[i].s, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.irqmode, ok[i].m);
+  }
+  ck_assert_int_eq(rnull_config_set(&cfg, "irqmode", "7", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "irqmode=7") && strstr(err, "softirq"), "%s", err);
+}
+END_TEST
+
+START_TEST(booleans) {
+  static const char *const t[] = {"1", "true", "yes", "on", "TRUE"};
+  static const char *const f[] = {"0", "false", "no", "off"};
+  for (unsigned i = 0; i < 5; i++) {
+    ck_assert_int_eq(rnull_config_set(&cfg, "rotational", t[i], err, sizeof err), 0);
+    ck_assert(cfg.rotational);
+  }
+  for (unsigned i = 0; i < 4; i++) {
+    ck_assert_int_eq(rnull_config_set(&cfg, "rotational", f[i], err, sizeof err), 0);
+    ck_assert(!cfg.rotational);
+  }
+  ck_assert_int_eq(rnull_config_set(&cfg, "readonly", "maybe", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "readonly=maybe") && strstr(err, "boolean"), "%s", err);
+}
+END_TEST
+
+START_TEST(unknown_and_rejected_keys) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "bogus", "1", err, sizeof err), -ENOENT);
+  ck_assert_msg(strstr(err, "bogus") && strstr(err, "unknown"), "%s", err);
+  ck_assert_int_eq(rnull_config_set(&cfg, "zoned", "1", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "zoned") && strstr(err, "NBD has no zones"), "%s", err);
+  ck_assert_int_eq(rnull_config_set(&cfg, "cache_size", "64", err, sizeof err), -EINVAL);
+}
+END_TEST
+
+START_TEST(key_value_strings) {
+  ck_assert_int_eq(rnull_config_set_kv(&cfg, "blocksize=512", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.blocksize, 512);
+  ck_assert_int_eq(rnull_config_set_kv(&cfg, "blocksize", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set_kv(&cfg, "=5", err, sizeof err), -EINVAL);
+}
+END_TEST
+
+START_TEST(fault_attributes) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "error", "1,100,0,5", err, sizeof err), 0);
+  ck_assert(cfg.error_inject.enabled);
+  ck_assert_uint_eq(cfg.error_inject.interval, 1);
+  ck_assert_uint_eq(cfg.error_inject.probability, 100);
+  ck_assert_int_eq(cfg.error_inject.times, 5);
+  ck_assert_int_eq(rnull_config_set(&cfg, "timeout", "1,100,0,-1", err, sizeof err), 0);
+  ck_assert_int_eq(cfg.timeout_inject.times, -1);
+  static const char *const bad[] = {"1,101,0,1", "1,50,0", "a,b,c,d", "1,50,0,-2", "1,50,0,1,"};
+  for (unsigned i = 0; i < 5; i++)
+    ck_assert_msg(rnull_config_set(&cfg, "requeue", bad[i], err, sizeof err) == -EINVAL,
+                  "accepted %s", bad[i]);
+  ck_assert_msg(strstr(err, "requeue=") && strstr(err, "probability"), "%s", err);
+}
+END_TEST
+
+START_TEST(badblock_ranges) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "badblocks", "8-15,100-100", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.nr_badblocks, 2);
+  ck_assert_uint_eq(cfg.badblocks[0].start, 8);
+  ck_assert_uint_eq(cfg.badblocks[0].end, 15);
+  ck_assert_uint_eq(cfg.badblocks[1].start, 100);
+  static const char *const bad[] = {"", "5", "9-3", "1-2,", "a-b", "1-2;3-4"};
+  for (unsigned i = 0; i < 6; i++)
+    ck_assert_msg(rnull_config_set(&cfg, "badblocks", bad[i], err, sizeof err) == -EINVAL,
+                  "accepted '%s'", bad[i]);
+  struct rnull_config c2;
+  rnull_config_init(&c2);
+  ck_assert_int_eq(rnull_config_set(&c2, "size", "1M", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&c2, "badblocks", "0-2048", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_check(&c2, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "badblocks") && strstr(err, "2047"), "%s", err);
+}
+END_TEST
+
+START_TEST(table_is_complete_and_help_lists_every_key) {
+  size_t n;
+  const struct rnull_option *o = rnull_options(&n);
+  ck_assert_uint_ge(n, 20);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  rnull_config_help(f);
+  fclose(f);
+  for (size_t i = 0; i < n; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s=", o[i].key);
+    ck_assert_msg(strstr(buf, key), "help lacks %s", o[i].key);
+    ck_assert_ptr_eq(rnull_option_find(o[i].key), &o[i]);
+    ck_assert_ptr_nonnull(o[i].help);
+  }
+  ck_assert_ptr_null(rnull_option_find("nope"));
+  free(buf);
+}
+END_TEST
+
+START_TEST(dump_round_trips) {
+  ck_assert_int_eq(rnull_config_set(&cfg, "irqmode", "timer", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "error", "2,50,0,-1", err, sizeof err), 0);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  rnull_config_dump(&cfg, f);
+  fclose(f);
+  struct rnull_config c2;
+  rnull_config_init(&c2);
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+    ck_assert_msg(rnull_config_set_kv(&c2, line, err, sizeof err) == 0, "%s: %s", line, err);
+  ck_assert_int_eq(c2.irqmode, RNULL_IRQ_TIMER);
+  ck_assert_uint_eq(c2.error_inject.interval, 2);
+  free(buf);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("config");
+  TCase *tc = tcase_create("config");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, defaults_are_the_rnull_disk);
+  tcase_add_test(tc, size_suffixes);
+  tcase_add_test(tc, size_key);
+  tcase_add_test(tc, size_must_be_multiple_of_blocksize);
+  tcase_add_test(tc, blocksize_power_of_two_512_to_4096);
+  tcase_add_test(tc, physical_blocksize_rules);
+  tcase_add_test(tc, name_at_most_31_bytes_never_truncated);
+  tcase_add_test(tc, queues_and_depth_ranges);
+  tcase_add_test(tc, irqmode_names_and_numbers);
+  tcase_add_test(tc, booleans);
+  tcase_add_test(tc, unknown_and_rejected_keys);
+  tcase_add_test(tc, key_value_strings);
+  tcase_add_test(tc, fault_attributes);
+  tcase_add_test(tc, badblock_ranges);
+  tcase_add_test(tc, table_is_complete_and_help_lists_every_key);
+  tcase_add_test(tc, dump_round_trips);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
