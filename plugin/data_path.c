@@ -1,0 +1,140 @@
+/* nbdkit's data callbacks: each describes one rnull_io, submits it on the
+ * connection's hw queue and waits for the engine to end it. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <nbdkit-plugin.h>
+
+#include "plugin.h"
+#include "rnull/disk.h"
+#include "rnull/io.h"
+#include "submit_wait.h"
+
+int rnull_plugin_nbd_errno(int err)
+{
+  switch (err) {
+  case EPERM:
+  case EIO:
+  case EINVAL:
+  case ENOSPC:
+  case EOVERFLOW:
+  case ENOTSUP:
+  case ESHUTDOWN:
+    return err;
+  case EROFS:
+    return EPERM;
+  case ENOMEM: /* the memory store could not allocate a page: disk full */
+    return ENOSPC;
+  default: /* ETIMEDOUT and the like: the request failed */
+    return EIO;
+  }
+}
+
+/* One request, start to end; on error nbdkit gets the errno to send. */
+static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uint64_t offset,
+                  uint32_t io_flags, uint32_t *done_flags)
+{
+  struct rnull_io io = {.op = op, .flags = io_flags, .offset = offset, .len = count, .buf = buf};
+  int r = rnull_plugin_submit_wait(handle, &io, done_flags);
+
+  if (r < 0) {
+    nbdkit_set_error(rnull_plugin_nbd_errno(-r));
+    return -1;
+  }
+  return 0;
+}
+
+static uint32_t fua(uint32_t flags)
+{
+  return (flags & NBDKIT_FLAG_FUA) ? RNULL_IO_FUA : 0;
+}
+
+/* The null store skips the copy and says so: nbdkit still needs the bytes. */
+int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  uint32_t done = 0;
+
+  (void)flags;
+  if (run_io(handle, RNULL_OP_READ, buf, count, offset, 0, &done) < 0)
+    return -1;
+  if (done & RNULL_DONE_ZERO)
+    memset(buf, 0, count);
+  return 0;
+}
+
+/* The engine only reads from a write's buffer. */
+int rnull_plugin_pwrite(void *handle, const void *buf, uint32_t count, uint64_t offset,
+                        uint32_t flags)
+{
+  uint32_t done;
+
+  return run_io(handle, RNULL_OP_WRITE, (void *)buf, count, offset, fua(flags), &done);
+}
+
+/* A flush is a request too: it takes a tag and obeys the completion mode. */
+int rnull_plugin_flush(void *handle, uint32_t flags)
+{
+  uint32_t done;
+
+  (void)flags;
+  return run_io(handle, RNULL_OP_FLUSH, NULL, 0, 0, 0, &done);
+}
+
+/* Trim is only advertised when the disk can discard (can_trim). */
+int rnull_plugin_trim(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  uint32_t done;
+
+  return run_io(handle, RNULL_OP_DISCARD, NULL, count, offset, fua(flags), &done);
+}
+
+/* NBD's NO_HOLE is the absence of MAY_TRIM; FAST_ZERO fails fast if slow. */
+int rnull_plugin_zero(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  uint32_t io_flags = fua(flags);
+  uint32_t done;
+
+  if (!(flags & NBDKIT_FLAG_MAY_TRIM))
+    io_flags |= RNULL_IO_NOUNMAP;
+  if (flags & NBDKIT_FLAG_FAST_ZERO)
+    io_flags |= RNULL_IO_FAST_ZERO;
+  return run_io(handle, RNULL_OP_WRITE_ZEROES, NULL, count, offset, io_flags, &done);
+}
+
+/* Prefetch hint: the driver sees it like the kernel's REQ_OP_READ ahead. */
+int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
+{
+  uint32_t done;
+
+  (void)flags;
+  return run_io(handle, RNULL_OP_CACHE, NULL, count, offset, 0, &done);
+}
+
+/* Allocation status straight from the store, no request needed. */
+int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t flags,
+                         struct nbdkit_extents *extents)
+{
+  uint64_t end = offset + count;
+
+  (void)handle;
+  while (offset < end) {
+    uint64_t len = 0;
+    bool hole = false;
+    int r = rnull_disk_extent(rnull_plugin_disk, offset, end - offset, &len, &hole);
+
+    if (r == 0 && len == 0)
+      r = -EIO; /* would never advance */
+    if (r < 0) {
+      nbdkit_set_error(rnull_plugin_nbd_errno(-r));
+      return -1;
+    }
+    if (nbdkit_add_extent(extents, offset, len,
+                          hole ? NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO : 0) < 0)
+      return -1;
+    offset += len;
+    if (flags & NBDKIT_FLAG_REQ_ONE)
+      break;
+  }
+  return 0;
+}

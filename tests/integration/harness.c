@@ -1,0 +1,322 @@
+/* Integration test harness: see harness.h. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_MS 10
+#define MAX_LIVE 32
+
+/* Harnesses not yet cleaned up, so exit() after a failed check still stops
+ * their servers and removes their dirs. */
+static struct harness *live[MAX_LIVE];
+
+long long harness_now_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+  nanosleep(&ts, NULL);
+}
+
+static void cleanup_live_at_exit(void)
+{
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live[i])
+      harness_cleanup(live[i]);
+}
+
+static void track(struct harness *h)
+{
+  static bool registered;
+
+  if (!registered) {
+    atexit(cleanup_live_at_exit);
+    registered = true;
+  }
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live[i] == NULL || live[i] == h) {
+      live[i] = h;
+      return;
+    }
+  fprintf(stderr, "harness: more than %d live harnesses, not tracked\n", MAX_LIVE);
+}
+
+static void untrack(struct harness *h)
+{
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live[i] == h)
+      live[i] = NULL;
+}
+
+int harness_init(struct harness *h)
+{
+  const char *tmp = getenv("TMPDIR");
+
+  memset(h, 0, sizeof *h);
+  snprintf(h->dir, sizeof h->dir, "%s/rnull-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp(h->dir) == NULL) {
+    fprintf(stderr, "harness: mkdtemp %s: %s\n", h->dir, strerror(errno));
+    h->dir[0] = '\0';
+    return -1;
+  }
+  snprintf(h->sock, sizeof h->sock, "%s/sock", h->dir);
+  snprintf(h->log, sizeof h->log, "%s/server.log", h->dir);
+  track(h);
+  return 0;
+}
+
+/* In the child: output to out_path, die with the parent, exec. */
+static void exec_child(char *const argv[], const char *out_path, pid_t parent)
+{
+  int in = open("/dev/null", O_RDONLY);
+  int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+  if (in >= 0)
+    dup2(in, STDIN_FILENO);
+  if (out >= 0) {
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
+  }
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent)
+    _exit(126); /* the test died before we got here */
+  execvp(argv[0], argv);
+  fprintf(stderr, "harness: exec %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
+static pid_t spawn(char *const argv[], const char *out_path)
+{
+  pid_t parent = getpid();
+  pid_t pid;
+
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  if (pid == 0)
+    exec_child(argv, out_path, parent);
+  if (pid < 0)
+    fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+  return pid;
+}
+
+bool harness_exited(struct harness *h)
+{
+  int st;
+
+  if (h->pid <= 0)
+    return true;
+  if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+    h->status = st;
+    h->pid = 0;
+    return true;
+  }
+  return false;
+}
+
+int harness_start_wait_for(struct harness *h, char *const argv[], const char *wait_path)
+{
+  long long deadline = harness_now_ms() + HARNESS_START_TIMEOUT_S * 1000LL;
+  struct stat st;
+
+  if (h->pid > 0) {
+    fprintf(stderr, "harness: a server is already running\n");
+    return -1;
+  }
+  h->pid = spawn(argv, h->log);
+  if (h->pid < 0) {
+    h->pid = 0;
+    return -1;
+  }
+  h->started = true;
+  h->status = 0;
+  while (wait_path && stat(wait_path, &st) != 0) {
+    if (harness_exited(h)) {
+      fprintf(stderr, "harness: %s exited (status 0x%x) before %s appeared\n", argv[0],
+              h->status, wait_path);
+      harness_dump_log(h);
+      return -1;
+    }
+    if (harness_now_ms() > deadline) {
+      fprintf(stderr, "harness: %s did not appear within %d s\n", wait_path,
+              HARNESS_START_TIMEOUT_S);
+      harness_stop(h);
+      harness_dump_log(h);
+      return -1;
+    }
+    sleep_ms(POLL_MS);
+  }
+  return 0;
+}
+
+int harness_start(struct harness *h, char *const argv[])
+{
+  return harness_start_wait_for(h, argv, h->sock);
+}
+
+int harness_connect_handle(struct harness *h, struct nbd_handle *nbd)
+{
+  if (nbd_connect_unix(nbd, h->sock) == -1) {
+    fprintf(stderr, "harness: connect %s: %s\n", h->sock, nbd_get_error());
+    return -1;
+  }
+  return 0;
+}
+
+struct nbd_handle *harness_connect(struct harness *h)
+{
+  long long deadline = harness_now_ms() + 2000;
+
+  for (;;) {
+    struct nbd_handle *nbd = nbd_create();
+
+    if (nbd == NULL) {
+      fprintf(stderr, "harness: nbd_create: %s\n", nbd_get_error());
+      return NULL;
+    }
+    if (nbd_connect_unix(nbd, h->sock) == 0)
+      return nbd;
+    /* The socket file exists just before listen(): retry briefly. */
+    if (harness_now_ms() > deadline || harness_exited(h)) {
+      fprintf(stderr, "harness: connect %s: %s\n", h->sock, nbd_get_error());
+      nbd_close(nbd);
+      return NULL;
+    }
+    nbd_close(nbd);
+    sleep_ms(POLL_MS);
+  }
+}
+
+int harness_signal(struct harness *h, int sig)
+{
+  if (h->pid <= 0)
+    return -1;
+  return kill(h->pid, sig);
+}
+
+/* Wait up to ms for pid; its wait status, or -1 if still running. */
+static int wait_bounded(pid_t pid, int ms)
+{
+  long long deadline = harness_now_ms() + ms;
+  int st;
+
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+
+    if (r == pid)
+      return st;
+    if (r < 0 && errno != EINTR)
+      return -1;
+    if (harness_now_ms() > deadline)
+      return -1;
+    sleep_ms(POLL_MS);
+  }
+}
+
+int harness_stop(struct harness *h)
+{
+  int st;
+
+  if (h->pid <= 0)
+    return h->started ? h->status : -1;
+  kill(h->pid, SIGTERM);
+  st = wait_bounded(h->pid, HARNESS_STOP_TIMEOUT_S * 1000);
+  if (st == -1) {
+    fprintf(stderr, "harness: pid %d ignored SIGTERM for %d s: SIGKILL\n", (int)h->pid,
+            HARNESS_STOP_TIMEOUT_S);
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, &st, 0);
+  }
+  h->pid = 0;
+  h->status = st;
+  return st;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  if (remove(path) != 0)
+    fprintf(stderr, "harness: remove %s: %s\n", path, strerror(errno));
+  return 0;
+}
+
+void harness_cleanup(struct harness *h)
+{
+  if (h->pid > 0)
+    harness_stop(h);
+  if (h->dir[0] != '\0')
+    nftw(h->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+  h->dir[0] = '\0';
+  untrack(h);
+}
+
+int harness_run(char *const argv[], const char *out_path, int timeout_s)
+{
+  pid_t pid = spawn(argv, out_path);
+  int st;
+
+  if (pid < 0)
+    return -1;
+  st = wait_bounded(pid, timeout_s * 1000);
+  if (st == -1) {
+    fprintf(stderr, "harness: %s still running after %d s: SIGKILL\n", argv[0], timeout_s);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  return st;
+}
+
+char *harness_read_file(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, n;
+
+  if (f == NULL)
+    return calloc(1, 1);
+  do {
+    if (cap - len < 4096) {
+      char *nb = realloc(buf, cap + 65536);
+
+      if (nb == NULL)
+        break;
+      buf = nb;
+      cap += 65536;
+    }
+    n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+  } while (n > 0);
+  fclose(f);
+  if (buf == NULL)
+    return calloc(1, 1);
+  buf[len] = '\0';
+  return buf;
+}
+
+void harness_dump_log(const struct harness *h)
+{
+  char *text = harness_read_file(h->log);
+
+  fprintf(stderr, "---- %s ----\n%s---- end of log ----\n", h->log, text);
+  free(text);
+}

@@ -1,0 +1,26 @@
+/* Start `nbdkit -f -U SOCK [nbdkit options] rnull.so [key=value...]` under
+ * the harness. Paths come from the build (RNULL_PLUGIN_PATH, NBDKIT_PROGRAM). */
+#ifndef RNULL_TEST_PLUGIN_SERVER_H
+#define RNULL_TEST_PLUGIN_SERVER_H
+
+#include "harness.h"
+
+#define PLUGIN_MAX_ARGS 64
+
+/* args: NULL-terminated; those starting with '-' are nbdkit options (placed
+ * before the plugin), the rest plugin keys (after it). 0 or -1. */
+int plugin_start(struct harness *h, ...);
+int plugin_startv(struct harness *h, const char *const *args);
+
+/* Build the argv plugin_start would run (for harness_run): sock may be NULL
+ * (no -U, e.g. for --help). Returns argc; argv has room for PLUGIN_MAX_ARGS. */
+int plugin_argv(const char **argv, const char *sock, const char *const *args);
+
+/* Command words put in front of nbdkit (e.g. valgrind ...), NULL-terminated;
+ * NULL to clear. */
+void plugin_set_wrapper(const char *const *wrapper);
+
+const char *plugin_path(void);
+const char *nbdkit_program(void);
+
+#endif
