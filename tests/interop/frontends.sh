@@ -1,0 +1,165 @@
+# Shared by the interop, netns and kernel tests (source it; bash).
+# Starts and stops rnull's two front ends, and nothing else: every process a
+# test starts is recorded here and stopped by PID in frontend_cleanup.
+#
+# Needs RNULL_BUILD_DIR (the CMake binary dir holding rnull.so, rnull-server,
+# rnull-attach).
+
+RNULL_PLUGIN=${RNULL_BUILD_DIR:?}/rnull.so
+RNULL_SERVER=$RNULL_BUILD_DIR/rnull-server
+RNULL_ATTACH=$RNULL_BUILD_DIR/rnull-attach
+FRONTEND_PIDS=()
+
+# skip MESSAGE: CTest counts exit 77 as skipped (SKIP_RETURN_CODE).
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+die() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# require_frontend plugin|server: skip when its binary is not built.
+require_frontend() {
+  case $1 in
+  plugin)
+    [ -f "$RNULL_PLUGIN" ] || skip "$RNULL_PLUGIN not built"
+    command -v nbdkit >/dev/null || skip "nbdkit not installed"
+    ;;
+  server) [ -x "$RNULL_SERVER" ] || skip "$RNULL_SERVER not built" ;;
+  *) die "unknown front end '$1' (plugin|server)" ;;
+  esac
+}
+
+require_tool() {
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || skip "$t not installed (packaging/deps.sh)"
+  done
+}
+
+# frontend_cmd FE LISTEN... -- KEY=VALUE...: print nothing, set FRONTEND_ARGV.
+# LISTEN is "unix PATH" or "tcp ADDR PORT". --threads=1: Debian's nbdkit 1.32
+# aborts when a client hangs up with replies queued (raw_send_socket assertion).
+frontend_argv() {
+  local fe=$1 kind=$2
+  shift 2
+  case $fe/$kind in
+  plugin/unix) FRONTEND_ARGV=(nbdkit -f --threads=1 -U "$1" "$RNULL_PLUGIN") && shift ;;
+  plugin/tcp) FRONTEND_ARGV=(nbdkit -f --threads=1 -i "$1" -p "$2" "$RNULL_PLUGIN") && shift 2 ;;
+  server/unix) FRONTEND_ARGV=("$RNULL_SERVER" --foreground --unix "$1") && shift ;;
+  server/tcp) FRONTEND_ARGV=("$RNULL_SERVER" --foreground --bind "$1" --port "$2") && shift 2 ;;
+  *) die "frontend_argv: bad front end/listen '$fe/$kind'" ;;
+  esac
+  FRONTEND_ARGV+=("$@")
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s (a hang guard, not a timing).
+wait_until() {
+  local limit=$(($1 * 10)) i=0
+  shift
+  until "$@"; do
+    i=$((i + 1))
+    [ $i -lt $limit ] || return 1
+    sleep 0.1
+  done
+}
+
+# start_frontend_unix FE SOCK LOG KEY=VALUE...: serve on a Unix socket, wait
+# until it listens; sets FRONTEND_PID.
+start_frontend_unix() {
+  local fe=$1 sock=$2 log=$3
+  shift 3
+  frontend_argv "$fe" unix "$sock" "$@"
+  "${FRONTEND_ARGV[@]}" >"$log" 2>&1 &
+  FRONTEND_PID=$!
+  FRONTEND_PIDS+=("$FRONTEND_PID")
+  if ! wait_until 20 test -S "$sock"; then
+    echo "--- $fe log ($log):" >&2
+    cat "$log" >&2
+    die "$fe did not create $sock (command: ${FRONTEND_ARGV[*]})"
+  fi
+}
+
+# start_frontend_unix_expect_fail FE SOCK LOG KEY=VALUE...: the front end must
+# refuse this configuration and exit non-zero by itself.
+frontend_refuses() {
+  local fe=$1 sock=$2 log=$3
+  shift 3
+  frontend_argv "$fe" unix "$sock" "$@"
+  timeout 20 "${FRONTEND_ARGV[@]}" >"$log" 2>&1
+  local rc=$?
+  [ $rc -ne 0 ] && [ $rc -ne 124 ]
+}
+
+# stop_pid PID: TERM, wait up to 10 s, then KILL. Only PIDs we started.
+stop_pid() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || {
+    wait "$pid" 2>/dev/null
+    return 0
+  }
+  kill -TERM "$pid" 2>/dev/null
+  wait_until 10 eval "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+frontend_cleanup() {
+  local pid
+  for pid in "${FRONTEND_PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  FRONTEND_PIDS=()
+}
+
+# Per-check reporting: one line per check, the script fails if any failed.
+CHECKS_FAILED=0
+CHECKS_PASSED=0
+ok() {
+  echo "ok   $*"
+  CHECKS_PASSED=$((CHECKS_PASSED + 1))
+}
+not_ok() {
+  echo "FAIL $*"
+  CHECKS_FAILED=$((CHECKS_FAILED + 1))
+}
+# expect NAME CMD...: the command must succeed.
+expect() {
+  local name=$1
+  shift
+  if "$@" >"$TMPDIR_TEST/expect.out" 2>&1; then
+    ok "$name"
+  else
+    not_ok "$name: '$*' failed:"
+    sed 's/^/     /' "$TMPDIR_TEST/expect.out" | head -n 20
+  fi
+}
+# expect_fail NAME CMD...: the command must fail (exit != 0, not a timeout).
+expect_fail() {
+  local name=$1 rc
+  shift
+  "$@" >"$TMPDIR_TEST/expect.out" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then
+    ok "$name"
+  else
+    not_ok "$name: '$*' exited $rc, expected a failure"
+    sed 's/^/     /' "$TMPDIR_TEST/expect.out" | head -n 20
+  fi
+}
+# expect_eq NAME WANT GOT
+expect_eq() {
+  if [ "$2" = "$3" ]; then ok "$1 = $2"; else not_ok "$1: want '$2', got '$3'"; fi
+}
+checks_summary() {
+  echo "$CHECKS_PASSED checks passed, $CHECKS_FAILED failed"
+  [ "$CHECKS_FAILED" -eq 0 ]
+}
+
+# make_tmpdir: a private temp dir for sockets and logs (TMPDIR_TEST).
+make_tmpdir() {
+  TMPDIR_TEST=$(mktemp -d "${TMPDIR:-/tmp}/rnull-$1.XXXXXX") || die "mktemp failed"
+}

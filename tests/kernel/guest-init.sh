@@ -1,0 +1,182 @@
+#!/bin/sh
+# /init of the rnull kernel VM test (busybox sh, PID 1).
+# Attaches one NBD export per rnull.devN= kernel parameter with the real
+# nbd-client, checks what the kernel made of it and prints one
+# "PASS <tag> <check>" or "FAIL <tag> <check> <why>" line per check on the
+# serial console, then "DONE" and powers off. The host parses those lines.
+#
+# rnull.devN=port=P,b=B,bs=S,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,tag=T
+#   b is the -b that rnull-attach computed on the host (from the server); the
+#   other fields are the configured values the kernel's view must match.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+
+HOST=10.0.2.100
+MIB=1048576
+failures=0
+
+pass() { echo "PASS $tag $1"; }
+fail() {
+  echo "FAIL $tag $1 $2"
+  failures=$((failures + 1))
+}
+# check NAME WANT GOT
+check_eq() {
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want=$2 got=$3"; fi
+}
+drop_caches() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+}
+# reads_zeros DEV OFFSET_MIB COUNT_MIB: O_DIRECT reads, compared with /dev/zero
+reads_zeros() {
+  /usr/bin/dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none |
+    /usr/bin/cmp -s -n $(($3 * MIB)) - /dev/zero
+}
+
+setup_network() {
+  modprobe virtio_pci && modprobe virtio_net || return 1
+  ip link set lo up
+  ip link set eth0 up || return 1
+  ip addr add 10.0.2.15/24 dev eth0 || return 1
+  modprobe nbd nbds_max=8
+}
+
+check_device() {
+  n=$1 spec=$2
+  port= b= bs= size= rot=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  oldifs=$IFS
+  IFS=,
+  for kv in $spec; do
+    case $kv in
+    port=*) port=${kv#*=} ;; b=*) b=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
+    rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
+    discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
+    esac
+  done
+  IFS=$oldifs
+  [ -n "$b" ] || b=$bs
+  dev=/dev/nbd$n
+  q=/sys/block/nbd$n/queue
+
+  if ! /usr/sbin/nbd-client $HOST "$port" "$dev" -b "$b" >/tmp/attach.log 2>&1; then
+    fail attach "nbd-client: $(tr '\n' ' ' </tmp/attach.log)"
+    return
+  fi
+  pass attach
+
+  check_eq size "$size" "$(/usr/sbin/blockdev --getsize64 "$dev")"
+  check_eq logical_block_size "$bs" "$(/usr/sbin/blockdev --getss "$dev")"
+  echo "INFO $tag physical_block_size=$(/usr/sbin/blockdev --getpbsz "$dev")" \
+    "max_sectors_kb=$(cat $q/max_sectors_kb) discard_max_bytes=$(cat $q/discard_max_bytes)"
+  # The flags the kernel got from nbd-client (debugfs "Hex: 0x..."): bit 1
+  # READ_ONLY, 4 ROTATIONAL, 5 SEND_TRIM.
+  flags=$(sed -n 's/^Hex: //p' /sys/kernel/debug/nbd/nbd$n/flags)
+  check_eq flags "ro=$ro rot=$rot trim=$discard" \
+    "ro=$((flags >> 1 & 1)) rot=$((flags >> 4 & 1)) trim=$((flags >> 5 & 1))"
+  # Linux honours NBD_FLAG_ROTATIONAL in the queue only from 6.12 on.
+  if [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 12 ]; }; then
+    check_eq rotational "$rot" "$(cat $q/rotational)"
+  else
+    echo "INFO $tag queue/rotational=$(cat $q/rotational) (Linux $major.$minor ignores NBD_FLAG_ROTATIONAL)"
+  fi
+  check_eq readonly "$ro" "$(/usr/sbin/blockdev --getro "$dev")"
+
+  if reads_zeros "$dev" 0 "$zeros"; then pass "reads_zeros_${zeros}MiB"; else fail "reads_zeros_${zeros}MiB" "O_DIRECT read differs from zeros"; fi
+
+  # The kernel itself refuses O_DIRECT smaller than the logical block.
+  if [ "$bs" -gt 512 ]; then
+    if /usr/bin/dd if="$dev" of=/dev/null bs=512 count=1 iflag=direct status=none 2>/dev/null; then
+      fail small_direct_refused "512-byte O_DIRECT read succeeded on a $bs-byte device"
+    else
+      pass small_direct_refused
+    fi
+  fi
+
+  head -c $MIB /dev/urandom >/tmp/pattern
+  if [ "$ro" = 1 ]; then
+    if /usr/bin/dd if=/tmp/pattern of="$dev" bs=64k oflag=direct status=none 2>/dev/null; then
+      fail write_refused "O_DIRECT write to a read-only device succeeded"
+    else
+      pass write_refused
+    fi
+  else
+    # Buffered write + fsync at 3 MiB, direct write at 5 MiB; read both back
+    # after dropping the page cache, each through the other path.
+    w1=$(/usr/bin/dd if=/tmp/pattern of="$dev" bs=64k seek=48 conv=fsync status=none 2>&1)
+    w2=$(/usr/bin/dd if=/tmp/pattern of="$dev" bs=64k seek=80 oflag=direct status=none 2>&1)
+    if [ -z "$w1$w2" ]; then pass write; else fail write "$w1 $w2"; fi
+    drop_caches
+    if [ "$mem" = 1 ]; then
+      if /usr/bin/dd if="$dev" bs=1M skip=3 count=1 iflag=direct status=none | /usr/bin/cmp -s - /tmp/pattern; then
+        pass readback_buffered_write
+      else
+        fail readback_buffered_write "pattern written at 3 MiB did not read back"
+      fi
+      if /usr/bin/dd if="$dev" bs=1M skip=5 count=1 status=none | /usr/bin/cmp -s - /tmp/pattern; then
+        pass readback_direct_write
+      else
+        fail readback_direct_write "pattern written at 5 MiB did not read back"
+      fi
+      if reads_zeros "$dev" 4 1; then pass untouched_reads_zeros; else fail untouched_reads_zeros "4 MiB region not zero"; fi
+    else
+      if reads_zeros "$dev" 3 3; then pass null_drops_writes; else fail null_drops_writes "null store returned written data"; fi
+    fi
+  fi
+
+  if [ "$discard" = 1 ]; then
+    if [ "$(cat $q/discard_max_bytes)" -gt 0 ] && /usr/sbin/blkdiscard -o $((3 * MIB)) -l $MIB "$dev"; then
+      pass discard
+      if [ "$mem" = 1 ]; then
+        drop_caches
+        if reads_zeros "$dev" 3 1; then pass discard_reads_zeros; else fail discard_reads_zeros "discarded range not zero"; fi
+      fi
+    else
+      fail discard "discard_max_bytes=$(cat $q/discard_max_bytes) or blkdiscard failed"
+    fi
+  else
+    if /usr/sbin/blkdiscard -o 0 -l $MIB "$dev" 2>/dev/null; then
+      fail discard_refused "blkdiscard succeeded without discard=1"
+    else
+      pass discard_refused
+    fi
+  fi
+
+  /usr/sbin/nbd-client -d "$dev" >/tmp/detach.log 2>&1 || fail detach "nbd-client -d: $(cat /tmp/detach.log)"
+  i=0
+  while [ "$(cat /sys/block/nbd$n/size)" != 0 ] && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  check_eq detach_size_zero 0 "$(cat /sys/block/nbd$n/size)"
+}
+
+release=$(cat /proc/sys/kernel/osrelease)
+major=${release%%.*}
+minor=${release#*.}
+minor=${minor%%.*}
+echo "BOOTED $release"
+if setup_network; then
+  for kv in $(cat /proc/cmdline); do
+    case $kv in
+    rnull.dev[0-9]=*)
+      n=${kv#rnull.dev}
+      n=${n%%=*}
+      check_device "$n" "${kv#*=}"
+      ;;
+    esac
+  done
+else
+  tag=guest
+  fail setup "network or nbd module setup failed"
+fi
+if [ "$failures" -gt 0 ]; then
+  dmesg | tail -n 30 | sed 's/^/LOG /'
+fi
+echo DONE
+sync
+poweroff -f

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the VM test's initramfs: busybox, the modules for virtio-net and nbd
+# (with a modules.dep from busybox depmod), nbd-client and the GNU tools the
+# checks need (busybox dd drops O_DIRECT silently on EINVAL), each with the
+# libraries ldd names, and the /init script. Written uncompressed: unpacking
+# gzip under TCG costs seconds.
+# usage: make-initramfs.sh KERNEL_DIR INIT_SCRIPT OUT.cpio
+set -euo pipefail
+
+kdir=$1 init=$2 out=$3
+release=$(cat "$kdir/release")
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,run}
+cp /bin/busybox "$stage/bin/busybox"
+for applet in sh mount umount mkdir cat echo sleep ip modprobe insmod dmesg poweroff \
+              head tail grep sed cut seq tr wc md5sum sync test [ printf ls sysctl; do
+  ln -s busybox "$stage/bin/$applet"
+done
+
+# GNU tools by full path in the guest; each with its libraries at their host paths.
+tools=(/usr/sbin/nbd-client /usr/bin/dd /usr/bin/cmp /usr/sbin/blockdev /usr/sbin/blkdiscard)
+for t in "${tools[@]}"; do
+  [ -x "$t" ] || { echo "make-initramfs: $t missing (packaging/deps.sh)" >&2; exit 1; }
+  mkdir -p "$stage$(dirname "$t")"
+  cp -L "$t" "$stage$t"
+  ldd "$t" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
+    mkdir -p "$stage$(dirname "$lib")"
+    cp -Ln "$lib" "$stage$lib"
+  done
+done
+
+# Modules: virtio PCI + virtio-net for the user-mode network, nbd for the disk.
+mods=(drivers/block/nbd.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko
+      drivers/virtio/virtio_pci.ko drivers/virtio/virtio_pci_legacy_dev.ko
+      drivers/virtio/virtio_pci_modern_dev.ko drivers/net/virtio_net.ko
+      drivers/net/net_failover.ko net/core/failover.ko)
+mdir="$stage/lib/modules/$release"
+for m in "${mods[@]}"; do
+  mkdir -p "$mdir/kernel/$(dirname "$m")"
+  cp "$kdir/modules/kernel/$m" "$mdir/kernel/$m"
+done
+busybox depmod -b "$stage" "$release"
+# Every dependency depmod found must be one we copied, or modprobe fails late.
+tr ' ' '\n' <"$mdir/modules.dep" | tr -d ':' | grep . | sort -u | while read -r dep; do
+  [ -f "$mdir/$dep" ] || { echo "make-initramfs: missing module dependency $dep" >&2; exit 1; }
+done
+
+cp "$init" "$stage/init"
+chmod 755 "$stage/init"
+(cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc) >"$out.tmp"
+mv "$out.tmp" "$out"
