@@ -118,6 +118,35 @@ static pid_t spawn(char *const argv[], const char *out_path)
   return pid;
 }
 
+/* A Unix socket's file exists from bind(), before listen(): a connect in
+ * between is refused. /proc/net/unix says when it listens (__SO_ACCEPTCON).
+ * Without /proc, existence has to do. */
+static bool ready(const char *path)
+{
+  struct stat st;
+  FILE *f;
+  char line[512];
+  bool listening = false;
+
+  if (stat(path, &st) != 0)
+    return false;
+  if (!S_ISSOCK(st.st_mode))
+    return true;
+  f = fopen("/proc/net/unix", "r");
+  if (f == NULL)
+    return true;
+  while (!listening && fgets(line, sizeof line, f)) {
+    unsigned long flags;
+    char sock_path[400];
+
+    if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %399s", &flags, sock_path) == 2 &&
+        strcmp(sock_path, path) == 0 && (flags & 0x10000))
+      listening = true;
+  }
+  fclose(f);
+  return listening;
+}
+
 bool harness_exited(struct harness *h)
 {
   int st;
@@ -135,8 +164,6 @@ bool harness_exited(struct harness *h)
 int harness_start_wait_for(struct harness *h, char *const argv[], const char *wait_path)
 {
   long long deadline = harness_now_ms() + HARNESS_START_TIMEOUT_S * 1000LL;
-  struct stat st;
-
   if (h->pid > 0) {
     fprintf(stderr, "harness: a server is already running\n");
     return -1;
@@ -148,7 +175,7 @@ int harness_start_wait_for(struct harness *h, char *const argv[], const char *wa
   }
   h->started = true;
   h->status = 0;
-  while (wait_path && stat(wait_path, &st) != 0) {
+  while (wait_path && !ready(wait_path)) {
     if (harness_exited(h)) {
       fprintf(stderr, "harness: %s exited (status 0x%x) before %s appeared\n", argv[0],
               h->status, wait_path);

@@ -40,7 +40,7 @@ struct harness {
 int harness_init(struct harness *h);
 
 /* Start argv[0] (PATH lookup) with stdout+stderr to h->log, and wait until
- * h->sock exists. -1 if the server exits first or the wait times out (its
+ * h->sock exists and listens. -1 if the server exits first or the wait times out (its
  * log is printed; it is stopped). */
 int harness_start(struct harness *h, char *const argv[]);
 
