@@ -1,0 +1,54 @@
+/* Accepting connections (see acceptor.h). */
+#include "acceptor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  struct acceptor *a = w->data;
+  struct server *s = a->srv;
+  unsigned idx = (unsigned)(w - a->w);
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+          errno != ECONNABORTED)
+        fprintf(stderr, "rnull-server: accept: %m\n");
+      return;
+    }
+    unsigned n = atomic_fetch_add(&s->nconns, 1) + 1;
+    bool refuse = s->o.max_conns && n > s->o.max_conns;
+    if (refuse) {
+      atomic_fetch_sub(&s->nconns, 1);
+      if (atomic_fetch_add(&s->nrefusing, 1) >= RNULL_MAX_REFUSING) {
+        atomic_fetch_sub(&s->nrefusing, 1);
+        close(fd); /* far over: no handshake at all */
+        continue;
+      }
+    }
+    rnull_loop_handoff(s, fd, refuse, a->ls->tcp[idx]);
+  }
+}
+
+void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server *srv,
+                          struct listeners *ls)
+{
+  a->srv = srv;
+  a->ls = ls;
+  for (unsigned i = 0; i < ls->n; i++) {
+    ev_io_init(&a->w[i], accept_cb, ls->fd[i], EV_READ);
+    a->w[i].data = a;
+    ev_io_start(ev, &a->w[i]);
+  }
+}
+
+void rnull_acceptor_stop(struct acceptor *a, struct ev_loop *ev)
+{
+  for (unsigned i = 0; i < a->ls->n; i++)
+    ev_io_stop(ev, &a->w[i]);
+}

@@ -1,0 +1,725 @@
+/* One client connection (see conn.h): reads many requests per recv, submits
+ * them to the loop's hw queue, queues replies in completion order and sends
+ * many per sendmsg. Back-pressure: no free slot, no tag, too large a reply
+ * backlog or too many buffers -> stop reading this connection. */
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nbd_proto.h"
+
+#define IOV_BATCH 512
+#define DIRECT_RECV_MIN (64u * 1024)
+
+static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents);
+static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
+static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents);
+
+static void mark_dirty(struct conn *c)
+{
+  if (!c->closing)
+    rnull_loop_mark_dirty(c->loop, c);
+}
+
+struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp)
+{
+  struct conn *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->in = malloc(CONN_IN_CAP);
+  c->hs_out = malloc(CONN_HS_OUT_CAP);
+  if (!c->in || !c->hs_out) {
+    free(c->in);
+    free(c->hs_out);
+    free(c);
+    return NULL;
+  }
+  if (tcp) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  c->loop = l;
+  c->fd = fd;
+  c->counted = !refuse;
+  rnull_hs_init(&c->hs, &l->srv->exp, refuse);
+  rnull_hs_greeting(c->hs_out);
+  c->hs_out_len = RNULL_HS_GREETING_LEN;
+  ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+  ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+  ev_timer_init(&c->hs_timer, hs_timeout_cb, refuse ? 5.0 : CONN_HS_TIMEOUT, 0.0);
+  c->rio.data = c->wio.data = c->hs_timer.data = c;
+  ev_timer_start(l->ev, &c->hs_timer);
+  c->next = l->conns;
+  if (l->conns)
+    l->conns->prev = c;
+  l->conns = c;
+  l->nconns++;
+  mark_dirty(c); /* send the greeting */
+  return c;
+}
+
+/* --- slots --------------------------------------------------------------- */
+
+static struct slot *slot_get(struct conn *c)
+{
+  struct slot *s = c->free;
+  c->free = s->next;
+  c->nfree--;
+  s->next = NULL;
+  return s;
+}
+
+static void slot_put(struct conn *c, struct slot *s)
+{
+  s->state = SLOT_FREE;
+  s->next = c->free;
+  c->free = s;
+  c->nfree++;
+  c->buf_wait = false;
+  mark_dirty(c); /* may unblock reading */
+}
+
+/* Make s->buf hold len bytes (memory-backed disks). 1 ok, 0 wait for
+ * buffers in use to come back, -1 out of memory. */
+static int slot_buf(struct conn *c, struct slot *s, uint32_t len)
+{
+  if (s->buf_cap >= len)
+    return 1;
+  size_t need = len - s->buf_cap;
+  for (struct slot *f = c->free; f && c->buf_alloc + need > CONN_BUF_CAP; f = f->next) {
+    if (f != s && f->buf) {
+      c->buf_alloc -= f->buf_cap;
+      free(f->buf);
+      f->buf = NULL;
+      f->buf_cap = 0;
+    }
+  }
+  if (c->buf_alloc + need > CONN_BUF_CAP && c->nfree < c->nslots)
+    return 0;
+  uint8_t *p = realloc(s->buf, len);
+  if (!p)
+    return -1;
+  s->buf = p;
+  s->buf_cap = len;
+  c->buf_alloc += need;
+  return 1;
+}
+
+static bool start_transmission(struct conn *c)
+{
+  struct server *srv = c->loop->srv;
+  c->transmission = true;
+  ev_timer_stop(c->loop->ev, &c->hs_timer);
+  c->lim.size = srv->exp.size;
+  c->lim.min_block = srv->exp.min_block;
+  c->lim.max_block = srv->exp.max_block;
+  c->lim.tx_flags = c->hs.flags;
+  c->lim.structured = c->hs.structured;
+  c->lim.meta = c->hs.meta;
+  c->nslots = rnull_disk_queue_depth(srv->disk);
+  c->slots = calloc(c->nslots, sizeof(*c->slots));
+  if (!c->slots)
+    return false;
+  for (unsigned i = c->nslots; i-- > 0;) {
+    c->slots[i].c = c;
+    c->slots[i].next = c->free;
+    c->free = &c->slots[i];
+  }
+  c->nfree = c->nslots;
+  return true;
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+static void out_push(struct conn *c, struct slot *s)
+{
+  s->state = SLOT_REPLY;
+  s->next = NULL;
+  if (c->out_tail)
+    c->out_tail->next = s;
+  else
+    c->out_head = s;
+  c->out_tail = s;
+  c->out_bytes += (size_t)s->hdr_len + s->data_len;
+  mark_dirty(c);
+}
+
+static const char *nbd_err_msg(uint32_t err)
+{
+  switch (err) {
+  case NBD_EPERM:
+    return "read-only export";
+  case NBD_ENOSPC:
+    return "beyond the end of the disk or no space";
+  case NBD_EINVAL:
+    return "invalid request (command, flags, length, alignment or range)";
+  case NBD_ENOTSUP:
+    return "operation not supported";
+  case NBD_ESHUTDOWN:
+    return "server shutting down";
+  case NBD_EOVERFLOW:
+    return "request too large";
+  default:
+    return "input/output error";
+  }
+}
+
+/* ERROR_OFFSET is only valid for these commands. */
+static bool has_offset(uint16_t type)
+{
+  return type == NBD_CMD_READ || type == NBD_CMD_WRITE || type == NBD_CMD_TRIM ||
+         type == NBD_CMD_CACHE || type == NBD_CMD_WRITE_ZEROES || type == NBD_CMD_BLOCK_STATUS;
+}
+
+static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_offset)
+{
+  if (c->lim.structured)
+    s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, s->handle, err, nbd_err_msg(err),
+                                             at_offset && has_offset(s->type), s->offset);
+  else
+    s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, err);
+  s->data = NULL;
+  s->data_len = 0;
+  out_push(c, s);
+}
+
+static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags)
+{
+  s->data = NULL;
+  s->data_len = 0;
+  if (s->type != NBD_CMD_READ) {
+    s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, 0);
+  } else {
+    bool zero = !s->io.buf || (done_flags & RNULL_DONE_ZERO);
+    if (c->lim.structured && zero) {
+      /* One hole chunk covers the whole read: allowed even with DF. */
+      s->hdr_len = (uint16_t)rnull_reply_hole(s->hdr, s->handle, s->offset, s->len);
+    } else {
+      if (c->lim.structured)
+        s->hdr_len = (uint16_t)rnull_reply_data_hdr(s->hdr, s->handle, s->offset, s->len);
+      else
+        s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, 0);
+      s->data = zero ? NULL : s->buf;
+      s->data_len = s->len;
+    }
+  }
+  out_push(c, s);
+}
+
+static void block_status(struct conn *c, struct slot *s)
+{
+  struct rnull_disk *d = c->loop->srv->disk;
+  struct rnull_extent e[RNULL_BS_MAX_EXTENTS];
+  unsigned n = 0, max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
+  uint64_t off = s->offset, left = s->len;
+  while (left && n < max) {
+    uint64_t got = 0;
+    bool hole = false;
+    int ret = rnull_disk_extent(d, off, left, &got, &hole);
+    if (ret < 0) {
+      if (n == 0) {
+        reply_error(c, s, rnull_nbd_errno(ret), true);
+        return;
+      }
+      break;
+    }
+    if (got == 0 || got > left)
+      got = left;
+    uint32_t fl = hole ? (NBD_STATE_HOLE | NBD_STATE_ZERO) : 0;
+    if (n && e[n - 1].flags == fl) {
+      e[n - 1].len += (uint32_t)got;
+    } else {
+      e[n].len = (uint32_t)got;
+      e[n].flags = fl;
+      n++;
+    }
+    off += got;
+    left -= got;
+  }
+  s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, s->handle, RNULL_META_BASE_ALLOCATION,
+                                                  e, n);
+  s->data = NULL;
+  s->data_len = 0;
+  out_push(c, s);
+}
+
+void conn_end_io(void *cookie, int status, uint32_t done_flags)
+{
+  struct slot *s = cookie;
+  struct conn *c = s->c;
+  c->inflight--;
+  c->loop->tag_freed = true;
+  if (c->closing) {
+    slot_put(c, s);
+    if (c->inflight == 0 && !c->dead) {
+      c->dead = true;
+      c->wait_next = c->loop->dead;
+      c->loop->dead = c;
+    }
+    return;
+  }
+  if (status)
+    reply_error(c, s, rnull_nbd_errno(status), true);
+  else
+    reply_done(c, s, done_flags);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static void pend_push(struct conn *c, struct slot *s)
+{
+  s->next = NULL;
+  if (c->pend_tail)
+    c->pend_tail->next = s;
+  else
+    c->pend_head = s;
+  c->pend_tail = s;
+}
+
+/* A parsed request (payload in, if any) goes to its reply or the engine. */
+static void dispatch(struct conn *c, struct slot *s)
+{
+  if (s->err) {
+    reply_error(c, s, s->err, false);
+    return;
+  }
+  if (s->type == NBD_CMD_BLOCK_STATUS) {
+    block_status(c, s); /* synchronous: needs no tag */
+    return;
+  }
+  struct rnull_nbd_req r = {.flags = s->cmdflags, .type = s->type, .handle = s->handle,
+                            .offset = s->offset, .len = s->len};
+  void *buf = s->io.buf;
+  rnull_req_to_io(&r, &s->io);
+  s->io.buf = buf;
+  s->io.cookie = s;
+  pend_push(c, s);
+}
+
+void conn_submit_pending(struct conn *c)
+{
+  struct rnull_hctx *h = c->loop->hctx;
+  bool any = false;
+  while (c->pend_head && !c->closing) {
+    struct slot *s = c->pend_head;
+    c->pend_head = s->next;
+    if (!c->pend_head)
+      c->pend_tail = NULL;
+    unsigned flags = RNULL_SUBMIT_NOWAIT | (c->pend_head ? 0 : RNULL_SUBMIT_LAST);
+    s->state = SLOT_INFLIGHT;
+    c->inflight++; /* before: direct mode ends it inside rnull_submit */
+    int ret = rnull_submit(h, &s->io, flags);
+    if (ret == 0) {
+      any = true;
+      continue;
+    }
+    c->inflight--;
+    if (ret == -EAGAIN) {
+      /* No tag: keep it first in line, stop reading until one frees. */
+      s->state = SLOT_PARSED;
+      s->next = c->pend_head;
+      c->pend_head = s;
+      if (!c->pend_tail)
+        c->pend_tail = s;
+      if (!c->in_tag_wait) {
+        c->in_tag_wait = true;
+        c->wait_next = c->loop->tag_wait;
+        c->loop->tag_wait = c;
+      }
+      break;
+    }
+    reply_error(c, s, rnull_nbd_errno(ret), false);
+  }
+  if (any)
+    rnull_hctx_commit(h);
+}
+
+static void process_requests(struct conn *c)
+{
+  struct server *srv = c->loop->srv;
+  while (!c->closing) {
+    size_t avail = c->in_end - c->in_pos;
+    if (c->payload_slot) {
+      uint32_t take = avail < c->payload_left ? (uint32_t)avail : c->payload_left;
+      if (take && c->payload_keep)
+        memcpy(c->payload_slot->buf + c->payload_done, c->in + c->in_pos, take);
+      c->in_pos += take;
+      c->payload_done += take;
+      c->payload_left -= take;
+      if (c->payload_left)
+        return;
+      struct slot *s = c->payload_slot;
+      c->payload_slot = NULL;
+      dispatch(c, s);
+      continue;
+    }
+    if (avail < NBD_REQUEST_SIZE || c->nfree == 0 || c->out_bytes >= CONN_BACKLOG_CAP ||
+        c->buf_wait)
+      return;
+    struct rnull_nbd_req r;
+    if (rnull_req_decode(c->in + c->in_pos, avail, &r) < 0) {
+      conn_abort(c); /* bad magic: the stream is lost */
+      return;
+    }
+    if (r.type == NBD_CMD_DISC) {
+      c->in_pos = c->in_end; /* nothing may follow a disconnect */
+      c->rx_done = true;
+      return;
+    }
+    if (rnull_req_payload_fatal(&r, &c->lim)) {
+      conn_abort(c);
+      return;
+    }
+    uint32_t err = rnull_req_check(&r, &c->lim);
+    bool needbuf = !err && !srv->reads_zero &&
+                   (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
+    if (needbuf) {
+      int b = slot_buf(c, c->free, r.len);
+      if (b < 0) {
+        conn_abort(c);
+        return;
+      }
+      if (b == 0) {
+        c->buf_wait = true;
+        return;
+      }
+    }
+    c->in_pos += NBD_REQUEST_SIZE;
+    struct slot *s = slot_get(c);
+    s->state = SLOT_PARSED;
+    s->handle = r.handle;
+    s->offset = r.offset;
+    s->len = r.len;
+    s->type = r.type;
+    s->cmdflags = r.flags;
+    s->err = err;
+    s->io.buf = needbuf ? s->buf : NULL;
+    uint32_t pl = rnull_req_payload(&r);
+    if (pl) {
+      c->payload_slot = s;
+      c->payload_left = pl;
+      c->payload_done = 0;
+      c->payload_keep = needbuf;
+      continue;
+    }
+    dispatch(c, s);
+  }
+}
+
+static void process_handshake(struct conn *c)
+{
+  while (!c->transmission && !c->close_after_flush && !c->closing) {
+    if (c->hs_out_sent == c->hs_out_len) {
+      c->hs_out_sent = c->hs_out_len = 0;
+    } else if (c->hs_out_len + RNULL_HS_REPLY_MAX > CONN_HS_OUT_CAP && c->hs_out_sent) {
+      memmove(c->hs_out, c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent);
+      c->hs_out_len -= c->hs_out_sent;
+      c->hs_out_sent = 0;
+    }
+    if (c->hs_out_len + RNULL_HS_REPLY_MAX > CONN_HS_OUT_CAP)
+      return; /* the client is not reading its replies */
+    size_t used = 0;
+    enum rnull_hs_result r = rnull_hs_step(&c->hs, c->in + c->in_pos, c->in_end - c->in_pos,
+                                           &used, c->hs_out, &c->hs_out_len);
+    c->in_pos += used;
+    switch (r) {
+    case RNULL_HS_MORE:
+      return;
+    case RNULL_HS_OK:
+      break;
+    case RNULL_HS_GO:
+      if (!start_transmission(c)) {
+        c->close_after_flush = true;
+        c->rx_done = true;
+      }
+      return;
+    case RNULL_HS_CLOSE:
+      c->close_after_flush = true;
+      c->rx_done = true;
+      return;
+    }
+  }
+}
+
+static void conn_process(struct conn *c)
+{
+  if (!c->transmission)
+    process_handshake(c);
+  if (c->transmission && !c->close_after_flush) {
+    process_requests(c);
+    if (!c->in_tag_wait)
+      conn_submit_pending(c);
+  }
+}
+
+/* --- I/O ----------------------------------------------------------------- */
+
+static void out_advance(struct conn *c, size_t w)
+{
+  while (w > 0) {
+    struct slot *s = c->out_head;
+    size_t total = (size_t)s->hdr_len + s->data_len;
+    size_t rem = total - c->out_skip;
+    if (w < rem) {
+      c->out_skip += w;
+      return;
+    }
+    w -= rem;
+    c->out_head = s->next;
+    if (!c->out_head)
+      c->out_tail = NULL;
+    c->out_skip = 0;
+    c->out_bytes -= total;
+    slot_put(c, s);
+  }
+}
+
+/* Send what is queued. false if the connection was aborted. */
+static bool flush_out(struct conn *c)
+{
+  while (c->hs_out_sent < c->hs_out_len) {
+    ssize_t n = send(c->fd, c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return true;
+      conn_abort(c);
+      return false;
+    }
+    c->hs_out_sent += (size_t)n;
+  }
+  if (c->transmission && c->hs_out) {
+    free(c->hs_out); /* the handshake is over and sent */
+    c->hs_out = NULL;
+    c->hs_out_len = c->hs_out_sent = 0;
+  }
+  while (c->out_head) {
+    struct iovec iov[IOV_BATCH];
+    int n = 0;
+    size_t skip = c->out_skip;
+    for (struct slot *s = c->out_head; s && n < IOV_BATCH; s = s->next) {
+      n += rnull_reply_iov(s->hdr, s->hdr_len, s->data, s->data_len, skip, iov + n,
+                           IOV_BATCH - n);
+      skip = 0;
+    }
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return true;
+      conn_abort(c);
+      return false;
+    }
+    out_advance(c, (size_t)w);
+  }
+  return true;
+}
+
+static bool out_pending(const struct conn *c)
+{
+  return c->hs_out_sent < c->hs_out_len || c->out_head;
+}
+
+static bool wants_read(const struct conn *c)
+{
+  if (c->closing || c->rx_done || c->close_after_flush)
+    return false;
+  if (!c->transmission)
+    return c->hs_out_len - c->hs_out_sent + RNULL_HS_REPLY_MAX <= CONN_HS_OUT_CAP;
+  return !c->in_tag_wait && c->nfree > 0 && !c->buf_wait && c->out_bytes < CONN_BACKLOG_CAP;
+}
+
+/* recv as much as there is (bounded), processing as we go. */
+static void conn_read(struct conn *c)
+{
+  for (int round = 0; round < 4 && wants_read(c); round++) {
+    if (c->in_pos == c->in_end) {
+      c->in_pos = c->in_end = 0;
+    } else if (c->in_pos && CONN_IN_CAP - c->in_end < RNULL_HS_OPT_MAX + 16) {
+      memmove(c->in, c->in + c->in_pos, c->in_end - c->in_pos);
+      c->in_end -= c->in_pos;
+      c->in_pos = 0;
+    }
+    if (c->in_end == CONN_IN_CAP)
+      break;
+    ssize_t n;
+    bool direct = c->payload_slot && c->payload_keep && c->in_pos == c->in_end &&
+                  c->payload_left >= DIRECT_RECV_MIN;
+    if (direct) /* a large write: straight into its buffer */
+      n = recv(c->fd, c->payload_slot->buf + c->payload_done, c->payload_left, 0);
+    else
+      n = recv(c->fd, c->in + c->in_end, CONN_IN_CAP - c->in_end, 0);
+    if (n > 0) {
+      if (direct) {
+        c->payload_done += (uint32_t)n;
+        c->payload_left -= (uint32_t)n;
+      } else {
+        c->in_end += (size_t)n;
+      }
+      conn_process(c);
+      continue;
+    }
+    if (n == 0) {
+      c->rx_done = true; /* EOF: finish what was asked, then close */
+      break;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (c->draining)
+        c->rx_done = true;
+      break;
+    }
+    conn_abort(c);
+    return;
+  }
+  mark_dirty(c);
+}
+
+static void conn_update(struct conn *c)
+{
+  struct ev_loop *ev = c->loop->ev;
+  if (c->closing)
+    return;
+  if (c->draining && wants_read(c))
+    conn_read(c); /* drain: take what the client already sent */
+  if (c->closing)
+    return;
+  bool pending = out_pending(c);
+  if (!pending && (c->close_after_flush ||
+                   (c->rx_done && c->inflight == 0 && !c->pend_head))) {
+    conn_abort(c); /* everything answered: close */
+    return;
+  }
+  if (wants_read(c))
+    ev_io_start(ev, &c->rio);
+  else
+    ev_io_stop(ev, &c->rio);
+  if (pending)
+    ev_io_start(ev, &c->wio);
+  else
+    ev_io_stop(ev, &c->wio);
+}
+
+void conn_service(struct conn *c)
+{
+  if (c->closing)
+    return;
+  conn_process(c);
+  if (c->closing || !flush_out(c))
+    return;
+  conn_update(c);
+}
+
+static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  conn_read(w->data);
+}
+
+static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  mark_dirty(w->data);
+}
+
+static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  conn_abort(w->data);
+}
+
+void conn_begin_drain(struct conn *c)
+{
+  if (c->closing)
+    return;
+  if (!c->transmission) {
+    conn_abort(c); /* no export in use yet */
+    return;
+  }
+  c->draining = true;
+  mark_dirty(c);
+}
+
+static void unlink_tag_wait(struct conn *c)
+{
+  if (!c->in_tag_wait)
+    return;
+  for (struct conn **p = &c->loop->tag_wait; *p; p = &(*p)->wait_next) {
+    if (*p == c) {
+      *p = c->wait_next;
+      break;
+    }
+  }
+  c->in_tag_wait = false;
+}
+
+void conn_abort(struct conn *c)
+{
+  struct loop *l = c->loop;
+  if (c->closing)
+    return;
+  c->closing = true;
+  ev_io_stop(l->ev, &c->rio);
+  ev_io_stop(l->ev, &c->wio);
+  ev_timer_stop(l->ev, &c->hs_timer);
+  close(c->fd);
+  c->fd = -1;
+  unlink_tag_wait(c);
+  while (c->out_head) {
+    struct slot *s = c->out_head;
+    c->out_head = s->next;
+    slot_put(c, s);
+  }
+  c->out_tail = NULL;
+  while (c->pend_head) {
+    struct slot *s = c->pend_head;
+    c->pend_head = s->next;
+    slot_put(c, s);
+  }
+  c->pend_tail = NULL;
+  if (c->payload_slot) {
+    slot_put(c, c->payload_slot);
+    c->payload_slot = NULL;
+  }
+  if (c->inflight == 0) {
+    c->dead = true;
+    c->wait_next = l->dead;
+    l->dead = c;
+  }
+}
+
+void conn_free(struct conn *c)
+{
+  struct loop *l = c->loop;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    l->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  l->nconns--;
+  if (c->counted)
+    atomic_fetch_sub(&l->srv->nconns, 1);
+  else
+    atomic_fetch_sub(&l->srv->nrefusing, 1);
+  for (unsigned i = 0; i < c->nslots; i++)
+    free(c->slots[i].buf);
+  free(c->slots);
+  free(c->in);
+  free(c->hs_out);
+  free(c);
+}

@@ -1,0 +1,99 @@
+/* One client connection: buffers, request slots, back-pressure. Lives on one
+ * loop and is only touched by that loop's thread. */
+#ifndef RNULL_SERVER_CONN_H
+#define RNULL_SERVER_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "handshake.h"
+#include "reply.h"
+#include "server.h"
+#include "transmission.h"
+
+/* Input buffer: many requests per recv; holds the largest option too. */
+#define CONN_IN_CAP (256u * 1024)
+/* Handshake output buffer. */
+#define CONN_HS_OUT_CAP (2 * RNULL_HS_REPLY_MAX)
+/* Stop reading requests while this many reply bytes wait to be sent. */
+#define CONN_BACKLOG_CAP (64u * 1024 * 1024)
+/* Data buffers a connection may hold (memory-backed disks only). */
+#define CONN_BUF_CAP (64u * 1024 * 1024)
+/* Seconds a client may take to finish the handshake. */
+#define CONN_HS_TIMEOUT 60.0
+
+enum slot_state { SLOT_FREE, SLOT_PARSED, SLOT_INFLIGHT, SLOT_REPLY };
+
+/* One request, from parse to reply sent. Preallocated, queue_depth of them. */
+struct slot {
+  struct conn *c;
+  struct slot *next; /* free list, pending FIFO or reply queue */
+  enum slot_state state;
+  uint64_t handle, offset;
+  uint32_t len;
+  uint16_t type, cmdflags;
+  uint32_t err; /* NBD error decided at parse time */
+  struct rnull_io io;
+  uint8_t *buf; /* data buffer (memory-backed disks), grow-only */
+  uint32_t buf_cap;
+  const uint8_t *data; /* reply data: buf, or NULL for zeros */
+  uint32_t data_len;
+  uint16_t hdr_len;
+  uint8_t hdr[RNULL_REPLY_HDR_MAX];
+};
+
+struct conn {
+  struct loop *loop;
+  int fd;
+  bool counted; /* holds one of max_conns */
+  struct conn *prev, *next;            /* loop->conns */
+  struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait */
+  bool dirty, in_tag_wait, dead;
+  ev_io rio, wio;
+  ev_timer hs_timer;
+
+  bool transmission; /* handshake done */
+  struct rnull_hs hs;
+  struct rnull_tx_limits lim;
+  uint8_t *hs_out;
+  size_t hs_out_len, hs_out_sent;
+
+  uint8_t *in;
+  size_t in_pos, in_end;
+  /* a WRITE payload being received */
+  struct slot *payload_slot;
+  uint32_t payload_left, payload_done;
+  bool payload_keep; /* copy into the slot's buffer (else dropped) */
+
+  bool rx_done;     /* no more requests will be read (EOF, DISC, drain) */
+  bool draining;    /* read what is there, then rx_done */
+  bool closing;     /* fd closed: waiting for in-flight requests to end */
+  bool close_after_flush;
+
+  struct slot *slots;
+  unsigned nslots, nfree;
+  struct slot *free;
+  struct slot *pend_head, *pend_tail; /* parsed, not yet submitted */
+  struct slot *out_head, *out_tail;   /* replies, in completion order */
+  size_t out_skip;                    /* bytes of out_head already sent */
+  size_t out_bytes;                   /* reply bytes queued */
+  unsigned inflight;
+  size_t buf_alloc;
+  bool buf_wait;
+};
+
+struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp);
+/* The loop's services: read ready, settle pass, drain. */
+void conn_service(struct conn *c);
+void conn_submit_pending(struct conn *c);
+void conn_begin_drain(struct conn *c);
+void conn_abort(struct conn *c);
+void conn_free(struct conn *c);
+
+/* The engine's end_io (registered at rnull_disk_add). */
+void conn_end_io(void *cookie, int status, uint32_t done_flags);
+
+#endif

@@ -1,0 +1,300 @@
+/* Fixed newstyle option haggling (see handshake.h). Every length from the
+ * wire is checked against the option length before it is used. */
+#include "handshake.h"
+
+#include <string.h>
+
+#include "nbd_proto.h"
+
+#define BASE_ALLOCATION "base:allocation"
+
+void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse)
+{
+  memset(hs, 0, sizeof(*hs));
+  hs->exp = exp;
+  hs->phase = RNULL_HS_CLIENT_FLAGS;
+  hs->refuse = refuse;
+}
+
+void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN])
+{
+  nbd_put64(out, NBD_MAGIC);
+  nbd_put64(out + 8, NBD_IHAVEOPT);
+  nbd_put16(out + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+}
+
+uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs)
+{
+  uint16_t f = hs->exp->flags | NBD_FLAG_HAS_FLAGS;
+  if (hs->structured)
+    f |= NBD_FLAG_SEND_DF;
+  return f;
+}
+
+/* Append one option reply: header, then len bytes of data (may be NULL when
+ * the caller writes the data itself right after). Returns the data pointer. */
+static uint8_t *reply(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
+                      const void *data, uint32_t len)
+{
+  uint8_t *p = out + *outlen;
+  nbd_put64(p, NBD_REP_MAGIC);
+  nbd_put32(p + 8, opt);
+  nbd_put32(p + 12, type);
+  nbd_put32(p + 16, len);
+  if (data && len)
+    memcpy(p + 20, data, len);
+  *outlen += 20 + (size_t)len;
+  return p + 20;
+}
+
+static void reply_err(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
+                      const char *msg)
+{
+  reply(out, outlen, opt, type, msg, (uint32_t)strlen(msg));
+}
+
+static bool name_is_export(const struct rnull_hs *hs, const uint8_t *name, uint32_t len)
+{
+  return strlen(hs->exp->name) == len && memcmp(hs->exp->name, name, len) == 0;
+}
+
+/* NBD_REP_INFO for one information type. */
+static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt,
+                 uint16_t type)
+{
+  uint8_t *p;
+  size_t n;
+  switch (type) {
+  case NBD_INFO_EXPORT:
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 12);
+    nbd_put16(p, NBD_INFO_EXPORT);
+    nbd_put64(p + 2, hs->exp->size);
+    nbd_put16(p + 10, rnull_hs_tx_flags(hs));
+    break;
+  case NBD_INFO_NAME:
+  case NBD_INFO_DESCRIPTION: {
+    const char *s = type == NBD_INFO_NAME ? hs->exp->name : hs->exp->description;
+    n = strnlen(s, NBD_MAX_STRING);
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, (uint32_t)(2 + n));
+    nbd_put16(p, type);
+    memcpy(p + 2, s, n);
+    break;
+  }
+  case NBD_INFO_BLOCK_SIZE:
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 14);
+    nbd_put16(p, NBD_INFO_BLOCK_SIZE);
+    nbd_put32(p + 2, hs->exp->min_block);
+    nbd_put32(p + 6, hs->exp->pref_block);
+    nbd_put32(p + 10, hs->exp->max_block);
+    break;
+  }
+}
+
+/* NBD_OPT_INFO / NBD_OPT_GO: u32 namelen, name, u16 n, n x u16 requests. */
+static enum rnull_hs_result opt_info_go(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
+                                        uint32_t len, uint8_t *out, size_t *outlen)
+{
+  if (len < 6)
+    goto invalid;
+  uint32_t namelen = nbd_get32(d);
+  if (namelen > len - 6 || namelen > NBD_MAX_STRING)
+    goto invalid;
+  uint16_t nreq = nbd_get16(d + 4 + namelen);
+  if ((uint64_t)4 + namelen + 2 + 2ull * nreq != len)
+    goto invalid;
+  if (!name_is_export(hs, d + 4, namelen)) {
+    reply_err(out, outlen, opt, NBD_REP_ERR_UNKNOWN, "no export of that name");
+    return RNULL_HS_OK;
+  }
+  bool want_name = false, want_desc = false;
+  for (uint16_t i = 0; i < nreq; i++) {
+    uint16_t t = nbd_get16(d + 4 + namelen + 2 + 2u * i);
+    want_name |= t == NBD_INFO_NAME;
+    want_desc |= t == NBD_INFO_DESCRIPTION;
+  }
+  info(hs, out, outlen, opt, NBD_INFO_EXPORT);
+  info(hs, out, outlen, opt, NBD_INFO_BLOCK_SIZE); /* always: we enforce them */
+  if (want_name)
+    info(hs, out, outlen, opt, NBD_INFO_NAME);
+  if (want_desc)
+    info(hs, out, outlen, opt, NBD_INFO_DESCRIPTION);
+  reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+  if (opt == NBD_OPT_GO) {
+    hs->flags = rnull_hs_tx_flags(hs);
+    hs->phase = RNULL_HS_DONE;
+    return RNULL_HS_GO;
+  }
+  return RNULL_HS_OK;
+invalid:
+  reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "malformed NBD_OPT_INFO/GO");
+  return RNULL_HS_OK;
+}
+
+/* LIST/SET_META_CONTEXT: u32 namelen, name, u32 nqueries, queries (u32 len,
+ * string). Only base:allocation exists; "base:" lists it too. */
+static enum rnull_hs_result opt_meta(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
+                                     uint32_t len, uint8_t *out, size_t *outlen)
+{
+  bool set = opt == NBD_OPT_SET_META_CONTEXT;
+  if (set)
+    hs->meta = false; /* replaced even when this option fails */
+  if (!hs->structured) {
+    reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "structured replies not negotiated");
+    return RNULL_HS_OK;
+  }
+  if (len < 8)
+    goto invalid;
+  uint32_t namelen = nbd_get32(d);
+  if (namelen > len - 8 || namelen > NBD_MAX_STRING)
+    goto invalid;
+  const uint8_t *name = d + 4;
+  uint32_t pos = 4 + namelen;
+  uint32_t nq = nbd_get32(d + pos);
+  pos += 4;
+  bool match = !set && nq == 0; /* LIST with no query: everything */
+  for (uint32_t i = 0; i < nq; i++) {
+    if (len - pos < 4)
+      goto invalid;
+    uint32_t qlen = nbd_get32(d + pos);
+    pos += 4;
+    if (qlen > len - pos || qlen > NBD_MAX_STRING)
+      goto invalid;
+    const uint8_t *q = d + pos;
+    pos += qlen;
+    if (qlen == strlen(BASE_ALLOCATION) && memcmp(q, BASE_ALLOCATION, qlen) == 0)
+      match = true;
+    else if (!set && qlen == 5 && memcmp(q, "base:", 5) == 0)
+      match = true;
+  }
+  if (pos != len)
+    goto invalid;
+  if (!name_is_export(hs, name, namelen)) {
+    reply_err(out, outlen, opt, NBD_REP_ERR_UNKNOWN, "no export of that name");
+    return RNULL_HS_OK;
+  }
+  if (match) {
+    uint8_t *p = reply(out, outlen, opt, NBD_REP_META_CONTEXT, NULL,
+                       (uint32_t)(4 + strlen(BASE_ALLOCATION)));
+    nbd_put32(p, set ? RNULL_META_BASE_ALLOCATION : 0);
+    memcpy(p + 4, BASE_ALLOCATION, strlen(BASE_ALLOCATION));
+    if (set)
+      hs->meta = true;
+  }
+  reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+  return RNULL_HS_OK;
+invalid:
+  reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "malformed meta context option");
+  return RNULL_HS_OK;
+}
+
+static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
+                                   uint32_t len, uint8_t *out, size_t *outlen)
+{
+  if (hs->refuse) {
+    /* At the connection limit: say so once, then hang up. */
+    if (opt != NBD_OPT_EXPORT_NAME && opt != NBD_OPT_ABORT)
+      reply_err(out, outlen, opt, NBD_REP_ERR_POLICY, "server is at its connection limit");
+    return RNULL_HS_CLOSE;
+  }
+  switch (opt) {
+  case NBD_OPT_EXPORT_NAME: {
+    if (!name_is_export(hs, d, len))
+      return RNULL_HS_CLOSE; /* this option cannot return an error */
+    hs->flags = rnull_hs_tx_flags(hs);
+    uint8_t *p = out + *outlen;
+    nbd_put64(p, hs->exp->size);
+    nbd_put16(p + 8, hs->flags);
+    size_t n = 10;
+    if (!hs->no_zeroes) {
+      memset(p + 10, 0, 124);
+      n += 124;
+    }
+    *outlen += n;
+    hs->phase = RNULL_HS_DONE;
+    return RNULL_HS_GO;
+  }
+  case NBD_OPT_ABORT:
+    reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+    return RNULL_HS_CLOSE;
+  case NBD_OPT_LIST: {
+    if (len != 0) {
+      reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+      return RNULL_HS_OK;
+    }
+    size_t n = strnlen(hs->exp->name, NBD_MAX_STRING);
+    uint8_t *p = reply(out, outlen, opt, NBD_REP_SERVER, NULL, (uint32_t)(4 + n));
+    nbd_put32(p, (uint32_t)n);
+    memcpy(p + 4, hs->exp->name, n);
+    reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+    return RNULL_HS_OK;
+  }
+  case NBD_OPT_INFO:
+  case NBD_OPT_GO:
+    return opt_info_go(hs, opt, d, len, out, outlen);
+  case NBD_OPT_STRUCTURED_REPLY:
+    if (len != 0) {
+      reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+      return RNULL_HS_OK;
+    }
+    hs->structured = true;
+    reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+    return RNULL_HS_OK;
+  case NBD_OPT_LIST_META_CONTEXT:
+  case NBD_OPT_SET_META_CONTEXT:
+    return opt_meta(hs, opt, d, len, out, outlen);
+  default:
+    reply_err(out, outlen, opt, NBD_REP_ERR_UNSUP, "option not supported");
+    return RNULL_HS_OK;
+  }
+}
+
+enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len,
+                                   size_t *used, uint8_t *out, size_t *outlen)
+{
+  *used = 0;
+  switch (hs->phase) {
+  case RNULL_HS_CLIENT_FLAGS: {
+    if (len < 4)
+      return RNULL_HS_MORE;
+    uint32_t cf = nbd_get32(in);
+    *used = 4;
+    if (cf & ~(uint32_t)(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
+      hs->phase = RNULL_HS_CLOSED; /* unknown client flag: MUST drop */
+      return RNULL_HS_CLOSE;
+    }
+    hs->no_zeroes = cf & NBD_FLAG_C_NO_ZEROES;
+    hs->phase = RNULL_HS_OPTIONS;
+    return RNULL_HS_OK;
+  }
+  case RNULL_HS_OPTIONS: {
+    if (len < 16)
+      return RNULL_HS_MORE;
+    uint32_t opt = nbd_get32(in + 8);
+    uint32_t olen = nbd_get32(in + 12);
+    if (nbd_get64(in) != NBD_IHAVEOPT) {
+      *used = len;
+      hs->phase = RNULL_HS_CLOSED;
+      return RNULL_HS_CLOSE;
+    }
+    if (olen > RNULL_HS_OPT_MAX) {
+      /* Denial of service as far as we are concerned: say why and drop. */
+      *used = len;
+      reply_err(out, outlen, opt, NBD_REP_ERR_TOO_BIG, "option data over 64 KiB");
+      hs->phase = RNULL_HS_CLOSED;
+      return RNULL_HS_CLOSE;
+    }
+    if (len - 16 < olen)
+      return RNULL_HS_MORE;
+    *used = 16 + (size_t)olen;
+    enum rnull_hs_result r = option(hs, opt, in + 16, olen, out, outlen);
+    if (r == RNULL_HS_CLOSE)
+      hs->phase = RNULL_HS_CLOSED;
+    return r;
+  }
+  case RNULL_HS_DONE:
+    return RNULL_HS_GO;
+  case RNULL_HS_CLOSED:
+  default:
+    return RNULL_HS_CLOSE;
+  }
+}

@@ -1,0 +1,249 @@
+/* One thread and one ev_loop per hw queue. Accepted fds arrive through a
+ * locked queue and an ev_async; after every iteration (ev_prepare) the loop
+ * runs the engine's due work, retries connections waiting for a tag, flushes
+ * replies, and arms a timer at the engine's next deadline. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "server.h"
+
+#define DRAIN_GUARD_SECONDS 10.0
+
+void rnull_loop_mark_dirty(struct loop *l, struct conn *c)
+{
+  if (c->dirty)
+    return;
+  c->dirty = true;
+  c->dirty_next = l->dirty;
+  l->dirty = c;
+}
+
+static void take_handoffs(struct loop *l)
+{
+  pthread_mutex_lock(&l->lock);
+  struct handoff q[64];
+  for (;;) {
+    unsigned n = l->nqueue < 64 ? l->nqueue : 64;
+    memcpy(q, l->queue + l->nqueue - n, n * sizeof(*q));
+    l->nqueue -= n;
+    pthread_mutex_unlock(&l->lock);
+    if (n == 0)
+      return;
+    for (unsigned i = 0; i < n; i++) {
+      if (l->draining || !conn_create(l, q[i].fd, q[i].refuse, q[i].tcp)) {
+        close(q[i].fd);
+        atomic_fetch_sub(q[i].refuse ? &l->srv->nrefusing : &l->srv->nconns, 1);
+      }
+    }
+    pthread_mutex_lock(&l->lock);
+  }
+}
+
+static void wake_cb(struct ev_loop *ev, ev_async *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  struct loop *l = w->data;
+  take_handoffs(l);
+  if (atomic_load(&l->srv->draining) && !l->draining) {
+    l->draining = true;
+    for (struct conn *c = l->conns; c; c = c->next)
+      conn_begin_drain(c);
+    ev_timer_start(l->ev, &l->drain_guard);
+  }
+}
+
+static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  struct loop *l = w->data;
+  fprintf(stderr, "rnull-server: queue %u: drain took too long, closing connections\n", l->idx);
+  for (struct conn *c = l->conns; c; c = c->next)
+    conn_abort(c);
+}
+
+static void deadline_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  (void)w; /* the work happens in settle, which runs next */
+}
+
+/* Returns whether anything happened. */
+static bool settle_once(struct loop *l)
+{
+  bool work = false;
+  uint64_t now = rnull_hctx_now(l->hctx);
+  if (rnull_hctx_next_deadline(l->hctx) <= now) {
+    rnull_hctx_run(l->hctx, now);
+    work = true;
+  }
+  if (l->tag_freed && l->tag_wait) {
+    struct conn *w = l->tag_wait;
+    l->tag_wait = NULL;
+    l->tag_freed = false;
+    while (w) {
+      struct conn *c = w;
+      w = c->wait_next;
+      c->in_tag_wait = false;
+      conn_submit_pending(c);
+      rnull_loop_mark_dirty(l, c);
+    }
+    work = true;
+  }
+  l->tag_freed = false;
+  while (l->dirty) {
+    struct conn *c = l->dirty;
+    l->dirty = c->dirty_next;
+    c->dirty = false;
+    conn_service(c);
+    work = true;
+  }
+  return work;
+}
+
+static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents)
+{
+  (void)revents;
+  struct loop *l = w->data;
+  int i = 0;
+  while (settle_once(l) && ++i < 16)
+    ;
+  while (l->dead) {
+    struct conn *c = l->dead;
+    l->dead = c->wait_next;
+    conn_free(c);
+  }
+  ev_timer_stop(ev, &l->deadline);
+  uint64_t now = rnull_hctx_now(l->hctx);
+  uint64_t dl = rnull_hctx_next_deadline(l->hctx);
+  if (l->dirty || l->tag_freed || dl <= now) {
+    ev_timer_set(&l->deadline, 0.0, 0.0);
+    ev_timer_start(ev, &l->deadline);
+  } else if (dl != RNULL_NO_DEADLINE) {
+    ev_timer_set(&l->deadline, (double)(dl - now) / 1e9, 0.0);
+    ev_timer_start(ev, &l->deadline);
+  }
+  if (l->draining && l->nconns == 0 && rnull_hctx_inflight(l->hctx) == 0) {
+    ev_timer_stop(ev, &l->drain_guard);
+    ev_break(ev, EVBREAK_ONE);
+  }
+}
+
+static void *loop_main(void *arg)
+{
+  struct loop *l = arg;
+  ev_run(l->ev, 0);
+  /* Anything the loop still holds (drain guard fired) goes now. */
+  while (l->conns) {
+    struct conn *c = l->conns;
+    conn_abort(c);
+    if (c->inflight == 0)
+      conn_free(c);
+    else
+      break; /* cannot happen once the engine has ended everything */
+  }
+  return NULL;
+}
+
+int rnull_loops_start(struct server *s, char *err, size_t errlen)
+{
+  s->nloops = rnull_disk_nr_hw_queues(s->disk);
+  s->loops = calloc(s->nloops, sizeof(*s->loops));
+  if (!s->loops) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  /* Workers never take the process signals: the main loop does. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int ret = 0;
+  for (unsigned i = 0; i < s->nloops; i++) {
+    struct loop *l = &s->loops[i];
+    l->srv = s;
+    l->idx = i;
+    l->hctx = rnull_disk_hctx(s->disk, i);
+    l->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!l->ev) {
+      snprintf(err, errlen, "cannot create event loop %u", i);
+      ret = -ENOMEM;
+      break;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    ev_async_init(&l->wake, wake_cb);
+    ev_prepare_init(&l->settle, settle_cb);
+    ev_timer_init(&l->deadline, deadline_cb, 0.0, 0.0);
+    ev_timer_init(&l->drain_guard, drain_guard_cb, DRAIN_GUARD_SECONDS, 0.0);
+    l->wake.data = l->settle.data = l->deadline.data = l->drain_guard.data = l;
+    ev_async_start(l->ev, &l->wake);
+    ev_prepare_start(l->ev, &l->settle);
+    if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+      snprintf(err, errlen, "cannot start thread for queue %u", i);
+      ev_loop_destroy(l->ev);
+      l->ev = NULL;
+      ret = -EAGAIN;
+      break;
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (ret) {
+    s->nloops = 0;
+    for (unsigned i = 0; i < rnull_disk_nr_hw_queues(s->disk); i++)
+      if (s->loops[i].ev)
+        s->nloops = i + 1;
+    rnull_loops_drain(s);
+    rnull_loops_join(s);
+  }
+  return ret;
+}
+
+void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp)
+{
+  struct loop *l = &s->loops[s->next_loop++ % s->nloops];
+  pthread_mutex_lock(&l->lock);
+  if (l->nqueue == l->capqueue) {
+    unsigned cap = l->capqueue ? 2 * l->capqueue : 16;
+    struct handoff *q = realloc(l->queue, cap * sizeof(*q));
+    if (!q) {
+      pthread_mutex_unlock(&l->lock);
+      close(fd);
+      atomic_fetch_sub(refuse ? &s->nrefusing : &s->nconns, 1);
+      return;
+    }
+    l->queue = q;
+    l->capqueue = cap;
+  }
+  l->queue[l->nqueue++] = (struct handoff){.fd = fd, .refuse = refuse, .tcp = tcp};
+  pthread_mutex_unlock(&l->lock);
+  ev_async_send(l->ev, &l->wake);
+}
+
+void rnull_loops_drain(struct server *s)
+{
+  atomic_store(&s->draining, true);
+  for (unsigned i = 0; i < s->nloops; i++)
+    ev_async_send(s->loops[i].ev, &s->loops[i].wake);
+}
+
+void rnull_loops_join(struct server *s)
+{
+  for (unsigned i = 0; i < s->nloops; i++) {
+    struct loop *l = &s->loops[i];
+    pthread_join(l->thread, NULL);
+    for (unsigned j = 0; j < l->nqueue; j++)
+      close(l->queue[j].fd);
+    free(l->queue);
+    ev_loop_destroy(l->ev);
+    pthread_mutex_destroy(&l->lock);
+  }
+  free(s->loops);
+  s->loops = NULL;
+  s->nloops = 0;
+}

@@ -1,0 +1,321 @@
+/* rnull-server [OPTIONS] [key=value...]: serve one rnull disk over NBD.
+ * Engine keys go through the engine's option table (rnull_config_set_kv);
+ * the flags below are the server's own. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acceptor.h"
+#include "conn.h"
+#include "daemon.h"
+#include "listen.h"
+#include "nbd_proto.h"
+#include "server.h"
+#include "signals.h"
+#include "stats_file.h"
+
+#define DEFAULT_PORT 10809
+#define DEFAULT_MAX_CONNS 1024
+
+static void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: rnull-server [OPTIONS] [key=value...]\n"
+          "Serve an rnull null block device over NBD (fixed newstyle).\n\n"
+          "Server options:\n"
+          "  --unix PATH            listen on a Unix socket instead of TCP\n"
+          "  --port N               TCP port (default %d)\n"
+          "  --bind ADDR            numeric IPv4 or IPv6 address (default 127.0.0.1)\n"
+          "  -f, --foreground       do not daemonize\n"
+          "  --pidfile PATH         write the server's pid to PATH\n"
+          "  --max-connections N    serve at most N clients at once; more are refused\n"
+          "                         during the handshake (default %d, 0 = no limit)\n"
+          "  -r, --readonly         serve read-only (same as readonly=1)\n"
+          "  -e, --export-name NAME the export's name (default \"\")\n"
+          "  --stats-file PATH      rewrite statistics as JSON every second (stats_file=)\n"
+          "  -h, --help             this help\n"
+          "  -V, --version          print the version\n\n"
+          "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
+          "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0.\n"
+          "SIGUSR1: print per-queue statistics to stderr.\n\n"
+          "Disk keys (key=value):\n",
+          DEFAULT_PORT, DEFAULT_MAX_CONNS);
+  rnull_config_help(out);
+}
+
+static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (!*v || *end || errno || n > max || v[0] == '-') {
+    fprintf(stderr, "rnull-server: %s %s: expected an integer in 0..%u\n", flag, v, max);
+    return -1;
+  }
+  *out = (unsigned)n;
+  return 0;
+}
+
+/* Daemon mode changes directory to /: make paths absolute first. */
+static const char *absolute(const char *p)
+{
+  if (!p || p[0] == '/')
+    return p;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof(cwd)))
+    return p;
+  size_t n = strlen(cwd) + strlen(p) + 2;
+  char *a = malloc(n);
+  if (!a)
+    return p;
+  snprintf(a, n, "%s/%s", cwd, p);
+  return a; /* lives as long as the process */
+}
+
+enum { OPT_UNIX = 256, OPT_PORT, OPT_BIND, OPT_PIDFILE, OPT_MAXCONN, OPT_STATS };
+
+static const struct option longopts[] = {
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"foreground", no_argument, NULL, 'f'},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"max-connections", required_argument, NULL, OPT_MAXCONN},
+    {"readonly", no_argument, NULL, 'r'},
+    {"export-name", required_argument, NULL, 'e'},
+    {"stats-file", required_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int set_key(struct server *s, const char *kv)
+{
+  char err[RNULL_ERR_LEN];
+  if (rnull_config_set_kv(&s->cfg, kv, err, sizeof(err)) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_args(struct server *s, int argc, char **argv)
+{
+  s->o.port = DEFAULT_PORT;
+  s->o.bind_addr = "127.0.0.1";
+  s->o.max_conns = DEFAULT_MAX_CONNS;
+  s->o.export_name = "";
+  bool port_set = false, bind_set = false;
+  int c;
+  while ((c = getopt_long(argc, argv, "fre:hV", longopts, NULL)) != -1) {
+    switch (c) {
+    case OPT_UNIX:
+      s->o.unix_path = optarg;
+      break;
+    case OPT_PORT:
+      if (parse_uint("--port", optarg, 65535, &s->o.port) < 0)
+        return -1;
+      port_set = true;
+      break;
+    case OPT_BIND:
+      s->o.bind_addr = optarg;
+      bind_set = true;
+      break;
+    case 'f':
+      s->o.foreground = true;
+      break;
+    case OPT_PIDFILE:
+      s->o.pidfile = optarg;
+      break;
+    case OPT_MAXCONN:
+      if (parse_uint("--max-connections", optarg, 1000000, &s->o.max_conns) < 0)
+        return -1;
+      break;
+    case 'r':
+      if (set_key(s, "readonly=1") < 0)
+        return -1;
+      break;
+    case 'e':
+      if (strlen(optarg) > NBD_MAX_STRING) {
+        fprintf(stderr, "rnull-server: --export-name: longer than %d bytes\n", NBD_MAX_STRING);
+        return -1;
+      }
+      s->o.export_name = optarg;
+      break;
+    case OPT_STATS: {
+      char *kv = malloc(strlen(optarg) + 12);
+      if (!kv)
+        return -1;
+      sprintf(kv, "stats_file=%s", optarg);
+      int r = set_key(s, kv);
+      free(kv);
+      if (r < 0)
+        return -1;
+      break;
+    }
+    case 'h':
+      usage(stdout);
+      exit(0);
+    case 'V':
+      printf("rnull-server %s\n", RNULL_VERSION);
+      exit(0);
+    default:
+      fprintf(stderr, "Try 'rnull-server --help'.\n");
+      return -1;
+    }
+  }
+  for (int i = optind; i < argc; i++) {
+    if (!strchr(argv[i], '=')) {
+      fprintf(stderr, "rnull-server: %s: expected key=value (see --help)\n", argv[i]);
+      return -1;
+    }
+    if (set_key(s, argv[i]) < 0)
+      return -1;
+  }
+  if (s->o.unix_path && (port_set || bind_set)) {
+    fprintf(stderr, "rnull-server: --unix cannot be combined with --port/--bind\n");
+    return -1;
+  }
+  return 0;
+}
+
+static void export_info(struct server *s)
+{
+  struct rnull_disk *d = s->disk;
+  uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN |
+               NBD_FLAG_SEND_CACHE;
+  if (rnull_disk_rotational(d))
+    f |= NBD_FLAG_ROTATIONAL;
+  if (rnull_disk_readonly(d)) {
+    f |= NBD_FLAG_READ_ONLY;
+  } else {
+    f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_WRITE_ZEROES;
+    if (rnull_disk_can_discard(d))
+      f |= NBD_FLAG_SEND_TRIM;
+    if (rnull_disk_can_fast_zero(d))
+      f |= NBD_FLAG_SEND_FAST_ZERO;
+  }
+  snprintf(s->description, sizeof(s->description), "rnull disk %s (%s store)",
+           rnull_disk_name(d), rnull_disk_reads_zero(d) ? "null" : "memory");
+  s->exp = (struct rnull_hs_export){
+      .name = s->o.export_name,
+      .description = s->description,
+      .size = rnull_disk_size(d),
+      .flags = f,
+      .min_block = rnull_disk_logical_block_size(d),
+      .pref_block = rnull_disk_physical_block_size(d),
+      .max_block = rnull_disk_max_transfer(d),
+  };
+  s->reads_zero = rnull_disk_reads_zero(d);
+}
+
+struct main_ctx {
+  struct server *srv;
+  struct listeners *ls;
+  struct acceptor *acc;
+  struct signals *sig;
+};
+
+/* SIGINT/SIGTERM: stop accepting, let the loops drain, leave the main loop. */
+static void on_stop(struct ev_loop *ev, void *arg)
+{
+  struct main_ctx *m = arg;
+  rnull_acceptor_stop(m->acc, ev);
+  rnull_listen_close(m->ls);
+  rnull_loops_drain(m->srv);
+  ev_break(ev, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+  static struct server srv;
+  static struct listeners ls;
+  static struct acceptor acc;
+  static struct signals sig;
+  static struct stats_file sf;
+  char err[RNULL_ERR_LEN] = "";
+
+  rnull_config_init(&srv.cfg);
+  if (parse_args(&srv, argc, argv) < 0)
+    return 1;
+  if (!srv.o.foreground) {
+    srv.o.unix_path = absolute(srv.o.unix_path);
+    srv.o.pidfile = absolute(srv.o.pidfile);
+    if (srv.cfg.stats_file[0]) {
+      const char *a = absolute(srv.cfg.stats_file);
+      if (strlen(a) >= sizeof(srv.cfg.stats_file)) {
+        fprintf(stderr, "rnull-server: stats file path too long\n");
+        return 1;
+      }
+      memmove(srv.cfg.stats_file, a, strlen(a) + 1);
+    }
+  }
+  if (rnull_disk_create(&srv.disk, &srv.cfg, err, sizeof(err)) < 0 ||
+      rnull_disk_add(srv.disk, conn_end_io, err, sizeof(err)) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
+    if (srv.disk)
+      rnull_disk_destroy(srv.disk);
+    return 1;
+  }
+  export_info(&srv);
+
+  int r = rnull_listen_systemd(&ls, err, sizeof(err));
+  if (r == 0) {
+    if (srv.o.unix_path)
+      r = rnull_listen_unix(&ls, srv.o.unix_path, err, sizeof(err));
+    else
+      r = rnull_listen_tcp(&ls, srv.o.bind_addr, srv.o.port, err, sizeof(err));
+  }
+  if (r < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err);
+    rnull_disk_destroy(srv.disk);
+    return 1;
+  }
+  if (!srv.o.foreground && (r = rnull_daemonize()) < 0) {
+    fprintf(stderr, "rnull-server: cannot daemonize: %s\n", strerror(-r));
+    return 1;
+  }
+  if (srv.o.pidfile && (r = rnull_pidfile_write(srv.o.pidfile)) < 0) {
+    fprintf(stderr, "rnull-server: --pidfile %s: %s\n", srv.o.pidfile, strerror(-r));
+    rnull_listen_close(&ls);
+    return 1;
+  }
+
+  struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
+  if (!ev || rnull_loops_start(&srv, err, sizeof(err)) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the event loop");
+    rnull_listen_close(&ls);
+    return 1;
+  }
+  struct main_ctx m = {.srv = &srv, .ls = &ls, .acc = &acc, .sig = &sig};
+  rnull_signals_start(&sig, ev, &srv, on_stop, &m);
+  if (srv.cfg.stats_file[0])
+    rnull_stats_file_start(&sf, ev, srv.disk, srv.cfg.stats_file);
+  rnull_acceptor_start(&acc, ev, &srv, &ls);
+  if (srv.o.foreground) {
+    char where[300];
+    if (ls.unix_path)
+      snprintf(where, sizeof(where), "unix:%s", ls.unix_path);
+    else if (srv.o.unix_path || getenv("LISTEN_FDS") || ls.n != 1 || !ls.tcp[0])
+      snprintf(where, sizeof(where), "%u inherited socket(s)", ls.n);
+    else
+      snprintf(where, sizeof(where), "%s port %u", srv.o.bind_addr, srv.o.port);
+    fprintf(stderr, "rnull-server: serving %s (%llu bytes, %u hw queue(s)) on %s\n",
+            rnull_disk_name(srv.disk), (unsigned long long)srv.exp.size, srv.nloops, where);
+  }
+  rnull_daemon_ready();
+
+  ev_run(ev, 0);
+
+  rnull_loops_join(&srv);
+  rnull_stats_file_stop(&sf, ev);
+  rnull_signals_stop(&sig, ev);
+  rnull_disk_destroy(srv.disk);
+  if (srv.o.pidfile)
+    unlink(srv.o.pidfile);
+  return 0;
+}

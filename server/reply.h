@@ -1,0 +1,47 @@
+/* Reply encoding: simple replies and structured reply chunks written into a
+ * request slot's header area, and the iovecs that send header + data (data
+ * from the slot's buffer, or from one shared zero area, never copied). */
+#ifndef RNULL_SERVER_REPLY_H
+#define RNULL_SERVER_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Most descriptors one BLOCK_STATUS reply carries. */
+#define RNULL_BS_MAX_EXTENTS 32
+/* Largest header a slot holds: a BLOCK_STATUS chunk with every extent. */
+#define RNULL_REPLY_HDR_MAX (20 + 4 + 8 * RNULL_BS_MAX_EXTENTS)
+
+struct rnull_extent {
+  uint32_t len;
+  uint32_t flags;
+};
+
+size_t rnull_reply_simple(uint8_t *hdr, uint64_t handle, uint32_t err);
+/* Structured chunk header (20 bytes) with payload length len. */
+size_t rnull_reply_chunk(uint8_t *hdr, uint16_t flags, uint16_t type, uint64_t handle,
+                         uint32_t len);
+/* Final OFFSET_HOLE chunk: the whole read reads as zeros. */
+size_t rnull_reply_hole(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len);
+/* Final OFFSET_DATA chunk header; len bytes of data follow it. */
+size_t rnull_reply_data_hdr(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len);
+/* Final ERROR chunk (with_offset: ERROR_OFFSET at offset). msg is short. */
+size_t rnull_reply_error(uint8_t *hdr, uint64_t handle, uint32_t err, const char *msg,
+                         bool with_offset, uint64_t offset);
+/* Final BLOCK_STATUS chunk for context id with n (<= RNULL_BS_MAX_EXTENTS) extents. */
+size_t rnull_reply_block_status(uint8_t *hdr, uint64_t handle, uint32_t id,
+                                const struct rnull_extent *e, unsigned n);
+
+/* The shared zero area, for zero reads on simple replies. */
+#define RNULL_ZERO_AREA (1u << 20)
+extern uint8_t rnull_zero_area[RNULL_ZERO_AREA]; /* never written */
+
+/* Fill iov with hdr[0, hdrlen) followed by datalen bytes of data (NULL means
+ * zeros), skipping the first skip bytes. Returns iovecs used (<= max); a
+ * reply needing more is sent in parts. */
+int rnull_reply_iov(const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t datalen,
+                    size_t skip, struct iovec *iov, int max);
+
+#endif

@@ -1,0 +1,80 @@
+/* rnull-server's shared state: the options, the disk, the loops. */
+#ifndef RNULL_SERVER_SERVER_H
+#define RNULL_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "handshake.h"
+#include "rnull/rnull.h"
+
+struct conn;
+
+/* Server-only command line flags (engine keys go to struct rnull_config). */
+struct rnull_server_opts {
+  const char *unix_path;
+  const char *bind_addr; /* default 127.0.0.1 */
+  unsigned port;         /* default 10809 */
+  bool foreground;
+  const char *pidfile;
+  unsigned max_conns; /* 0 = unlimited */
+  const char *export_name;
+};
+
+/* A connection waiting to be handed to a loop. */
+struct handoff {
+  int fd;
+  bool refuse;
+  bool tcp;
+};
+
+/* One hw queue: one thread, one ev_loop, the connections living on it. */
+struct loop {
+  struct server *srv;
+  unsigned idx;
+  pthread_t thread;
+  struct ev_loop *ev;
+  struct rnull_hctx *hctx;
+  ev_async wake;     /* new connections, drain request */
+  ev_prepare settle; /* after every iteration: run engine, flush */
+  ev_timer deadline; /* the engine's next deadline */
+  ev_timer drain_guard;
+  pthread_mutex_t lock; /* protects the hand-off queue */
+  struct handoff *queue;
+  unsigned nqueue, capqueue;
+  struct conn *conns;     /* all connections of this loop */
+  struct conn *dirty;     /* to service in settle */
+  struct conn *tag_wait;  /* waiting for a free tag */
+  struct conn *dead;      /* to free in settle */
+  unsigned nconns;
+  bool tag_freed;
+  bool draining;
+};
+
+struct server {
+  struct rnull_server_opts o;
+  struct rnull_config cfg;
+  struct rnull_disk *disk;
+  struct rnull_hs_export exp;
+  char description[160];
+  bool reads_zero;
+  unsigned nloops;
+  struct loop *loops;
+  unsigned next_loop;
+  atomic_uint nconns;    /* counted (non-refused) connections */
+  atomic_uint nrefusing; /* connections being refused */
+  atomic_bool draining;
+};
+
+/* loop.c */
+int rnull_loops_start(struct server *s, char *err, size_t errlen);
+void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp);
+void rnull_loops_drain(struct server *s);
+void rnull_loops_join(struct server *s);
+void rnull_loop_mark_dirty(struct loop *l, struct conn *c);
+
+#endif

@@ -1,0 +1,21 @@
+/* Process signals on the main loop: SIGINT/SIGTERM start a graceful drain,
+ * SIGUSR1 prints per-queue statistics to stderr. SIGPIPE is ignored. */
+#ifndef RNULL_SERVER_SIGNALS_H
+#define RNULL_SERVER_SIGNALS_H
+
+#include <ev.h>
+
+#include "server.h"
+
+struct signals {
+  ev_signal sigint, sigterm, sigusr1;
+  struct server *srv;
+  void (*stop)(struct ev_loop *ev, void *arg);
+  void *arg;
+};
+
+void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
+                         void (*stop)(struct ev_loop *ev, void *arg), void *arg);
+void rnull_signals_stop(struct signals *sg, struct ev_loop *ev);
+
+#endif

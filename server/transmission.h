@@ -1,0 +1,59 @@
+/* Transmission-phase request parsing and validation: pure functions over a
+ * byte buffer and the negotiated limits, so they can be fuzzed. */
+#ifndef RNULL_SERVER_TRANSMISSION_H
+#define RNULL_SERVER_TRANSMISSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rnull/io.h"
+
+struct rnull_nbd_req {
+  uint16_t flags;
+  uint16_t type;
+  uint64_t handle;
+  uint64_t offset;
+  uint32_t len;
+};
+
+/* What was negotiated for this connection. */
+struct rnull_tx_limits {
+  uint64_t size;       /* export size in bytes */
+  uint32_t min_block;  /* requests must be aligned to this */
+  uint32_t max_block;  /* longest READ/WRITE/CACHE/WRITE_ZEROES */
+  uint16_t tx_flags;   /* transmission flags sent to the client */
+  bool structured;     /* structured replies negotiated */
+  bool meta;           /* base:allocation selected */
+};
+
+/* Write payloads up to this (or max_block if larger) are read and dropped
+ * when the request is refused; a longer payload drops the connection, since
+ * the stream cannot be resynchronised cheaply (proto.md: below 2^25 is never
+ * a denial of service). */
+#define RNULL_TX_SKIP_MAX (32u * 1024 * 1024)
+
+/* Decode one request header. Returns NBD_REQUEST_SIZE when one was decoded,
+ * 0 when len is too short, -1 on a bad magic (the stream is lost). */
+int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r);
+
+/* Validate against the limits. Returns 0 or the NBD error to reply with
+ * (NBD_EINVAL, NBD_EPERM, NBD_ENOSPC, ...). NBD_CMD_DISC always passes. */
+uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
+
+/* Payload bytes that follow the header on the wire (WRITE only). */
+static inline uint32_t rnull_req_payload(const struct rnull_nbd_req *r)
+{
+  return r->type == 1 /* NBD_CMD_WRITE */ ? r->len : 0;
+}
+
+/* Too long a payload to skip: the connection must be dropped. */
+bool rnull_req_payload_fatal(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
+
+/* Map a checked request to an engine I/O (not DISC or BLOCK_STATUS). */
+void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io);
+
+/* Map an engine errno (negative) to an NBD error value. */
+uint32_t rnull_nbd_errno(int err);
+
+#endif
