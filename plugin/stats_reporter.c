@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,16 +44,33 @@ static void on_sigusr1(int sig)
   errno = saved;
 }
 
-/* Temp file + rename: a reader never sees a half-written file. */
+int rnull_stats_file_check(const char *path)
+{
+  struct stat st;
+
+  if (path == NULL || path[0] == '\0' || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return 0;
+  nbdkit_error("stats_file=%s: exists and is not a regular file (it is replaced by rename "
+               "every second)",
+               path);
+  return -1;
+}
+
+/* Temp file + rename: a reader never sees a half-written file. Never rename
+ * over something that is not a regular file (say /dev/null as root). */
 static void write_stats_file(void)
 {
+  struct stat st;
   FILE *f;
+  int fd;
 
-  if (rep.path[0] == '\0')
+  if (rep.path[0] == '\0' || (lstat(rep.path, &st) == 0 && !S_ISREG(st.st_mode)))
     return;
-  f = fopen(rep.tmp, "w");
-  if (f == NULL) {
+  fd = open(rep.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "w")) == NULL) {
     nbdkit_debug("rnull: stats_file %s: %s", rep.tmp, strerror(errno));
+    if (fd >= 0)
+      close(fd);
     return;
   }
   rnull_stats_json(rep.disk, f);

@@ -4,6 +4,7 @@
  * its default and range; --dump-plugin prints the effective settings. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "expect.h"
@@ -71,6 +72,25 @@ static void test_bad_configs(const char *dir)
                  bad[i].args[0], bad[i].must_say[j], text);
     free(text);
   }
+}
+
+/* stats_file is replaced by rename every second: an existing non-regular
+ * file (here a directory) is refused at start-up, never replaced. */
+static void test_stats_file_not_regular(const char *dir)
+{
+  char out[300], arg[300];
+  const char *args[] = {"-U", "-", arg, NULL};
+  struct stat st;
+  int status;
+  char *text;
+
+  snprintf(out, sizeof out, "%s/stats.out", dir);
+  snprintf(arg, sizeof arg, "stats_file=%s", dir);
+  text = run_nbdkit(args, out, &status);
+  EXPECT_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0, "stats_file=DIR: non-zero exit");
+  EXPECT_MSG(strstr(text, arg) && strstr(text, "not a regular file"), "message:\n%s", text);
+  EXPECT(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+  free(text);
 }
 
 /* The block of help text about key: from "key=" at a line start to the
@@ -153,6 +173,7 @@ int main(void)
   if (harness_init(&h) < 0)
     return 1;
   test_bad_configs(h.dir);
+  test_stats_file_not_regular(h.dir);
   test_help(h.dir);
   test_dump_plugin(h.dir);
   harness_cleanup(&h);
