@@ -84,6 +84,8 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
 
 /* Unlink from the in-flight list, lock held. */
 static void inflight_unlink(struct rnull_hctx *h, struct rnull_rq *rq) {
+  if (!rq->prev && h->inflight_head != rq)
+    return; /* not on the list (held by the throttle) */
   if (rq->prev)
     rq->prev->next = rq->next;
   else
