@@ -13,12 +13,22 @@
 #include "attach_args.h"
 #include "attach_query.h"
 
-#define QUERY_TIMEOUT_S 30 /* a server that never answers must not hang us */
+/* A server that never answers must not hang us: give up after this many
+ * seconds ($RNULL_ATTACH_TIMEOUT overrides). */
+#define QUERY_TIMEOUT_S 30
+
+static unsigned query_timeout(void)
+{
+  const char *env = getenv("RNULL_ATTACH_TIMEOUT");
+  char *end;
+  unsigned long t = env ? strtoul(env, &end, 10) : 0;
+  return env && *env && *end == '\0' && t > 0 && t < 86400 ? (unsigned)t : QUERY_TIMEOUT_S;
+}
 
 static void on_alarm(int sig)
 {
   (void)sig;
-  static const char msg[] = "rnull-attach: no answer from the server within 30 s\n";
+  static const char msg[] = "rnull-attach: no answer from the server in time (RNULL_ATTACH_TIMEOUT)\n";
   ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
   (void)r;
   _exit(1);
@@ -135,7 +145,7 @@ int main(int argc, char **argv)
     uint32_t bs;
     uint64_t size;
     signal(SIGALRM, on_alarm);
-    alarm(QUERY_TIMEOUT_S);
+    alarm(query_timeout());
     if (attach_query_block_size(&a, &bs, &size, err, sizeof(err)) == -1) {
       fprintf(stderr, "rnull-attach: %s\n", err);
       return 1;

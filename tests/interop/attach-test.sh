@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# rnull-attach against one front end: the -b it computes for each logical
+# block size, pass-through of nbd-client's arguments, and its errors.
+# usage: attach-test.sh plugin|server   (env RNULL_BUILD_DIR)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+fe=${1:?usage: attach-test.sh plugin|server}
+: "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
+# shellcheck source=frontends.sh
+. "$here/frontends.sh"
+
+require_frontend "$fe"
+[ -x "$RNULL_ATTACH" ] || skip "$RNULL_ATTACH not built"
+require_tool socat
+
+make_tmpdir "attach-$fe"
+trap 'frontend_cleanup; rm -rf "$TMPDIR_TEST"' EXIT
+trap 'exit 143' TERM INT
+T=$TMPDIR_TEST
+attach() { "$RNULL_ATTACH" --nbd-client nbd-client "$@"; }
+
+# expect_out NAME WANT CMD...: the command succeeds and prints exactly WANT.
+expect_out() {
+  local name=$1 want=$2 got
+  shift 2
+  if got=$("$@" 2>&1); then
+    expect_eq "$name" "$want" "$got"
+  else
+    not_ok "$name: '$*' failed: $got"
+  fi
+}
+# expect_err NAME RC PATTERN CMD...: exit code RC and stderr matching PATTERN.
+expect_err() {
+  local name=$1 want_rc=$2 pat=$3 got rc
+  shift 3
+  got=$("$@" 2>&1)
+  rc=$?
+  if [ $rc -eq "$want_rc" ] && grep -q -- "$pat" <<<"$got"; then
+    ok "$name (exit $rc: $(head -n 1 <<<"$got"))"
+  else
+    not_ok "$name: want exit $want_rc and /$pat/, got exit $rc: $got"
+  fi
+}
+
+echo "== -b follows the server's logical block size"
+for bs in 512 1024 2048 4096; do
+  start_frontend_unix "$fe" "$T/bs$bs.sock" "$T/bs$bs.log" size=8M blocksize=$bs
+  expect_out "blocksize=$bs" "nbd-client -unix $T/bs$bs.sock /dev/nbd0 -b $bs" \
+    attach --dry-run -unix "$T/bs$bs.sock" /dev/nbd0
+done
+# physical_blocksize is not the kernel's sector size: -b stays the logical one.
+start_frontend_unix "$fe" "$T/pbs.sock" "$T/pbs.log" size=8M blocksize=512 physical_blocksize=4096
+expect_out "physical_blocksize=4096 keeps -b 512" "nbd-client -unix $T/pbs.sock /dev/nbd3 -b 512" \
+  attach --dry-run -u "$T/pbs.sock" /dev/nbd3
+
+echo "== nbd-client arguments pass through"
+S=$T/bs4096.sock
+expect_out "options kept in order" "nbd-client -unix $S /dev/nbd1 -b 4096 -t 30 -persist -N ''" \
+  attach --dry-run -unix "$S" /dev/nbd1 -t 30 -persist -N ''
+expect_out "options before the host" "nbd-client -unix $S /dev/nbd1 -b 4096 -nonetlink --timeout=5" \
+  attach -nonetlink --dry-run --timeout=5 -unix "$S" /dev/nbd1
+expect_out "a -b given wins, no query" "nbd-client -unix $T/absent.sock /dev/nbd0 -b 1024" \
+  attach --dry-run -unix "$T/absent.sock" /dev/nbd0 -b 1024
+expect_out "-d passes through" "nbd-client -d /dev/nbd0" attach --dry-run -d /dev/nbd0
+expect_out "-c passes through" "nbd-client -c /dev/nbd2" attach --dry-run -c /dev/nbd2
+expect_out "nbdtab form passes through" "nbd-client nbd0" attach --dry-run nbd0
+expect_out "RNULL_NBD_CLIENT names the client" "/opt/x/nbd-client -d /dev/nbd0" \
+  env RNULL_NBD_CLIENT=/opt/x/nbd-client "$RNULL_ATTACH" --dry-run -d /dev/nbd0
+
+echo "== export names"
+if [ "$fe" = server ]; then
+  start_frontend_unix "$fe" "$T/named.sock" "$T/named.log" --export-name disk1 size=8M blocksize=2048
+  expect_out "-N disk1 asks that export" "nbd-client -unix $T/named.sock /dev/nbd0 -b 2048 -N disk1" \
+    attach --dry-run -unix "$T/named.sock" /dev/nbd0 -N disk1
+  expect_err "-N other refused by the server" 1 'export "other"' \
+    attach --dry-run -unix "$T/named.sock" /dev/nbd0 -N other
+else
+  expect_out "-N passes through" "nbd-client -unix $S /dev/nbd0 -b 4096 -N disk1" \
+    attach --dry-run -unix "$S" /dev/nbd0 -N disk1
+  # A server that states no block size (nbdkit's memory plugin): the kernel default.
+  nbdkit -f --threads=1 -U "$T/peer.sock" memory 8M >"$T/peer.log" 2>&1 &
+  FRONTEND_PIDS+=($!)
+  wait_until 20 test -S "$T/peer.sock" || die "nbdkit memory did not start"
+  expect_out "no block size stated: -b 512" "nbd-client -unix $T/peer.sock /dev/nbd0 -b 512" \
+    attach --dry-run -unix "$T/peer.sock" /dev/nbd0
+fi
+
+echo "== exec"
+cat >"$T/fake-nbd-client" <<EOF
+#!/bin/sh
+printf '%s\n' "\$*" >"$T/fake.args"
+exit 3
+EOF
+chmod +x "$T/fake-nbd-client"
+"$RNULL_ATTACH" --nbd-client "$T/fake-nbd-client" -unix "$S" /dev/nbd5 -R >/dev/null 2>&1
+rc=$?
+expect_eq "exec: nbd-client's exit code" 3 "$rc"
+expect_eq "exec: nbd-client's arguments" "-unix $S /dev/nbd5 -b 4096 -R" "$(cat "$T/fake.args" 2>/dev/null)"
+expect_err "exec: missing nbd-client" 127 "cannot run" \
+  "$RNULL_ATTACH" --nbd-client "$T/no-such-client" -unix "$S" /dev/nbd0
+
+echo "== errors"
+expect_err "no arguments" 2 "missing host and device" "$RNULL_ATTACH"
+expect_err "socket without device" 2 "missing device" attach -unix "$S"
+expect_err "device not a path" 2 "not a path" attach -unix "$S" nbd0 -t 5
+expect_err "bad port" 2 "bad port '99999'" attach localhost 99999 /dev/nbd0
+expect_err "port with -unix" 2 "not a port" attach -unix "$S" 10809 /dev/nbd0
+expect_err "unknown option" 2 "unknown option '--frobnicate'" attach --frobnicate -unix "$S" /dev/nbd0
+expect_err "option without value" 2 "needs a value" attach -unix "$S" /dev/nbd0 -t
+expect_err "TLS needs an explicit -b" 2 "pass -b" attach -unix "$S" /dev/nbd0 -x
+expect_err "absent socket" 1 "cannot connect to unix socket $T/absent.sock" \
+  attach --dry-run -unix "$T/absent.sock" /dev/nbd0
+expect_err "refused TCP port" 1 "cannot connect to 127.0.0.1 port 1 " \
+  attach --dry-run 127.0.0.1 1 /dev/nbd0
+# A listener that never answers: the query gives up instead of hanging.
+socat UNIX-LISTEN:"$T/mute.sock",fork SYSTEM:'sleep 5' >/dev/null 2>&1 &
+FRONTEND_PIDS+=($!)
+wait_until 20 test -S "$T/mute.sock" || die "socat did not listen"
+expect_err "silent server times out" 1 "no answer" \
+  env RNULL_ATTACH_TIMEOUT=1 "$RNULL_ATTACH" --dry-run -unix "$T/mute.sock" /dev/nbd0
+expect_err "--help mentions --dry-run" 0 "--dry-run" "$RNULL_ATTACH" --help
+
+checks_summary
