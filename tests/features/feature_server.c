@@ -1,0 +1,91 @@
+/* See feature_server.h. */
+#include "feature_server.h"
+
+#include <string.h>
+
+struct nbd_handle *feature_open(struct harness *h, const char *const *args)
+{
+  struct nbd_handle *nbd;
+
+  if (harness_init(h) < 0) {
+    EXPECT_MSG(0, "harness_init");
+    return NULL;
+  }
+  if (plugin_startv(h, args) < 0) {
+    EXPECT_MSG(0, "nbdkit with rnull.so starts");
+    harness_cleanup(h);
+    return NULL;
+  }
+  nbd = nbd_create();
+  if (nbd == NULL || nbd_add_meta_context(nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
+      nbd_set_strict_mode(nbd, 0) == -1 || harness_connect_handle(h, nbd) < 0) {
+    EXPECT_MSG(0, "connect: %s", nbd_get_error());
+    nbd_close(nbd);
+    harness_dump_log(h);
+    harness_cleanup(h);
+    return NULL;
+  }
+  return nbd;
+}
+
+void feature_close(struct harness *h, struct nbd_handle *nbd)
+{
+  if (nbd) {
+    EXPECT_NBD_OK(nbd_shutdown(nbd, 0));
+    nbd_close(nbd);
+  }
+  EXPECT_MSG(harness_stop(h) == 0, "nbdkit exits cleanly on SIGTERM (status 0x%x)", h->status);
+  if (expect_failures)
+    harness_dump_log(h);
+  harness_cleanup(h);
+}
+
+struct extents_acc {
+  struct extent *out;
+  int max, n;
+};
+
+static int on_extent(void *user_data, const char *metacontext, uint64_t offset,
+                     uint32_t *entries, size_t nr_entries, int *error)
+{
+  struct extents_acc *a = user_data;
+
+  (void)offset;
+  (void)error;
+  if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
+    return 0;
+  for (size_t i = 0; i + 1 < nr_entries && a->n < a->max; i += 2)
+    a->out[a->n++] = (struct extent){entries[i], entries[i + 1]};
+  return 0;
+}
+
+int feature_extents(struct nbd_handle *nbd, uint64_t offset, uint64_t count, struct extent *out,
+                    int max)
+{
+  struct extents_acc a = {out, max, 0};
+  nbd_extent_callback cb = {.callback = on_extent, .user_data = &a};
+
+  if (nbd_block_status(nbd, count, offset, cb, 0) == -1) {
+    EXPECT_MSG(0, "block_status(%" PRIu64 ", %" PRIu64 "): %s", offset, count, nbd_get_error());
+    return -1;
+  }
+  return a.n;
+}
+
+void feature_pattern(void *buf, size_t len, unsigned seed)
+{
+  unsigned char *b = buf;
+
+  for (size_t i = 0; i < len; i++)
+    b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9) + 1);
+}
+
+int feature_all_zero(const void *buf, size_t len)
+{
+  const unsigned char *b = buf;
+
+  for (size_t i = 0; i < len; i++)
+    if (b[i])
+      return 0;
+  return 1;
+}
