@@ -1,0 +1,248 @@
+/* rnull-server test support (see srv.h). */
+#include "srv.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "nbd_proto.h"
+
+static const char *const *wrapper;
+
+const char *srv_path(void) { return RNULL_SERVER_PATH; }
+
+void srv_set_wrapper(const char *const *w) { wrapper = w; }
+
+int srv_startv(struct harness *h, const char *const *args)
+{
+  const char *argv[SRV_MAX_ARGS + 16];
+  int n = 0;
+  for (int i = 0; wrapper && wrapper[i]; i++)
+    argv[n++] = wrapper[i];
+  argv[n++] = srv_path();
+  argv[n++] = "-f";
+  argv[n++] = "--unix";
+  argv[n++] = h->sock;
+  for (int i = 0; args && args[i] && n < SRV_MAX_ARGS; i++)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return harness_start(h, (char *const *)argv);
+}
+
+int srv_start(struct harness *h, ...)
+{
+  const char *args[SRV_MAX_ARGS + 1];
+  int n = 0;
+  va_list ap;
+  va_start(ap, h);
+  const char *a;
+  while (n < SRV_MAX_ARGS && (a = va_arg(ap, const char *)))
+    args[n++] = a;
+  va_end(ap);
+  args[n] = NULL;
+  return srv_startv(h, args);
+}
+
+struct nbd_handle *srv_connect_loose(struct harness *h)
+{
+  struct nbd_handle *nbd = nbd_create();
+  if (!nbd || nbd_set_strict_mode(nbd, 0) == -1 || harness_connect_handle(h, nbd) < 0) {
+    EXPECT_MSG(false, "connect: %s", nbd_get_error());
+    nbd_close(nbd);
+    return NULL;
+  }
+  return nbd;
+}
+
+int raw_connect(const char *sock_path)
+{
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static bool wait_fd(int fd, short ev)
+{
+  struct pollfd p = {.fd = fd, .events = ev};
+  int r;
+  do
+    r = poll(&p, 1, RAW_TIMEOUT_MS);
+  while (r < 0 && errno == EINTR);
+  return r > 0;
+}
+
+int raw_send(int fd, const void *buf, size_t len)
+{
+  const uint8_t *p = buf;
+  while (len) {
+    if (!wait_fd(fd, POLLOUT))
+      return -1;
+    ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN)
+        continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+long raw_recv(int fd, void *buf, size_t len)
+{
+  uint8_t *p = buf;
+  size_t got = 0;
+  while (got < len) {
+    if (!wait_fd(fd, POLLIN))
+      return -1;
+    ssize_t n = recv(fd, p + got, len - got, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN)
+        continue;
+      return got ? (long)got : -1;
+    }
+    if (n == 0)
+      break;
+    got += (size_t)n;
+  }
+  return (long)got;
+}
+
+bool raw_wait_eof(int fd)
+{
+  char b[4096];
+  long long end = harness_now_ms() + RAW_TIMEOUT_MS;
+  while (harness_now_ms() < end) {
+    if (!wait_fd(fd, POLLIN))
+      return false;
+    ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+    if (n == 0)
+      return true;
+    if (n < 0 && errno != EINTR && errno != EAGAIN)
+      return true; /* reset: hung up too */
+  }
+  return false;
+}
+
+int raw_greet(int fd, uint32_t client_flags)
+{
+  uint8_t g[18];
+  if (raw_recv(fd, g, 18) != 18 || nbd_get64(g) != NBD_MAGIC || nbd_get64(g + 8) != NBD_IHAVEOPT)
+    return -1;
+  uint8_t cf[4];
+  nbd_put32(cf, client_flags);
+  return raw_send(fd, cf, 4);
+}
+
+int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len)
+{
+  uint8_t h[16];
+  nbd_put64(h, NBD_IHAVEOPT);
+  nbd_put32(h + 8, opt);
+  nbd_put32(h + 12, len);
+  if (raw_send(fd, h, 16) < 0)
+    return -1;
+  return len ? raw_send(fd, data, len) : 0;
+}
+
+int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len)
+{
+  uint8_t h[20];
+  if (raw_recv(fd, h, 20) != 20 || nbd_get64(h) != NBD_REP_MAGIC || nbd_get32(h + 8) != expect_opt)
+    return -1;
+  *type = nbd_get32(h + 12);
+  *len = nbd_get32(h + 16);
+  return 0;
+}
+
+int raw_skip(int fd, size_t len)
+{
+  uint8_t b[4096];
+  while (len) {
+    size_t n = len < sizeof(b) ? len : sizeof(b);
+    if (raw_recv(fd, b, n) != (long)n)
+      return -1;
+    len -= n;
+  }
+  return 0;
+}
+
+int raw_go(int fd, bool structured, bool meta)
+{
+  uint32_t type, len;
+  if (raw_greet(fd, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) < 0)
+    return -1;
+  if (structured) {
+    if (raw_opt(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0) < 0 ||
+        raw_opt_reply(fd, NBD_OPT_STRUCTURED_REPLY, &type, &len) < 0 || type != NBD_REP_ACK)
+      return -1;
+  }
+  if (meta) {
+    uint8_t q[4 + 4 + 4 + 15];
+    nbd_put32(q, 0);
+    nbd_put32(q + 4, 1);
+    nbd_put32(q + 8, 15);
+    memcpy(q + 12, "base:allocation", 15);
+    if (raw_opt(fd, NBD_OPT_SET_META_CONTEXT, q, sizeof(q)) < 0)
+      return -1;
+    do {
+      if (raw_opt_reply(fd, NBD_OPT_SET_META_CONTEXT, &type, &len) < 0 || raw_skip(fd, len) < 0)
+        return -1;
+    } while (type == NBD_REP_META_CONTEXT);
+    if (type != NBD_REP_ACK)
+      return -1;
+  }
+  uint8_t go[6] = {0, 0, 0, 0, 0, 0}; /* name "", no info requests */
+  if (raw_opt(fd, NBD_OPT_GO, go, sizeof(go)) < 0)
+    return -1;
+  int flags = -1;
+  for (;;) {
+    if (raw_opt_reply(fd, NBD_OPT_GO, &type, &len) < 0)
+      return -1;
+    if (type == NBD_REP_ACK)
+      return flags;
+    if (type != NBD_REP_INFO || len > 4096)
+      return -1;
+    uint8_t info[4096];
+    if (raw_recv(fd, info, len) != (long)len)
+      return -1;
+    if (len == 12 && nbd_get16(info) == NBD_INFO_EXPORT)
+      flags = nbd_get16(info + 10);
+  }
+}
+
+int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                uint32_t len)
+{
+  uint8_t r[28];
+  nbd_put32(r, NBD_REQUEST_MAGIC);
+  nbd_put16(r + 4, flags);
+  nbd_put16(r + 6, type);
+  nbd_put64(r + 8, handle);
+  nbd_put64(r + 16, offset);
+  nbd_put32(r + 24, len);
+  return raw_send(fd, r, 28);
+}
+
+int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle)
+{
+  uint8_t r[16];
+  if (raw_recv(fd, r, 16) != 16 || nbd_get32(r) != NBD_SIMPLE_REPLY_MAGIC)
+    return -1;
+  *err = nbd_get32(r + 4);
+  *handle = nbd_get64(r + 8);
+  return 0;
+}

@@ -1,0 +1,56 @@
+/* rnull-server tests: start the server under the integration harness, and
+ * talk raw NBD on a socket for what libnbd won't send. */
+#ifndef RNULL_TEST_SRV_H
+#define RNULL_TEST_SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "expect.h"
+#include "harness.h"
+
+#define SRV_MAX_ARGS 64
+
+/* `rnull-server -f --unix h->sock args...` (NULL-terminated). 0 or -1. */
+int srv_start(struct harness *h, ...);
+int srv_startv(struct harness *h, const char *const *args);
+/* The binary (RNULL_SERVER_PATH from the build). */
+const char *srv_path(void);
+/* Command words put in front of the server (e.g. valgrind), or NULL. */
+void srv_set_wrapper(const char *const *wrapper);
+
+/* libnbd handle with strict mode off (to send bad requests), connected. */
+struct nbd_handle *srv_connect_loose(struct harness *h);
+
+/* --- raw sockets (every wait bounded by RAW_TIMEOUT_MS) --- */
+#define RAW_TIMEOUT_MS 10000
+
+int raw_connect(const char *sock_path); /* -1 on failure */
+/* Send all of buf. 0 or -1. */
+int raw_send(int fd, const void *buf, size_t len);
+/* Receive exactly len bytes. len on success, fewer at EOF, -1 on error or
+ * timeout. */
+long raw_recv(int fd, void *buf, size_t len);
+/* Wait for EOF (the server hung up): true if it came within the bound
+ * (any data before it is discarded). */
+bool raw_wait_eof(int fd);
+
+/* Read the 18-byte greeting and check it; send client flags. 0 or -1. */
+int raw_greet(int fd, uint32_t client_flags);
+/* Send an option with data. */
+int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len);
+/* Read one option reply header: *type, *len (data left to read). 0 or -1. */
+int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len);
+/* Skip len bytes. */
+int raw_skip(int fd, size_t len);
+/* Handshake to transmission with NBD_OPT_GO on export "" (optionally
+ * structured replies and base:allocation). Returns transmission flags or -1. */
+int raw_go(int fd, bool structured, bool meta);
+/* Send one request header. */
+int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                uint32_t len);
+/* Read a simple reply header: *err, *handle. 0 or -1 (bad magic too). */
+int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle);
+
+#endif
