@@ -1,12 +1,15 @@
 /* One completion mode through nbdkit (argv: irqmode=... [completion_nsec=...]):
  * sequential reads at many offsets return zeros, every request type ends
  * without error, and 64 requests in flight on two connections all complete.
- * Timer mode with a long completion_nsec must still give correct data. */
+ * Timer mode with a long completion_nsec must still give correct data, and
+ * really delay: the engine's own latency histogram (stats_file, written at
+ * unload) has no request that ended sooner than completion_nsec. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "expect.h"
 #include "plugin_server.h"
+#include "stats_json.h"
 
 #define BLOCK 4096u
 #define DISK (256ull << 20)
@@ -67,17 +70,53 @@ static void parallel(struct nbd_handle *a, struct nbd_handle *b)
   }
 }
 
+/* Every request ended, none with an error; in timer mode none sooner than
+ * completion_nsec (bucket i holds [2^i, 2^(i+1)) ns: all below the bucket
+ * of completion_nsec must be empty). */
+static void check_stats(const char *path, bool timer, uint64_t completion_nsec)
+{
+  char *text = harness_read_file(path);
+  struct stats_counts total, q[1];
+
+  if (!EXPECT_MSG(stats_json_parse(text, &total, q, 1) == 1, "stats file:\n%s", text)) {
+    free(text);
+    return;
+  }
+  free(text);
+  EXPECT(total.submitted >= 2 * INFLIGHT);
+  EXPECT_EQ_INT(total.completed, total.submitted);
+  EXPECT_EQ_INT(total.errors, 0);
+  if (!timer)
+    return;
+  for (int i = 0; i < STATS_LAT_BUCKETS && (2ull << i) <= completion_nsec; i++)
+    EXPECT_MSG(total.lat[i] == 0, "%lld requests ended within %llu ns < completion_nsec %" PRIu64,
+               total.lat[i], 2ull << i, completion_nsec);
+}
+
 int main(int argc, char **argv)
 {
   const char *args[16] = {"--threads=16", "size=256M"};
   int n = 2;
   struct harness h;
   struct nbd_handle *a = NULL, *b = NULL;
+  char stats_path[300], stats_arg[320];
+  bool timer = false;
+  uint64_t completion_nsec = 10000; /* the table's default */
 
-  for (int i = 1; i < argc && n < 15; i++)
+  if (harness_init(&h) < 0)
+    return 1;
+  for (int i = 1; i < argc && n < 14; i++) {
     args[n++] = argv[i];
+    if (strcmp(argv[i], "irqmode=timer") == 0 || strcmp(argv[i], "irqmode=2") == 0)
+      timer = true;
+    if (strncmp(argv[i], "completion_nsec=", 16) == 0)
+      completion_nsec = strtoull(argv[i] + 16, NULL, 10);
+  }
+  snprintf(stats_path, sizeof stats_path, "%s/stats.json", h.dir);
+  snprintf(stats_arg, sizeof stats_arg, "stats_file=%s", stats_path);
+  args[n++] = stats_arg;
   args[n] = NULL;
-  if (harness_init(&h) < 0 || plugin_startv(&h, args) < 0)
+  if (plugin_startv(&h, args) < 0)
     return 1;
   a = harness_connect(&h);
   b = harness_connect(&h);
@@ -92,6 +131,7 @@ int main(int argc, char **argv)
   nbd_close(a);
   nbd_close(b);
   EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  check_stats(stats_path, timer, completion_nsec);
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);

@@ -9,46 +9,10 @@
 
 #include "expect.h"
 #include "plugin_server.h"
+#include "stats_json.h"
 
 #define QUEUES 4
 #define WAIT_MS 15000 /* hang guard for the file / the signal's output */
-
-/* The number after "key": in the JSON object starting at obj, or -1. */
-static long long json_u64(const char *obj, const char *key)
-{
-  char pat[64];
-  const char *p;
-
-  snprintf(pat, sizeof pat, "\"%s\":", key);
-  p = strstr(obj, pat);
-  return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
-}
-
-struct counts {
-  long long submitted, completed, errors, bytes_read, bytes_written;
-};
-
-static struct counts parse_counts(const char *obj)
-{
-  return (struct counts){json_u64(obj, "submitted"), json_u64(obj, "completed"),
-                         json_u64(obj, "errors"), json_u64(obj, "bytes_read"),
-                         json_u64(obj, "bytes_written")};
-}
-
-/* total and the per-queue objects of one stats_file snapshot; nq queues. */
-static int parse_snapshot(const char *text, struct counts *total, struct counts *q, int max)
-{
-  const char *t = strstr(text, "\"total\":");
-  const char *p = strstr(text, "\"queues\":[");
-  int nq = 0;
-
-  if (t == NULL || p == NULL)
-    return -1;
-  *total = parse_counts(t);
-  for (p = strchr(p, '{'); p && p < t && nq < max; p = strchr(p + 1, '{'))
-    q[nq++] = parse_counts(p);
-  return nq;
-}
 
 static void sleep_ms(int ms)
 {
@@ -73,14 +37,14 @@ static void send_traffic(struct nbd_handle **nbd)
 static void check_stats_file(const char *path)
 {
   long long deadline = harness_now_ms() + WAIT_MS;
-  struct counts total = {0}, q[QUEUES + 1];
+  struct stats_counts total = {0}, q[QUEUES + 1];
   int nq = -1;
 
   /* Rewritten every second: wait for a snapshot taken after the traffic. */
   while (harness_now_ms() < deadline) {
     char *text = harness_read_file(path);
 
-    nq = parse_snapshot(text, &total, q, QUEUES + 1);
+    nq = stats_json_parse(text, &total, q, QUEUES + 1);
     free(text);
     if (nq == QUEUES && total.submitted == 10 + 12)
       break;
