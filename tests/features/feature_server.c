@@ -1,16 +1,23 @@
 /* See feature_server.h. */
 #include "feature_server.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct nbd_handle *feature_open(struct harness *h, const char *const *args)
 {
-  struct nbd_handle *nbd;
-
   if (harness_init(h) < 0) {
     EXPECT_MSG(0, "harness_init");
     return NULL;
   }
+  return feature_start(h, args);
+}
+
+struct nbd_handle *feature_start(struct harness *h, const char *const *args)
+{
+  struct nbd_handle *nbd;
+
   if (plugin_startv(h, args) < 0) {
     EXPECT_MSG(0, "nbdkit with rnull.so starts");
     harness_cleanup(h);
@@ -88,4 +95,34 @@ int feature_all_zero(const void *buf, size_t len)
     if (b[i])
       return 0;
   return 1;
+}
+
+long long feature_stats_total(const char *path, const char *key)
+{
+  char *text = harness_read_file(path);
+  const char *t = strstr(text, "\"total\":");
+  char pat[64];
+  long long v = -1;
+
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  if (t && (t = strstr(t, pat)) != NULL)
+    v = strtoll(t + strlen(pat), NULL, 10);
+  free(text);
+  return v;
+}
+
+long long feature_wait_stats(const char *path, const char *key, long long want, int wait_ms)
+{
+  long long deadline = harness_now_ms() + wait_ms, v;
+  struct timespec ts = {0, 50 * 1000000L};
+
+  while ((v = feature_stats_total(path, key)) != want && harness_now_ms() < deadline)
+    nanosleep(&ts, NULL);
+  return v;
+}
+
+bool feature_expect_eq(long long a, long long b, const char *file, int line, const char *sa,
+                       const char *sb)
+{
+  return expect_report(a == b, file, line, "%s == %s (%lld vs %lld)", sa, sb, a, b);
 }

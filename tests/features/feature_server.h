@@ -14,10 +14,20 @@
 #define GiB (1024ull * MiB)
 #define TiB (1024ull * GiB)
 
+/* EXPECT_EQ_INT of expect.h evaluates its arguments twice: this one once
+ * (its arguments may send requests or wait). */
+#define FEXPECT_EQ(a, b)                                                                         \
+  feature_expect_eq((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
+bool feature_expect_eq(long long a, long long b, const char *file, int line, const char *sa,
+                       const char *sb);
+
 /* harness_init + start nbdkit (args as plugin_start: "-..." are nbdkit
  * options, the rest plugin keys; NULL-terminated) + connect. NULL on
  * failure (already reported as a failed expectation; h cleaned up). */
 struct nbd_handle *feature_open(struct harness *h, const char *const *args);
+
+/* The same on a harness already initialized (to put files in h->dir). */
+struct nbd_handle *feature_start(struct harness *h, const char *const *args);
 
 /* Shut the connection down, stop nbdkit (expecting a clean exit), print
  * its log if any expectation failed so far, remove the temp dir. */
@@ -31,6 +41,13 @@ struct extent {
 };
 int feature_extents(struct nbd_handle *nbd, uint64_t offset, uint64_t count, struct extent *out,
                     int max);
+
+/* A counter of the "total" object in a stats_file, or -1 if unreadable. */
+long long feature_stats_total(const char *path, const char *key);
+
+/* Wait (hang guard: wait_ms) until the stats_file's total.key equals want;
+ * returns the last value seen. */
+long long feature_wait_stats(const char *path, const char *key, long long want, int wait_ms);
 
 /* Fill buf with a pattern that depends on seed and position. */
 void feature_pattern(void *buf, size_t len, unsigned seed);
