@@ -11,8 +11,7 @@
 #include "rnull/io.h"
 #include "submit_wait.h"
 
-int rnull_plugin_nbd_errno(int err)
-{
+int rnull_plugin_nbd_errno(int err) {
   switch (err) {
   case EPERM:
   case EIO:
@@ -33,8 +32,7 @@ int rnull_plugin_nbd_errno(int err)
 
 /* One request, start to end; on error nbdkit gets the errno to send. */
 static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uint64_t offset,
-                  uint32_t io_flags, uint32_t *done_flags)
-{
+                  uint32_t io_flags, uint32_t *done_flags) {
   struct rnull_io io = {.op = op, .flags = io_flags, .offset = offset, .len = count, .buf = buf};
   int r = rnull_plugin_submit_wait(handle, &io, done_flags);
 
@@ -45,14 +43,10 @@ static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uin
   return 0;
 }
 
-static uint32_t fua(uint32_t flags)
-{
-  return (flags & NBDKIT_FLAG_FUA) ? RNULL_IO_FUA : 0;
-}
+static uint32_t fua(uint32_t flags) { return (flags & NBDKIT_FLAG_FUA) ? RNULL_IO_FUA : 0; }
 
 /* The null store skips the copy and says so: nbdkit still needs the bytes. */
-int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
-{
+int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags) {
   uint32_t done = 0;
 
   (void)flags;
@@ -65,16 +59,14 @@ int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset,
 
 /* The engine only reads from a write's buffer. */
 int rnull_plugin_pwrite(void *handle, const void *buf, uint32_t count, uint64_t offset,
-                        uint32_t flags)
-{
+                        uint32_t flags) {
   uint32_t done;
 
   return run_io(handle, RNULL_OP_WRITE, (void *)buf, count, offset, fua(flags), &done);
 }
 
 /* A flush is a request too: it takes a tag and obeys the completion mode. */
-int rnull_plugin_flush(void *handle, uint32_t flags)
-{
+int rnull_plugin_flush(void *handle, uint32_t flags) {
   uint32_t done;
 
   (void)flags;
@@ -82,16 +74,14 @@ int rnull_plugin_flush(void *handle, uint32_t flags)
 }
 
 /* Trim is only advertised when the disk can discard (can_trim). */
-int rnull_plugin_trim(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
-{
+int rnull_plugin_trim(void *handle, uint32_t count, uint64_t offset, uint32_t flags) {
   uint32_t done;
 
   return run_io(handle, RNULL_OP_DISCARD, NULL, count, offset, fua(flags), &done);
 }
 
 /* NBD's NO_HOLE is the absence of MAY_TRIM; FAST_ZERO fails fast if slow. */
-int rnull_plugin_zero(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
-{
+int rnull_plugin_zero(void *handle, uint32_t count, uint64_t offset, uint32_t flags) {
   uint32_t io_flags = fua(flags);
   uint32_t done;
 
@@ -103,8 +93,7 @@ int rnull_plugin_zero(void *handle, uint32_t count, uint64_t offset, uint32_t fl
 }
 
 /* Prefetch hint: the driver sees it like the kernel's REQ_OP_READ ahead. */
-int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t flags)
-{
+int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t flags) {
   uint32_t done;
 
   (void)flags;
@@ -113,8 +102,7 @@ int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t f
 
 /* Allocation status straight from the store, no request needed. */
 int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t flags,
-                         struct nbdkit_extents *extents)
-{
+                         struct nbdkit_extents *extents) {
   uint64_t end = offset + count;
 
   (void)handle;

@@ -8,8 +8,7 @@
 
 /* Emit text as a C string literal inside a macro, one source line per help
  * line (each but the last continued with a backslash). */
-static void emit_literal(FILE *out, const char *text, size_t len)
-{
+static void emit_literal(FILE *out, const char *text, size_t len) {
   fputs("  \"", out);
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)text[i];
@@ -28,8 +27,7 @@ static void emit_literal(FILE *out, const char *text, size_t len)
   fputs("\"\n", out);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   char *text = NULL;
   size_t len = 0;
   FILE *m, *out;

@@ -22,14 +22,10 @@ static struct rnull_config cfg;
 static atomic_uint next_queue; /* round-robin of connections over hw queues */
 
 /* Defaults first, so config only overrides what the user gave. */
-static void rnull_load(void)
-{
-  rnull_config_init(&cfg);
-}
+static void rnull_load(void) { rnull_config_init(&cfg); }
 
 /* Stop the reporter before the disk it reads goes away; final stats. */
-static void rnull_unload(void)
-{
+static void rnull_unload(void) {
   rnull_stats_reporter_stop();
   if (rnull_plugin_disk == NULL)
     return;
@@ -40,8 +36,7 @@ static void rnull_unload(void)
 }
 
 /* Every key goes through the engine's one option table. */
-static int rnull_config(const char *key, const char *value)
-{
+static int rnull_config(const char *key, const char *value) {
   char err[RNULL_ERR_LEN];
 
   if (rnull_config_set(&cfg, key, value, err, sizeof err) < 0) {
@@ -52,8 +47,7 @@ static int rnull_config(const char *key, const char *value)
 }
 
 /* Checks between keys, then the INITIALIZED disk. */
-static int rnull_config_complete(void)
-{
+static int rnull_config_complete(void) {
   char err[RNULL_ERR_LEN];
 
   if (rnull_stats_file_check(cfg.stats_file) < 0)
@@ -67,8 +61,7 @@ static int rnull_config_complete(void)
 }
 
 /* Allocate tags and requests before the first connection: ADDED. */
-static int rnull_get_ready(void)
-{
+static int rnull_get_ready(void) {
   char err[RNULL_ERR_LEN];
 
   if (rnull_disk_add(rnull_plugin_disk, rnull_plugin_end_io, err, sizeof err) < 0) {
@@ -79,14 +72,12 @@ static int rnull_get_ready(void)
 }
 
 /* Threads do not survive nbdkit's fork into the background: start here. */
-static int rnull_after_fork(void)
-{
+static int rnull_after_fork(void) {
   return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
 }
 
 /* Effective settings, prefixed so scripts can pick them out. */
-static void rnull_dump_plugin(void)
-{
+static void rnull_dump_plugin(void) {
   char *text = NULL, *line, *save = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
@@ -101,8 +92,7 @@ static void rnull_dump_plugin(void)
 }
 
 /* A connection lives on one hw queue, as a CPU maps to one in blk-mq. */
-static void *rnull_open(int readonly)
-{
+static void *rnull_open(int readonly) {
   unsigned n = rnull_disk_nr_hw_queues(rnull_plugin_disk);
 
   (void)readonly;
@@ -110,8 +100,7 @@ static void *rnull_open(int readonly)
 }
 
 /* The disk's name, as the kernel's gendisk would show it. */
-static const char *rnull_export_description(void *handle)
-{
+static const char *rnull_export_description(void *handle) {
   const char *name = rnull_disk_name(rnull_plugin_disk);
 
   (void)handle;
@@ -119,16 +108,14 @@ static const char *rnull_export_description(void *handle)
 }
 
 /* Capacity in bytes. */
-static int64_t rnull_get_size(void *handle)
-{
+static int64_t rnull_get_size(void *handle) {
   (void)handle;
   return (int64_t)rnull_disk_size(rnull_plugin_disk);
 }
 
 /* Logical block, physical block, largest request: the queue limits. */
 static int rnull_block_size(void *handle, uint32_t *minimum, uint32_t *preferred,
-                            uint32_t *maximum)
-{
+                            uint32_t *maximum) {
   (void)handle;
   *minimum = rnull_disk_logical_block_size(rnull_plugin_disk);
   *preferred = rnull_disk_physical_block_size(rnull_plugin_disk);
@@ -137,111 +124,101 @@ static int rnull_block_size(void *handle, uint32_t *minimum, uint32_t *preferred
 }
 
 /* readonly=1 makes nbdkit refuse writes before they reach us. */
-static int rnull_can_write(void *handle)
-{
+static int rnull_can_write(void *handle) {
   (void)handle;
   return !rnull_disk_readonly(rnull_plugin_disk);
 }
 
 /* rotational=1 advertises a spinning disk. */
-static int rnull_is_rotational(void *handle)
-{
+static int rnull_is_rotational(void *handle) {
   (void)handle;
   return rnull_disk_rotational(rnull_plugin_disk);
 }
 
 /* Flush is a request like any other (it takes a tag). */
-static int rnull_can_flush(void *handle)
-{
+static int rnull_can_flush(void *handle) {
   (void)handle;
   return 1;
 }
 
 /* FUA goes to the engine as a request flag. */
-static int rnull_can_fua(void *handle)
-{
+static int rnull_can_fua(void *handle) {
   (void)handle;
   return NBDKIT_FUA_NATIVE;
 }
 
 /* Only when the disk offers discard. */
-static int rnull_can_trim(void *handle)
-{
+static int rnull_can_trim(void *handle) {
   (void)handle;
   return rnull_disk_can_discard(rnull_plugin_disk);
 }
 
 /* Write zeroes is always a native request. */
-static int rnull_can_zero(void *handle)
-{
+static int rnull_can_zero(void *handle) {
   (void)handle;
   return 1;
 }
 
 /* Fast zero only where the store zeroes without writing. */
-static int rnull_can_fast_zero(void *handle)
-{
+static int rnull_can_fast_zero(void *handle) {
   (void)handle;
   return rnull_disk_can_fast_zero(rnull_plugin_disk);
 }
 
 /* Cache requests reach the engine (counted like any request). */
-static int rnull_can_cache(void *handle)
-{
+static int rnull_can_cache(void *handle) {
   (void)handle;
   return NBDKIT_CACHE_NATIVE;
 }
 
 /* All connections see one disk, so flush on one covers all. */
-static int rnull_can_multi_conn(void *handle)
-{
+static int rnull_can_multi_conn(void *handle) {
   (void)handle;
   return 1;
 }
 
 /* The store knows its holes. */
-static int rnull_can_extents(void *handle)
-{
+static int rnull_can_extents(void *handle) {
   (void)handle;
   return 1;
 }
 
 static struct nbdkit_plugin plugin = {
-  .name = "rnull",
-  .longname = "rnull null block device (blk-mq request model)",
-  .version = RNULL_VERSION,
-  .description = "A null block device with the Linux blk-mq request model.",
-  .load = rnull_load,
-  .unload = rnull_unload,
-  .config = rnull_config,
-  .config_complete = rnull_config_complete,
-  .config_help = RNULL_CONFIG_HELP,
-  .magic_config_key = "size",
-  .get_ready = rnull_get_ready,
-  .after_fork = rnull_after_fork,
-  .dump_plugin = rnull_dump_plugin,
-  .open = rnull_open,
-  .export_description = rnull_export_description,
-  .get_size = rnull_get_size,
-  .block_size = rnull_block_size,
-  .can_write = rnull_can_write,
-  .is_rotational = rnull_is_rotational,
-  .can_flush = rnull_can_flush,
-  .can_fua = rnull_can_fua,
-  .can_trim = rnull_can_trim,
-  .can_zero = rnull_can_zero,
-  .can_fast_zero = rnull_can_fast_zero,
-  .can_cache = rnull_can_cache,
-  .can_multi_conn = rnull_can_multi_conn,
-  .can_extents = rnull_can_extents,
-  .pread = rnull_plugin_pread,
-  .pwrite = rnull_plugin_pwrite,
-  .flush = rnull_plugin_flush,
-  .trim = rnull_plugin_trim,
-  .zero = rnull_plugin_zero,
-  .cache = rnull_plugin_cache,
-  .extents = rnull_plugin_extents,
-  .errno_is_preserved = 0, /* errors are set with nbdkit_set_error */
+    .name = "rnull",
+    .longname = "rnull null block device (blk-mq request model)",
+    .version = RNULL_VERSION,
+    .description = "A null block device with the Linux blk-mq request model.",
+    .load = rnull_load,
+    .unload = rnull_unload,
+    .config = rnull_config,
+    .config_complete = rnull_config_complete,
+    .config_help = RNULL_CONFIG_HELP,
+    .magic_config_key = "size",
+    .get_ready = rnull_get_ready,
+    .after_fork = rnull_after_fork,
+    .dump_plugin = rnull_dump_plugin,
+    .open = rnull_open,
+    .export_description = rnull_export_description,
+    .get_size = rnull_get_size,
+    .block_size = rnull_block_size,
+    .can_write = rnull_can_write,
+    .is_rotational = rnull_is_rotational,
+    .can_flush = rnull_can_flush,
+    .can_fua = rnull_can_fua,
+    .can_trim = rnull_can_trim,
+    .can_zero = rnull_can_zero,
+    .can_fast_zero = rnull_can_fast_zero,
+    .can_cache = rnull_can_cache,
+    .can_multi_conn = rnull_can_multi_conn,
+    .can_extents = rnull_can_extents,
+    .pread = rnull_plugin_pread,
+    .pwrite = rnull_plugin_pwrite,
+    .flush = rnull_plugin_flush,
+    .trim = rnull_plugin_trim,
+    .zero = rnull_plugin_zero,
+    .cache = rnull_plugin_cache,
+    .extents = rnull_plugin_extents,
+    .errno_is_preserved = 0, /* errors are set with nbdkit_set_error */
 };
 
 NBDKIT_REGISTER_PLUGIN(plugin)

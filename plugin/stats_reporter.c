@@ -32,8 +32,7 @@ static struct {
 } rep = {.pipe = {-1, -1}};
 
 /* Async-signal-safe: just wake the thread. */
-static void on_sigusr1(int sig)
-{
+static void on_sigusr1(int sig) {
   int saved = errno;
   char c = WAKE_PRINT;
 
@@ -44,8 +43,7 @@ static void on_sigusr1(int sig)
   errno = saved;
 }
 
-int rnull_stats_file_check(const char *path)
-{
+int rnull_stats_file_check(const char *path) {
   struct stat st;
 
   if (path == NULL || path[0] == '\0' || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
@@ -58,8 +56,7 @@ int rnull_stats_file_check(const char *path)
 
 /* Temp file + rename: a reader never sees a half-written file. Never rename
  * over something that is not a regular file (say /dev/null as root). */
-static void write_stats_file(void)
-{
+static void write_stats_file(void) {
   struct stat st;
   FILE *f;
   int fd;
@@ -78,16 +75,14 @@ static void write_stats_file(void)
     nbdkit_debug("rnull: stats_file %s: %s", rep.path, strerror(errno));
 }
 
-static uint64_t now_ms(void)
-{
+static uint64_t now_ms(void) {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void *reporter_main(void *arg)
-{
+static void *reporter_main(void *arg) {
   uint64_t next = now_ms();
 
   (void)arg;
@@ -113,8 +108,7 @@ static void *reporter_main(void *arg)
   return NULL;
 }
 
-int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file)
-{
+int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file) {
   struct sigaction sa;
   int err;
 
@@ -144,8 +138,7 @@ int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file)
   return 0;
 }
 
-void rnull_stats_reporter_stop(void)
-{
+void rnull_stats_reporter_stop(void) {
   char c = WAKE_QUIT;
 
   if (!rep.running)

@@ -20,8 +20,7 @@ struct waiter {
   uint32_t done_flags;
 };
 
-void rnull_plugin_end_io(void *cookie, int status, uint32_t done_flags)
-{
+void rnull_plugin_end_io(void *cookie, int status, uint32_t done_flags) {
   struct waiter *w = cookie;
 
   w->status = status;
@@ -30,16 +29,14 @@ void rnull_plugin_end_io(void *cookie, int status, uint32_t done_flags)
   atomic_store_explicit(&w->done, true, memory_order_release);
 }
 
-static void sleep_ns(uint64_t ns)
-{
+static void sleep_ns(uint64_t ns) {
   struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
                         .tv_nsec = (long)(ns % 1000000000ull)};
 
   clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
-int rnull_plugin_submit_wait(struct rnull_hctx *hctx, struct rnull_io *io, uint32_t *done_flags)
-{
+int rnull_plugin_submit_wait(struct rnull_hctx *hctx, struct rnull_io *io, uint32_t *done_flags) {
   struct waiter w = {.status = 0, .done_flags = 0};
   int r;
 

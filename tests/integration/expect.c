@@ -10,8 +10,7 @@
 int expect_failures;
 int expect_checks;
 
-bool expect_report(bool ok, const char *file, int line, const char *fmt, ...)
-{
+bool expect_report(bool ok, const char *file, int line, const char *fmt, ...) {
   va_list ap;
 
   expect_checks++;
@@ -26,15 +25,13 @@ bool expect_report(bool ok, const char *file, int line, const char *fmt, ...)
   return false;
 }
 
-bool expect_nbd_ok(int64_t r, const char *file, int line, const char *what)
-{
+bool expect_nbd_ok(int64_t r, const char *file, int line, const char *what) {
   if (r != -1)
     return expect_report(true, file, line, "%s", what);
   return expect_report(false, file, line, "%s: %s", what, nbd_get_error());
 }
 
-bool expect_nbd_errno(int64_t r, int err, const char *file, int line, const char *what)
-{
+bool expect_nbd_errno(int64_t r, int err, const char *file, int line, const char *what) {
   int got = r == -1 ? nbd_get_errno() : 0;
 
   if (r != -1)
@@ -43,8 +40,7 @@ bool expect_nbd_errno(int64_t r, int err, const char *file, int line, const char
                        strerror(got), strerror(err), nbd_get_error());
 }
 
-int expect_result(const char *name)
-{
+int expect_result(const char *name) {
   if (expect_checks == 0) {
     fprintf(stderr, "FAIL %s: no checks ran\n", name);
     return 1;

@@ -17,19 +17,17 @@ bool expect_report(bool ok, const char *file, int line, const char *fmt, ...)
 /* Returns cond, so a test can skip what depends on it. */
 #define EXPECT(cond) expect_report(!!(cond), __FILE__, __LINE__, "%s", #cond)
 #define EXPECT_MSG(cond, ...) expect_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define EXPECT_EQ_U64(a, b)                                                                      \
-  expect_report((uint64_t)(a) == (uint64_t)(b), __FILE__, __LINE__,                              \
+#define EXPECT_EQ_U64(a, b)                                                                        \
+  expect_report((uint64_t)(a) == (uint64_t)(b), __FILE__, __LINE__,                                \
                 "%s == %s (%" PRIu64 " vs %" PRIu64 ")", #a, #b, (uint64_t)(a), (uint64_t)(b))
-#define EXPECT_EQ_INT(a, b)                                                                      \
-  expect_report((long long)(a) == (long long)(b), __FILE__, __LINE__, "%s == %s (%lld vs %lld)", \
+#define EXPECT_EQ_INT(a, b)                                                                        \
+  expect_report((long long)(a) == (long long)(b), __FILE__, __LINE__, "%s == %s (%lld vs %lld)",   \
                 #a, #b, (long long)(a), (long long)(b))
 
 /* A libnbd call that must succeed (its error printed if not). */
-#define EXPECT_NBD_OK(call)                                                                      \
-  expect_nbd_ok((call), __FILE__, __LINE__, #call)
+#define EXPECT_NBD_OK(call) expect_nbd_ok((call), __FILE__, __LINE__, #call)
 /* A libnbd call that must fail with errno err as sent by the server. */
-#define EXPECT_NBD_ERRNO(call, err)                                                              \
-  expect_nbd_errno((call), (err), __FILE__, __LINE__, #call)
+#define EXPECT_NBD_ERRNO(call, err) expect_nbd_errno((call), (err), __FILE__, __LINE__, #call)
 
 bool expect_nbd_ok(int64_t r, const char *file, int line, const char *what);
 bool expect_nbd_errno(int64_t r, int err, const char *file, int line, const char *what);

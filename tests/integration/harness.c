@@ -21,30 +21,26 @@
  * their servers and removes their dirs. */
 static struct harness *live[MAX_LIVE];
 
-long long harness_now_ms(void)
-{
+long long harness_now_ms(void) {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
-{
+static void sleep_ms(int ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
   nanosleep(&ts, NULL);
 }
 
-static void cleanup_live_at_exit(void)
-{
+static void cleanup_live_at_exit(void) {
   for (int i = 0; i < MAX_LIVE; i++)
     if (live[i])
       harness_cleanup(live[i]);
 }
 
-static void track(struct harness *h)
-{
+static void track(struct harness *h) {
   static bool registered;
 
   if (!registered) {
@@ -59,15 +55,13 @@ static void track(struct harness *h)
   fprintf(stderr, "harness: more than %d live harnesses, not tracked\n", MAX_LIVE);
 }
 
-static void untrack(struct harness *h)
-{
+static void untrack(struct harness *h) {
   for (int i = 0; i < MAX_LIVE; i++)
     if (live[i] == h)
       live[i] = NULL;
 }
 
-int harness_init(struct harness *h)
-{
+int harness_init(struct harness *h) {
   const char *tmp = getenv("TMPDIR");
 
   memset(h, 0, sizeof *h);
@@ -84,8 +78,7 @@ int harness_init(struct harness *h)
 }
 
 /* In the child: output to out_path, die with the parent, exec. */
-static void exec_child(char *const argv[], const char *out_path, pid_t parent)
-{
+static void exec_child(char *const argv[], const char *out_path, pid_t parent) {
   int in = open("/dev/null", O_RDONLY);
   int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
@@ -103,8 +96,7 @@ static void exec_child(char *const argv[], const char *out_path, pid_t parent)
   _exit(127);
 }
 
-static pid_t spawn(char *const argv[], const char *out_path)
-{
+static pid_t spawn(char *const argv[], const char *out_path) {
   pid_t parent = getpid();
   pid_t pid;
 
@@ -121,8 +113,7 @@ static pid_t spawn(char *const argv[], const char *out_path)
 /* A Unix socket's file exists from bind(), before listen(): a connect in
  * between is refused. /proc/net/unix says when it listens (__SO_ACCEPTCON).
  * Without /proc, existence has to do. */
-static bool ready(const char *path)
-{
+static bool ready(const char *path) {
   struct stat st;
   FILE *f;
   char line[512];
@@ -147,8 +138,7 @@ static bool ready(const char *path)
   return listening;
 }
 
-bool harness_exited(struct harness *h)
-{
+bool harness_exited(struct harness *h) {
   int st;
 
   if (h->pid <= 0)
@@ -161,8 +151,7 @@ bool harness_exited(struct harness *h)
   return false;
 }
 
-int harness_start_wait_for(struct harness *h, char *const argv[], const char *wait_path)
-{
+int harness_start_wait_for(struct harness *h, char *const argv[], const char *wait_path) {
   long long deadline = harness_now_ms() + HARNESS_START_TIMEOUT_S * 1000LL;
   if (h->pid > 0) {
     fprintf(stderr, "harness: a server is already running\n");
@@ -177,8 +166,8 @@ int harness_start_wait_for(struct harness *h, char *const argv[], const char *wa
   h->status = 0;
   while (wait_path && !ready(wait_path)) {
     if (harness_exited(h)) {
-      fprintf(stderr, "harness: %s exited (status 0x%x) before %s appeared\n", argv[0],
-              h->status, wait_path);
+      fprintf(stderr, "harness: %s exited (status 0x%x) before %s appeared\n", argv[0], h->status,
+              wait_path);
       harness_dump_log(h);
       return -1;
     }
@@ -194,13 +183,11 @@ int harness_start_wait_for(struct harness *h, char *const argv[], const char *wa
   return 0;
 }
 
-int harness_start(struct harness *h, char *const argv[])
-{
+int harness_start(struct harness *h, char *const argv[]) {
   return harness_start_wait_for(h, argv, h->sock);
 }
 
-int harness_connect_handle(struct harness *h, struct nbd_handle *nbd)
-{
+int harness_connect_handle(struct harness *h, struct nbd_handle *nbd) {
   if (nbd_connect_unix(nbd, h->sock) == -1) {
     fprintf(stderr, "harness: connect %s: %s\n", h->sock, nbd_get_error());
     return -1;
@@ -208,8 +195,7 @@ int harness_connect_handle(struct harness *h, struct nbd_handle *nbd)
   return 0;
 }
 
-struct nbd_handle *harness_connect(struct harness *h)
-{
+struct nbd_handle *harness_connect(struct harness *h) {
   long long deadline = harness_now_ms() + 2000;
 
   for (;;) {
@@ -232,16 +218,14 @@ struct nbd_handle *harness_connect(struct harness *h)
   }
 }
 
-int harness_signal(struct harness *h, int sig)
-{
+int harness_signal(struct harness *h, int sig) {
   if (h->pid <= 0)
     return -1;
   return kill(h->pid, sig);
 }
 
 /* Wait up to ms for pid; its wait status, or -1 if still running. */
-static int wait_bounded(pid_t pid, int ms)
-{
+static int wait_bounded(pid_t pid, int ms) {
   long long deadline = harness_now_ms() + ms;
   int st;
 
@@ -258,8 +242,7 @@ static int wait_bounded(pid_t pid, int ms)
   }
 }
 
-int harness_stop(struct harness *h)
-{
+int harness_stop(struct harness *h) {
   int st;
 
   if (h->pid <= 0)
@@ -277,8 +260,7 @@ int harness_stop(struct harness *h)
   return st;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
   (void)flag;
   (void)ftw;
@@ -287,8 +269,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
   return 0;
 }
 
-void harness_cleanup(struct harness *h)
-{
+void harness_cleanup(struct harness *h) {
   if (h->pid > 0)
     harness_stop(h);
   if (h->dir[0] != '\0')
@@ -297,8 +278,7 @@ void harness_cleanup(struct harness *h)
   untrack(h);
 }
 
-int harness_run(char *const argv[], const char *out_path, int timeout_s)
-{
+int harness_run(char *const argv[], const char *out_path, int timeout_s) {
   pid_t pid = spawn(argv, out_path);
   int st;
 
@@ -313,8 +293,7 @@ int harness_run(char *const argv[], const char *out_path, int timeout_s)
   return st;
 }
 
-char *harness_read_file(const char *path)
-{
+char *harness_read_file(const char *path) {
   FILE *f = fopen(path, "r");
   char *buf = NULL;
   size_t len = 0, cap = 0, n;
@@ -340,8 +319,7 @@ char *harness_read_file(const char *path)
   return buf;
 }
 
-void harness_dump_log(const struct harness *h)
-{
+void harness_dump_log(const struct harness *h) {
   char *text = harness_read_file(h->log);
 
   fprintf(stderr, "---- %s ----\n%s---- end of log ----\n", h->log, text);

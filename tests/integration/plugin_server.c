@@ -14,27 +14,21 @@
 
 static const char *const *wrapper;
 
-const char *plugin_path(void)
-{
+const char *plugin_path(void) {
   const char *p = getenv("RNULL_PLUGIN");
 
   return p && *p ? p : RNULL_PLUGIN_PATH;
 }
 
-const char *nbdkit_program(void)
-{
+const char *nbdkit_program(void) {
   const char *p = getenv("NBDKIT");
 
   return p && *p ? p : NBDKIT_PROGRAM;
 }
 
-void plugin_set_wrapper(const char *const *w)
-{
-  wrapper = w;
-}
+void plugin_set_wrapper(const char *const *w) { wrapper = w; }
 
-int plugin_argv(const char **argv, const char *sock, const char *const *args)
-{
+int plugin_argv(const char **argv, const char *sock, const char *const *args) {
   int n = 0;
 
   for (int i = 0; wrapper && wrapper[i] && n < PLUGIN_MAX_ARGS - 8; i++)
@@ -56,16 +50,14 @@ int plugin_argv(const char **argv, const char *sock, const char *const *args)
   return n;
 }
 
-int plugin_startv(struct harness *h, const char *const *args)
-{
+int plugin_startv(struct harness *h, const char *const *args) {
   const char *argv[PLUGIN_MAX_ARGS];
 
   plugin_argv(argv, h->sock, args);
   return harness_start(h, (char *const *)argv);
 }
 
-int plugin_start(struct harness *h, ...)
-{
+int plugin_start(struct harness *h, ...) {
   const char *args[PLUGIN_MAX_ARGS];
   int n = 0;
   va_list ap;

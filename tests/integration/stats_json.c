@@ -6,8 +6,7 @@
 #include <string.h>
 
 /* The number after "key": within [obj, end), or -1. */
-static long long field(const char *obj, const char *end, const char *key)
-{
+static long long field(const char *obj, const char *end, const char *key) {
   char pat[64];
   const char *p;
 
@@ -16,8 +15,7 @@ static long long field(const char *obj, const char *end, const char *key)
   return p && p < end ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
-static void parse_object(const char *obj, struct stats_counts *c)
-{
+static void parse_object(const char *obj, struct stats_counts *c) {
   const char *end = strchr(obj, '}');
   const char *lat;
 
@@ -46,8 +44,7 @@ static void parse_object(const char *obj, struct stats_counts *c)
 }
 
 int stats_json_parse(const char *text, struct stats_counts *total, struct stats_counts *q,
-                     int max)
-{
+                     int max) {
   const char *t = strstr(text, "\"total\":{");
   const char *p = strstr(text, "\"queues\":[");
   int nq = 0;

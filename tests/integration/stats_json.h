@@ -16,7 +16,6 @@ struct stats_counts {
 
 /* Parse a snapshot: total, and up to max per-queue objects into q.
  * Returns the number of queues, or -1 if text is not a snapshot. */
-int stats_json_parse(const char *text, struct stats_counts *total, struct stats_counts *q,
-                     int max);
+int stats_json_parse(const char *text, struct stats_counts *total, struct stats_counts *q, int max);
 
 #endif

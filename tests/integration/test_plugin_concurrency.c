@@ -17,8 +17,7 @@
 static char bufs[CONNS][INFLIGHT][BLOCK];
 
 /* Queue n reads (and n/4 writes) per handle, then poll until all are done. */
-static void run_parallel(struct nbd_handle **nbd, int conns, int n)
-{
+static void run_parallel(struct nbd_handle **nbd, int conns, int n) {
   static char wbuf[BLOCK];
   int64_t cookies[CONNS][INFLIGHT + INFLIGHT / 4];
   int queued[CONNS] = {0};
@@ -71,8 +70,7 @@ static void run_parallel(struct nbd_handle **nbd, int conns, int n)
 }
 
 /* Start nbdkit with args, open conns connections, run n per connection. */
-static void scenario(const char *what, const char *const *args, int conns, int n)
-{
+static void scenario(const char *what, const char *const *args, int conns, int n) {
   struct harness h;
   struct nbd_handle *nbd[CONNS] = {0};
   int ok = 1;
@@ -100,12 +98,12 @@ static void scenario(const char *what, const char *const *args, int conns, int n
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   static const char *const one_conn[] = {"--threads=64", "size=1G", NULL};
   static const char *const depth2[] = {"--threads=16", "size=1G", "hw_queue_depth=2", NULL};
-  static const char *const depth2_timer[] = {"--threads=16", "size=1G", "hw_queue_depth=2",
-                                             "irqmode=timer", "completion_nsec=100000", NULL};
+  static const char *const depth2_timer[] = {"--threads=16",           "size=1G",
+                                             "hw_queue_depth=2",       "irqmode=timer",
+                                             "completion_nsec=100000", NULL};
   static const char *const four_queues[] = {"--threads=32", "size=1G", "submit_queues=4",
                                             "irqmode=softirq", NULL};
 

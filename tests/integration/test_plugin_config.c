@@ -39,8 +39,7 @@ static const struct bad_config bad[] = {
 };
 
 /* Run nbdkit (no socket needed: it must stop before serving). */
-static char *run_nbdkit(const char *const *args, const char *out, int *status)
-{
+static char *run_nbdkit(const char *const *args, const char *out, int *status) {
   const char *argv[PLUGIN_MAX_ARGS];
 
   remove(out);
@@ -49,8 +48,7 @@ static char *run_nbdkit(const char *const *args, const char *out, int *status)
   return harness_read_file(out);
 }
 
-static void test_bad_configs(const char *dir)
-{
+static void test_bad_configs(const char *dir) {
   char out[300];
 
   snprintf(out, sizeof out, "%s/bad.out", dir);
@@ -76,8 +74,7 @@ static void test_bad_configs(const char *dir)
 
 /* stats_file is replaced by rename every second: an existing non-regular
  * file (here a directory) is refused at start-up, never replaced. */
-static void test_stats_file_not_regular(const char *dir)
-{
+static void test_stats_file_not_regular(const char *dir) {
   char out[300], arg[300];
   const char *args[] = {"-U", "-", arg, NULL};
   struct stat st;
@@ -95,8 +92,7 @@ static void test_stats_file_not_regular(const char *dir)
 
 /* The block of help text about key: from "key=" at a line start to the
  * next line that starts another key. */
-static const char *help_block(const char *text, const char *key, size_t *len)
-{
+static const char *help_block(const char *text, const char *key, size_t *len) {
   char pat[64];
   const char *p, *q;
 
@@ -111,8 +107,7 @@ static const char *help_block(const char *text, const char *key, size_t *len)
   return p;
 }
 
-static void test_help(const char *dir)
-{
+static void test_help(const char *dir) {
   static const char *const args[] = {"--help", NULL};
   char out[300];
   size_t count;
@@ -136,23 +131,29 @@ static void test_help(const char *dir)
       EXPECT_MSG(strstr(b, "default") != NULL, "--help gives %s's default:\n%s", opts[i].key, b);
       EXPECT_MSG(strstr(b, "allowed") != NULL, "--help gives %s's range:\n%s", opts[i].key, b);
       if (opts[i].def)
-        EXPECT_MSG(strstr(b, opts[i].def) != NULL, "--help shows %s's default %s:\n%s",
-                   opts[i].key, opts[i].def, b);
+        EXPECT_MSG(strstr(b, opts[i].def) != NULL, "--help shows %s's default %s:\n%s", opts[i].key,
+                   opts[i].def, b);
     }
     free(b);
   }
   free(text);
 }
 
-static void test_dump_plugin(const char *dir)
-{
+static void test_dump_plugin(const char *dir) {
   static const char *const args[] = {"--dump-plugin", NULL};
   static const char *const lines[] = {
-      "\nname=rnull\n",          "\nthread_model=parallel\n",   "\nhas_block_size=1\n",
-      "\nhas_extents=1\n",       "\nrnull_size=4294967296\n",   "\nrnull_blocksize=4096\n",
-      "\nrnull_physical_blocksize=4096\n", "\nrnull_submit_queues=1\n",
-      "\nrnull_hw_queue_depth=256\n",      "\nrnull_irqmode=none\n",
-      "\nrnull_completion_nsec=10000\n",   "\nrnull_rotational=0\n",
+      "\nname=rnull\n",
+      "\nthread_model=parallel\n",
+      "\nhas_block_size=1\n",
+      "\nhas_extents=1\n",
+      "\nrnull_size=4294967296\n",
+      "\nrnull_blocksize=4096\n",
+      "\nrnull_physical_blocksize=4096\n",
+      "\nrnull_submit_queues=1\n",
+      "\nrnull_hw_queue_depth=256\n",
+      "\nrnull_irqmode=none\n",
+      "\nrnull_completion_nsec=10000\n",
+      "\nrnull_rotational=0\n",
   };
   char out[300];
   int st;
@@ -166,8 +167,7 @@ static void test_dump_plugin(const char *dir)
   free(text);
 }
 
-int main(void)
-{
+int main(void) {
   struct harness h;
 
   if (harness_init(&h) < 0)

@@ -11,16 +11,14 @@
 #define GiB (1024ull * 1024 * 1024)
 #define BLOCK 4096u
 
-static void check_size_and_limits(struct nbd_handle *nbd)
-{
+static void check_size_and_limits(struct nbd_handle *nbd) {
   EXPECT_EQ_U64(nbd_get_size(nbd), 4 * GiB);
   EXPECT_EQ_INT(nbd_get_block_size(nbd, LIBNBD_SIZE_MINIMUM), BLOCK);
   EXPECT_EQ_INT(nbd_get_block_size(nbd, LIBNBD_SIZE_PREFERRED), BLOCK);
   EXPECT_EQ_INT(nbd_get_block_size(nbd, LIBNBD_SIZE_MAXIMUM), 32u << 20);
 }
 
-static void check_flags(struct nbd_handle *nbd)
-{
+static void check_flags(struct nbd_handle *nbd) {
   EXPECT_EQ_INT(nbd_can_flush(nbd), 1);
   EXPECT_EQ_INT(nbd_can_fua(nbd), 1);
   EXPECT_EQ_INT(nbd_can_trim(nbd), 1);
@@ -35,11 +33,17 @@ static void check_flags(struct nbd_handle *nbd)
 }
 
 /* Zeros come back even into a buffer full of garbage. */
-static void check_reads_zero(struct nbd_handle *nbd)
-{
-  static const uint64_t offsets[] = {0,           BLOCK,       8 * BLOCK,   1u << 20,
-                                     GiB - BLOCK, GiB,         2 * GiB + 3 * BLOCK,
-                                     3 * GiB,     4 * GiB - 2 * BLOCK, 4 * GiB - BLOCK};
+static void check_reads_zero(struct nbd_handle *nbd) {
+  static const uint64_t offsets[] = {0,
+                                     BLOCK,
+                                     8 * BLOCK,
+                                     1u << 20,
+                                     GiB - BLOCK,
+                                     GiB,
+                                     2 * GiB + 3 * BLOCK,
+                                     3 * GiB,
+                                     4 * GiB - 2 * BLOCK,
+                                     4 * GiB - BLOCK};
   static char buf[64 * BLOCK], zero[64 * BLOCK];
 
   for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
@@ -54,8 +58,7 @@ static void check_reads_zero(struct nbd_handle *nbd)
 }
 
 /* The null store drops writes: accepted, and reads stay zero. */
-static void check_writes_dropped(struct nbd_handle *nbd)
-{
+static void check_writes_dropped(struct nbd_handle *nbd) {
   static char buf[4 * BLOCK], zero[4 * BLOCK];
 
   memset(buf, 0x77, sizeof buf);
@@ -66,8 +69,7 @@ static void check_writes_dropped(struct nbd_handle *nbd)
     EXPECT(memcmp(buf, zero, sizeof buf) == 0);
 }
 
-static void check_trim_zero_cache(struct nbd_handle *nbd)
-{
+static void check_trim_zero_cache(struct nbd_handle *nbd) {
   EXPECT_NBD_OK(nbd_trim(nbd, 1u << 20, 0, 0));
   EXPECT_NBD_OK(nbd_trim(nbd, BLOCK, 4 * GiB - BLOCK, LIBNBD_CMD_FLAG_FUA));
   EXPECT_NBD_OK(nbd_zero(nbd, 1u << 20, BLOCK, 0));
@@ -83,9 +85,8 @@ struct extents_seen {
   bool all_hole_zero;
 };
 
-static int on_extent(void *user_data, const char *metacontext, uint64_t offset,
-                     uint32_t *entries, size_t nr_entries, int *error)
-{
+static int on_extent(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries,
+                     size_t nr_entries, int *error) {
   struct extents_seen *s = user_data;
 
   (void)offset;
@@ -102,8 +103,7 @@ static int on_extent(void *user_data, const char *metacontext, uint64_t offset,
 }
 
 /* The null disk is one hole that reads as zeros, and REQ_ONE is honoured. */
-static void check_extents(struct nbd_handle *nbd)
-{
+static void check_extents(struct nbd_handle *nbd) {
   struct extents_seen s = {.all_hole_zero = true};
   nbd_extent_callback cb = {.callback = on_extent, .user_data = &s};
 
@@ -119,8 +119,7 @@ static void check_extents(struct nbd_handle *nbd)
   }
 }
 
-int main(void)
-{
+int main(void) {
   struct harness h;
   struct nbd_handle *nbd;
 

@@ -15,8 +15,7 @@
 
 static char buf[64u << 20];
 
-static struct nbd_handle *connect_loose(struct harness *h)
-{
+static struct nbd_handle *connect_loose(struct harness *h) {
   struct nbd_handle *nbd = nbd_create();
 
   /* Send bad requests on purpose: libnbd would refuse them client-side. */
@@ -28,8 +27,7 @@ static struct nbd_handle *connect_loose(struct harness *h)
   return nbd;
 }
 
-static void check_out_of_range(struct nbd_handle *nbd)
-{
+static void check_out_of_range(struct nbd_handle *nbd) {
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, BLOCK, DISK, 0), EINVAL);
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, 2 * BLOCK, DISK - BLOCK, 0), EINVAL);
   EXPECT_NBD_ERRNO(nbd_pwrite(nbd, buf, BLOCK, DISK, 0), ENOSPC);
@@ -39,8 +37,7 @@ static void check_out_of_range(struct nbd_handle *nbd)
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, BLOCK, UINT64_MAX - BLOCK + 1, 0), EINVAL);
 }
 
-static void check_unaligned(struct nbd_handle *nbd)
-{
+static void check_unaligned(struct nbd_handle *nbd) {
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, 512, 0, 0), EINVAL);
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, BLOCK, 512, 0), EINVAL);
   EXPECT_NBD_ERRNO(nbd_pwrite(nbd, buf, BLOCK + 1, 0, 0), EINVAL);
@@ -51,23 +48,20 @@ static void check_unaligned(struct nbd_handle *nbd)
 }
 
 /* Longer than max_transfer (32 MiB) but within nbdkit's own 64 MiB cap. */
-static void check_too_long(struct nbd_handle *nbd)
-{
+static void check_too_long(struct nbd_handle *nbd) {
   EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, 32u << 20 | BLOCK, 0, 0), EINVAL);
   EXPECT_NBD_ERRNO(nbd_pwrite(nbd, buf, 32u << 20 | BLOCK, 0, 0), EINVAL);
 }
 
 /* After all that, the connection and the server still work. */
-static void check_still_serving(struct nbd_handle *nbd)
-{
+static void check_still_serving(struct nbd_handle *nbd) {
   memset(buf, 1, BLOCK);
   if (EXPECT_NBD_OK(nbd_pread(nbd, buf, BLOCK, DISK - BLOCK, 0)))
     EXPECT(buf[0] == 0 && buf[BLOCK - 1] == 0);
   EXPECT_NBD_OK(nbd_pwrite(nbd, buf, BLOCK, 0, 0));
 }
 
-static void test_bad_requests(void)
-{
+static void test_bad_requests(void) {
   struct harness h;
   struct nbd_handle *nbd;
 
@@ -91,13 +85,11 @@ static void test_bad_requests(void)
 }
 
 /* readonly=1: the flag is advertised, reads work, every write-like is EPERM. */
-static void test_readonly(void)
-{
+static void test_readonly(void) {
   struct harness h;
   struct nbd_handle *nbd;
 
-  if (harness_init(&h) < 0 ||
-      plugin_start(&h, "size=64M", "readonly=1", (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || plugin_start(&h, "size=64M", "readonly=1", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start nbdkit readonly=1");
     return;
   }
@@ -118,8 +110,7 @@ static void test_readonly(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   test_bad_requests();
   test_readonly();
   return expect_result("plugin request errors");

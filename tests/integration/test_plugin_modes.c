@@ -16,8 +16,7 @@
 #define INFLIGHT 64
 #define HANG_GUARD_MS 60000
 
-static void sequential(struct nbd_handle *nbd)
-{
+static void sequential(struct nbd_handle *nbd) {
   static char buf[16 * BLOCK];
   static const char zero[16 * BLOCK];
 
@@ -39,8 +38,7 @@ static void sequential(struct nbd_handle *nbd)
   EXPECT_NBD_OK(nbd_cache(nbd, BLOCK, 0, 0));
 }
 
-static void parallel(struct nbd_handle *a, struct nbd_handle *b)
-{
+static void parallel(struct nbd_handle *a, struct nbd_handle *b) {
   static char bufs[2][INFLIGHT][BLOCK];
   static const char zero[BLOCK];
   struct nbd_handle *nbd[2] = {a, b};
@@ -52,8 +50,7 @@ static void parallel(struct nbd_handle *a, struct nbd_handle *b)
       EXPECT(nbd_aio_pread(nbd[c], bufs[c][i], BLOCK, (uint64_t)(i * 2 + c) * BLOCK,
                            NBD_NULL_COMPLETION, 0) > 0);
     }
-  while ((nbd_aio_in_flight(a) > 0 || nbd_aio_in_flight(b) > 0) &&
-         harness_now_ms() < deadline)
+  while ((nbd_aio_in_flight(a) > 0 || nbd_aio_in_flight(b) > 0) && harness_now_ms() < deadline)
     for (int c = 0; c < 2; c++)
       if (nbd_aio_in_flight(nbd[c]) > 0 && nbd_poll(nbd[c], 10) == -1)
         return (void)EXPECT_MSG(false, "poll: %s", nbd_get_error());
@@ -62,8 +59,7 @@ static void parallel(struct nbd_handle *a, struct nbd_handle *b)
 
     EXPECT_EQ_INT(nbd_aio_in_flight(nbd[c]), 0);
     while ((cookie = nbd_aio_peek_command_completed(nbd[c])) > 0)
-      EXPECT_MSG(nbd_aio_command_completed(nbd[c], cookie) == 1, "request ok: %s",
-                 nbd_get_error());
+      EXPECT_MSG(nbd_aio_command_completed(nbd[c], cookie) == 1, "request ok: %s", nbd_get_error());
     for (int i = 0; i < INFLIGHT; i++)
       if (!EXPECT_MSG(memcmp(bufs[c][i], zero, BLOCK) == 0, "parallel read %d/%d zeros", c, i))
         break;
@@ -73,8 +69,7 @@ static void parallel(struct nbd_handle *a, struct nbd_handle *b)
 /* Every request ended, none with an error; in timer mode none sooner than
  * completion_nsec (bucket i holds [2^i, 2^(i+1)) ns: all below the bucket
  * of completion_nsec must be empty). */
-static void check_stats(const char *path, bool timer, uint64_t completion_nsec)
-{
+static void check_stats(const char *path, bool timer, uint64_t completion_nsec) {
   char *text = harness_read_file(path);
   struct stats_counts total, q[1];
 
@@ -93,8 +88,7 @@ static void check_stats(const char *path, bool timer, uint64_t completion_nsec)
                total.lat[i], 2ull << i, completion_nsec);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   const char *args[16] = {"--threads=16", "size=256M"};
   int n = 2;
   struct harness h;

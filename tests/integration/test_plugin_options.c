@@ -12,8 +12,7 @@
 static char buf[1u << 20];
 
 /* Start nbdkit with args (NULL-terminated), connect with full info. */
-static struct nbd_handle *start(struct harness *h, const char *const *args)
-{
+static struct nbd_handle *start(struct harness *h, const char *const *args) {
   struct nbd_handle *nbd;
 
   if (harness_init(h) < 0 || plugin_startv(h, args) < 0) {
@@ -31,8 +30,7 @@ static struct nbd_handle *start(struct harness *h, const char *const *args)
 }
 
 /* Disconnect, stop, return the server's log (caller frees). */
-static char *finish(struct harness *h, struct nbd_handle *nbd)
-{
+static char *finish(struct harness *h, struct nbd_handle *nbd) {
   char *log;
 
   if (nbd) {
@@ -47,15 +45,14 @@ static char *finish(struct harness *h, struct nbd_handle *nbd)
   return log;
 }
 
-static void test_size(const char *arg, uint64_t expect)
-{
+static void test_size(const char *arg, uint64_t expect) {
   const char *args[] = {arg, NULL};
   struct harness h;
   struct nbd_handle *nbd = start(&h, args);
 
   if (nbd) {
-    EXPECT_MSG(nbd_get_size(nbd) == (int64_t)expect, "%s: size %" PRId64 ", expected %" PRIu64,
-               arg, nbd_get_size(nbd), expect);
+    EXPECT_MSG(nbd_get_size(nbd) == (int64_t)expect, "%s: size %" PRId64 ", expected %" PRIu64, arg,
+               nbd_get_size(nbd), expect);
     memset(buf, 1, 4096);
     /* The last block reads as zeros; one past it is out of range. */
     if (EXPECT_NBD_OK(nbd_pread(nbd, buf, 4096, expect - 4096, 0)))
@@ -65,8 +62,7 @@ static void test_size(const char *arg, uint64_t expect)
   free(finish(&h, nbd));
 }
 
-static void test_blocksize(uint32_t logical, uint32_t physical)
-{
+static void test_blocksize(uint32_t logical, uint32_t physical) {
   char lb[32], pb[40];
   const char *args[] = {"size=16M", lb, pb, NULL};
   struct harness h;
@@ -92,8 +88,7 @@ static void test_blocksize(uint32_t logical, uint32_t physical)
   free(finish(&h, nbd));
 }
 
-static void test_rotational(void)
-{
+static void test_rotational(void) {
   const char *args[] = {"size=16M", "rotational=1", NULL};
   struct harness h;
   struct nbd_handle *nbd = start(&h, args);
@@ -103,8 +98,7 @@ static void test_rotational(void)
   free(finish(&h, nbd));
 }
 
-static void test_name(void)
-{
+static void test_name(void) {
   const char *args[] = {"size=16M", "name=scratch_disk7", NULL};
   struct harness h;
   struct nbd_handle *nbd = start(&h, args);
@@ -125,8 +119,7 @@ static void test_name(void)
   free(log);
 }
 
-int main(void)
-{
+int main(void) {
   test_size("size=1M", 1ull << 20);
   test_size("size=3G", 3ull << 30);
   test_size("size=1T", 1ull << 40);

@@ -14,16 +14,14 @@
 #define QUEUES 4
 #define WAIT_MS 15000 /* hang guard for the file / the signal's output */
 
-static void sleep_ms(int ms)
-{
+static void sleep_ms(int ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
   nanosleep(&ts, NULL);
 }
 
 /* Conn i (on queue i) sends i+1 reads of 4 KiB and 2*i writes of 8 KiB. */
-static void send_traffic(struct nbd_handle **nbd)
-{
+static void send_traffic(struct nbd_handle **nbd) {
   static char buf[8192];
 
   for (int i = 0; i < QUEUES; i++) {
@@ -34,8 +32,7 @@ static void send_traffic(struct nbd_handle **nbd)
   }
 }
 
-static void check_stats_file(const char *path)
-{
+static void check_stats_file(const char *path) {
   long long deadline = harness_now_ms() + WAIT_MS;
   struct stats_counts total = {0}, q[QUEUES + 1];
   int nq = -1;
@@ -65,8 +62,7 @@ static void check_stats_file(const char *path)
   }
 }
 
-static int count_tables(const char *log_path)
-{
+static int count_tables(const char *log_path) {
   char *text = harness_read_file(log_path);
   int n = 0;
 
@@ -76,8 +72,7 @@ static int count_tables(const char *log_path)
   return n;
 }
 
-static void check_sigusr1(struct harness *h)
-{
+static void check_sigusr1(struct harness *h) {
   long long deadline = harness_now_ms() + WAIT_MS;
 
   EXPECT_EQ_INT(count_tables(h->log), 0);
@@ -93,8 +88,7 @@ static void check_sigusr1(struct harness *h)
   EXPECT_MSG(!harness_exited(h), "nbdkit survives SIGUSR1");
 }
 
-int main(void)
-{
+int main(void) {
   struct harness h;
   struct nbd_handle *nbd[QUEUES] = {0};
   char stats_path[300], stats_arg[320];

@@ -11,12 +11,15 @@
 
 #define VALGRIND_ERROR_EXIT 99
 
-static const char *const valgrind_argv[] = {
-    VALGRIND_PROGRAM, "-q", "--error-exitcode=99", "--leak-check=full",
-    "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", NULL};
+static const char *const valgrind_argv[] = {VALGRIND_PROGRAM,
+                                            "-q",
+                                            "--error-exitcode=99",
+                                            "--leak-check=full",
+                                            "--errors-for-leak-kinds=definite",
+                                            "--show-leak-kinds=definite",
+                                            NULL};
 
-static void session(struct nbd_handle *nbd)
-{
+static void session(struct nbd_handle *nbd) {
   static char buf[65536];
 
   for (int i = 0; i < 8; i++)
@@ -30,8 +33,7 @@ static void session(struct nbd_handle *nbd)
 }
 
 /* Keys may name a file in the test's temp dir as @DIR@/file. */
-static void run(const char *what, const char *const *keys)
-{
+static void run(const char *what, const char *const *keys) {
   struct harness h;
   struct nbd_handle *a, *b;
   char expanded[8][320];
@@ -78,11 +80,14 @@ static void run(const char *what, const char *const *keys)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   static const char *const direct[] = {"size=64M", NULL};
-  static const char *const timer[] = {"size=64M", "irqmode=timer", "completion_nsec=50000",
-                                      "submit_queues=2", "stats_file=@DIR@/stats.json", NULL};
+  static const char *const timer[] = {"size=64M",
+                                      "irqmode=timer",
+                                      "completion_nsec=50000",
+                                      "submit_queues=2",
+                                      "stats_file=@DIR@/stats.json",
+                                      NULL};
 
   plugin_set_wrapper(valgrind_argv);
   run("direct", direct);
