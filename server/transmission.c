@@ -62,12 +62,16 @@ uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_li
     ranged = false;
     break;
   case NBD_CMD_TRIM:
+    if (ro)
+      return NBD_EPERM; /* proto.md: EPERM for writes and trims on read-only */
     if (!(lim->tx_flags & NBD_FLAG_SEND_TRIM))
       return NBD_EINVAL;
     writes = true;
     capped = false;
     break;
   case NBD_CMD_WRITE_ZEROES:
+    if (ro)
+      return NBD_EPERM;
     if (!(lim->tx_flags & NBD_FLAG_SEND_WRITE_ZEROES))
       return NBD_EINVAL;
     writes = true;

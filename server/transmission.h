@@ -31,7 +31,7 @@ struct rnull_tx_limits {
  * when the request is refused; a longer payload drops the connection, since
  * the stream cannot be resynchronised cheaply (proto.md: below 2^25 is never
  * a denial of service). */
-#define RNULL_TX_SKIP_MAX (32u * 1024 * 1024)
+#define RNULL_TX_SKIP_MAX (64u * 1024 * 1024)
 
 /* Decode one request header. Returns NBD_REQUEST_SIZE when one was decoded,
  * 0 when len is too short, -1 on a bad magic (the stream is lost). */
