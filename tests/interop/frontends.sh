@@ -150,6 +150,20 @@ expect_fail() {
     sed 's/^/     /' "$TMPDIR_TEST/expect.out" | head -n 20
   fi
 }
+# expect_fail_like NAME PATTERN CMD...: fails, and its output matches PATTERN
+# (so it failed for the reason the check is about).
+expect_fail_like() {
+  local name=$1 pat=$2 rc
+  shift 2
+  "$@" >"$TMPDIR_TEST/expect.out" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qi -- "$pat" "$TMPDIR_TEST/expect.out"; then
+    ok "$name"
+  else
+    not_ok "$name: '$*' exited $rc, expected a failure matching /$pat/"
+    sed 's/^/     /' "$TMPDIR_TEST/expect.out" | head -n 20
+  fi
+}
 # expect_eq NAME WANT GOT
 expect_eq() {
   if [ "$2" = "$3" ]; then ok "$1 = $2"; else not_ok "$1: want '$2', got '$3'"; fi
