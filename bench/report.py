@@ -120,6 +120,9 @@ def main():
     w(f"Disk {m.get('size', '?')}, {m.get('runtime', '?')} s per workload, median of "
       f"{m.get('repeat', '?')} run(s); commit {m.get('commit', '?')}"
       + (f"; rnull options: `{m['rnull_args']}`" if m.get("rnull_args") else "") + ".")
+    if m.get("load_start"):
+        w(f"Load average (1, 5, 15 min) at start {m['load_start']}, at end {m.get('load_end', '?')}"
+          " (anything well above 0 means other work shared the cores).")
     w(f"{m.get('fio', '')}, {m.get('nbdkit', '')}, {m.get('qemu_nbd', '')}, {m.get('nbdcopy', '')}.")
     w("")
     w("| Workload | Unit | " + " | ".join(TITLES[s] for s in SERVERS)
