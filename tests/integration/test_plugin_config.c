@@ -13,6 +13,7 @@
 
 #define RUN_TIMEOUT_S 30
 #define NAME40 "name=0123456789012345678901234567890123456789"
+#define NAME32 "name=abcdefghijklmnopqrstuvwxyz012345" /* one byte too long */
 
 struct bad_config {
   const char *args[4];
@@ -25,6 +26,7 @@ static const struct bad_config bad[] = {
     {{"size=abc"}, {"size=abc", "size from 512"}},
     {{"abc"}, {"size=abc", "size from 512"}}, /* the magic key is size */
     {{NAME40}, {NAME40, "1 to 31 bytes"}},
+    {{NAME32}, {NAME32, "1 to 31 bytes"}},
     {{"hw_queue_depth=0"}, {"hw_queue_depth=0", "1 to 4096"}},
     {{"submit_queues=0"}, {"submit_queues=0", "1 to 64"}},
     {{"no_such_key=1"}, {"no_such_key=1", "unknown key"}},

@@ -119,6 +119,35 @@ static void test_name(void) {
   free(log);
 }
 
+/* discard=0: trim is not offered (null_blk's discard attribute). */
+static void test_discard_off(void) {
+  const char *args[] = {"size=16M", "discard=0", NULL};
+  struct harness h;
+  struct nbd_handle *nbd = start(&h, args);
+
+  if (nbd) {
+    EXPECT_EQ_INT(nbd_can_trim(nbd), 0);
+    EXPECT_EQ_INT(nbd_can_zero(nbd), 1);
+  }
+  free(finish(&h, nbd));
+}
+
+/* DISK_NAME_LEN is 32 with the NUL: 31 bytes is the longest name. */
+static void test_name_31_bytes(void) {
+  const char *args[] = {"size=16M", "name=abcdefghijklmnopqrstuvwxyz01234", NULL};
+  struct harness h;
+  struct nbd_handle *nbd = start(&h, args);
+
+  if (nbd) {
+    char *desc = nbd_get_export_description(nbd);
+
+    EXPECT_MSG(desc && strcmp(desc, "abcdefghijklmnopqrstuvwxyz01234") == 0,
+               "31-byte name kept whole: \"%s\"", desc ? desc : nbd_get_error());
+    free(desc);
+  }
+  free(finish(&h, nbd));
+}
+
 int main(void) {
   test_size("size=1M", 1ull << 20);
   test_size("size=3G", 3ull << 30);
@@ -136,5 +165,7 @@ int main(void) {
   test_blocksize(4096, 65536);
   test_rotational();
   test_name();
+  test_name_31_bytes();
+  test_discard_off();
   return expect_result("plugin disk options");
 }
