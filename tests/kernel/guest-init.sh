@@ -1,13 +1,14 @@
 #!/bin/sh
 # /init of the rnull kernel VM test (busybox sh, PID 1).
-# Attaches one NBD export per rnull.devN= kernel parameter with the real
-# nbd-client, checks what the kernel made of it and prints one
+# Attaches one NBD export per rnull.devN= kernel parameter with rnull-attach
+# (which asks the server for its block size and execs the real nbd-client),
+# checks what the kernel made of it and prints one
 # "PASS <tag> <check>" or "FAIL <tag> <check> <why>" line per check on the
 # serial console, then "DONE" and powers off. The host parses those lines.
 #
-# rnull.devN=port=P,b=B,bs=S,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,tag=T
-#   b is the -b that rnull-attach computed on the host (from the server); the
-#   other fields are the configured values the kernel's view must match.
+# rnull.devN=port=P,bs=B,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,conns=C,tag=T
+#   the configured values the kernel's view must match; conns > 1 attaches
+#   with nbd-client -C (one socket per connection).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -48,26 +49,31 @@ setup_network() {
 
 check_device() {
   n=$1 spec=$2
-  port= b= bs= size= rot=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port= bs= size= rot=0 conns=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
     case $kv in
-    port=*) port=${kv#*=} ;; b=*) b=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
+    port=*) port=${kv#*=} ;; conns=*) conns=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
-  [ -n "$b" ] || b=$bs
   dev=/dev/nbd$n
   q=/sys/block/nbd$n/queue
 
-  if ! /usr/sbin/nbd-client $HOST "$port" "$dev" -b "$b" >/tmp/attach.log 2>&1; then
-    fail attach "nbd-client: $(tr '\n' ' ' </tmp/attach.log)"
+  copts=
+  [ "$conns" -gt 1 ] && copts="-C $conns"
+  echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
+  if ! /usr/bin/rnull-attach $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
+    fail attach "rnull-attach: $(tr '\n' ' ' </tmp/attach.log)"
     return
   fi
   pass attach
+  # Established sockets to the forwarded port (/proc/net/tcp: hex, little-endian IP).
+  check_eq connections "$conns" \
+    "$(grep -c " 6402000A:$(printf %04X "$port") 01 " /proc/net/tcp)"
 
   check_eq size "$size" "$(/usr/sbin/blockdev --getsize64 "$dev")"
   check_eq logical_block_size "$bs" "$(/usr/sbin/blockdev --getss "$dev")"
@@ -98,6 +104,7 @@ check_device() {
   fi
 
   head -c $MIB /dev/urandom >/tmp/pattern
+  tail -c $((MIB / 2)) /tmp/pattern >/tmp/pattern-tail
   if [ "$ro" = 1 ]; then
     if /usr/bin/dd if=/tmp/pattern of="$dev" bs=64k oflag=direct status=none 2>/dev/null; then
       fail write_refused "O_DIRECT write to a read-only device succeeded"
@@ -123,6 +130,15 @@ check_device() {
         fail readback_direct_write "pattern written at 5 MiB did not read back"
       fi
       if reads_zeros "$dev" 4 1; then pass untouched_reads_zeros; else fail untouched_reads_zeros "4 MiB region not zero"; fi
+      # BLKZEROOUT (write zeroes, or zero pages where the driver lacks it) on
+      # the first half of the 5 MiB pattern.
+      if /usr/sbin/blkdiscard -z -o $((5 * MIB)) -l $((MIB / 2)) "$dev" && drop_caches &&
+        /usr/bin/dd if="$dev" bs=512k skip=10 count=1 iflag=direct status=none | /usr/bin/cmp -s -n $((MIB / 2)) - /dev/zero &&
+        /usr/bin/dd if="$dev" bs=512k skip=11 count=1 iflag=direct status=none | /usr/bin/cmp -s - /tmp/pattern-tail; then
+        pass zeroout
+      else
+        fail zeroout "zeroed half not zero or other half changed"
+      fi
     else
       if reads_zeros "$dev" 3 3; then pass null_drops_writes; else fail null_drops_writes "null store returned written data"; fi
     fi
@@ -159,7 +175,7 @@ release=$(cat /proc/sys/kernel/osrelease)
 major=${release%%.*}
 minor=${release#*.}
 minor=${minor%%.*}
-echo "BOOTED $release"
+echo "BOOTED $release at $(cut -d" " -f1 /proc/uptime) s"
 if setup_network; then
   for kv in $(cat /proc/cmdline); do
     case $kv in
@@ -177,6 +193,7 @@ fi
 if [ "$failures" -gt 0 ]; then
   dmesg | tail -n 30 | sed 's/^/LOG /'
 fi
+echo "INFO guest done at $(cut -d" " -f1 /proc/uptime) s"
 echo DONE
 sync
 poweroff -f

@@ -4,10 +4,13 @@
 # checks need (busybox dd drops O_DIRECT silently on EINVAL), each with the
 # libraries ldd names, and the /init script. Written uncompressed: unpacking
 # gzip under TCG costs seconds.
-# usage: make-initramfs.sh KERNEL_DIR INIT_SCRIPT OUT.cpio
+# usage: make-initramfs.sh KERNEL_DIR INIT_SCRIPT OUT.cpio [EXTRA_BINARY...]
+#   each EXTRA_BINARY (e.g. rnull-attach) lands in the guest's /usr/bin.
 set -euo pipefail
 
 kdir=$1 init=$2 out=$3
+shift 3
+extras=("$@")
 release=$(cat "$kdir/release")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -19,16 +22,22 @@ for applet in sh mount umount mkdir cat echo sleep ip modprobe insmod dmesg powe
   ln -s busybox "$stage/bin/$applet"
 done
 
-# GNU tools by full path in the guest; each with its libraries at their host paths.
-tools=(/usr/sbin/nbd-client /usr/bin/dd /usr/bin/cmp /usr/sbin/blockdev /usr/sbin/blkdiscard)
-for t in "${tools[@]}"; do
-  [ -x "$t" ] || { echo "make-initramfs: $t missing (packaging/deps.sh)" >&2; exit 1; }
-  mkdir -p "$stage$(dirname "$t")"
-  cp -L "$t" "$stage$t"
-  ldd "$t" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
+# copy_with_libs SRC DEST: a binary and the libraries ldd names, at their host paths.
+copy_with_libs() {
+  [ -x "$1" ] || { echo "make-initramfs: $1 missing (packaging/deps.sh)" >&2; exit 1; }
+  mkdir -p "$stage$(dirname "$2")"
+  cp -L "$1" "$stage$2"
+  ldd "$1" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
     mkdir -p "$stage$(dirname "$lib")"
     cp -Ln "$lib" "$stage$lib"
   done
+}
+# GNU tools by full path in the guest.
+for t in /usr/sbin/nbd-client /usr/bin/dd /usr/bin/cmp /usr/sbin/blockdev /usr/sbin/blkdiscard; do
+  copy_with_libs "$t" "$t"
+done
+for t in "${extras[@]}"; do
+  copy_with_libs "$t" "/usr/bin/$(basename "$t")"
 done
 
 # Modules: virtio PCI + virtio-net for the user-mode network, nbd for the disk.

@@ -3,10 +3,11 @@
 # usage: vm-test.sh plugin|server   (env RNULL_BUILD_DIR: the CMake build dir)
 #
 # Starts one front end per disk configuration below on Unix sockets in a temp
-# dir, asks each for its -b with `rnull-attach --dry-run`, and boots one
+# dir, checks the -b `rnull-attach --dry-run` computes for each, and boots one
 # Debian kernel under qemu (TCG) whose user-mode network forwards
 # 10.0.2.100:<port> to those sockets and nowhere else (restrict=on). The
-# guest's /init (guest-init.sh) attaches /dev/nbdN with nbd-client and prints
+# guest's /init (guest-init.sh) attaches /dev/nbdN with rnull-attach (which
+# runs the real nbd-client with the server's block size) and prints
 # PASS/FAIL lines; this script fails on any FAIL or any missing check.
 set -uo pipefail
 
@@ -30,7 +31,7 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client
 configs=(
   "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64"
   "bs1024-ro|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16"
-  "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16"
+  "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
   "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64"
 )
 
@@ -47,7 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-"$here/make-initramfs.sh" "$kdir" "$here/guest-init.sh" "$TMPDIR_TEST/initramfs.cpio" ||
+"$here/make-initramfs.sh" "$kdir" "$here/guest-init.sh" "$TMPDIR_TEST/initramfs.cpio" "$RNULL_ATTACH" ||
   die "could not build the initramfs"
 
 # field SPEC KEY: the value of KEY in a "k=v,k=v" spec.
@@ -66,14 +67,14 @@ expected_checks() {
   local spec=$1 bs ro mem discard zeros
   bs=$(field "$spec" bs) ro=$(field "$spec" ro) mem=$(field "$spec" mem)
   discard=$(field "$spec" discard) zeros=$(field "$spec" zeros)
-  echo attach size logical_block_size flags
+  echo attach connections size logical_block_size flags
   kernel_at_least 6 12 && echo rotational
   echo readonly "reads_zeros_${zeros}MiB"
   [ "$bs" -gt 512 ] && echo small_direct_refused
   if [ "$ro" = 1 ]; then
     echo write_refused
   elif [ "$mem" = 1 ]; then
-    echo write readback_buffered_write readback_direct_write untouched_reads_zeros
+    echo write readback_buffered_write readback_direct_write untouched_reads_zeros zeroout
   else
     echo write null_drops_writes
   fi
@@ -107,7 +108,7 @@ for i in "${!configs[@]}"; do
     echo "FAIL $tag rnull_attach_block_size: want -b $want_bs, got: $cmd"
     host_failures=$((host_failures + 1))
   fi
-  append+=" rnull.dev$i=port=$port,b=${b:-512},$spec,tag=$tag"
+  append+=" rnull.dev$i=port=$port,$spec,tag=$tag"
   netdev+=",guestfwd=tcp:10.0.2.100:$port-cmd:socat - UNIX-CONNECT:$sock"
   for c in $(expected_checks "$spec"); do expected+=("$tag $c"); done
 done
