@@ -18,8 +18,6 @@ int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, c
     return -ENOMEM;
   }
   d->cfg = *cfg;
-  if (!d->cfg.physical_blocksize)
-    d->cfg.physical_blocksize = d->cfg.blocksize;
   d->state = RNULL_DISK_INITIALIZED;
   d->ops = &rnull_null_ops;
   d->driver_data = d;
@@ -123,6 +121,8 @@ int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char *err, size
     return -EBUSY;
   }
   d->end_io = end_io;
+  if (!d->cfg.physical_blocksize) /* 0 follows blocksize, resolved once frozen */
+    d->cfg.physical_blocksize = d->cfg.blocksize;
   d->timeout_ns = d->cfg.timeout_ms * 1000000ull;
   uint64_t seed = fault_seed(d);
   rnull_fault_init(&d->timeout_fault, &d->cfg.timeout_inject, seed);
@@ -173,7 +173,7 @@ uint64_t rnull_disk_size(const struct rnull_disk *d) { return d->cfg.size; }
 uint64_t rnull_disk_capacity(const struct rnull_disk *d) { return d->cfg.size >> 9; }
 uint32_t rnull_disk_logical_block_size(const struct rnull_disk *d) { return d->cfg.blocksize; }
 uint32_t rnull_disk_physical_block_size(const struct rnull_disk *d) {
-  return d->cfg.physical_blocksize;
+  return d->cfg.physical_blocksize ? d->cfg.physical_blocksize : d->cfg.blocksize;
 }
 uint32_t rnull_disk_max_transfer(const struct rnull_disk *d) { return d->cfg.max_transfer; }
 bool rnull_disk_rotational(const struct rnull_disk *d) { return d->cfg.rotational; }

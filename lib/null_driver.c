@@ -2,6 +2,7 @@
  * data through the store (or not), applies fault injection and bad blocks,
  * and completes the way irqmode says. Its driver_data is the disk. */
 #include <errno.h>
+#include <sched.h>
 
 #include "engine.h"
 
@@ -47,6 +48,14 @@ static int null_transfer(struct rnull_disk *d, struct rnull_rq *rq) {
   }
 }
 
+/* End our request. Another holder (tag_to_rq, the timeout scan) only looks
+ * and lets go, so wait for it rather than losing the request. */
+static void null_end(struct rnull_rq *rq, int status) {
+  for (unsigned spins = 0; rnull_rq_end(rq, status) == -EBUSY; spins++)
+    if (spins > 64)
+      sched_yield();
+}
+
 static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct rnull_disk *d = rq->hctx->disk;
@@ -62,18 +71,14 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   }
   rq->status = rnull_fault_should_fail(&d->error_fault, len) ? -EIO : null_transfer(d, rq);
   if (d->cfg.irqmode == RNULL_IRQ_NONE) {
-    if (rnull_rq_end(rq, rq->status) != 0)
-      rnull_rq_put(rq); /* shared (a timeout holds it): the other holder ends it */
+    null_end(rq, rq->status);
     return 0;
   }
   rnull_rq_complete(rq);
   return 0;
 }
 
-static void null_complete(struct rnull_rq *rq) {
-  if (rnull_rq_end(rq, rq->status) != 0)
-    rnull_rq_put(rq);
-}
+static void null_complete(struct rnull_rq *rq) { null_end(rq, rq->status); }
 
 /* A request the driver lost (timeout fault): end it with an error, as
  * blk-mq's timeout path does; the engine counted it. */

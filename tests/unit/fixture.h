@@ -20,7 +20,7 @@
 #define MAX_ENDS 4096
 
 static uint64_t vclock_ns = 1000000000ull;
-static uint64_t vclock(void *ctx) {
+static inline uint64_t vclock(void *ctx) {
   (void)ctx;
   return vclock_ns;
 }
@@ -33,7 +33,7 @@ static struct {
 } ends[MAX_ENDS];
 static _Atomic unsigned nr_ends;
 
-static void record_end_io(void *cookie, int status, uint32_t flags) {
+static inline void record_end_io(void *cookie, int status, uint32_t flags) {
   unsigned i = atomic_fetch_add(&nr_ends, 1);
   if (i < MAX_ENDS) {
     ends[i].cookie = (uintptr_t)cookie;
@@ -44,7 +44,7 @@ static void record_end_io(void *cookie, int status, uint32_t flags) {
 
 /* Build an ADDED disk from key=value strings (NULL-terminated), optionally
  * with another driver, always on the virtual clock. */
-static struct rnull_disk *make_disk(const char *const *kv, const struct rnull_ops *ops,
+static inline struct rnull_disk *make_disk(const char *const *kv, const struct rnull_ops *ops,
                                     void *driver_data) {
   struct rnull_config cfg;
   char err[RNULL_ERR_LEN];
@@ -62,7 +62,7 @@ static struct rnull_disk *make_disk(const char *const *kv, const struct rnull_op
   return d;
 }
 
-static struct rnull_io rd(uint64_t off, uint32_t len, uintptr_t cookie) {
+static inline struct rnull_io rd(uint64_t off, uint32_t len, uintptr_t cookie) {
   return (struct rnull_io){.op = RNULL_OP_READ, .offset = off, .len = len, .cookie = (void *)cookie};
 }
 
@@ -71,17 +71,17 @@ static struct rnull_rq *held[MAX_ENDS];
 static _Atomic unsigned nr_held;
 static _Atomic unsigned nr_commits, nr_last;
 
-static int hold_queue_rq(struct rnull_rq *rq, bool is_last) {
+static inline int hold_queue_rq(struct rnull_rq *rq, bool is_last) {
   held[atomic_fetch_add(&nr_held, 1)] = rq;
   if (is_last)
     atomic_fetch_add(&nr_last, 1);
   return 0;
 }
-static void hold_commit(struct rnull_hctx *h) {
+static inline void hold_commit(struct rnull_hctx *h) {
   (void)h;
   atomic_fetch_add(&nr_commits, 1);
 }
-static void hold_complete(struct rnull_rq *rq) { ck_assert_int_eq(rnull_rq_end(rq, 0), 0); }
+static inline void hold_complete(struct rnull_rq *rq) { ck_assert_int_eq(rnull_rq_end(rq, 0), 0); }
 
 static const struct rnull_ops hold_ops = {
     .queue_rq = hold_queue_rq,
@@ -90,20 +90,20 @@ static const struct rnull_ops hold_ops = {
     .cmd_size = 64,
 };
 
-static void reset_hold(void) {
+static inline void reset_hold(void) {
   atomic_store(&nr_held, 0);
   atomic_store(&nr_commits, 0);
   atomic_store(&nr_last, 0);
 }
 
 /* A test case with a timeout that tolerates a loaded 2-core CI machine. */
-static TCase *new_tcase(const char *name) {
+static inline TCase *new_tcase(const char *name) {
   TCase *tc = tcase_create(name);
   tcase_set_timeout(tc, 60);
   return tc;
 }
 
-static int run_suite(Suite *s) {
+static inline int run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
