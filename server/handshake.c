@@ -191,10 +191,16 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
                                    uint32_t len, uint8_t *out, size_t *outlen)
 {
   if (hs->refuse) {
-    /* At the connection limit: say so once, then hang up. */
-    if (opt != NBD_OPT_EXPORT_NAME && opt != NBD_OPT_ABORT)
-      reply_err(out, outlen, opt, NBD_REP_ERR_POLICY, "server is at its connection limit");
-    return RNULL_HS_CLOSE;
+    /* At the connection limit: error every option until the client gives
+     * up (a hard disconnect only where no error can be sent). */
+    if (opt == NBD_OPT_EXPORT_NAME)
+      return RNULL_HS_CLOSE;
+    if (opt == NBD_OPT_ABORT) {
+      reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+      return RNULL_HS_CLOSE;
+    }
+    reply_err(out, outlen, opt, NBD_REP_ERR_POLICY, "server is at its connection limit");
+    return RNULL_HS_OK;
   }
   switch (opt) {
   case NBD_OPT_EXPORT_NAME: {

@@ -13,7 +13,6 @@ static void write_stats(struct stats_file *sf)
     return;
   }
   rnull_stats_json(sf->disk, f);
-  fputc('\n', f);
   if (fclose(f) != 0 || rename(tmp, sf->path) != 0)
     fprintf(stderr, "rnull-server: stats file %s: %m\n", sf->path);
 }
