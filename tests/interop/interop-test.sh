@@ -97,6 +97,23 @@ expect_fail "qemu-io read past the end" qio "$MEM" -c "read $((16 * MiB)) 512"
 expect_fail "qemu-io cannot open read-only disk for writing" qio "$RO" -c 'write 0 1k'
 expect "qemu-io -r reads read-only disk" qio -r "$RO" -c 'read -P 0 0 64k'
 
+echo "== base:allocation (nbdinfo --map)"
+# (convert filled the whole disk: discard the last 4 MiB back to holes first;
+# write -z -u lets the server punch a hole, without -u qemu sends NO_HOLE).
+expect "qemu-io sets up data, zeroed and discarded ranges" qio "$MEM" -c 'discard 12M 4M' \
+  -c 'write -P 9 12M 64k' -c 'write -P 9 13M 64k' -c 'write -z -u 13M 64k' \
+  -c 'write -P 9 14M 64k' -c 'discard 14M 64k' -c 'read -P 0 13M 64k' -c 'read -P 0 14M 64k'
+nbdinfo --map --json "$MEM" >"$T/map.json" 2>&1 || not_ok "nbdinfo --map failed: $(cat "$T/map.json")"
+# map_type OFFSET: the base:allocation type of the extent holding OFFSET
+# (bit 0 hole, bit 1 zero).
+map_type() { jq --argjson o "$1" '.[] | select(.offset <= $o and $o < .offset + .length) | .type' "$T/map.json"; }
+expect_eq "written range is data" 0 "$(map_type $((12 * MiB)))"
+expect_eq "zeroed range reads as zero" 2 "$(($(map_type $((13 * MiB))) & 2))"
+expect_eq "discarded range reads as zero" 2 "$(($(map_type $((14 * MiB))) & 2))"
+expect_eq "untouched range is a hole of zeros" 3 "$(map_type $((15 * MiB)))"
+expect_eq "null disk: one extent, hole+zero" "1 3" \
+  "$(nbdinfo --map --json "$NULL" | jq -r '"\(length) \(.[0].type)"')"
+
 echo "== nbdcopy"
 head -c $((16 * MiB)) /dev/urandom >"$T/src2.img"
 expect "nbdcopy file -> mem" nbdcopy "$T/src2.img" "$MEM"

@@ -4,10 +4,15 @@
 # decompression under TCG) and the unpacked module tree.
 # Prints the kernel directory (containing vmlinux, release, modules/) on stdout.
 # Exit 77 when no kernel can be had (no mirror reachable): the test skips.
-# Cache dir: $RNULL_KERNEL_CACHE, default /var/cache/rnull-kernel (survives rebuilds).
+# Cache dir: $RNULL_KERNEL_CACHE, else /var/cache/rnull-kernel (survives
+# rebuilds) when writable, else $RNULL_BUILD_DIR/kernel-cache.
 set -euo pipefail
 
-cache=${RNULL_KERNEL_CACHE:-/var/cache/rnull-kernel}
+cache=${RNULL_KERNEL_CACHE:-}
+if [ -z "$cache" ]; then
+  cache=/var/cache/rnull-kernel
+  { mkdir -p "$cache" && [ -w "$cache" ]; } 2>/dev/null || cache=${RNULL_BUILD_DIR:?}/kernel-cache
+fi
 mkdir -p "$cache" || { echo "kernel-cache: cannot create $cache" >&2; exit 77; }
 exec 9>"$cache/.lock"
 flock -w 600 9 || { echo "kernel-cache: lock on $cache busy for 600 s" >&2; exit 1; }
