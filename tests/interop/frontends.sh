@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the interop, netns and kernel tests (source it; bash).
 # Starts and stops rnull's two front ends, and nothing else: every process a
 # test starts is recorded here and stopped by PID in frontend_cleanup.

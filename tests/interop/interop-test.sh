@@ -129,7 +129,7 @@ expect "nbdcopy --request-size=4k --requests=32 mem -> null:" nbdcopy --request-
 echo "== fio (nbd engine)"
 fio_job() {
   fio --name="$1" --ioengine=nbd --uri="$2" --rw="$3" --bs=4k --size=8M --iodepth=16 \
-    --verify=crc32c --do_verify=1 --verify_fatal=1 --output-format=terse --minimal "${@:4}"
+    --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --output-format=terse --minimal "${@:4}"
 }
 expect "fio randwrite+verify on mem" fio_job vmem "$MEM" randwrite
 expect "fio write+verify 64k on mem, 2 jobs" fio_job vmem2 "$MEM" write --bs=64k --numjobs=2 --offset_increment=8M

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2086 # $copts and sysfs paths are split on purpose
 # /init of the rnull kernel VM test (busybox sh, PID 1).
 # Attaches one NBD export per rnull.devN= kernel parameter with rnull-attach
 # (which asks the server for its block size and execs the real nbd-client),
@@ -49,7 +50,7 @@ setup_network() {
 
 check_device() {
   n=$1 spec=$2
-  port= bs= size= rot=0 conns=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -63,7 +64,7 @@ check_device() {
   dev=/dev/nbd$n
   q=/sys/block/nbd$n/queue
 
-  copts=
+  copts= # word-split on purpose below
   [ "$conns" -gt 1 ] && copts="-C $conns"
   echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
   if ! /usr/bin/rnull-attach $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
