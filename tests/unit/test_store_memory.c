@@ -4,9 +4,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "rnull/store.h"
+
+/* Sanitizers reserve terabytes of address space: no RLIMIT_AS test there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
 
 #define PG 4096u
 #define MiB (1024ull * 1024)
@@ -350,12 +361,54 @@ START_TEST(one_tib_disk_costs_only_what_is_written) {
 }
 END_TEST
 
+#ifndef SANITIZED
+/* Bytes of address space in use (VmSize), from /proc/self/statm. */
+static uint64_t vm_size(void) {
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
+  fclose(f);
+  return (uint64_t)pages * 4096;
+}
+
+START_TEST(allocation_failure_is_enomem) {
+  /* check runs this test in its own process (CK_FORK): cap its address
+   * space 64 MiB above what it uses, then write a 64 GiB disk until a
+   * page cannot be allocated. The write fails with -ENOMEM, no crash,
+   * and what was written before is intact. */
+  struct rnull_store *s = mk(64ull * 1024 * MiB, PG);
+  struct rlimit rl;
+  ck_assert_int_eq(getrlimit(RLIMIT_AS, &rl), 0);
+  rl.rlim_cur = vm_size() + 64 * MiB;
+  ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+  static uint8_t in[64 * 1024], out[64 * 1024];
+  fill(in, sizeof in, 42);
+  uint64_t off = 0;
+  int r = 0;
+  while (off < 1024 * MiB && (r = s->ops->write(s, in, off, sizeof in)) == 0)
+    off += sizeof in;
+  ck_assert_int_eq(r, -ENOMEM);
+  ck_assert_uint_gt(off, 0);
+  ck_assert_uint_ge(s->ops->allocated(s), off);
+  ck_assert(!rd(s, out, 0, sizeof out));
+  ck_assert_mem_eq(in, out, sizeof in);
+  ck_assert(!rd(s, out, off - sizeof out, sizeof out));
+  ck_assert_mem_eq(in, out, sizeof in);
+  /* freeing makes room again */
+  ck_assert_int_eq(s->ops->discard(s, 0, 32 * MiB), 0);
+  ck_assert_int_eq(s->ops->write(s, in, off, sizeof in), 0);
+  rnull_store_destroy(s);
+}
+END_TEST
+#endif
+
 /* Concurrency: each thread owns a stripe of blocks and checks its data while
  * others write, read, trim and zero their own stripes; a shared page read by
  * all checks readers never see torn writes of a whole page. */
 #define NTHREADS 4
 #define NBLOCKS 256
-#define ROUNDS 400
+#define ROUNDS 3000
 
 struct stress_arg {
   struct rnull_store *s;
@@ -448,6 +501,12 @@ Suite *store_memory_suite(void) {
   tcase_add_test(tc, large_pages_follow_the_block_size);
   tcase_add_test(tc, size_not_a_page_multiple);
   tcase_add_test(tc, one_tib_disk_costs_only_what_is_written);
+#ifndef SANITIZED
+  /* only in a forked test process: the address-space cap must not outlive it */
+  const char *fork_env = getenv("CK_FORK");
+  if (!fork_env || strcmp(fork_env, "no") != 0)
+    tcase_add_test(tc, allocation_failure_is_enomem);
+#endif
   suite_add_tcase(su, tc);
   TCase *tcc = tcase_create("concurrency");
   tcase_add_test(tcc, concurrent_readers_writers_trimmers);
