@@ -46,13 +46,20 @@ START_TEST(parse_fields) {
   ck_assert_int_eq(a.times, -1);
   a = parse_ok("0,0,0,0");
   ck_assert_uint_eq(a.interval, 0);
+  a = parse_ok("9223372036854775807,100,9223372036854775807,9223372036854775807");
+  ck_assert_uint_eq(a.interval, INT64_MAX);
+  ck_assert_int_eq(a.space, INT64_MAX);
+  ck_assert_int_eq(a.times, INT64_MAX);
 }
 END_TEST
 
 START_TEST(parse_errors_name_the_value) {
   const char *bad[] = {"",          "1,2,3",       "1,2,3,4,5",  "a,b,c,d",   "1,101,0,1",
                        "1,50,0,-2", "-1,50,0,1",   "1,50,-1,1",  "1,2,3,4x",  "1,,3,4",
-                       "1;2;3;4",   "1,-5,0,1",    "1,2,3,",     ",1,2,3"};
+                       "1;2;3;4",   "1,-5,0,1",    "1,2,3,",     ",1,2,3",
+                       "1, 2,3,4",  " 1,2,3,4",    "1,2,3,4 ",   "+1,2,3,4",  "1,2,3,--1",
+                       "99999999999999999999,1,0,1", "1,1,99999999999999999999,1",
+                       "1,1,0,99999999999999999999", "1,1000000000000000000000,0,1"};
   for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     struct rnull_fault_attr a;
     char err[256] = "";
