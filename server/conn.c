@@ -560,6 +560,7 @@ static void conn_read(struct conn *c)
     else
       n = recv(c->fd, c->in + c->in_end, CONN_IN_CAP - c->in_end, 0);
     if (n > 0) {
+      size_t asked = direct ? c->payload_left : CONN_IN_CAP - c->in_end;
       if (direct) {
         c->payload_done += (uint32_t)n;
         c->payload_left -= (uint32_t)n;
@@ -567,6 +568,10 @@ static void conn_read(struct conn *c)
         c->in_end += (size_t)n;
       }
       conn_process(c);
+      /* A short read drained the socket: no second recv just to see
+       * EAGAIN (a syscall per wake-up), except when draining. */
+      if ((size_t)n < asked && !c->draining)
+        break;
       continue;
     }
     if (n == 0) {

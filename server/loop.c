@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -68,11 +70,35 @@ static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents)
     conn_abort(c);
 }
 
-static void deadline_cb(struct ev_loop *ev, ev_timer *w, int revents)
+static void kick_cb(struct ev_loop *ev, ev_timer *w, int revents)
 {
   (void)ev;
   (void)revents;
   (void)w; /* the work happens in settle, which runs next */
+}
+
+static void timer_io_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+  (void)ev;
+  (void)revents;
+  struct loop *l = w->data;
+  uint64_t n;
+  if (read(l->timer_fd, &n, sizeof(n)) < 0) {
+    /* EAGAIN: re-armed meanwhile; settle runs next either way */
+  }
+  l->armed_ns = RNULL_NO_DEADLINE;
+}
+
+/* Engine deadlines are CLOCK_MONOTONIC ns; epoll's timeout is whole ms, so
+ * a timerfd carries them (timer mode's completion_nsec is often µs). */
+static void arm_deadline(struct loop *l, uint64_t dl)
+{
+  if (dl == l->armed_ns)
+    return;
+  struct itimerspec its = {.it_value = {.tv_sec = (time_t)(dl / 1000000000u),
+                                        .tv_nsec = (long)(dl % 1000000000u)}};
+  if (timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+    l->armed_ns = dl;
 }
 
 /* Returns whether anything happened. */
@@ -120,15 +146,15 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents)
     l->dead = c->wait_next;
     conn_free(c);
   }
-  ev_timer_stop(ev, &l->deadline);
   uint64_t now = rnull_hctx_now(l->hctx);
   uint64_t dl = rnull_hctx_next_deadline(l->hctx);
   if (l->dirty || l->tag_freed || dl <= now) {
-    ev_timer_set(&l->deadline, 0.0, 0.0);
-    ev_timer_start(ev, &l->deadline);
-  } else if (dl != RNULL_NO_DEADLINE) {
-    ev_timer_set(&l->deadline, (double)(dl - now) / 1e9, 0.0);
-    ev_timer_start(ev, &l->deadline);
+    if (!ev_is_active(&l->kick))
+      ev_timer_start(ev, &l->kick); /* 0 s: poll without sleeping */
+  } else {
+    ev_timer_stop(ev, &l->kick);
+    if (dl != RNULL_NO_DEADLINE)
+      arm_deadline(l, dl);
   }
   if (l->draining && l->nconns == 0 && rnull_hctx_inflight(l->hctx) == 0) {
     ev_timer_stop(ev, &l->drain_guard);
@@ -139,6 +165,9 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents)
 static void *loop_main(void *arg)
 {
   struct loop *l = arg;
+  /* Timer completions are µs apart: don't let the kernel batch wake-ups
+   * (the default slack is 50 µs). */
+  prctl(PR_SET_TIMERSLACK, 1UL);
   ev_run(l->ev, 0);
   /* Anything the loop still holds (drain guard fired) goes now. */
   while (l->conns) {
@@ -179,11 +208,23 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen)
     pthread_mutex_init(&l->lock, NULL);
     ev_async_init(&l->wake, wake_cb);
     ev_prepare_init(&l->settle, settle_cb);
-    ev_timer_init(&l->deadline, deadline_cb, 0.0, 0.0);
+    l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (l->timer_fd < 0) {
+      snprintf(err, errlen, "timerfd: %s", strerror(errno));
+      ev_loop_destroy(l->ev);
+      l->ev = NULL;
+      ret = -errno;
+      break;
+    }
+    l->armed_ns = RNULL_NO_DEADLINE;
+    ev_timer_init(&l->kick, kick_cb, 0.0, 0.0);
+    ev_io_init(&l->timer_io, timer_io_cb, l->timer_fd, EV_READ);
     ev_timer_init(&l->drain_guard, drain_guard_cb, DRAIN_GUARD_SECONDS, 0.0);
-    l->wake.data = l->settle.data = l->deadline.data = l->drain_guard.data = l;
+    l->wake.data = l->settle.data = l->kick.data = l->drain_guard.data = l;
+    l->timer_io.data = l;
     ev_async_start(l->ev, &l->wake);
     ev_prepare_start(l->ev, &l->settle);
+    ev_io_start(l->ev, &l->timer_io);
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
       snprintf(err, errlen, "cannot start thread for queue %u", i);
       ev_loop_destroy(l->ev);
@@ -241,6 +282,7 @@ void rnull_loops_join(struct server *s)
       close(l->queue[j].fd);
     free(l->queue);
     ev_loop_destroy(l->ev);
+    close(l->timer_fd);
     pthread_mutex_destroy(&l->lock);
   }
   free(s->loops);

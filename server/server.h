@@ -41,7 +41,10 @@ struct loop {
   struct rnull_hctx *hctx;
   ev_async wake;     /* new connections, drain request */
   ev_prepare settle; /* after every iteration: run engine, flush */
-  ev_timer deadline; /* the engine's next deadline */
+  ev_timer kick;     /* an immediate extra iteration */
+  ev_io timer_io;    /* timerfd at the engine's next deadline (ns precision) */
+  int timer_fd;
+  uint64_t armed_ns; /* deadline the timerfd is set to */
   ev_timer drain_guard;
   pthread_mutex_t lock; /* protects the hand-off queue */
   struct handoff *queue;
