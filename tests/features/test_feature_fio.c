@@ -25,6 +25,7 @@ static int run_fio(const char *fio, struct harness *h, const char *rw, const cha
                         "--verify=crc32c",
                         "--do_verify=1",
                         "--verify_fatal=1",
+                        "--verify_state_save=0", /* no state file left in the cwd */
                         "--randrepeat=1",
                         "--output-format=terse",
                         NULL};
