@@ -6,8 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
-{
+static void accept_cb(struct ev_loop *ev, ev_io *w, int revents) {
   (void)ev;
   (void)revents;
   struct acceptor *a = w->data;
@@ -16,8 +15,7 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
   for (int i = 0; i < 64; i++) {
     int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-          errno != ECONNABORTED)
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
         fprintf(stderr, "rnull-server: accept: %m\n");
       return;
     }
@@ -36,8 +34,7 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 }
 
 void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server *srv,
-                          struct listeners *ls)
-{
+                          struct listeners *ls) {
   a->srv = srv;
   a->ls = ls;
   for (unsigned i = 0; i < ls->n; i++) {
@@ -47,8 +44,7 @@ void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server 
   }
 }
 
-void rnull_acceptor_stop(struct acceptor *a, struct ev_loop *ev)
-{
+void rnull_acceptor_stop(struct acceptor *a, struct ev_loop *ev) {
   for (unsigned i = 0; i < a->ls->n; i++)
     ev_io_stop(ev, &a->w[i]);
 }

@@ -21,14 +21,12 @@ static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents);
 
-static void mark_dirty(struct conn *c)
-{
+static void mark_dirty(struct conn *c) {
   if (!c->closing)
     rnull_loop_mark_dirty(c->loop, c);
 }
 
-struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp)
-{
+struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   struct conn *c = calloc(1, sizeof(*c));
   if (!c)
     return NULL;
@@ -66,8 +64,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp)
 
 /* --- slots --------------------------------------------------------------- */
 
-static struct slot *slot_get(struct conn *c)
-{
+static struct slot *slot_get(struct conn *c) {
   struct slot *s = c->free;
   c->free = s->next;
   c->nfree--;
@@ -75,8 +72,7 @@ static struct slot *slot_get(struct conn *c)
   return s;
 }
 
-static void slot_put(struct conn *c, struct slot *s)
-{
+static void slot_put(struct conn *c, struct slot *s) {
   s->state = SLOT_FREE;
   s->next = c->free;
   c->free = s;
@@ -87,8 +83,7 @@ static void slot_put(struct conn *c, struct slot *s)
 
 /* Make s->buf hold len bytes (memory-backed disks). 1 ok, 0 wait for
  * buffers in use to come back, -1 out of memory. */
-static int slot_buf(struct conn *c, struct slot *s, uint32_t len)
-{
+static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
   if (s->buf_cap >= len)
     return 1;
   size_t need = len - s->buf_cap;
@@ -111,8 +106,7 @@ static int slot_buf(struct conn *c, struct slot *s, uint32_t len)
   return 1;
 }
 
-static bool start_transmission(struct conn *c)
-{
+static bool start_transmission(struct conn *c) {
   struct server *srv = c->loop->srv;
   c->transmission = true;
   ev_timer_stop(c->loop->ev, &c->hs_timer);
@@ -137,8 +131,7 @@ static bool start_transmission(struct conn *c)
 
 /* --- replies ------------------------------------------------------------- */
 
-static void out_push(struct conn *c, struct slot *s)
-{
+static void out_push(struct conn *c, struct slot *s) {
   s->state = SLOT_REPLY;
   s->next = NULL;
   if (c->out_tail)
@@ -150,8 +143,7 @@ static void out_push(struct conn *c, struct slot *s)
   mark_dirty(c);
 }
 
-static const char *nbd_err_msg(uint32_t err)
-{
+static const char *nbd_err_msg(uint32_t err) {
   switch (err) {
   case NBD_EPERM:
     return "read-only export";
@@ -171,14 +163,12 @@ static const char *nbd_err_msg(uint32_t err)
 }
 
 /* ERROR_OFFSET is only valid for these commands. */
-static bool has_offset(uint16_t type)
-{
+static bool has_offset(uint16_t type) {
   return type == NBD_CMD_READ || type == NBD_CMD_WRITE || type == NBD_CMD_TRIM ||
          type == NBD_CMD_CACHE || type == NBD_CMD_WRITE_ZEROES || type == NBD_CMD_BLOCK_STATUS;
 }
 
-static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_offset)
-{
+static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_offset) {
   if (c->lim.structured)
     s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, s->handle, err, nbd_err_msg(err),
                                              at_offset && has_offset(s->type), s->offset);
@@ -189,8 +179,7 @@ static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_of
   out_push(c, s);
 }
 
-static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags)
-{
+static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
   s->data = NULL;
   s->data_len = 0;
   if (s->type != NBD_CMD_READ) {
@@ -212,8 +201,7 @@ static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags)
   out_push(c, s);
 }
 
-static void block_status(struct conn *c, struct slot *s)
-{
+static void block_status(struct conn *c, struct slot *s) {
   struct rnull_disk *d = c->loop->srv->disk;
   struct rnull_extent e[RNULL_BS_MAX_EXTENTS];
   unsigned n = 0, max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
@@ -242,15 +230,14 @@ static void block_status(struct conn *c, struct slot *s)
     off += got;
     left -= got;
   }
-  s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, s->handle, RNULL_META_BASE_ALLOCATION,
-                                                  e, n);
+  s->hdr_len =
+      (uint16_t)rnull_reply_block_status(s->hdr, s->handle, RNULL_META_BASE_ALLOCATION, e, n);
   s->data = NULL;
   s->data_len = 0;
   out_push(c, s);
 }
 
-void conn_end_io(void *cookie, int status, uint32_t done_flags)
-{
+void conn_end_io(void *cookie, int status, uint32_t done_flags) {
   struct slot *s = cookie;
   struct conn *c = s->c;
   c->inflight--;
@@ -272,8 +259,7 @@ void conn_end_io(void *cookie, int status, uint32_t done_flags)
 
 /* --- requests ------------------------------------------------------------ */
 
-static void pend_push(struct conn *c, struct slot *s)
-{
+static void pend_push(struct conn *c, struct slot *s) {
   s->next = NULL;
   if (c->pend_tail)
     c->pend_tail->next = s;
@@ -283,8 +269,7 @@ static void pend_push(struct conn *c, struct slot *s)
 }
 
 /* A parsed request (payload in, if any) goes to its reply or the engine. */
-static void dispatch(struct conn *c, struct slot *s)
-{
+static void dispatch(struct conn *c, struct slot *s) {
   if (s->err) {
     reply_error(c, s, s->err, false);
     return;
@@ -293,8 +278,11 @@ static void dispatch(struct conn *c, struct slot *s)
     block_status(c, s); /* synchronous: needs no tag */
     return;
   }
-  struct rnull_nbd_req r = {.flags = s->cmdflags, .type = s->type, .handle = s->handle,
-                            .offset = s->offset, .len = s->len};
+  struct rnull_nbd_req r = {.flags = s->cmdflags,
+                            .type = s->type,
+                            .handle = s->handle,
+                            .offset = s->offset,
+                            .len = s->len};
   void *buf = s->io.buf;
   rnull_req_to_io(&r, &s->io);
   s->io.buf = buf;
@@ -302,8 +290,7 @@ static void dispatch(struct conn *c, struct slot *s)
   pend_push(c, s);
 }
 
-void conn_submit_pending(struct conn *c)
-{
+void conn_submit_pending(struct conn *c) {
   struct rnull_hctx *h = c->loop->hctx;
   bool any = false;
   while (c->pend_head && !c->closing) {
@@ -340,8 +327,7 @@ void conn_submit_pending(struct conn *c)
     rnull_hctx_commit(h);
 }
 
-static void process_requests(struct conn *c)
-{
+static void process_requests(struct conn *c) {
   struct server *srv = c->loop->srv;
   while (!c->closing) {
     size_t avail = c->in_end - c->in_pos;
@@ -377,8 +363,7 @@ static void process_requests(struct conn *c)
       return;
     }
     uint32_t err = rnull_req_check(&r, &c->lim);
-    bool needbuf = !err && !srv->reads_zero &&
-                   (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
+    bool needbuf = !err && !srv->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
       int b = slot_buf(c, c->free, r.len);
       if (b < 0) {
@@ -412,8 +397,7 @@ static void process_requests(struct conn *c)
   }
 }
 
-static void process_handshake(struct conn *c)
-{
+static void process_handshake(struct conn *c) {
   while (!c->transmission && !c->close_after_flush && !c->closing) {
     if (c->hs_out_sent == c->hs_out_len) {
       c->hs_out_sent = c->hs_out_len = 0;
@@ -425,8 +409,8 @@ static void process_handshake(struct conn *c)
     if (c->hs_out_len + RNULL_HS_REPLY_MAX > CONN_HS_OUT_CAP)
       return; /* the client is not reading its replies */
     size_t used = 0;
-    enum rnull_hs_result r = rnull_hs_step(&c->hs, c->in + c->in_pos, c->in_end - c->in_pos,
-                                           &used, c->hs_out, &c->hs_out_len);
+    enum rnull_hs_result r = rnull_hs_step(&c->hs, c->in + c->in_pos, c->in_end - c->in_pos, &used,
+                                           c->hs_out, &c->hs_out_len);
     c->in_pos += used;
     switch (r) {
     case RNULL_HS_MORE:
@@ -447,8 +431,7 @@ static void process_handshake(struct conn *c)
   }
 }
 
-static void conn_process(struct conn *c)
-{
+static void conn_process(struct conn *c) {
   if (!c->transmission)
     process_handshake(c);
   if (c->transmission && !c->close_after_flush) {
@@ -460,8 +443,7 @@ static void conn_process(struct conn *c)
 
 /* --- I/O ----------------------------------------------------------------- */
 
-static void out_advance(struct conn *c, size_t w)
-{
+static void out_advance(struct conn *c, size_t w) {
   while (w > 0) {
     struct slot *s = c->out_head;
     size_t total = (size_t)s->hdr_len + s->data_len;
@@ -481,8 +463,7 @@ static void out_advance(struct conn *c, size_t w)
 }
 
 /* Send what is queued. false if the connection was aborted. */
-static bool flush_out(struct conn *c)
-{
+static bool flush_out(struct conn *c) {
   while (c->hs_out_sent < c->hs_out_len) {
     ssize_t n = send(c->fd, c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent,
                      MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -506,8 +487,7 @@ static bool flush_out(struct conn *c)
     int n = 0;
     size_t skip = c->out_skip;
     for (struct slot *s = c->out_head; s && n < IOV_BATCH; s = s->next) {
-      n += rnull_reply_iov(s->hdr, s->hdr_len, s->data, s->data_len, skip, iov + n,
-                           IOV_BATCH - n);
+      n += rnull_reply_iov(s->hdr, s->hdr_len, s->data, s->data_len, skip, iov + n, IOV_BATCH - n);
       skip = 0;
     }
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -525,13 +505,11 @@ static bool flush_out(struct conn *c)
   return true;
 }
 
-static bool out_pending(const struct conn *c)
-{
+static bool out_pending(const struct conn *c) {
   return c->hs_out_sent < c->hs_out_len || c->out_head;
 }
 
-static bool wants_read(const struct conn *c)
-{
+static bool wants_read(const struct conn *c) {
   if (c->closing || c->rx_done || c->close_after_flush)
     return false;
   if (!c->transmission)
@@ -540,8 +518,7 @@ static bool wants_read(const struct conn *c)
 }
 
 /* recv as much as there is (bounded), processing as we go. */
-static void conn_read(struct conn *c)
-{
+static void conn_read(struct conn *c) {
   for (int round = 0; round < 4 && wants_read(c); round++) {
     if (c->in_pos == c->in_end) {
       c->in_pos = c->in_end = 0;
@@ -591,8 +568,7 @@ static void conn_read(struct conn *c)
   mark_dirty(c);
 }
 
-static void conn_update(struct conn *c)
-{
+static void conn_update(struct conn *c) {
   struct ev_loop *ev = c->loop->ev;
   if (c->closing)
     return;
@@ -601,8 +577,7 @@ static void conn_update(struct conn *c)
   if (c->closing)
     return;
   bool pending = out_pending(c);
-  if (!pending && (c->close_after_flush ||
-                   (c->rx_done && c->inflight == 0 && !c->pend_head))) {
+  if (!pending && (c->close_after_flush || (c->rx_done && c->inflight == 0 && !c->pend_head))) {
     conn_abort(c); /* everything answered: close */
     return;
   }
@@ -616,8 +591,7 @@ static void conn_update(struct conn *c)
     ev_io_stop(ev, &c->wio);
 }
 
-void conn_service(struct conn *c)
-{
+void conn_service(struct conn *c) {
   if (c->closing)
     return;
   conn_process(c);
@@ -626,29 +600,25 @@ void conn_service(struct conn *c)
   conn_update(c);
 }
 
-static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents)
-{
+static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents) {
   (void)ev;
   (void)revents;
   conn_read(w->data);
 }
 
-static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents)
-{
+static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents) {
   (void)ev;
   (void)revents;
   mark_dirty(w->data);
 }
 
-static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
+static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   conn_abort(w->data);
 }
 
-void conn_begin_drain(struct conn *c)
-{
+void conn_begin_drain(struct conn *c) {
   if (c->closing)
     return;
   if (!c->transmission) {
@@ -659,8 +629,7 @@ void conn_begin_drain(struct conn *c)
   mark_dirty(c);
 }
 
-static void unlink_tag_wait(struct conn *c)
-{
+static void unlink_tag_wait(struct conn *c) {
   if (!c->in_tag_wait)
     return;
   for (struct conn **p = &c->loop->tag_wait; *p; p = &(*p)->wait_next) {
@@ -672,8 +641,7 @@ static void unlink_tag_wait(struct conn *c)
   c->in_tag_wait = false;
 }
 
-void conn_abort(struct conn *c)
-{
+void conn_abort(struct conn *c) {
   struct loop *l = c->loop;
   if (c->closing)
     return;
@@ -707,8 +675,7 @@ void conn_abort(struct conn *c)
   }
 }
 
-void conn_free(struct conn *c)
-{
+void conn_free(struct conn *c) {
   struct loop *l = c->loop;
   if (c->prev)
     c->prev->next = c->next;

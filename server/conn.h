@@ -48,7 +48,7 @@ struct slot {
 struct conn {
   struct loop *loop;
   int fd;
-  bool counted; /* holds one of max_conns */
+  bool counted;                        /* holds one of max_conns */
   struct conn *prev, *next;            /* loop->conns */
   struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait */
   bool dirty, in_tag_wait, dead;
@@ -68,9 +68,9 @@ struct conn {
   uint32_t payload_left, payload_done;
   bool payload_keep; /* copy into the slot's buffer (else dropped) */
 
-  bool rx_done;     /* no more requests will be read (EOF, DISC, drain) */
-  bool draining;    /* read what is there, then rx_done */
-  bool closing;     /* fd closed: waiting for in-flight requests to end */
+  bool rx_done;  /* no more requests will be read (EOF, DISC, drain) */
+  bool draining; /* read what is there, then rx_done */
+  bool closing;  /* fd closed: waiting for in-flight requests to end */
   bool close_after_flush;
 
   struct slot *slots;

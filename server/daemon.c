@@ -10,8 +10,7 @@
 
 static int ready_fd = -1;
 
-int rnull_daemonize(void)
-{
+int rnull_daemonize(void) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0)
     return -errno;
@@ -45,8 +44,7 @@ int rnull_daemonize(void)
   return 0;
 }
 
-void rnull_daemon_ready(void)
-{
+void rnull_daemon_ready(void) {
   if (ready_fd < 0)
     return;
   ssize_t n = write(ready_fd, "r", 1);
@@ -55,8 +53,7 @@ void rnull_daemon_ready(void)
   ready_fd = -1;
 }
 
-int rnull_pidfile_write(const char *path)
-{
+int rnull_pidfile_write(const char *path) {
   char tmp[4200];
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
   FILE *f = fopen(tmp, "w");

@@ -8,23 +8,20 @@
 
 #define BASE_ALLOCATION "base:allocation"
 
-void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse)
-{
+void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse) {
   memset(hs, 0, sizeof(*hs));
   hs->exp = exp;
   hs->phase = RNULL_HS_CLIENT_FLAGS;
   hs->refuse = refuse;
 }
 
-void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN])
-{
+void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN]) {
   nbd_put64(out, NBD_MAGIC);
   nbd_put64(out + 8, NBD_IHAVEOPT);
   nbd_put16(out + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
 }
 
-uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs)
-{
+uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs) {
   uint16_t f = hs->exp->flags | NBD_FLAG_HAS_FLAGS;
   if (hs->structured)
     f |= NBD_FLAG_SEND_DF;
@@ -33,9 +30,8 @@ uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs)
 
 /* Append one option reply: header, then len bytes of data (may be NULL when
  * the caller writes the data itself right after). Returns the data pointer. */
-static uint8_t *reply(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
-                      const void *data, uint32_t len)
-{
+static uint8_t *reply(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type, const void *data,
+                      uint32_t len) {
   uint8_t *p = out + *outlen;
   nbd_put64(p, NBD_REP_MAGIC);
   nbd_put32(p + 8, opt);
@@ -47,21 +43,17 @@ static uint8_t *reply(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
   return p + 20;
 }
 
-static void reply_err(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
-                      const char *msg)
-{
+static void reply_err(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type, const char *msg) {
   reply(out, outlen, opt, type, msg, (uint32_t)strlen(msg));
 }
 
-static bool name_is_export(const struct rnull_hs *hs, const uint8_t *name, uint32_t len)
-{
+static bool name_is_export(const struct rnull_hs *hs, const uint8_t *name, uint32_t len) {
   return strlen(hs->exp->name) == len && memcmp(hs->exp->name, name, len) == 0;
 }
 
 /* NBD_REP_INFO for one information type. */
 static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt,
-                 uint16_t type)
-{
+                 uint16_t type) {
   uint8_t *p;
   size_t n;
   switch (type) {
@@ -92,8 +84,7 @@ static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32
 
 /* NBD_OPT_INFO / NBD_OPT_GO: u32 namelen, name, u16 n, n x u16 requests. */
 static enum rnull_hs_result opt_info_go(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
-                                        uint32_t len, uint8_t *out, size_t *outlen)
-{
+                                        uint32_t len, uint8_t *out, size_t *outlen) {
   if (len < 6)
     goto invalid;
   uint32_t namelen = nbd_get32(d);
@@ -133,8 +124,7 @@ invalid:
 /* LIST/SET_META_CONTEXT: u32 namelen, name, u32 nqueries, queries (u32 len,
  * string). Only base:allocation exists; "base:" lists it too. */
 static enum rnull_hs_result opt_meta(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
-                                     uint32_t len, uint8_t *out, size_t *outlen)
-{
+                                     uint32_t len, uint8_t *out, size_t *outlen) {
   bool set = opt == NBD_OPT_SET_META_CONTEXT;
   if (set)
     hs->meta = false; /* replaced even when this option fails */
@@ -188,8 +178,7 @@ invalid:
 }
 
 static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
-                                   uint32_t len, uint8_t *out, size_t *outlen)
-{
+                                   uint32_t len, uint8_t *out, size_t *outlen) {
   if (hs->refuse) {
     /* At the connection limit: error every option until the client gives
      * up (a hard disconnect only where no error can be sent). */
@@ -254,9 +243,8 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
   }
 }
 
-enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len,
-                                   size_t *used, uint8_t *out, size_t *outlen)
-{
+enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len, size_t *used,
+                                   uint8_t *out, size_t *outlen) {
   *used = 0;
   switch (hs->phase) {
   case RNULL_HS_CLIENT_FLAGS: {

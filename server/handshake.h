@@ -61,8 +61,8 @@ void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN]);
 /* Handle at most one client message from in[0, len). *used is set to the
  * bytes consumed; replies are appended at out + *outlen, which must have
  * RNULL_HS_REPLY_MAX bytes of room. */
-enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len,
-                                   size_t *used, uint8_t *out, size_t *outlen);
+enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len, size_t *used,
+                                   uint8_t *out, size_t *outlen);
 
 /* Transmission flags for this session (SEND_DF only with structured replies). */
 uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs);

@@ -15,8 +15,7 @@
 
 #define BACKLOG 512
 
-static int set_flags(int fd)
-{
+static int set_flags(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
     return -errno;
@@ -25,8 +24,7 @@ static int set_flags(int fd)
   return 0;
 }
 
-int rnull_listen_systemd(struct listeners *ls, char *err, size_t errlen)
-{
+int rnull_listen_systemd(struct listeners *ls, char *err, size_t errlen) {
   const char *pid = getenv("LISTEN_PID");
   const char *fds = getenv("LISTEN_FDS");
   if (!pid || !fds)
@@ -60,12 +58,10 @@ int rnull_listen_systemd(struct listeners *ls, char *err, size_t errlen)
   return (int)n;
 }
 
-int rnull_listen_unix(struct listeners *ls, const char *path, char *err, size_t errlen)
-{
+int rnull_listen_unix(struct listeners *ls, const char *path, char *err, size_t errlen) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(sa.sun_path)) {
-    snprintf(err, errlen, "--unix %s: path longer than %zu bytes", path,
-             sizeof(sa.sun_path) - 1);
+    snprintf(err, errlen, "--unix %s: path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
     return -ENAMETOOLONG;
   }
   strcpy(sa.sun_path, path);
@@ -87,11 +83,11 @@ int rnull_listen_unix(struct listeners *ls, const char *path, char *err, size_t 
 }
 
 int rnull_listen_tcp(struct listeners *ls, const char *addr, unsigned port, char *err,
-                     size_t errlen)
-{
+                     size_t errlen) {
   char ps[16];
   snprintf(ps, sizeof(ps), "%u", port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
                            .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
   struct addrinfo *ai;
   int r = getaddrinfo(addr, ps, &hints, &ai);
@@ -121,8 +117,7 @@ int rnull_listen_tcp(struct listeners *ls, const char *addr, unsigned port, char
   return 0;
 }
 
-void rnull_listen_close(struct listeners *ls)
-{
+void rnull_listen_close(struct listeners *ls) {
   for (unsigned i = 0; i < ls->n; i++)
     close(ls->fd[i]);
   ls->n = 0;

@@ -16,8 +16,7 @@
 
 #define DRAIN_GUARD_SECONDS 10.0
 
-void rnull_loop_mark_dirty(struct loop *l, struct conn *c)
-{
+void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
   if (c->dirty)
     return;
   c->dirty = true;
@@ -25,8 +24,7 @@ void rnull_loop_mark_dirty(struct loop *l, struct conn *c)
   l->dirty = c;
 }
 
-static void take_handoffs(struct loop *l)
-{
+static void take_handoffs(struct loop *l) {
   pthread_mutex_lock(&l->lock);
   struct handoff q[64];
   for (;;) {
@@ -46,8 +44,7 @@ static void take_handoffs(struct loop *l)
   }
 }
 
-static void wake_cb(struct ev_loop *ev, ev_async *w, int revents)
-{
+static void wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
@@ -60,8 +57,7 @@ static void wake_cb(struct ev_loop *ev, ev_async *w, int revents)
   }
 }
 
-static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
+static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
@@ -70,15 +66,13 @@ static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents)
     conn_abort(c);
 }
 
-static void kick_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
+static void kick_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   (void)w; /* the work happens in settle, which runs next */
 }
 
-static void timer_io_cb(struct ev_loop *ev, ev_io *w, int revents)
-{
+static void timer_io_cb(struct ev_loop *ev, ev_io *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
@@ -91,19 +85,17 @@ static void timer_io_cb(struct ev_loop *ev, ev_io *w, int revents)
 
 /* Engine deadlines are CLOCK_MONOTONIC ns; epoll's timeout is whole ms, so
  * a timerfd carries them (timer mode's completion_nsec is often µs). */
-static void arm_deadline(struct loop *l, uint64_t dl)
-{
+static void arm_deadline(struct loop *l, uint64_t dl) {
   if (dl == l->armed_ns)
     return;
-  struct itimerspec its = {.it_value = {.tv_sec = (time_t)(dl / 1000000000u),
-                                        .tv_nsec = (long)(dl % 1000000000u)}};
+  struct itimerspec its = {
+      .it_value = {.tv_sec = (time_t)(dl / 1000000000u), .tv_nsec = (long)(dl % 1000000000u)}};
   if (timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
     l->armed_ns = dl;
 }
 
 /* Returns whether anything happened. */
-static bool settle_once(struct loop *l)
-{
+static bool settle_once(struct loop *l) {
   bool work = false;
   uint64_t now = rnull_hctx_now(l->hctx);
   if (rnull_hctx_next_deadline(l->hctx) <= now) {
@@ -134,8 +126,7 @@ static bool settle_once(struct loop *l)
   return work;
 }
 
-static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents)
-{
+static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
   (void)revents;
   struct loop *l = w->data;
   int i = 0;
@@ -162,8 +153,7 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents)
   }
 }
 
-static void *loop_main(void *arg)
-{
+static void *loop_main(void *arg) {
   struct loop *l = arg;
   /* Timer completions are µs apart: don't let the kernel batch wake-ups
    * (the default slack is 50 µs). */
@@ -181,8 +171,7 @@ static void *loop_main(void *arg)
   return NULL;
 }
 
-int rnull_loops_start(struct server *s, char *err, size_t errlen)
-{
+int rnull_loops_start(struct server *s, char *err, size_t errlen) {
   s->nloops = rnull_disk_nr_hw_queues(s->disk);
   s->loops = calloc(s->nloops, sizeof(*s->loops));
   if (!s->loops) {
@@ -245,8 +234,7 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen)
   return ret;
 }
 
-void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp)
-{
+void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp) {
   struct loop *l = &s->loops[s->next_loop++ % s->nloops];
   pthread_mutex_lock(&l->lock);
   if (l->nqueue == l->capqueue) {
@@ -266,15 +254,13 @@ void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp)
   ev_async_send(l->ev, &l->wake);
 }
 
-void rnull_loops_drain(struct server *s)
-{
+void rnull_loops_drain(struct server *s) {
   atomic_store(&s->draining, true);
   for (unsigned i = 0; i < s->nloops; i++)
     ev_async_send(s->loops[i].ev, &s->loops[i].wake);
 }
 
-void rnull_loops_join(struct server *s)
-{
+void rnull_loops_join(struct server *s) {
   for (unsigned i = 0; i < s->nloops; i++) {
     struct loop *l = &s->loops[i];
     pthread_join(l->thread, NULL);

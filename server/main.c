@@ -21,8 +21,7 @@
 #define DEFAULT_PORT 10809
 #define DEFAULT_MAX_CONNS 1024
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
   fprintf(out,
           "Usage: rnull-server [OPTIONS] [key=value...]\n"
           "Serve an rnull null block device over NBD (fixed newstyle).\n\n"
@@ -47,8 +46,7 @@ static void usage(FILE *out)
   rnull_config_help(out);
 }
 
-static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *out)
-{
+static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *out) {
   char *end;
   errno = 0;
   unsigned long n = strtoul(v, &end, 10);
@@ -61,8 +59,7 @@ static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *o
 }
 
 /* Daemon mode changes directory to /: make paths absolute first. */
-static const char *absolute(const char *p)
-{
+static const char *absolute(const char *p) {
   if (!p || p[0] == '/')
     return p;
   char cwd[PATH_MAX];
@@ -93,8 +90,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int set_key(struct server *s, const char *kv)
-{
+static int set_key(struct server *s, const char *kv) {
   char err[RNULL_ERR_LEN];
   if (rnull_config_set_kv(&s->cfg, kv, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
@@ -103,8 +99,7 @@ static int set_key(struct server *s, const char *kv)
   return 0;
 }
 
-static int parse_args(struct server *s, int argc, char **argv)
-{
+static int parse_args(struct server *s, int argc, char **argv) {
   s->o.port = DEFAULT_PORT;
   s->o.bind_addr = "127.0.0.1";
   s->o.max_conns = DEFAULT_MAX_CONNS;
@@ -183,11 +178,10 @@ static int parse_args(struct server *s, int argc, char **argv)
   return 0;
 }
 
-static void export_info(struct server *s)
-{
+static void export_info(struct server *s) {
   struct rnull_disk *d = s->disk;
-  uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN |
-               NBD_FLAG_SEND_CACHE;
+  uint16_t f =
+      NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN | NBD_FLAG_SEND_CACHE;
   if (rnull_disk_rotational(d))
     f |= NBD_FLAG_ROTATIONAL;
   if (rnull_disk_readonly(d)) {
@@ -199,8 +193,8 @@ static void export_info(struct server *s)
     if (rnull_disk_can_fast_zero(d))
       f |= NBD_FLAG_SEND_FAST_ZERO;
   }
-  snprintf(s->description, sizeof(s->description), "rnull disk %s (%s store)",
-           rnull_disk_name(d), rnull_disk_reads_zero(d) ? "null" : "memory");
+  snprintf(s->description, sizeof(s->description), "rnull disk %s (%s store)", rnull_disk_name(d),
+           rnull_disk_reads_zero(d) ? "null" : "memory");
   s->exp = (struct rnull_hs_export){
       .name = s->o.export_name,
       .description = s->description,
@@ -221,8 +215,7 @@ struct main_ctx {
 };
 
 /* SIGINT/SIGTERM: stop accepting, let the loops drain, leave the main loop. */
-static void on_stop(struct ev_loop *ev, void *arg)
-{
+static void on_stop(struct ev_loop *ev, void *arg) {
   struct main_ctx *m = arg;
   rnull_acceptor_stop(m->acc, ev);
   rnull_listen_close(m->ls);
@@ -230,8 +223,7 @@ static void on_stop(struct ev_loop *ev, void *arg)
   ev_break(ev, EVBREAK_ALL);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   static struct server srv;
   static struct listeners ls;
   static struct acceptor acc;

@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 /* Handshake magics */
-#define NBD_MAGIC 0x4e42444d41474943ULL     /* "NBDMAGIC" */
-#define NBD_IHAVEOPT 0x49484156454F5054ULL  /* "IHAVEOPT" */
-#define NBD_REP_MAGIC 0x3e889045565a9ULL    /* option reply */
+#define NBD_MAGIC 0x4e42444d41474943ULL    /* "NBDMAGIC" */
+#define NBD_IHAVEOPT 0x49484156454F5054ULL /* "IHAVEOPT" */
+#define NBD_REP_MAGIC 0x3e889045565a9ULL   /* option reply */
 
 /* Handshake flags (server) and client flags */
 #define NBD_FLAG_FIXED_NEWSTYLE (1u << 0)
@@ -106,28 +106,23 @@
 #define NBD_MAX_STRING 4096
 
 static inline uint16_t nbd_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t nbd_get32(const uint8_t *p)
-{
+static inline uint32_t nbd_get32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static inline uint64_t nbd_get64(const uint8_t *p)
-{
+static inline uint64_t nbd_get64(const uint8_t *p) {
   return (uint64_t)nbd_get32(p) << 32 | nbd_get32(p + 4);
 }
-static inline void nbd_put16(uint8_t *p, uint16_t v)
-{
+static inline void nbd_put16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)(v >> 8);
   p[1] = (uint8_t)v;
 }
-static inline void nbd_put32(uint8_t *p, uint32_t v)
-{
+static inline void nbd_put32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24);
   p[1] = (uint8_t)(v >> 16);
   p[2] = (uint8_t)(v >> 8);
   p[3] = (uint8_t)v;
 }
-static inline void nbd_put64(uint8_t *p, uint64_t v)
-{
+static inline void nbd_put64(uint8_t *p, uint64_t v) {
   nbd_put32(p, (uint32_t)(v >> 32));
   nbd_put32(p + 4, (uint32_t)v);
 }

@@ -49,10 +49,10 @@ struct loop {
   pthread_mutex_t lock; /* protects the hand-off queue */
   struct handoff *queue;
   unsigned nqueue, capqueue;
-  struct conn *conns;     /* all connections of this loop */
-  struct conn *dirty;     /* to service in settle */
-  struct conn *tag_wait;  /* waiting for a free tag */
-  struct conn *dead;      /* to free in settle */
+  struct conn *conns;    /* all connections of this loop */
+  struct conn *dirty;    /* to service in settle */
+  struct conn *tag_wait; /* waiting for a free tag */
+  struct conn *dead;     /* to free in settle */
   unsigned nconns;
   bool tag_freed;
   bool draining;

@@ -4,15 +4,13 @@
 #include <signal.h>
 #include <stdio.h>
 
-static void stop_cb(struct ev_loop *ev, ev_signal *w, int revents)
-{
+static void stop_cb(struct ev_loop *ev, ev_signal *w, int revents) {
   (void)revents;
   struct signals *sg = w->data;
   sg->stop(ev, sg->arg);
 }
 
-static void stats_cb(struct ev_loop *ev, ev_signal *w, int revents)
-{
+static void stats_cb(struct ev_loop *ev, ev_signal *w, int revents) {
   (void)ev;
   (void)revents;
   struct signals *sg = w->data;
@@ -21,8 +19,7 @@ static void stats_cb(struct ev_loop *ev, ev_signal *w, int revents)
 }
 
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
-                         void (*stop)(struct ev_loop *ev, void *arg), void *arg)
-{
+                         void (*stop)(struct ev_loop *ev, void *arg), void *arg) {
   signal(SIGPIPE, SIG_IGN); /* replies use MSG_NOSIGNAL too */
   sg->srv = srv;
   sg->stop = stop;
@@ -36,8 +33,7 @@ void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *
   ev_signal_start(ev, &sg->sigusr1);
 }
 
-void rnull_signals_stop(struct signals *sg, struct ev_loop *ev)
-{
+void rnull_signals_stop(struct signals *sg, struct ev_loop *ev) {
   ev_signal_stop(ev, &sg->sigint);
   ev_signal_stop(ev, &sg->sigterm);
   ev_signal_stop(ev, &sg->sigusr1);

@@ -3,8 +3,7 @@
 
 #include <stdio.h>
 
-static void write_stats(struct stats_file *sf)
-{
+static void write_stats(struct stats_file *sf) {
   char tmp[300];
   snprintf(tmp, sizeof(tmp), "%s.tmp", sf->path);
   FILE *f = fopen(tmp, "w");
@@ -17,16 +16,14 @@ static void write_stats(struct stats_file *sf)
     fprintf(stderr, "rnull-server: stats file %s: %m\n", sf->path);
 }
 
-static void tick_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
+static void tick_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   write_stats(w->data);
 }
 
 void rnull_stats_file_start(struct stats_file *sf, struct ev_loop *ev, struct rnull_disk *d,
-                            const char *path)
-{
+                            const char *path) {
   sf->disk = d;
   sf->path = path;
   write_stats(sf);
@@ -35,8 +32,7 @@ void rnull_stats_file_start(struct stats_file *sf, struct ev_loop *ev, struct rn
   ev_timer_start(ev, &sf->tick);
 }
 
-void rnull_stats_file_stop(struct stats_file *sf, struct ev_loop *ev)
-{
+void rnull_stats_file_stop(struct stats_file *sf, struct ev_loop *ev) {
   if (!sf->path)
     return;
   ev_timer_stop(ev, &sf->tick);

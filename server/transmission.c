@@ -5,8 +5,7 @@
 
 #include "nbd_proto.h"
 
-int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r)
-{
+int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r) {
   if (len < NBD_REQUEST_SIZE)
     return 0;
   if (nbd_get32(buf) != NBD_REQUEST_MAGIC)
@@ -20,8 +19,7 @@ int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r)
 }
 
 /* Command flags each command may carry, given what was advertised. */
-static uint16_t allowed_flags(uint16_t type, const struct rnull_tx_limits *lim)
-{
+static uint16_t allowed_flags(uint16_t type, const struct rnull_tx_limits *lim) {
   uint16_t fua = (lim->tx_flags & NBD_FLAG_SEND_FUA) ? NBD_CMD_FLAG_FUA : 0;
   switch (type) {
   case NBD_CMD_READ:
@@ -43,8 +41,7 @@ static uint16_t allowed_flags(uint16_t type, const struct rnull_tx_limits *lim)
   }
 }
 
-uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim)
-{
+uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim) {
   bool ro = lim->tx_flags & NBD_FLAG_READ_ONLY;
   bool ranged = true, capped = true, writes = false;
   switch (r->type) {
@@ -98,19 +95,16 @@ uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_li
   if (r->offset % lim->min_block || r->len % lim->min_block)
     return NBD_EINVAL;
   if (r->offset > lim->size || r->len > lim->size - r->offset)
-    return (r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES) ? NBD_ENOSPC
-                                                                          : NBD_EINVAL;
+    return (r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES) ? NBD_ENOSPC : NBD_EINVAL;
   return 0;
 }
 
-bool rnull_req_payload_fatal(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim)
-{
+bool rnull_req_payload_fatal(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim) {
   uint32_t cap = lim->max_block > RNULL_TX_SKIP_MAX ? lim->max_block : RNULL_TX_SKIP_MAX;
   return rnull_req_payload(r) > cap;
 }
 
-void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io)
-{
+void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io) {
   io->flags = 0;
   io->offset = r->offset;
   io->len = r->len;
@@ -144,8 +138,7 @@ void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io)
   }
 }
 
-uint32_t rnull_nbd_errno(int err)
-{
+uint32_t rnull_nbd_errno(int err) {
   switch (-err) {
   case 0:
     return 0;

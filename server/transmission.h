@@ -19,12 +19,12 @@ struct rnull_nbd_req {
 
 /* What was negotiated for this connection. */
 struct rnull_tx_limits {
-  uint64_t size;       /* export size in bytes */
-  uint32_t min_block;  /* requests must be aligned to this */
-  uint32_t max_block;  /* longest READ/WRITE/CACHE/WRITE_ZEROES */
-  uint16_t tx_flags;   /* transmission flags sent to the client */
-  bool structured;     /* structured replies negotiated */
-  bool meta;           /* base:allocation selected */
+  uint64_t size;      /* export size in bytes */
+  uint32_t min_block; /* requests must be aligned to this */
+  uint32_t max_block; /* longest READ/WRITE/CACHE/WRITE_ZEROES */
+  uint16_t tx_flags;  /* transmission flags sent to the client */
+  bool structured;    /* structured replies negotiated */
+  bool meta;          /* base:allocation selected */
 };
 
 /* Write payloads up to this (or max_block if larger) are read and dropped
@@ -42,8 +42,7 @@ int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r);
 uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
 
 /* Payload bytes that follow the header on the wire (WRITE only). */
-static inline uint32_t rnull_req_payload(const struct rnull_nbd_req *r)
-{
+static inline uint32_t rnull_req_payload(const struct rnull_nbd_req *r) {
   return r->type == 1 /* NBD_CMD_WRITE */ ? r->len : 0;
 }
 

@@ -21,8 +21,7 @@ static const struct rnull_hs_export exp_ = {
 };
 
 /* Walk the option replies in out[0, n) (no EXPORT_NAME reply in there). */
-static void check_replies(const uint8_t *out, size_t n)
-{
+static void check_replies(const uint8_t *out, size_t n) {
   size_t p = 0;
   while (p < n) {
     assert(n - p >= 20);
@@ -33,8 +32,7 @@ static void check_replies(const uint8_t *out, size_t n)
   }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static uint8_t out[RNULL_HS_REPLY_MAX];
   struct rnull_hs hs;
   if (size < 1)

@@ -10,8 +10,7 @@
 #include "nbd_proto.h"
 #include "transmission.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 8)
     return 0;
   struct rnull_tx_limits lim = {

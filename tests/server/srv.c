@@ -18,8 +18,7 @@ const char *srv_path(void) { return RNULL_SERVER_PATH; }
 
 void srv_set_wrapper(const char *const *w) { wrapper = w; }
 
-int srv_startv(struct harness *h, const char *const *args)
-{
+int srv_startv(struct harness *h, const char *const *args) {
   const char *argv[SRV_MAX_ARGS + 16];
   int n = 0;
   for (int i = 0; wrapper && wrapper[i]; i++)
@@ -34,8 +33,7 @@ int srv_startv(struct harness *h, const char *const *args)
   return harness_start(h, (char *const *)argv);
 }
 
-int srv_start(struct harness *h, ...)
-{
+int srv_start(struct harness *h, ...) {
   const char *args[SRV_MAX_ARGS + 1];
   int n = 0;
   va_list ap;
@@ -48,8 +46,7 @@ int srv_start(struct harness *h, ...)
   return srv_startv(h, args);
 }
 
-struct nbd_handle *srv_connect_loose(struct harness *h)
-{
+struct nbd_handle *srv_connect_loose(struct harness *h) {
   struct nbd_handle *nbd = nbd_create();
   if (!nbd || nbd_set_strict_mode(nbd, 0) == -1 || harness_connect_handle(h, nbd) < 0) {
     EXPECT_MSG(false, "connect: %s", nbd_get_error());
@@ -59,8 +56,7 @@ struct nbd_handle *srv_connect_loose(struct harness *h)
   return nbd;
 }
 
-int raw_connect(const char *sock_path)
-{
+int raw_connect(const char *sock_path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -73,8 +69,7 @@ int raw_connect(const char *sock_path)
   return fd;
 }
 
-static bool wait_fd(int fd, short ev)
-{
+static bool wait_fd(int fd, short ev) {
   struct pollfd p = {.fd = fd, .events = ev};
   int r;
   do
@@ -83,8 +78,7 @@ static bool wait_fd(int fd, short ev)
   return r > 0;
 }
 
-int raw_send(int fd, const void *buf, size_t len)
-{
+int raw_send(int fd, const void *buf, size_t len) {
   const uint8_t *p = buf;
   while (len) {
     if (!wait_fd(fd, POLLOUT))
@@ -101,8 +95,7 @@ int raw_send(int fd, const void *buf, size_t len)
   return 0;
 }
 
-long raw_recv(int fd, void *buf, size_t len)
-{
+long raw_recv(int fd, void *buf, size_t len) {
   uint8_t *p = buf;
   size_t got = 0;
   while (got < len) {
@@ -121,8 +114,7 @@ long raw_recv(int fd, void *buf, size_t len)
   return (long)got;
 }
 
-bool raw_wait_eof(int fd)
-{
+bool raw_wait_eof(int fd) {
   char b[4096];
   long long end = harness_now_ms() + RAW_TIMEOUT_MS;
   while (harness_now_ms() < end) {
@@ -137,8 +129,7 @@ bool raw_wait_eof(int fd)
   return false;
 }
 
-int raw_greet(int fd, uint32_t client_flags)
-{
+int raw_greet(int fd, uint32_t client_flags) {
   uint8_t g[18];
   if (raw_recv(fd, g, 18) != 18 || nbd_get64(g) != NBD_MAGIC || nbd_get64(g + 8) != NBD_IHAVEOPT)
     return -1;
@@ -147,8 +138,7 @@ int raw_greet(int fd, uint32_t client_flags)
   return raw_send(fd, cf, 4);
 }
 
-int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len)
-{
+int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len) {
   uint8_t h[16];
   nbd_put64(h, NBD_IHAVEOPT);
   nbd_put32(h + 8, opt);
@@ -158,8 +148,7 @@ int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len)
   return len ? raw_send(fd, data, len) : 0;
 }
 
-int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len)
-{
+int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len) {
   uint8_t h[20];
   if (raw_recv(fd, h, 20) != 20 || nbd_get64(h) != NBD_REP_MAGIC || nbd_get32(h + 8) != expect_opt)
     return -1;
@@ -168,8 +157,7 @@ int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len)
   return 0;
 }
 
-int raw_skip(int fd, size_t len)
-{
+int raw_skip(int fd, size_t len) {
   uint8_t b[4096];
   while (len) {
     size_t n = len < sizeof(b) ? len : sizeof(b);
@@ -180,8 +168,7 @@ int raw_skip(int fd, size_t len)
   return 0;
 }
 
-int raw_go(int fd, bool structured, bool meta)
-{
+int raw_go(int fd, bool structured, bool meta) {
   uint32_t type, len;
   if (raw_greet(fd, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) < 0)
     return -1;
@@ -225,8 +212,7 @@ int raw_go(int fd, bool structured, bool meta)
 }
 
 int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
-                uint32_t len)
-{
+                uint32_t len) {
   uint8_t r[28];
   nbd_put32(r, NBD_REQUEST_MAGIC);
   nbd_put16(r + 4, flags);
@@ -237,8 +223,7 @@ int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t
   return raw_send(fd, r, 28);
 }
 
-int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle)
-{
+int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle) {
   uint8_t r[16];
   if (raw_recv(fd, r, 16) != 16 || nbd_get32(r) != NBD_SIMPLE_REPLY_MAGIC)
     return -1;

@@ -13,15 +13,13 @@ static struct harness h;
 static char out[400];
 
 /* Run the server with args; returns its exit code (-1 if it did not exit). */
-static int run(const char *a1, const char *a2, const char *a3)
-{
+static int run(const char *a1, const char *a2, const char *a3) {
   const char *argv[] = {srv_path(), "-f", a1, a2, a3, NULL};
   int st = harness_run((char *const *)argv, out, 10);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static bool output_has(const char *what)
-{
+static bool output_has(const char *what) {
   char *o = harness_read_file(out);
   bool r = o && strstr(o, what);
   if (!r)
@@ -30,16 +28,16 @@ static bool output_has(const char *what)
   return r;
 }
 
-int main(void)
-{
+int main(void) {
   if (harness_init(&h) < 0)
     return 1;
   snprintf(out, sizeof(out), "%s/out", h.dir);
 
   EXPECT_EQ_INT(run("--help", NULL, NULL), 0);
-  const char *flags[] = {"--unix", "--port", "--bind", "--foreground", "--pidfile",
-                         "--max-connections", "--readonly", "--export-name", "--stats-file",
-                         "--version", "LISTEN_FDS", "SIGUSR1"};
+  const char *flags[] = {"--unix",       "--port",        "--bind",
+                         "--foreground", "--pidfile",     "--max-connections",
+                         "--readonly",   "--export-name", "--stats-file",
+                         "--version",    "LISTEN_FDS",    "SIGUSR1"};
   for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
     EXPECT_MSG(output_has(flags[i]), "--help mentions %s", flags[i]);
   size_t n;

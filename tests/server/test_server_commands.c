@@ -21,8 +21,7 @@ struct chunks {
 };
 
 static int chunk_cb(void *ud, const void *sub, size_t count, uint64_t off, unsigned status,
-                    int *error)
-{
+                    int *error) {
   (void)sub;
   (void)off;
   (void)error;
@@ -42,8 +41,7 @@ struct extents {
   uint32_t len[64], flags[64];
 };
 
-static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_t n, int *error)
-{
+static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_t n, int *error) {
   (void)off;
   (void)error;
   struct extents *x = ud;
@@ -56,23 +54,20 @@ static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_
   return 0;
 }
 
-static bool all_bytes(const char *b, size_t n, char v)
-{
+static bool all_bytes(const char *b, size_t n, char v) {
   for (size_t i = 0; i < n; i++)
     if (b[i] != v)
       return false;
   return true;
 }
 
-static void read_zeros(struct nbd_handle *nbd, size_t n, uint64_t off)
-{
+static void read_zeros(struct nbd_handle *nbd, size_t n, uint64_t off) {
   memset(buf, 0x5a, n);
   if (EXPECT_NBD_OK(nbd_pread(nbd, buf, n, off, 0)))
     EXPECT_MSG(all_bytes(buf, n, 0), "zeros: %zu bytes at %llu", n, (unsigned long long)off);
 }
 
-static void test_null_disk_structured(struct harness *h)
-{
+static void test_null_disk_structured(struct harness *h) {
   struct nbd_handle *nbd = nbd_create();
   if (!EXPECT(nbd != NULL))
     return;
@@ -109,9 +104,8 @@ static void test_null_disk_structured(struct harness *h)
 
   /* Zero reads come back as one hole chunk, with or without DF. */
   struct chunks c = {0};
-  EXPECT_NBD_OK(nbd_pread_structured(nbd, buf, 1u << 20, 0,
-                                     (nbd_chunk_callback){.callback = chunk_cb, .user_data = &c},
-                                     0));
+  EXPECT_NBD_OK(nbd_pread_structured(
+      nbd, buf, 1u << 20, 0, (nbd_chunk_callback){.callback = chunk_cb, .user_data = &c}, 0));
   EXPECT_EQ_INT(c.hole, 1);
   EXPECT_EQ_INT(c.data + c.other, 0);
   EXPECT_EQ_U64(c.bytes, 1u << 20);
@@ -137,8 +131,7 @@ static void test_null_disk_structured(struct harness *h)
 
   struct extents x = {0};
   EXPECT_NBD_OK(nbd_block_status(nbd, DISK, 0,
-                                 (nbd_extent_callback){.callback = extent_cb, .user_data = &x},
-                                 0));
+                                 (nbd_extent_callback){.callback = extent_cb, .user_data = &x}, 0));
   if (EXPECT_EQ_INT(x.n, 1)) {
     EXPECT_EQ_U64(x.len[0], DISK);
     EXPECT_EQ_INT(x.flags[0], LIBNBD_STATE_HOLE | LIBNBD_STATE_ZERO);
@@ -153,8 +146,7 @@ static void test_null_disk_structured(struct harness *h)
   nbd_close(nbd);
 }
 
-static void test_null_disk_simple(struct harness *h)
-{
+static void test_null_disk_simple(struct harness *h) {
   struct nbd_handle *nbd = nbd_create();
   if (!EXPECT(nbd != NULL))
     return;
@@ -176,8 +168,7 @@ static void test_null_disk_simple(struct harness *h)
   nbd_close(nbd); /* no NBD_CMD_DISC: a plain hang-up */
 }
 
-static void test_memory_disk(void)
-{
+static void test_memory_disk(void) {
   struct harness h;
   if (harness_init(&h) < 0 ||
       srv_start(&h, "size=64M", "memory_backed=1", "rotational=1", (const char *)NULL) < 0) {
@@ -196,9 +187,9 @@ static void test_memory_disk(void)
     if (EXPECT_NBD_OK(nbd_pread(nbd, back, sizeof(back), 1u << 20, 0)))
       EXPECT(memcmp(back, buf, sizeof(back)) == 0);
     struct chunks c = {0};
-    EXPECT_NBD_OK(nbd_pread_structured(
-        nbd, back, BLOCK, 1u << 20, (nbd_chunk_callback){.callback = chunk_cb, .user_data = &c},
-        0));
+    EXPECT_NBD_OK(nbd_pread_structured(nbd, back, BLOCK, 1u << 20,
+                                       (nbd_chunk_callback){.callback = chunk_cb, .user_data = &c},
+                                       0));
     EXPECT_EQ_INT(c.data, 1);
     EXPECT_EQ_INT(c.hole, 0);
     EXPECT(memcmp(back, buf, BLOCK) == 0);
@@ -208,9 +199,8 @@ static void test_memory_disk(void)
     EXPECT_EQ_INT(c.hole, 1);
 
     struct extents x = {0};
-    EXPECT_NBD_OK(nbd_block_status(nbd, 2u << 20, 0,
-                                   (nbd_extent_callback){.callback = extent_cb, .user_data = &x},
-                                   0));
+    EXPECT_NBD_OK(nbd_block_status(
+        nbd, 2u << 20, 0, (nbd_extent_callback){.callback = extent_cb, .user_data = &x}, 0));
     if (EXPECT_EQ_INT(x.n, 3)) {
       EXPECT_EQ_U64(x.len[0], 1u << 20);
       EXPECT_EQ_INT(x.flags[0], LIBNBD_STATE_HOLE | LIBNBD_STATE_ZERO);
@@ -251,8 +241,7 @@ static void test_memory_disk(void)
   harness_cleanup(&h);
 }
 
-static void test_export_name(void)
-{
+static void test_export_name(void) {
   struct harness h;
   if (harness_init(&h) < 0 ||
       srv_start(&h, "--export-name", "foo", "size=1M", (const char *)NULL) < 0) {
@@ -277,8 +266,7 @@ static void test_export_name(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   struct harness h;
   if (harness_init(&h) < 0 || srv_start(&h, "size=64M", (const char *)NULL) < 0)
     return 1;

@@ -18,8 +18,7 @@
 
 /* Issue n aio reads of len at spread offsets, wait for all; returns how many
  * completed without error. */
-static int aio_reads(struct nbd_handle *nbd, int n, size_t len, uint64_t disk)
-{
+static int aio_reads(struct nbd_handle *nbd, int n, size_t len, uint64_t disk) {
   char *b = malloc((size_t)n * len);
   int64_t *cookie = calloc((size_t)n, sizeof(*cookie));
   int ok = 0;
@@ -47,12 +46,10 @@ static int aio_reads(struct nbd_handle *nbd, int n, size_t len, uint64_t disk)
   return ok;
 }
 
-static void test_256_in_flight(void)
-{
+static void test_256_in_flight(void) {
   struct harness h;
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=256M", "irqmode=timer", "completion_nsec=5000000",
-                (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=256M", "irqmode=timer", "completion_nsec=5000000",
+                                        (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start timer-mode server");
     harness_cleanup(&h);
     return;
@@ -70,8 +67,7 @@ struct shared_tags_arg {
   int ok;
 };
 
-static void *shared_tags_client(void *p)
-{
+static void *shared_tags_client(void *p) {
   struct shared_tags_arg *a = p;
   struct nbd_handle *nbd = harness_connect(a->h);
   if (nbd)
@@ -80,13 +76,11 @@ static void *shared_tags_client(void *p)
   return NULL;
 }
 
-static void test_tag_exhaustion(void)
-{
+static void test_tag_exhaustion(void) {
   struct harness h;
   /* 4 tags, 4 clients with 64 requests each: most wait for a tag. */
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "hw_queue_depth=4", "irqmode=timer", "completion_nsec=200000",
-                (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "hw_queue_depth=4", "irqmode=timer",
+                                        "completion_nsec=200000", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start hw_queue_depth=4 server");
     harness_cleanup(&h);
     return;
@@ -111,8 +105,7 @@ struct many_arg {
   bool ok;
 };
 
-static void *many_client(void *p)
-{
+static void *many_client(void *p) {
   struct many_arg *a = p;
   static __thread char b[64 * 1024];
   struct nbd_handle *nbd = harness_connect(a->h);
@@ -133,8 +126,7 @@ static void *many_client(void *p)
   return NULL;
 }
 
-static void test_100_connections(void)
-{
+static void test_100_connections(void) {
   struct harness h;
   if (harness_init(&h) < 0 ||
       srv_start(&h, "size=64M", "submit_queues=2", "irqmode=softirq", (const char *)NULL) < 0) {
@@ -163,12 +155,10 @@ static void test_100_connections(void)
   harness_cleanup(&h);
 }
 
-static void test_completion_order(void)
-{
+static void test_completion_order(void) {
   struct harness h;
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "irqmode=timer", "completion_nsec=300000000",
-                (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "irqmode=timer",
+                                        "completion_nsec=300000000", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start slow timer server");
     harness_cleanup(&h);
     return;
@@ -195,8 +185,7 @@ static void test_completion_order(void)
   harness_cleanup(&h);
 }
 
-static void test_client_never_reads(void)
-{
+static void test_client_never_reads(void) {
   struct harness h;
   if (harness_init(&h) < 0 || srv_start(&h, "size=1G", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start server");
@@ -242,8 +231,7 @@ static void test_client_never_reads(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   test_256_in_flight();
   test_tag_exhaustion();
   test_100_connections();

@@ -15,8 +15,7 @@
 
 static char buf[40u << 20];
 
-static void test_libnbd_errors(struct harness *h)
-{
+static void test_libnbd_errors(struct harness *h) {
   struct nbd_handle *nbd = srv_connect_loose(h);
   if (!nbd)
     return;
@@ -50,8 +49,7 @@ static void test_libnbd_errors(struct harness *h)
   nbd_close(nbd);
 }
 
-static int raw_tx(struct harness *h, bool structured, bool meta)
-{
+static int raw_tx(struct harness *h, bool structured, bool meta) {
   int fd = raw_connect(h->sock);
   if (fd < 0 || raw_go(fd, structured, meta) < 0) {
     EXPECT_MSG(false, "raw handshake");
@@ -62,8 +60,7 @@ static int raw_tx(struct harness *h, bool structured, bool meta)
   return fd;
 }
 
-static void expect_simple(int fd, uint64_t handle, uint32_t err)
-{
+static void expect_simple(int fd, uint64_t handle, uint32_t err) {
   uint32_t e;
   uint64_t hd;
   if (EXPECT_MSG(raw_simple_reply(fd, &e, &hd) == 0, "simple reply for handle %llu",
@@ -75,8 +72,7 @@ static void expect_simple(int fd, uint64_t handle, uint32_t err)
 
 /* A final error chunk: type, error and (ERROR_OFFSET) offset. */
 static void expect_error_chunk(int fd, uint64_t handle, uint16_t type, uint32_t err,
-                               uint64_t offset)
-{
+                               uint64_t offset) {
   uint8_t r[20], p[512];
   if (!EXPECT(raw_recv(fd, r, 20) == 20))
     return;
@@ -94,8 +90,7 @@ static void expect_error_chunk(int fd, uint64_t handle, uint16_t type, uint32_t 
     EXPECT_EQ_U64(nbd_get64(p + 6 + mlen), offset);
 }
 
-static void test_raw_bad_requests(struct harness *h)
-{
+static void test_raw_bad_requests(struct harness *h) {
   int fd = raw_tx(h, false, false);
   if (fd < 0)
     return;
@@ -133,8 +128,7 @@ static void test_raw_bad_requests(struct harness *h)
   close(fd);
 }
 
-static void test_raw_structured_errors(struct harness *h)
-{
+static void test_raw_structured_errors(struct harness *h) {
   int fd = raw_tx(h, true, false);
   if (fd < 0)
     return;
@@ -148,8 +142,7 @@ static void test_raw_structured_errors(struct harness *h)
   close(fd);
 }
 
-static void test_lost_streams(struct harness *h)
-{
+static void test_lost_streams(struct harness *h) {
   /* Bad request magic. */
   int fd = raw_tx(h, false, false);
   if (fd >= 0) {
@@ -190,8 +183,7 @@ static void test_lost_streams(struct harness *h)
   nbd_close(nbd);
 }
 
-static void test_readonly(void)
-{
+static void test_readonly(void) {
   struct harness h;
   if (harness_init(&h) < 0 || srv_start(&h, "--readonly", "size=64M", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start --readonly");
@@ -215,12 +207,10 @@ static void test_readonly(void)
   harness_cleanup(&h);
 }
 
-static void test_engine_errors(void)
-{
+static void test_engine_errors(void) {
   struct harness h;
   /* Bad sectors 0-7 (the first 4 KiB block) fail with EIO. */
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "badblocks=0-7", (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "badblocks=0-7", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start badblocks server");
     harness_cleanup(&h);
     return;
@@ -249,8 +239,7 @@ static void test_engine_errors(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   struct harness h;
   if (harness_init(&h) < 0 || srv_start(&h, "size=64M", (const char *)NULL) < 0)
     return 1;

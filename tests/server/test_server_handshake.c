@@ -11,8 +11,7 @@
 
 static struct harness h;
 
-static int fresh(uint32_t client_flags)
-{
+static int fresh(uint32_t client_flags) {
   int fd = raw_connect(h.sock);
   if (fd < 0 || raw_greet(fd, client_flags) < 0) {
     EXPECT_MSG(false, "connect and greet");
@@ -25,8 +24,7 @@ static int fresh(uint32_t client_flags)
 
 #define CF (NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)
 
-static void test_greeting(void)
-{
+static void test_greeting(void) {
   int fd = raw_connect(h.sock);
   uint8_t g[18];
   if (!EXPECT(fd >= 0))
@@ -39,8 +37,7 @@ static void test_greeting(void)
   close(fd);
 }
 
-static void test_unknown_client_flags(void)
-{
+static void test_unknown_client_flags(void) {
   int fd = fresh(CF | 0x100);
   if (fd < 0)
     return;
@@ -48,8 +45,7 @@ static void test_unknown_client_flags(void)
   close(fd);
 }
 
-static void test_bad_option_magic(void)
-{
+static void test_bad_option_magic(void) {
   int fd = fresh(CF);
   if (fd < 0)
     return;
@@ -59,8 +55,7 @@ static void test_bad_option_magic(void)
   close(fd);
 }
 
-static void test_unknown_option_then_list(void)
-{
+static void test_unknown_option_then_list(void) {
   int fd = fresh(CF);
   uint32_t type, len;
   if (fd < 0)
@@ -101,8 +96,7 @@ static void test_unknown_option_then_list(void)
   close(fd);
 }
 
-static void test_oversized_option(void)
-{
+static void test_oversized_option(void) {
   int fd = fresh(CF);
   uint32_t type, len;
   if (fd < 0)
@@ -119,8 +113,7 @@ static void test_oversized_option(void)
 }
 
 /* GO/INFO payload: u32 namelen, name, u16 n, n x u16. */
-static size_t info_req(uint8_t *b, const char *name, const uint16_t *req, unsigned n)
-{
+static size_t info_req(uint8_t *b, const char *name, const uint16_t *req, unsigned n) {
   size_t l = strlen(name);
   nbd_put32(b, (uint32_t)l);
   memcpy(b + 4, name, l);
@@ -130,8 +123,7 @@ static size_t info_req(uint8_t *b, const char *name, const uint16_t *req, unsign
   return 6 + l + 2 * n;
 }
 
-static void test_info(void)
-{
+static void test_info(void) {
   int fd = fresh(CF);
   uint32_t type, len;
   uint8_t b[256];
@@ -157,8 +149,8 @@ static void test_info(void)
       break;
     case NBD_INFO_BLOCK_SIZE:
       got_bs = EXPECT_EQ_U64(len, 14);
-      EXPECT_EQ_U64(nbd_get32(b + 2), 512);   /* blocksize=512 */
-      EXPECT_EQ_U64(nbd_get32(b + 6), 4096);  /* physical_blocksize=4096 */
+      EXPECT_EQ_U64(nbd_get32(b + 2), 512);       /* blocksize=512 */
+      EXPECT_EQ_U64(nbd_get32(b + 6), 4096);      /* physical_blocksize=4096 */
       EXPECT_EQ_U64(nbd_get32(b + 10), 1u << 20); /* max_transfer=1M */
       break;
     case NBD_INFO_NAME:
@@ -193,8 +185,7 @@ static void test_info(void)
   close(fd);
 }
 
-static void test_meta_context(void)
-{
+static void test_meta_context(void) {
   int fd = fresh(CF);
   uint32_t type, len;
   uint8_t b[128];
@@ -279,8 +270,7 @@ static void test_meta_context(void)
   close(fd);
 }
 
-static void test_export_name(void)
-{
+static void test_export_name(void) {
   /* Wrong name: EXPORT_NAME cannot fail politely, so the server hangs up. */
   int fd = fresh(CF);
   if (fd >= 0) {
@@ -324,8 +314,7 @@ static void test_export_name(void)
   }
 }
 
-static void test_disconnect_mid_handshake(void)
-{
+static void test_disconnect_mid_handshake(void) {
   /* Half a greeting read, half an option sent, then gone: ten times. */
   for (int i = 0; i < 10; i++) {
     int fd = raw_connect(h.sock);
@@ -343,8 +332,7 @@ static void test_disconnect_mid_handshake(void)
   }
 }
 
-static void test_still_serving(void)
-{
+static void test_still_serving(void) {
   struct nbd_handle *nbd = harness_connect(&h);
   char buf[4096];
   if (!EXPECT(nbd != NULL))
@@ -353,11 +341,9 @@ static void test_still_serving(void)
   nbd_close(nbd);
 }
 
-int main(void)
-{
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "blocksize=512", "physical_blocksize=4096", "max_transfer=1M",
-                (const char *)NULL) < 0)
+int main(void) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "blocksize=512", "physical_blocksize=4096",
+                                        "max_transfer=1M", (const char *)NULL) < 0)
     return 1;
   test_greeting();
   test_unknown_client_flags();

@@ -17,8 +17,7 @@
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 
 /* Poll until pred(arg) or the bound passes. */
-static bool eventually(bool (*pred)(void *), void *arg, int ms)
-{
+static bool eventually(bool (*pred)(void *), void *arg, int ms) {
   long long end = harness_now_ms() + ms;
   while (!pred(arg)) {
     if (harness_now_ms() > end)
@@ -30,12 +29,10 @@ static bool eventually(bool (*pred)(void *), void *arg, int ms)
 
 static bool exited(void *h) { return harness_exited(h); }
 
-static void test_graceful_shutdown(void)
-{
+static void test_graceful_shutdown(void) {
   struct harness h;
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "irqmode=timer", "completion_nsec=500000000",
-                (const char *)NULL) < 0) {
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "irqmode=timer",
+                                        "completion_nsec=500000000", (const char *)NULL) < 0) {
     EXPECT_MSG(false, "start timer server");
     harness_cleanup(&h);
     return;
@@ -46,10 +43,9 @@ static void test_graceful_shutdown(void)
     static char b[N][64 * 1024];
     int64_t ck[N];
     for (int i = 0; i < N; i++)
-      ck[i] = i % 2 ? nbd_aio_pwrite(nbd, b[i], sizeof(b[i]), (uint64_t)i << 16,
-                                     NBD_NULL_COMPLETION, 0)
-                    : nbd_aio_pread(nbd, b[i], sizeof(b[i]), (uint64_t)i << 16,
-                                    NBD_NULL_COMPLETION, 0);
+      ck[i] =
+          i % 2 ? nbd_aio_pwrite(nbd, b[i], sizeof(b[i]), (uint64_t)i << 16, NBD_NULL_COMPLETION, 0)
+                : nbd_aio_pread(nbd, b[i], sizeof(b[i]), (uint64_t)i << 16, NBD_NULL_COMPLETION, 0);
     /* Let them reach the server (they'd be read at drain anyway). */
     for (int i = 0; i < 5; i++)
       nbd_poll(nbd, 20);
@@ -65,8 +61,7 @@ static void test_graceful_shutdown(void)
   }
   nbd_close(nbd);
   if (EXPECT_MSG(eventually(exited, &h, 15000), "server exits after SIGTERM"))
-    EXPECT_MSG(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0, "exit status 0x%x",
-               h.status);
+    EXPECT_MSG(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0, "exit status 0x%x", h.status);
   struct stat st;
   EXPECT_MSG(stat(h.sock, &st) < 0, "socket removed at exit");
   harness_cleanup(&h);
@@ -76,8 +71,7 @@ struct file_has {
   const char *path, *what;
 };
 
-static bool file_has(void *p)
-{
+static bool file_has(void *p) {
   struct file_has *f = p;
   char *s = harness_read_file(f->path);
   bool r = s && strstr(s, f->what);
@@ -85,8 +79,7 @@ static bool file_has(void *p)
   return r;
 }
 
-static void test_stats(void)
-{
+static void test_stats(void) {
   struct harness h;
   char sf[400];
   if (harness_init(&h) < 0)
@@ -119,16 +112,14 @@ static void test_stats(void)
   harness_cleanup(&h);
 }
 
-static bool can_connect(void *h)
-{
+static bool can_connect(void *h) {
   struct nbd_handle *nbd = nbd_create();
   bool ok = nbd && nbd_connect_unix(nbd, ((struct harness *)h)->sock) == 0;
   nbd_close(nbd);
   return ok;
 }
 
-static void test_max_connections(void)
-{
+static void test_max_connections(void) {
   struct harness h;
   if (harness_init(&h) < 0 ||
       srv_start(&h, "--max-connections", "2", "size=1M", (const char *)NULL) < 0) {
@@ -155,20 +146,17 @@ static void test_max_connections(void)
 
 static pid_t daemon_pid;
 
-static void kill_daemon(void)
-{
+static void kill_daemon(void) {
   if (daemon_pid > 0 && kill(daemon_pid, 0) == 0)
     kill(daemon_pid, SIGKILL);
 }
 
-static bool daemon_gone(void *p)
-{
+static bool daemon_gone(void *p) {
   (void)p;
   return kill(daemon_pid, 0) < 0 && errno == ESRCH;
 }
 
-static void test_daemon_pidfile(void)
-{
+static void test_daemon_pidfile(void) {
   struct harness h;
   char pidfile[400], out[400];
   if (harness_init(&h) < 0)
@@ -201,8 +189,7 @@ static void test_daemon_pidfile(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   test_graceful_shutdown();
   test_stats();
   test_max_connections();

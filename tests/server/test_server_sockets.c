@@ -19,8 +19,7 @@
 #include "srv.h"
 
 /* A port free right now on addr (bind to 0, read it back, close). */
-static int free_port(int family, const char *addr)
-{
+static int free_port(int family, const char *addr) {
   struct sockaddr_storage ss = {0};
   socklen_t sl;
   if (family == AF_INET) {
@@ -46,8 +45,7 @@ static int free_port(int family, const char *addr)
                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-static void test_tcp(int family, const char *addr)
-{
+static void test_tcp(int family, const char *addr) {
   int port = free_port(family, addr);
   if (port < 0) {
     printf("SKIP tcp %s: cannot bind here\n", addr);
@@ -86,8 +84,7 @@ static void test_tcp(int family, const char *addr)
 
 static pid_t child;
 
-static void kill_child(void)
-{
+static void kill_child(void) {
   if (child > 0) {
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
@@ -95,8 +92,7 @@ static void kill_child(void)
   }
 }
 
-static void test_socket_activation(void)
-{
+static void test_socket_activation(void) {
   struct harness h;
   if (harness_init(&h) < 0)
     return;
@@ -158,8 +154,7 @@ static void test_socket_activation(void)
   harness_cleanup(&h);
 }
 
-static void test_bad_addresses(void)
-{
+static void test_bad_addresses(void) {
   struct harness h;
   if (harness_init(&h) < 0)
     return;
@@ -183,8 +178,7 @@ static void test_bad_addresses(void)
   harness_cleanup(&h);
 }
 
-int main(void)
-{
+int main(void) {
   test_tcp(AF_INET, "127.0.0.1");
   test_tcp(AF_INET6, "::1");
   test_socket_activation();

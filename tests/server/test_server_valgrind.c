@@ -15,8 +15,7 @@
 
 static char buf[1u << 20];
 
-static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_t n, int *err)
-{
+static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_t n, int *err) {
   (void)ud;
   (void)ctx;
   (void)off;
@@ -26,15 +25,17 @@ static int extent_cb(void *ud, const char *ctx, uint64_t off, uint32_t *e, size_
   return 0;
 }
 
-int main(void)
-{
-  const char *wrapper[] = {RNULL_VALGRIND, "-q", "--error-exitcode=99", "--leak-check=full",
-                           "--errors-for-leak-kinds=definite", NULL};
+int main(void) {
+  const char *wrapper[] = {RNULL_VALGRIND,
+                           "-q",
+                           "--error-exitcode=99",
+                           "--leak-check=full",
+                           "--errors-for-leak-kinds=definite",
+                           NULL};
   struct harness h;
   srv_set_wrapper(wrapper);
-  if (harness_init(&h) < 0 ||
-      srv_start(&h, "size=64M", "memory_backed=1", "submit_queues=2", "irqmode=softirq",
-                (const char *)NULL) < 0)
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "memory_backed=1", "submit_queues=2",
+                                        "irqmode=softirq", (const char *)NULL) < 0)
     return 1;
   for (int c = 0; c < 2; c++) {
     struct nbd_handle *nbd = nbd_create();
@@ -55,13 +56,12 @@ int main(void)
     EXPECT_NBD_OK(nbd_zero(nbd, BLOCK, BLOCK, LIBNBD_CMD_FLAG_NO_HOLE));
     EXPECT_NBD_OK(nbd_cache(nbd, BLOCK, 0, 0));
     if (c == 0)
-      EXPECT_NBD_OK(nbd_block_status(nbd, 1u << 20, 0,
-                                     (nbd_extent_callback){.callback = extent_cb}, 0));
+      EXPECT_NBD_OK(
+          nbd_block_status(nbd, 1u << 20, 0, (nbd_extent_callback){.callback = extent_cb}, 0));
     EXPECT_NBD_ERRNO(nbd_pread(nbd, buf, BLOCK, 1, 0), EINVAL);
     EXPECT_NBD_ERRNO(nbd_pwrite(nbd, buf, BLOCK, 64u << 20, 0), ENOSPC);
     for (int i = 0; i < 32; i++)
-      nbd_aio_pread(nbd, buf + (i % 8) * BLOCK, BLOCK, (uint64_t)i * BLOCK, NBD_NULL_COMPLETION,
-                    0);
+      nbd_aio_pread(nbd, buf + (i % 8) * BLOCK, BLOCK, (uint64_t)i * BLOCK, NBD_NULL_COMPLETION, 0);
     while (nbd_aio_in_flight(nbd) > 0)
       if (nbd_poll(nbd, 5000) <= 0)
         break;
