@@ -5,7 +5,9 @@
  *  - timeout=1,100,0,1 with timeout_ms=200: the request ends with EIO (no
  *    hang; generous upper bound only), the next one succeeds;
  *  - requeue: every request is requeued once and still succeeds;
- * and the stats_file counts errors, timeouts and requeues. */
+ * and the stats_file counts errors, timeouts and requeues. argv[1] is the
+ * irqmode=... every server runs with (each completion mode ends faults the
+ * same way). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 #include "feature_server.h"
 
 #define STATS_WAIT_MS 10000 /* hang guard: the file is rewritten every second */
+
+/* The completion mode every server of this run uses (argv[1]). */
+static const char *irqmode = "irqmode=none";
 
 /* Start with args plus stats_file=<dir>/stats.json; path receives it. */
 static struct nbd_handle *open_with_stats(struct harness *h, const char *const *args,
@@ -45,7 +50,7 @@ static int read_errno(struct nbd_handle *nbd, uint64_t off)
 
 static void check_error_exact(void)
 {
-  const char *args[] = {"error=1,100,0,5", "size=16M", NULL};
+  const char *args[] = {"error=1,100,0,5", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
   struct nbd_handle *nbd = open_with_stats(&h, args, stats, sizeof stats);
@@ -69,7 +74,7 @@ static void check_error_exact(void)
 /* One server run: 300 reads with error=1,30,0,-1 and a fixed seed. */
 static int error_pattern(char *pattern, int n)
 {
-  const char *args[] = {"error=1,30,0,-1", "fault_seed=20261125", "size=16M", NULL};
+  const char *args[] = {"error=1,30,0,-1", "fault_seed=20261125", "size=16M", irqmode, NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
   int fails = 0;
@@ -100,7 +105,7 @@ static void check_error_seeded(void)
 
 static void check_timeout(void)
 {
-  const char *args[] = {"timeout=1,100,0,1", "timeout_ms=200", "size=16M", NULL};
+  const char *args[] = {"timeout=1,100,0,1", "timeout_ms=200", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
   struct nbd_handle *nbd = open_with_stats(&h, args, stats, sizeof stats);
@@ -123,7 +128,7 @@ static void check_timeout(void)
 
 static void check_requeue(void)
 {
-  const char *args[] = {"requeue=1,100,0,-1", "memory_backed=1", "size=16M", NULL};
+  const char *args[] = {"requeue=1,100,0,-1", "memory_backed=1", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
   struct nbd_handle *nbd = open_with_stats(&h, args, stats, sizeof stats);
@@ -168,12 +173,15 @@ static void check_bad_fault_string(void)
   harness_cleanup(&h);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (argc > 1)
+    irqmode = argv[1];
   check_error_exact();
   check_error_seeded();
   check_timeout();
   check_requeue();
   check_bad_fault_string();
+  fprintf(stderr, "(servers ran with %s)\n", irqmode);
   return expect_result("feature fault injection");
 }
