@@ -1,6 +1,7 @@
 /* Feature options at the nbdkit level: discard=0 takes trim away (the flag
  * is not advertised and a trim sent anyway fails), zone keys are refused
- * at start-up with a message saying zones are out of scope, and the
+ * at start-up with a message saying zones are out of scope, cache_size is
+ * refused as not implemented, and the
  * feature keys appear in --help. */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,6 +82,20 @@ static void check_zone_keys_refused(void)
   }
 }
 
+/* null_blk's cache_size (a write-back cache in front of the memory store)
+ * is not implemented: refused, saying so, not silently ignored. */
+static void check_cache_size_refused(void)
+{
+  const char *args[] = {"memory_backed=1", "cache_size=64", NULL};
+  char *text;
+  int st = run_nbdkit(args, &text);
+
+  EXPECT_MSG(st != 0, "nbdkit refuses cache_size (status %d)", st);
+  EXPECT_MSG(text && strstr(text, "cache_size") && strstr(text, "not implemented"),
+             "the message names cache_size and says it is not implemented:\n%s", text);
+  free(text);
+}
+
 static void check_help_lists_feature_keys(void)
 {
   static const char *const keys[] = {"memory_backed=", "discard=",  "mbps=",
@@ -102,6 +117,7 @@ int main(void)
   check_discard_off();
   check_discard_on_by_default();
   check_zone_keys_refused();
+  check_cache_size_refused();
   check_help_lists_feature_keys();
   return expect_result("feature options");
 }
