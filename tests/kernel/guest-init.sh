@@ -7,9 +7,10 @@
 # "PASS <tag> <check>" or "FAIL <tag> <check> <why>" line per check on the
 # serial console, then "DONE" and powers off. The host parses those lines.
 #
-# rnull.devN=port=P,bs=B,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,conns=C,tag=T
+# rnull.devN=port=P,bs=B,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,conns=C,nl=0|1,tag=T
 #   the configured values the kernel's view must match; conns > 1 attaches
-#   with nbd-client -C (one socket per connection).
+#   with nbd-client -C (one socket per connection), nl=0 with -nonetlink
+#   (the older ioctl interface: nbd-client stays as the device's daemon).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -50,7 +51,7 @@ setup_network() {
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 nl=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -58,6 +59,7 @@ check_device() {
     port=*) port=${kv#*=} ;; conns=*) conns=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
+    nl=*) nl=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -66,6 +68,7 @@ check_device() {
 
   copts= # word-split on purpose below
   [ "$conns" -gt 1 ] && copts="-C $conns"
+  [ "$nl" = 0 ] && copts="$copts -nonetlink"
   echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
   if ! /usr/bin/rnull-attach $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
     fail attach "rnull-attach: $(tr '\n' ' ' </tmp/attach.log)"

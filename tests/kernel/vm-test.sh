@@ -17,7 +17,7 @@ fe=${1:?usage: vm-test.sh plugin|server}
 # shellcheck source=../interop/frontends.sh
 . "$here/../interop/frontends.sh"
 
-VM_TIMEOUT=${RNULL_VM_TIMEOUT:-240} # hang guard for the whole boot, seconds
+VM_TIMEOUT=${RNULL_VM_TIMEOUT:-300} # hang guard for the whole boot, seconds
 MiB=1048576
 
 require_frontend "$fe"
@@ -27,10 +27,11 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client
 # One disk per line: tag | engine keys | guest expectations
 #   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read).
 # Together they cover each logical block size, both stores, rotational,
-# read-only, discard on and off, and each completion mode.
+# read-only, discard on and off, each completion mode, nbd-client's netlink
+# and ioctl interfaces, and a multi-connection attach.
 configs=(
   "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64"
-  "bs1024-ro|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16"
+  "bs1024-ro|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0"
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
   "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64"
 )
