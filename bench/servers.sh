@@ -105,3 +105,14 @@ servers_stop_all() {
 server_rss_kib() {
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/${SERVER_PID[$1]}/status"
 }
+
+# server_cpu_ticks NAME: user + system CPU time of the server so far, in
+# clock ticks (getconf CLK_TCK), counting threads that already exited.
+server_cpu_ticks() {
+  local stat rest
+  read -r stat <"/proc/${SERVER_PID[$1]}/stat" || return 1
+  rest=${stat##*) } # fields from 3 (state) on; comm may hold spaces
+  # shellcheck disable=SC2086 # split into fields on purpose
+  set -- $rest
+  echo $((${12} + ${13})) # utime, stime: fields 14 and 15
+}

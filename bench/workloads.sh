@@ -13,15 +13,16 @@ declare -A WORKLOAD_ARGS=(
 )
 
 # run_fio SERVER WORKLOAD OUT.json: one fio run of RUNTIME seconds.
+# No ramp time: a null server has nothing to warm up, and the server's CPU
+# time (read around the run) must cover exactly the I/Os fio counts.
 run_fio() {
-  local server=$1 wl=$2 out=$3 ramp=0 guard
-  [ "$RUNTIME" -ge 3 ] && ramp=1
-  # Hang guard only: a run normally ends after ramp + runtime.
-  guard=$((RUNTIME + ramp + 60))
+  local server=$1 wl=$2 out=$3 guard
+  # Hang guard only: a run normally ends after runtime.
+  guard=$((RUNTIME + 60))
   # shellcheck disable=SC2086 # WORKLOAD_ARGS holds several words
   timeout -k 5 "$guard" fio --name="$wl" --ioengine=nbd --uri="$(server_uri "$server")" \
     ${WORKLOAD_ARGS[$wl]} --group_reporting --time_based --runtime="$RUNTIME" \
-    --ramp_time="$ramp" --lat_percentiles=1 --output-format=json --output="$out" \
+    --lat_percentiles=1 --output-format=json --output="$out" \
     >"$out.log" 2>&1
 }
 
