@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "fixture.h"
+#include "rnull/throttle.h"
 
 #define MS 1000000ull
 #define KiB 1024u
@@ -445,6 +446,46 @@ START_TEST(mbps_does_not_hold_flush_or_trim) {
 }
 END_TEST
 
+START_TEST(mbps_timeout_starts_at_dispatch) {
+  /* A throttled request that the driver then loses (timeout fault) times
+   * out timeout_ms after it was dispatched, not after it was submitted. */
+  const char *kv[] = {"mbps=1", "timeout=2,100,0,-1", "timeout_ms=100", NULL};
+  up(kv);
+  uint64_t t0 = vclock_ns;
+  /* 1: a read of exactly the burst goes at once and is served (interval=2:
+   * only every 2nd dispatch loses its request) */
+  struct rnull_throttle probe;
+  rnull_throttle_init(&probe, 1, 0); /* the burst the disk's bucket has */
+  uint32_t burst = (uint32_t)probe.burst;
+  rnull_throttle_destroy(&probe);
+  ck_assert_int_eq(submit(RNULL_OP_READ, 0, burst, NULL, 1, 0), 0);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 1);
+  ck_assert_int_eq(ends[0].status, 0);
+  /* 2: 256 KiB wait 250 ms for budget (longer than timeout_ms), then are
+   * dispatched and lost */
+  ck_assert_int_eq(submit(RNULL_OP_READ, 0, 256 * KiB, NULL, 2, 0), 0);
+  uint64_t due = rnull_hctx_next_deadline(hq);
+  ck_assert_uint_eq(due, t0 + 250 * MS);
+  vclock_ns = t0 + 100 * MS; /* submitted + timeout_ms: held, not timed out */
+  rnull_hctx_run(hq, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 1);
+  ck_assert_uint_eq(stats().timeouts, 0);
+  vclock_ns = due;
+  rnull_hctx_run(hq, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 1); /* dispatched, lost */
+  ck_assert_uint_eq(rnull_hctx_next_deadline(hq), due + 100 * MS);
+  vclock_ns = due + 100 * MS - 1;
+  rnull_hctx_run(hq, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 1);
+  vclock_ns = due + 100 * MS;
+  rnull_hctx_run(hq, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 2);
+  ck_assert_int_eq(ends[1].status, -ETIMEDOUT);
+  ck_assert_uint_eq(stats().timeouts, 1);
+  down();
+}
+END_TEST
+
 /* ---- options ---- */
 
 START_TEST(discard_off_refuses_trim) {
@@ -498,6 +539,7 @@ Suite *features_suite(void) {
   TCase *t = new_tcase("throttle");
   tcase_add_test(t, mbps_holds_requests_in_virtual_time);
   tcase_add_test(t, mbps_does_not_hold_flush_or_trim);
+  tcase_add_test(t, mbps_timeout_starts_at_dispatch);
   suite_add_tcase(s, t);
   TCase *o = new_tcase("options");
   tcase_add_test(o, discard_off_refuses_trim);
