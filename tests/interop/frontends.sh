@@ -84,17 +84,6 @@ start_frontend_unix() {
   fi
 }
 
-# start_frontend_unix_expect_fail FE SOCK LOG KEY=VALUE...: the front end must
-# refuse this configuration and exit non-zero by itself.
-frontend_refuses() {
-  local fe=$1 sock=$2 log=$3
-  shift 3
-  frontend_argv "$fe" unix "$sock" "$@"
-  timeout 20 "${FRONTEND_ARGV[@]}" >"$log" 2>&1
-  local rc=$?
-  [ $rc -ne 0 ] && [ $rc -ne 124 ]
-}
-
 # stop_pid PID: TERM, wait up to 10 s, then KILL. Only PIDs we started.
 stop_pid() {
   local pid=$1

@@ -66,7 +66,9 @@ check_device() {
   dev=/dev/nbd$n
   q=/sys/block/nbd$n/queue
 
-  copts= # word-split on purpose below
+  # -t: a request the server never answers fails after 60 s instead of
+  # hanging the guest until the host's hang guard.
+  copts="-t 60"
   [ "$conns" -gt 1 ] && copts="-C $conns"
   [ "$nl" = 0 ] && copts="$copts -nonetlink"
   echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
