@@ -69,7 +69,7 @@ check_device() {
   # -t: a request the server never answers fails after 60 s instead of
   # hanging the guest until the host's hang guard.
   copts="-t 60"
-  [ "$conns" -gt 1 ] && copts="-C $conns"
+  [ "$conns" -gt 1 ] && copts="$copts -C $conns"
   [ "$nl" = 0 ] && copts="$copts -nonetlink"
   echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
   if ! /usr/bin/rnull-attach $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
