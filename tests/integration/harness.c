@@ -243,15 +243,15 @@ static int wait_bounded(pid_t pid, int ms) {
 }
 
 int harness_stop(struct harness *h) {
+  int grace_ms = h->stop_timeout_ms > 0 ? h->stop_timeout_ms : HARNESS_STOP_TIMEOUT_S * 1000;
   int st;
 
   if (h->pid <= 0)
     return h->started ? h->status : -1;
   kill(h->pid, SIGTERM);
-  st = wait_bounded(h->pid, HARNESS_STOP_TIMEOUT_S * 1000);
+  st = wait_bounded(h->pid, grace_ms);
   if (st == -1) {
-    fprintf(stderr, "harness: pid %d ignored SIGTERM for %d s: SIGKILL\n", (int)h->pid,
-            HARNESS_STOP_TIMEOUT_S);
+    fprintf(stderr, "harness: pid %d ignored SIGTERM for %d ms: SIGKILL\n", (int)h->pid, grace_ms);
     kill(h->pid, SIGKILL);
     waitpid(h->pid, &st, 0);
   }

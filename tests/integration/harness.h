@@ -28,12 +28,13 @@
 #define HARNESS_STOP_TIMEOUT_S 10  /* SIGTERM grace before SIGKILL */
 
 struct harness {
-  char dir[256];  /* mkdtemp directory, removed by harness_cleanup */
-  char sock[300]; /* dir/sock: pass it to the server */
-  char log[300];  /* dir/server.log: the server's stdout and stderr */
-  pid_t pid;      /* server, 0 when not running */
-  bool started;   /* harness_start ran the server */
-  int status;     /* wait status once stopped (or exited) */
+  char dir[256];       /* mkdtemp directory, removed by harness_cleanup */
+  char sock[300];      /* dir/sock: pass it to the server */
+  char log[300];       /* dir/server.log: the server's stdout and stderr */
+  pid_t pid;           /* server, 0 when not running */
+  bool started;        /* harness_start ran the server */
+  int status;          /* wait status once stopped (or exited) */
+  int stop_timeout_ms; /* SIGTERM grace; 0: HARNESS_STOP_TIMEOUT_S */
 };
 
 /* Make the temp dir and fill in the paths. 0 or -1 (message printed). */
@@ -59,7 +60,7 @@ int harness_signal(struct harness *h, int sig);
 /* Has the server exited? (reaps it and sets h->status) */
 bool harness_exited(struct harness *h);
 
-/* SIGTERM, wait up to HARNESS_STOP_TIMEOUT_S, then SIGKILL. Returns the wait
+/* SIGTERM, wait up to the grace (stop_timeout_ms), then SIGKILL. Returns the wait
  * status (also in h->status; the earlier one if it had already exited); -1
  * if it was never started. */
 int harness_stop(struct harness *h);

@@ -1,6 +1,8 @@
 /* Start nbdkit with rnull.so: see plugin_server.h. */
 #include "plugin_server.h"
 
+#include "expect.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +70,10 @@ int plugin_start(struct harness *h, ...) {
   va_end(ap);
   args[n] = NULL;
   return plugin_startv(h, args);
+}
+
+bool plugin_stop_clean(struct harness *h, const char *what) {
+  int st = harness_stop(h);
+
+  return EXPECT_MSG(st == 0, "%s: nbdkit exits cleanly on SIGTERM (wait status 0x%x)", what, st);
 }

@@ -3,6 +3,8 @@
 #ifndef RNULL_TEST_PLUGIN_SERVER_H
 #define RNULL_TEST_PLUGIN_SERVER_H
 
+#include <stdbool.h>
+
 #include "harness.h"
 
 #define PLUGIN_MAX_ARGS 64
@@ -19,6 +21,10 @@ int plugin_argv(const char **argv, const char *sock, const char *const *args);
 /* Command words put in front of nbdkit (e.g. valgrind ...), NULL-terminated;
  * NULL to clear. */
 void plugin_set_wrapper(const char *const *wrapper);
+
+/* Stop the server and expect a clean exit (status 0) after SIGTERM; the
+ * failure names what and the real wait status. Returns whether it was. */
+bool plugin_stop_clean(struct harness *h, const char *what);
 
 const char *plugin_path(void);
 const char *nbdkit_program(void);

@@ -92,7 +92,7 @@ static void scenario(const char *what, const char *const *args, int conns, int n
       nbd_shutdown(nbd[c], 0);
       nbd_close(nbd[c]);
     }
-  EXPECT_MSG(harness_stop(&h) == 0, "%s: clean exit (status 0x%x)", what, h.status);
+  plugin_stop_clean(&h, what);
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);

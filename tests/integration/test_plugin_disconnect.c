@@ -2,7 +2,11 @@
  * completions) must not hurt the server: the plugin's waiting threads still
  * see their requests end, the next client is served, every tag comes back,
  * and nbdkit exits cleanly. (--threads=1: Debian's nbdkit 1.32.5 aborts when
- * a client hangs up while several replies are queued; not ours to chase.) */
+ * a client hangs up while several replies are queued; not ours to chase.)
+ * In sanitizer builds nbdkit itself (even with its null plugin) can hang in
+ * exit() after such a hang-up (libp11-kit's destructor waits for glibc's
+ * setlocale lock), so there the clean exit is not checked and the SIGTERM
+ * grace is short. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,7 +87,16 @@ int main(void) {
     EXPECT_EQ_INT(total.errors, 0);
   }
   EXPECT_MSG(!harness_exited(&h), "nbdkit still running after the hang-ups");
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+#ifdef RNULL_SANITIZED
+  h.stop_timeout_ms = 2000;
+  harness_stop(&h);
+#else
+  {
+    int st = harness_stop(&h);
+
+    EXPECT_MSG(st == 0, "clean exit (status 0x%x)", st);
+  }
+#endif
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);

@@ -78,7 +78,7 @@ static void test_bad_requests(void) {
     nbd_shutdown(nbd, 0);
     nbd_close(nbd);
   }
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  plugin_stop_clean(&h, "bad requests");
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);
@@ -104,7 +104,7 @@ static void test_readonly(void) {
     nbd_shutdown(nbd, 0);
     nbd_close(nbd);
   }
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  plugin_stop_clean(&h, "readonly");
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);

@@ -124,7 +124,7 @@ int main(int argc, char **argv) {
     nbd_shutdown(b, 0);
   nbd_close(a);
   nbd_close(b);
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  plugin_stop_clean(&h, argc > 1 ? argv[1] : "default mode");
   check_stats(stats_path, timer, completion_nsec);
   if (expect_failures)
     harness_dump_log(&h);

@@ -47,7 +47,7 @@ int main(void) {
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
     EXPECT_MSG(strstr(text, fields[i]) != NULL, "nbdinfo shows %s:\n%s", fields[i], text);
   free(text);
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  plugin_stop_clean(&h, "nbdinfo");
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);

@@ -37,7 +37,7 @@ static char *finish(struct harness *h, struct nbd_handle *nbd) {
     nbd_shutdown(nbd, 0);
     nbd_close(nbd);
   }
-  EXPECT_MSG(harness_stop(h) == 0, "clean exit (status 0x%x)", h->status);
+  plugin_stop_clean(h, "options");
   log = harness_read_file(h->log);
   if (expect_failures)
     harness_dump_log(h);

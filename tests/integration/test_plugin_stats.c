@@ -113,7 +113,7 @@ int main(void) {
       nbd_shutdown(nbd[i], 0);
       nbd_close(nbd[i]);
     }
-  EXPECT_MSG(harness_stop(&h) == 0, "clean exit (status 0x%x)", h.status);
+  plugin_stop_clean(&h, "stats");
   log = harness_read_file(h.log);
   EXPECT_MSG(count_tables(h.log) == 3, "unload printed the table too:\n%s", log);
   EXPECT(strstr(log, "total") != NULL);
