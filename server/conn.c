@@ -363,6 +363,8 @@ static void process_requests(struct conn *c) {
       return;
     }
     uint32_t err = rnull_req_check(&r, &c->lim);
+    if (!err && c->draining && rnull_hctx_now(c->loop->hctx) > c->loop->eshutdown_ns)
+      err = NBD_ESHUTDOWN;
     bool needbuf = !err && !srv->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
       int b = slot_buf(c, c->free, r.len);
@@ -547,6 +549,7 @@ static void conn_read(struct conn *c) {
       conn_process(c);
       /* A short read drained the socket: no second recv just to see
        * EAGAIN (a syscall per wake-up), except when draining. */
+      c->rx_quiet = false;
       if ((size_t)n < asked && !c->draining)
         break;
       continue;
@@ -558,8 +561,7 @@ static void conn_read(struct conn *c) {
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (c->draining)
-        c->rx_done = true;
+      c->rx_quiet = true;
       break;
     }
     conn_abort(c);
@@ -572,12 +574,15 @@ static void conn_update(struct conn *c) {
   struct ev_loop *ev = c->loop->ev;
   if (c->closing)
     return;
-  if (c->draining && wants_read(c))
-    conn_read(c); /* drain: take what the client already sent */
+  if (c->draining && !c->rx_quiet && wants_read(c))
+    conn_read(c); /* drain: is the client still sending? */
   if (c->closing)
     return;
   bool pending = out_pending(c);
-  if (!pending && (c->close_after_flush || (c->rx_done && c->inflight == 0 && !c->pend_head))) {
+  bool idle = !pending && c->inflight == 0 && !c->pend_head;
+  /* (after EOF a half-received payload can never complete: drop it) */
+  bool quiet = c->draining && c->rx_quiet && c->in_pos == c->in_end && !c->payload_slot;
+  if (!pending && (c->close_after_flush || (idle && (c->rx_done || quiet)))) {
     conn_abort(c); /* everything answered: close */
     return;
   }

@@ -68,8 +68,9 @@ struct conn {
   uint32_t payload_left, payload_done;
   bool payload_keep; /* copy into the slot's buffer (else dropped) */
 
-  bool rx_done;  /* no more requests will be read (EOF, DISC, drain) */
-  bool draining; /* read what is there, then rx_done */
+  bool rx_done;  /* no more requests will be read (EOF, DISC) */
+  bool draining; /* shutting down: close once idle and the client is quiet */
+  bool rx_quiet; /* the last recv found nothing (EAGAIN) */
   bool closing;  /* fd closed: waiting for in-flight requests to end */
   bool close_after_flush;
 

@@ -14,6 +14,10 @@
 #include "conn.h"
 #include "server.h"
 
+/* Draining: requests keep being served this long (those the client sent
+ * before the signal may still be arriving), then get ESHUTDOWN (so a busy
+ * client stops); connections left after the guard are closed. */
+#define DRAIN_SERVE_NS 2000000000ull
 #define DRAIN_GUARD_SECONDS 10.0
 
 void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
@@ -29,11 +33,13 @@ static void take_handoffs(struct loop *l) {
   struct handoff q[64];
   for (;;) {
     unsigned n = l->nqueue < 64 ? l->nqueue : 64;
+    if (n == 0) {
+      pthread_mutex_unlock(&l->lock);
+      return;
+    }
     memcpy(q, l->queue + l->nqueue - n, n * sizeof(*q));
     l->nqueue -= n;
     pthread_mutex_unlock(&l->lock);
-    if (n == 0)
-      return;
     for (unsigned i = 0; i < n; i++) {
       if (l->draining || !conn_create(l, q[i].fd, q[i].refuse, q[i].tcp)) {
         close(q[i].fd);
@@ -51,6 +57,7 @@ static void wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   take_handoffs(l);
   if (atomic_load(&l->srv->draining) && !l->draining) {
     l->draining = true;
+    l->eshutdown_ns = rnull_hctx_now(l->hctx) + DRAIN_SERVE_NS;
     for (struct conn *c = l->conns; c; c = c->next)
       conn_begin_drain(c);
     ev_timer_start(l->ev, &l->drain_guard);

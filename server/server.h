@@ -56,6 +56,7 @@ struct loop {
   unsigned nconns;
   bool tag_freed;
   bool draining;
+  uint64_t eshutdown_ns; /* drain: requests parsed after this get ESHUTDOWN */
 };
 
 struct server {

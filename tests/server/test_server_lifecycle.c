@@ -79,6 +79,59 @@ static bool file_has(void *p) {
   return r;
 }
 
+/* A client that keeps requests coming after SIGTERM does not keep the
+ * server alive: it is served for a grace period, then its requests get
+ * ESHUTDOWN or, once nothing of it is in flight, it is disconnected; the
+ * server exits 0 by itself (not by the drain guard's forced close). */
+struct busy {
+  int ok, shutdown, other;
+};
+
+static int busy_done(void *ud, int *error) {
+  struct busy *b = ud;
+  if (*error == 0)
+    b->ok++;
+  else if (*error == ESHUTDOWN)
+    b->shutdown++;
+  else
+    b->other++;
+  return 1; /* retire the command */
+}
+
+static void test_busy_client_shutdown(void) {
+  struct harness h;
+  if (harness_init(&h) < 0 || srv_start(&h, "size=64M", "irqmode=timer", "completion_nsec=1000000",
+                                        (const char *)NULL) < 0) {
+    EXPECT_MSG(false, "start server");
+    harness_cleanup(&h);
+    return;
+  }
+  struct nbd_handle *nbd = harness_connect(&h);
+  struct busy b = {0};
+  if (EXPECT(nbd != NULL)) {
+    static char buf[8][BLOCK];
+    bool signalled = false;
+    long long end = harness_now_ms() + 20000;
+    while (harness_now_ms() < end && b.shutdown == 0 && b.other == 0) {
+      while (nbd_aio_in_flight(nbd) < 8)
+        if (nbd_aio_pread(nbd, buf[nbd_aio_in_flight(nbd)], BLOCK, 0,
+                          (nbd_completion_callback){.callback = busy_done, .user_data = &b}, 0) < 0)
+          break;
+      if (nbd_poll(nbd, 1000) < 0)
+        break;
+      if (!signalled && b.ok >= 8)
+        signalled = EXPECT(harness_signal(&h, SIGTERM) == 0);
+    }
+    EXPECT_MSG(b.shutdown + b.other > 0, "the client was stopped (%d reads ok)", b.ok);
+  }
+  nbd_close(nbd);
+  if (EXPECT_MSG(eventually(exited, &h, 15000), "server exits"))
+    EXPECT_MSG(WIFEXITED(h.status) && WEXITSTATUS(h.status) == 0, "exit 0x%x", h.status);
+  struct file_has forced = {h.log, "drain took too long"};
+  EXPECT_MSG(!file_has(&forced), "closed without the drain guard");
+  harness_cleanup(&h);
+}
+
 static void test_stats(void) {
   struct harness h;
   char sf[400];
@@ -191,6 +244,7 @@ static void test_daemon_pidfile(void) {
 
 int main(void) {
   test_graceful_shutdown();
+  test_busy_client_shutdown();
   test_stats();
   test_max_connections();
   test_daemon_pidfile();
