@@ -7,10 +7,11 @@
 # "PASS <tag> <check>" or "FAIL <tag> <check> <why>" line per check on the
 # serial console, then "DONE" and powers off. The host parses those lines.
 #
-# rnull.devN=port=P,bs=B,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,conns=C,nl=0|1,tag=T
+# rnull.devN=port=P,bs=B,size=S,rot=0|1,ro=0|1,mem=0|1,discard=0|1,zeros=MIB,conns=C,nl=0|1,bad=SECTOR,tag=T
 #   the configured values the kernel's view must match; conns > 1 attaches
 #   with nbd-client -C (one socket per connection), nl=0 with -nonetlink
-#   (the older ioctl interface: nbd-client stays as the device's daemon).
+#   (the older ioctl interface: nbd-client stays as the device's daemon);
+#   bad: first of 8 bad sectors configured on the server (reads there fail).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -41,6 +42,12 @@ reads_zeros() {
     /usr/bin/cmp -s -n $(($3 * MIB)) - /dev/zero
 }
 
+# reads_zeros_4k DEV BLOCK: one O_DIRECT 4 KiB read at BLOCK, all zeros
+reads_zeros_4k() {
+  /usr/bin/dd if="$1" bs=4k skip="$2" count=1 iflag=direct status=none |
+    /usr/bin/cmp -s -n 4096 - /dev/zero
+}
+
 setup_network() {
   modprobe virtio_pci && modprobe virtio_net || return 1
   ip link set lo up
@@ -51,7 +58,7 @@ setup_network() {
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 nl=1 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -59,7 +66,7 @@ check_device() {
     port=*) port=${kv#*=} ;; conns=*) conns=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
-    nl=*) nl=${kv#*=} ;;
+    nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -106,6 +113,18 @@ check_device() {
       fail small_direct_refused "512-byte O_DIRECT read succeeded on a $bs-byte device"
     else
       pass small_direct_refused
+    fi
+  fi
+
+  # A bad block on the server reaches the kernel as an I/O error, its
+  # neighbours read fine.
+  if [ -n "$bad" ]; then
+    if /usr/bin/dd if="$dev" of=/dev/null bs=4k skip=$((bad / 8)) count=1 iflag=direct status=none 2>/dev/null; then
+      fail badblock_eio "read of bad sector $bad succeeded"
+    elif ! reads_zeros_4k "$dev" $((bad / 8 + 1)) || ! reads_zeros_4k "$dev" $((bad / 8 - 1)); then
+      fail badblock_eio "blocks next to bad sector $bad failed"
+    else
+      pass badblock_eio
     fi
   fi
 
