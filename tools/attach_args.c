@@ -57,6 +57,13 @@ static const struct client_opt *find_opt(const struct client_opt *table, size_t 
   for (size_t i = 0; i < n; i++)
     if (opt_matches(arg, &table[i], inline_value))
       return &table[i];
+  /* Then "-b4096": a short option with its value attached (long names won
+   * above, so "-timeout" is never "-t imeout"). */
+  for (size_t i = 0; i < n; i++)
+    if (table[i].has_value && arg[1] == table[i].shrt[0] && arg[2] != '\0') {
+      *inline_value = arg + 2;
+      return &table[i];
+    }
   return NULL;
 }
 

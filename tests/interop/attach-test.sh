@@ -62,6 +62,10 @@ expect_out "options before the host" "nbd-client -unix $S /dev/nbd1 -b 4096 -non
   attach -nonetlink --dry-run --timeout=5 -unix "$S" /dev/nbd1
 expect_out "a -b given wins, no query" "nbd-client -unix $T/absent.sock /dev/nbd0 -b 1024" \
   attach --dry-run -unix "$T/absent.sock" /dev/nbd0 -b 1024
+expect_out "an attached -b1024 wins too" "nbd-client -unix $T/absent.sock /dev/nbd0 -b1024" \
+  attach --dry-run -unix "$T/absent.sock" /dev/nbd0 -b1024
+expect_out "--block-size=512 wins too" "nbd-client -unix $T/absent.sock /dev/nbd0 --block-size=512" \
+  attach --dry-run -unix "$T/absent.sock" /dev/nbd0 --block-size=512
 expect_out "-d passes through" "nbd-client -d /dev/nbd0" attach --dry-run -d /dev/nbd0
 expect_out "-c passes through" "nbd-client -c /dev/nbd2" attach --dry-run -c /dev/nbd2
 expect_out "nbdtab form passes through" "nbd-client nbd0" attach --dry-run nbd0
@@ -73,6 +77,10 @@ if [ "$fe" = server ]; then
   start_frontend_unix "$fe" "$T/named.sock" "$T/named.log" --export-name disk1 size=8M blocksize=2048
   expect_out "-N disk1 asks that export" "nbd-client -unix $T/named.sock /dev/nbd0 -b 2048 -N disk1" \
     attach --dry-run -unix "$T/named.sock" /dev/nbd0 -N disk1
+  expect_out "-Ndisk1 (attached) asks that export" "nbd-client -unix $T/named.sock /dev/nbd0 -b 2048 -Ndisk1" \
+    attach --dry-run -unix "$T/named.sock" /dev/nbd0 -Ndisk1
+  expect_out "-name disk1 asks that export" "nbd-client -unix $T/named.sock /dev/nbd0 -b 2048 -name disk1" \
+    attach --dry-run -unix "$T/named.sock" /dev/nbd0 -name disk1
   expect_err "-N other refused by the server" 1 'export "other"' \
     attach --dry-run -unix "$T/named.sock" /dev/nbd0 -N other
 else
