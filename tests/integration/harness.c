@@ -17,9 +17,12 @@
 #define POLL_MS 10
 #define MAX_LIVE 32
 
-/* Harnesses not yet cleaned up, so exit() after a failed check still stops
- * their servers and removes their dirs. */
-static struct harness *live[MAX_LIVE];
+/* Harnesses not yet cleaned up, so exit() or a return from main after a
+ * failed check still stops their servers and removes their dirs. A copy is
+ * kept, not the pointer: the caller's struct may live in main's stack frame,
+ * gone by the time atexit handlers run. */
+static struct harness *live_owner[MAX_LIVE];
+static struct harness live_copy[MAX_LIVE];
 
 long long harness_now_ms(void) {
   struct timespec ts;
@@ -36,29 +39,48 @@ static void sleep_ms(int ms) {
 
 static void cleanup_live_at_exit(void) {
   for (int i = 0; i < MAX_LIVE; i++)
-    if (live[i])
-      harness_cleanup(live[i]);
+    if (live_owner[i]) {
+      live_owner[i] = NULL;
+      harness_cleanup(&live_copy[i]);
+    }
 }
 
+/* Record h (or refresh its copy after its pid changed). */
 static void track(struct harness *h) {
   static bool registered;
+  int free_slot = -1;
 
   if (!registered) {
     atexit(cleanup_live_at_exit);
     registered = true;
   }
-  for (int i = 0; i < MAX_LIVE; i++)
-    if (live[i] == NULL || live[i] == h) {
-      live[i] = h;
+  for (int i = 0; i < MAX_LIVE; i++) {
+    if (live_owner[i] == h) {
+      live_copy[i] = *h;
       return;
     }
-  fprintf(stderr, "harness: more than %d live harnesses, not tracked\n", MAX_LIVE);
+    if (live_owner[i] == NULL && free_slot < 0)
+      free_slot = i;
+  }
+  if (free_slot < 0) {
+    fprintf(stderr, "harness: more than %d live harnesses, not tracked\n", MAX_LIVE);
+    return;
+  }
+  live_owner[free_slot] = h;
+  live_copy[free_slot] = *h;
 }
 
 static void untrack(struct harness *h) {
   for (int i = 0; i < MAX_LIVE; i++)
-    if (live[i] == h)
-      live[i] = NULL;
+    if (live_owner[i] == h)
+      live_owner[i] = NULL;
+}
+
+/* Keep the at-exit copy current (no-op for untracked structs). */
+static void sync_live(struct harness *h) {
+  for (int i = 0; i < MAX_LIVE; i++)
+    if (live_owner[i] == h)
+      live_copy[i] = *h;
 }
 
 int harness_init(struct harness *h) {
@@ -146,6 +168,7 @@ bool harness_exited(struct harness *h) {
   if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
     h->status = st;
     h->pid = 0;
+    sync_live(h);
     return true;
   }
   return false;
@@ -164,6 +187,7 @@ int harness_start_wait_for(struct harness *h, char *const argv[], const char *wa
   }
   h->started = true;
   h->status = 0;
+  sync_live(h);
   while (wait_path && !ready(wait_path)) {
     if (harness_exited(h)) {
       fprintf(stderr, "harness: %s exited (status 0x%x) before %s appeared\n", argv[0], h->status,
@@ -257,6 +281,7 @@ int harness_stop(struct harness *h) {
   }
   h->pid = 0;
   h->status = st;
+  sync_live(h);
   return st;
 }
 
