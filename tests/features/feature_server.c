@@ -5,6 +5,70 @@
 #include <string.h>
 #include <time.h>
 
+static const char *server_path(void)
+{
+  const char *p = getenv("RNULL_FEATURE_SERVER");
+
+  return p && *p ? p : NULL;
+}
+
+const char *feature_frontend(void)
+{
+  return server_path() ? "rnull-server" : "nbdkit";
+}
+
+void feature_argv(const char **argv, const char *sock, const char *const *args,
+                  const char *const *wrapper)
+{
+  const char *srv = server_path();
+  int n = 0;
+
+  if (!srv) {
+    plugin_set_wrapper(wrapper);
+    plugin_argv(argv, sock, args);
+    plugin_set_wrapper(NULL);
+    return;
+  }
+  for (int i = 0; wrapper && wrapper[i] && n < PLUGIN_MAX_ARGS - 8; i++)
+    argv[n++] = wrapper[i];
+  argv[n++] = srv;
+  argv[n++] = "-f";
+  if (sock) {
+    argv[n++] = "--unix";
+    argv[n++] = sock;
+  }
+  for (int i = 0; args[i] && n < PLUGIN_MAX_ARGS - 1; i++)
+    if (args[i][0] != '-' || strcmp(args[i], "--help") == 0)
+      argv[n++] = args[i];
+  argv[n] = NULL;
+}
+
+int feature_serve(struct harness *h, const char *const *args, const char *const *wrapper)
+{
+  const char *argv[PLUGIN_MAX_ARGS];
+
+  feature_argv(argv, h->sock, args, wrapper);
+  return harness_start(h, (char *const *)argv);
+}
+
+int feature_run(const char *const *args, char **out)
+{
+  const char *argv[PLUGIN_MAX_ARGS];
+  struct harness h;
+  char path[400];
+  int st;
+
+  *out = NULL;
+  if (harness_init(&h) < 0)
+    return -1;
+  snprintf(path, sizeof path, "%s/out.txt", h.dir);
+  feature_argv(argv, h.sock, args, NULL);
+  st = harness_run((char *const *)argv, path, 30);
+  *out = harness_read_file(path);
+  harness_cleanup(&h);
+  return st;
+}
+
 struct nbd_handle *feature_open(struct harness *h, const char *const *args)
 {
   if (harness_init(h) < 0) {
@@ -18,8 +82,8 @@ struct nbd_handle *feature_start(struct harness *h, const char *const *args)
 {
   struct nbd_handle *nbd;
 
-  if (plugin_startv(h, args) < 0) {
-    EXPECT_MSG(0, "nbdkit with rnull.so starts");
+  if (feature_serve(h, args, NULL) < 0) {
+    EXPECT_MSG(0, "%s starts", feature_frontend());
     harness_cleanup(h);
     return NULL;
   }
@@ -41,7 +105,8 @@ void feature_close(struct harness *h, struct nbd_handle *nbd)
     EXPECT_NBD_OK(nbd_shutdown(nbd, 0));
     nbd_close(nbd);
   }
-  EXPECT_MSG(harness_stop(h) == 0, "nbdkit exits cleanly on SIGTERM (status 0x%x)", h->status);
+  EXPECT_MSG(harness_stop(h) == 0, "%s exits cleanly on SIGTERM (status 0x%x)", feature_frontend(),
+             h->status);
   if (expect_failures)
     harness_dump_log(h);
   harness_cleanup(h);

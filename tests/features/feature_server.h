@@ -1,6 +1,10 @@
-/* Shared by the feature tests: start nbdkit with rnull.so and the given keys
- * (via the integration harness), connect with base:allocation and strict
- * mode off, and tear everything down again, whatever happened. */
+/* Shared by the feature tests: start a front end serving the rnull disk with
+ * the given keys (via the integration harness), connect with base:allocation
+ * and strict mode off, and tear everything down again, whatever happened.
+ *
+ * The front end is `nbdkit rnull.so` unless RNULL_FEATURE_SERVER names the
+ * rnull-server binary: then that serves (same keys; nbdkit options, the
+ * arguments starting with '-', are left out). */
 #ifndef RNULL_FEATURE_SERVER_H
 #define RNULL_FEATURE_SERVER_H
 
@@ -20,6 +24,22 @@
   feature_expect_eq((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
 bool feature_expect_eq(long long a, long long b, const char *file, int line, const char *sa,
                        const char *sb);
+
+/* Which front end serves: "nbdkit" or "rnull-server". */
+const char *feature_frontend(void);
+
+/* The argv that serves args on sock (NULL: no socket, e.g. for --help),
+ * with the wrapper words first (NULL: none). argv has PLUGIN_MAX_ARGS. */
+void feature_argv(const char **argv, const char *sock, const char *const *args,
+                  const char *const *wrapper);
+
+/* Start the front end under h (already initialized), wrapped (may be NULL),
+ * and wait for its socket. 0 or -1. */
+int feature_serve(struct harness *h, const char *const *args, const char *const *wrapper);
+
+/* Run the front end with args to completion (e.g. a refused key): its wait
+ * status; *out gets its output (malloc'd, "" if none). */
+int feature_run(const char *const *args, char **out);
 
 /* harness_init + start nbdkit (args as plugin_start: "-..." are nbdkit
  * options, the rest plugin keys; NULL-terminated) + connect. NULL on

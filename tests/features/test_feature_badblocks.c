@@ -110,21 +110,13 @@ static void check_memory_remap(void)
 static void check_refused(const char *kv, const char *must_mention)
 {
   const char *args[] = {"blocksize=512", "size=1M", kv, NULL};
-  const char *argv[PLUGIN_MAX_ARGS];
-  struct harness h;
-  char out[400];
+  char *text;
+  int st = feature_run(args, &text);
 
-  if (harness_init(&h) < 0)
-    return;
-  snprintf(out, sizeof out, "%s/out.txt", h.dir);
-  plugin_argv(argv, h.sock, args);
-  int st = harness_run((char *const *)argv, out, 30);
-  char *text = harness_read_file(out);
-  EXPECT_MSG(st != 0, "nbdkit refuses %s (status %d)", kv, st);
-  EXPECT_MSG(strstr(text, "badblocks") && strstr(text, must_mention), "message for %s:\n%s", kv,
-             text);
+  EXPECT_MSG(st != 0, "%s refuses %s (status %d)", feature_frontend(), kv, st);
+  EXPECT_MSG(text && strstr(text, "badblocks") && strstr(text, must_mention),
+             "message for %s:\n%s", kv, text);
   free(text);
-  harness_cleanup(&h);
 }
 
 int main(void)
@@ -135,5 +127,6 @@ int main(void)
   check_refused("badblocks=2000-2048", "2048"); /* past the last sector (2047) */
   check_refused("badblocks=20-10", "20-10");
   check_refused("badblocks=x", "x");
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature badblocks");
 }

@@ -24,11 +24,14 @@ int main(int argc, char **argv)
   uint64_t off = 0;
   int err = 0;
 
-  plugin_set_wrapper(wrapper);
-  nbd = feature_open(&h, args);
-  plugin_set_wrapper(NULL);
-  if (!nbd)
+  if (harness_init(&h) < 0)
+    return 1;
+  if (feature_serve(&h, args, wrapper) < 0 || (nbd = harness_connect(&h)) == NULL) {
+    EXPECT_MSG(0, "%s starts under prlimit and accepts a connection", feature_frontend());
+    harness_dump_log(&h);
+    harness_cleanup(&h);
     return expect_result("feature memory ENOSPC");
+  }
   feature_pattern(in, sizeof in, 5);
   while (off < GiB) {
     if (nbd_pwrite(nbd, in, sizeof in, off, 0) == -1) {
@@ -49,5 +52,6 @@ int main(int argc, char **argv)
   if (EXPECT_NBD_OK(nbd_pread(nbd, out, sizeof out, off, 0)))
     EXPECT(memcmp(in, out, sizeof in) == 0);
   feature_close(&h, nbd);
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature memory ENOSPC");
 }

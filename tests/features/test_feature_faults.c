@@ -156,21 +156,14 @@ static void check_requeue(void)
 static void check_bad_fault_string(void)
 {
   const char *args[] = {"error=1,200,0,1", NULL};
-  const char *argv[PLUGIN_MAX_ARGS];
-  struct harness h;
+  char *text;
+  int st = feature_run(args, &text);
 
-  if (harness_init(&h) < 0)
-    return;
-  char out[400];
-  snprintf(out, sizeof out, "%s/out.txt", h.dir);
-  plugin_argv(argv, h.sock, args);
-  int st = harness_run((char *const *)argv, out, 30);
-  char *text = harness_read_file(out);
-  EXPECT_MSG(st != 0, "nbdkit refuses error=1,200,0,1 (status %d)", st);
-  EXPECT_MSG(strstr(text, "error") && strstr(text, "1,200,0,1") && strstr(text, "probability"),
+  EXPECT_MSG(st != 0, "%s refuses error=1,200,0,1 (status %d)", feature_frontend(), st);
+  EXPECT_MSG(text && strstr(text, "error") && strstr(text, "1,200,0,1") &&
+                 strstr(text, "probability"),
              "message names key, value and format:\n%s", text);
   free(text);
-  harness_cleanup(&h);
 }
 
 int main(int argc, char **argv)
@@ -182,6 +175,6 @@ int main(int argc, char **argv)
   check_timeout();
   check_requeue();
   check_bad_fault_string();
-  fprintf(stderr, "(servers ran with %s)\n", irqmode);
+  fprintf(stderr, "(served by %s with %s)\n", feature_frontend(), irqmode);
   return expect_result("feature fault injection");
 }

@@ -47,7 +47,7 @@ static void check(const char *fio, bool memory, const char *rw)
   if (harness_init(&h) < 0)
     return;
   snprintf(out, sizeof out, "%s/fio.txt", h.dir);
-  if (!EXPECT(plugin_startv(&h, memory ? args_mem : args_null) == 0)) {
+  if (!EXPECT(feature_serve(&h, memory ? args_mem : args_null, NULL) == 0)) {
     harness_cleanup(&h);
     return;
   }
@@ -61,7 +61,8 @@ static void check(const char *fio, bool memory, const char *rw)
     EXPECT_MSG(WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(text, "bad magic header"),
                "fio %s verify fails on the null store (status 0x%x):\n%s", rw, st, text);
   free(text);
-  EXPECT_MSG(harness_stop(&h) == 0, "nbdkit exits cleanly (status 0x%x)", h.status);
+  EXPECT_MSG(harness_stop(&h) == 0, "%s exits cleanly (status 0x%x)", feature_frontend(),
+             h.status);
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);
@@ -76,5 +77,6 @@ int main(int argc, char **argv)
   check(argv[1], true, "randwrite");
   check(argv[1], true, "write");
   check(argv[1], false, "randwrite");
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature fio verify");
 }

@@ -251,5 +251,6 @@ int main(void)
   check_trim_zero_extents();
   check_shared_between_connections();
   check_concurrent_connections();
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature memory_backed");
 }

@@ -45,25 +45,6 @@ static void check_discard_on_by_default(void)
   feature_close(&h, nbd);
 }
 
-/* Run nbdkit with args to completion: its wait status and output. */
-static int run_nbdkit(const char *const *args, char **text)
-{
-  const char *argv[PLUGIN_MAX_ARGS];
-  struct harness h;
-  char out[400];
-  int st;
-
-  *text = NULL;
-  if (harness_init(&h) < 0)
-    return -1;
-  snprintf(out, sizeof out, "%s/out.txt", h.dir);
-  plugin_argv(argv, h.sock, args);
-  st = harness_run((char *const *)argv, out, 30);
-  *text = harness_read_file(out);
-  harness_cleanup(&h);
-  return st;
-}
-
 static void check_zone_keys_refused(void)
 {
   static const char *const kv[] = {"zoned=1",        "zone_size=256",     "zone_capacity=128",
@@ -72,10 +53,10 @@ static void check_zone_keys_refused(void)
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
     const char *args[] = {kv[i], NULL};
     char key[32], *text;
-    int st = run_nbdkit(args, &text);
+    int st = feature_run(args, &text);
 
     snprintf(key, sizeof key, "%.*s", (int)(strchr(kv[i], '=') - kv[i]), kv[i]);
-    EXPECT_MSG(st != 0, "nbdkit refuses %s (status %d)", kv[i], st);
+    EXPECT_MSG(st != 0, "%s refuses %s (status %d)", feature_frontend(), kv[i], st);
     EXPECT_MSG(text && strstr(text, key) && strstr(text, "zone"),
                "the message names %s and says zones are out of scope:\n%s", key, text);
     free(text);
@@ -88,9 +69,9 @@ static void check_cache_size_refused(void)
 {
   const char *args[] = {"memory_backed=1", "cache_size=64", NULL};
   char *text;
-  int st = run_nbdkit(args, &text);
+  int st = feature_run(args, &text);
 
-  EXPECT_MSG(st != 0, "nbdkit refuses cache_size (status %d)", st);
+  EXPECT_MSG(st != 0, "%s refuses cache_size (status %d)", feature_frontend(), st);
   EXPECT_MSG(text && strstr(text, "cache_size") && strstr(text, "not implemented"),
              "the message names cache_size and says it is not implemented:\n%s", text);
   free(text);
@@ -104,9 +85,9 @@ static void check_help_lists_feature_keys(void)
                                      "badblocks_once=", "stats_file="};
   const char *args[] = {"--help", NULL};
   char *text;
-  int st = run_nbdkit(args, &text);
+  int st = feature_run(args, &text);
 
-  EXPECT_MSG(st == 0, "nbdkit rnull.so --help exits 0 (status %d)", st);
+  EXPECT_MSG(st == 0, "%s --help exits 0 (status %d)", feature_frontend(), st);
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     EXPECT_MSG(text && strstr(text, keys[i]), "--help lists %s", keys[i]);
   free(text);
@@ -119,5 +100,6 @@ int main(void)
   check_zone_keys_refused();
   check_cache_size_refused();
   check_help_lists_feature_keys();
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature options");
 }

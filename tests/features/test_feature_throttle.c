@@ -66,5 +66,6 @@ int main(void)
 {
   check_sequential();
   check_in_flight();
+  fprintf(stderr, "(served by %s)\n", feature_frontend());
   return expect_result("feature mbps");
 }
