@@ -36,6 +36,8 @@ static void usage(FILE *out) {
           "  -r, --readonly         serve read-only (same as readonly=1)\n"
           "  -e, --export-name NAME the export's name (default \"\")\n"
           "  --stats-file PATH      rewrite statistics as JSON every second (stats_file=)\n"
+          "  --config FILE          read disk keys from FILE: key=value lines, # comments\n"
+          "                         (applied where it appears: later keys win)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
@@ -73,7 +75,7 @@ static const char *absolute(const char *p) {
   return a; /* lives as long as the process */
 }
 
-enum { OPT_UNIX = 256, OPT_PORT, OPT_BIND, OPT_PIDFILE, OPT_MAXCONN, OPT_STATS };
+enum { OPT_UNIX = 256, OPT_PORT, OPT_BIND, OPT_PIDFILE, OPT_MAXCONN, OPT_STATS, OPT_CONFIG };
 
 static const struct option longopts[] = {
     {"unix", required_argument, NULL, OPT_UNIX},
@@ -85,6 +87,7 @@ static const struct option longopts[] = {
     {"readonly", no_argument, NULL, 'r'},
     {"export-name", required_argument, NULL, 'e'},
     {"stats-file", required_argument, NULL, OPT_STATS},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -97,6 +100,41 @@ static int set_key(struct server *s, const char *kv) {
     return -1;
   }
   return 0;
+}
+
+/* A config file: the same key=value as the command line, one per line;
+ * blank lines and lines starting with # are skipped. */
+static int read_config(struct server *s, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "rnull-server: --config %s: %m\n", path);
+    return -1;
+  }
+  char line[512];
+  int lineno = 0, ret = 0;
+  while (ret == 0 && fgets(line, sizeof(line), f)) {
+    lineno++;
+    size_t n = strlen(line);
+    if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+      fprintf(stderr, "rnull-server: %s:%d: line too long\n", path, lineno);
+      ret = -1;
+      break;
+    }
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                 line[n - 1] == '\t'))
+      line[--n] = 0;
+    char *p = line + strspn(line, " \t");
+    if (!*p || *p == '#')
+      continue;
+    char err[RNULL_ERR_LEN];
+    if (!strchr(p, '=') || rnull_config_set_kv(&s->cfg, p, err, sizeof(err)) < 0) {
+      fprintf(stderr, "rnull-server: %s:%d: %s\n", path, lineno,
+              strchr(p, '=') ? err : "expected key=value");
+      ret = -1;
+    }
+  }
+  fclose(f);
+  return ret;
 }
 
 static int parse_args(struct server *s, int argc, char **argv) {
@@ -152,6 +190,10 @@ static int parse_args(struct server *s, int argc, char **argv) {
         return -1;
       break;
     }
+    case OPT_CONFIG:
+      if (read_config(s, optarg) < 0)
+        return -1;
+      break;
     case 'h':
       usage(stdout);
       exit(0);

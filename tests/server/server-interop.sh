@@ -11,6 +11,7 @@ for t in nbdinfo nbdcopy qemu-img qemu-io python3; do
 done
 T=$(mktemp -d /tmp/rnull-srv-interop.XXXXXX)
 PID=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID"

@@ -237,7 +237,10 @@ static void test_memory_disk(void) {
     }
   }
   nbd_close(nbd);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -262,7 +265,10 @@ static void test_export_name(void) {
     free(name);
   }
   nbd_close(nbd);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -272,7 +278,10 @@ int main(void) {
     return 1;
   test_null_disk_structured(&h);
   test_null_disk_simple(&h);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
   test_memory_disk();
   test_export_name();

@@ -55,10 +55,15 @@ static void test_256_in_flight(void) {
     return;
   }
   struct nbd_handle *nbd = harness_connect(&h);
-  if (EXPECT(nbd != NULL))
-    EXPECT_EQ_INT(aio_reads(nbd, 256, BLOCK, 256u << 20), 256);
+  if (EXPECT(nbd != NULL)) {
+    long long r_ = aio_reads(nbd, 256, BLOCK, 256u << 20);
+    EXPECT_EQ_INT(r_, 256);
+  }
   nbd_close(nbd);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -95,7 +100,10 @@ static void test_tag_exhaustion(void) {
     pthread_join(t[i], NULL);
     EXPECT_EQ_INT(a[i].ok, 64);
   }
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -151,7 +159,10 @@ static void test_100_connections(void) {
   }
   EXPECT_EQ_INT(ok, N);
   EXPECT(!harness_exited(&h));
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -181,7 +192,10 @@ static void test_completion_order(void) {
     }
     close(fd);
   }
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -227,7 +241,10 @@ static void test_client_never_reads(void) {
   struct nbd_handle *nbd = harness_connect(&h);
   EXPECT(nbd != NULL);
   nbd_close(nbd);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 

@@ -204,7 +204,10 @@ static void test_readonly(void) {
     EXPECT_NBD_OK(nbd_pread(nbd, buf, BLOCK, 0, 0));
     nbd_close(nbd);
   }
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -236,7 +239,10 @@ static void test_engine_errors(void) {
     expect_simple(fd, 33, 0);
     close(fd);
   }
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
@@ -249,7 +255,10 @@ int main(void) {
   test_raw_structured_errors(&h);
   test_lost_streams(&h);
   EXPECT(!harness_exited(&h));
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
   test_readonly();
   test_engine_errors();

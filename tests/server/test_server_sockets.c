@@ -78,7 +78,10 @@ static void test_tcp(int family, const char *addr) {
     EXPECT_NBD_OK(nbd_pwrite(nbd, b, sizeof(b), 4096, 0));
   }
   nbd_close(nbd);
-  EXPECT_EQ_INT(harness_stop(&h), 0);
+  {
+    long long r_ = harness_stop(&h);
+    EXPECT_EQ_INT(r_, 0);
+  }
   harness_cleanup(&h);
 }
 
