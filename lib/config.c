@@ -9,7 +9,8 @@
 #include "rnull/config.h"
 
 #define F(field) offsetof(struct rnull_config, field)
-#define OPT(key, type, def, min, max, field, help) {key, RNULL_OPT_##type, def, min, max, field, help}
+#define OPT(key, type, def, min, max, field, help)                                                 \
+  { key, RNULL_OPT_##type, def, min, max, field, help }
 #define NO_FIELD 0
 #define ZONED_MSG "zoned devices are out of scope: NBD has no zones"
 
@@ -115,8 +116,8 @@ static int parse_uint(const char *s, uint64_t *out) {
 }
 
 static int parse_bool(const char *s, bool *out) {
-  static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false",
-                                                                               "no", "off"};
+  static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+                                                                              "off"};
   for (unsigned i = 0; i < 4; i++) {
     if (strcasecmp(s, yes[i]) == 0)
       return *out = true, 0;

@@ -71,8 +71,8 @@ static int create_store(struct rnull_disk *d, char *err, size_t errlen) {
                                   : rnull_store_null_create(d->cfg.size);
   if (!d->store) {
     int e = errno ? errno : ENOMEM;
-    snprintf(err, errlen, "cannot create the %s store: %s", d->cfg.memory_backed ? "memory" : "null",
-             strerror(e));
+    snprintf(err, errlen, "cannot create the %s store: %s",
+             d->cfg.memory_backed ? "memory" : "null", strerror(e));
     return -e;
   }
   return 0;
@@ -128,8 +128,7 @@ int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char *err, size
   rnull_fault_init(&d->timeout_fault, &d->cfg.timeout_inject, seed);
   rnull_fault_init(&d->requeue_fault, &d->cfg.requeue_inject, seed + 1);
   rnull_fault_init(&d->error_fault, &d->cfg.error_inject, seed + 2);
-  rnull_badblocks_init(&d->badblocks, d->cfg.badblocks, d->cfg.nr_badblocks,
-                       d->cfg.badblocks_once);
+  rnull_badblocks_init(&d->badblocks, d->cfg.badblocks, d->cfg.nr_badblocks, d->cfg.badblocks_once);
   rnull_throttle_init(&d->throttle, d->cfg.mbps, disk_now(d));
   int r = create_store(d, err, errlen);
   if (!r)
@@ -195,8 +194,8 @@ int rnull_disk_check_io(const struct rnull_disk *d, const struct rnull_io *io) {
     return -ESHUTDOWN;
   if ((unsigned)io->op >= RNULL_OP_MAX)
     return -EINVAL;
-  bool writes = io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES ||
-                io->op == RNULL_OP_DISCARD;
+  bool writes =
+      io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES || io->op == RNULL_OP_DISCARD;
   if (writes && d->cfg.readonly)
     return -EPERM;
   if (io->op == RNULL_OP_DISCARD && !d->cfg.discard)
@@ -206,8 +205,7 @@ int rnull_disk_check_io(const struct rnull_disk *d, const struct rnull_io *io) {
   uint32_t bs = d->cfg.blocksize;
   if (io->len == 0 || ((io->offset | io->len) & (bs - 1)))
     return -EINVAL;
-  if (io->len > d->cfg.max_transfer &&
-      (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE))
+  if (io->len > d->cfg.max_transfer && (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE))
     return -EINVAL;
   if (io->offset > d->cfg.size || io->len > d->cfg.size - io->offset)
     return io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES ? -ENOSPC : -EINVAL;

@@ -33,7 +33,7 @@ struct rnull_hctx {
   struct rnull_rq *free_top;
   struct rnull_rq *inflight_head, *inflight_tail; /* by timeout deadline */
   struct rnull_rq *deferred_head, *deferred_tail; /* softirq completions */
-  struct rnull_rq **heap;                          /* timers, by deadline */
+  struct rnull_rq **heap;                         /* timers, by deadline */
   unsigned heap_n;
   bool shutdown;
   struct rnull_stats_live stats;

@@ -268,7 +268,9 @@ unsigned rnull_hctx_run(struct rnull_hctx *h, uint64_t now) {
 
 uint64_t rnull_hctx_now(struct rnull_hctx *h) { return disk_now(h->disk); }
 unsigned rnull_hctx_index(const struct rnull_hctx *h) { return h->idx; }
-struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *h) { return h->disk; }
+struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *h) {
+  return h->disk;
+}
 
 unsigned rnull_hctx_inflight(struct rnull_hctx *h) {
   pthread_mutex_lock(&h->lock);

@@ -125,8 +125,8 @@ static void page_free(struct mem_store *ms, uint64_t idx) {
       return;
   }
   unsigned last = ms->levels - 1;
-  void *page = atomic_exchange_explicit(&n->slot[slot_of(ms, idx, last)], NULL,
-                                        memory_order_relaxed);
+  void *page =
+      atomic_exchange_explicit(&n->slot[slot_of(ms, idx, last)], NULL, memory_order_relaxed);
   if (!page)
     return;
   free(page);
@@ -376,7 +376,8 @@ struct rnull_store *rnull_store_memory_create(uint64_t size, uint32_t page_size)
   ms->page_shift = (unsigned)__builtin_ctz(page_size);
   ms->nr_pages = (size >> ms->page_shift) + ((size & (page_size - 1)) != 0);
   ms->levels = 1;
-  while (ms->levels * FANOUT_SHIFT < 64 && ms->nr_pages > (uint64_t)1 << (ms->levels * FANOUT_SHIFT))
+  while (ms->levels * FANOUT_SHIFT < 64 && ms->nr_pages > (uint64_t)1
+                                                              << (ms->levels * FANOUT_SHIFT))
     ms->levels++;
   ms->root = calloc(1, sizeof(*ms->root));
   if (!ms->root) {

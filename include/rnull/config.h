@@ -86,8 +86,8 @@ void rnull_config_init(struct rnull_config *cfg);
 
 /* Parse one key=value. 0 on success; -EINVAL (bad value), -ENOENT (unknown
  * key) with a message naming key, value and allowed range in err. */
-int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value,
-                     char *err, size_t errlen);
+int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value, char *err,
+                     size_t errlen);
 
 /* Same, from one "key=value" string. */
 int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err, size_t errlen);

@@ -33,19 +33,19 @@ struct rnull_rq {
   /* the I/O, as submitted */
   struct rnull_io io;
   /* set by the driver/store: the result */
-  int status;           /* 0 or negative errno */
-  uint32_t done_flags;  /* RNULL_DONE_* */
+  int status;          /* 0 or negative errno */
+  uint32_t done_flags; /* RNULL_DONE_* */
   /* engine bookkeeping: timings and lists (do not touch in a driver) */
-  uint64_t start_ns;    /* when submitted (for latency, timeout) */
-  uint64_t deadline_ns; /* timer deadline while in the hctx's heap */
-  uint64_t expires_ns;  /* timeout deadline (start + timeout_ms) */
-  int32_t heap_idx;     /* -1 when not in the heap */
-  uint8_t timer_kind;   /* what the heap entry does when due */
-  uint8_t where;        /* driver, timer heap or deferred list */
-  bool requeued;        /* has been requeued once already */
+  uint64_t start_ns;            /* when submitted (for latency, timeout) */
+  uint64_t deadline_ns;         /* timer deadline while in the hctx's heap */
+  uint64_t expires_ns;          /* timeout deadline (start + timeout_ms) */
+  int32_t heap_idx;             /* -1 when not in the heap */
+  uint8_t timer_kind;           /* what the heap entry does when due */
+  uint8_t where;                /* driver, timer heap or deferred list */
+  bool requeued;                /* has been requeued once already */
   struct rnull_rq *prev, *next; /* in-flight list, in dispatch order */
   struct rnull_rq *next_free;   /* free stack / deferred list link */
-  void *pdu; /* the driver's private data, cmd_size bytes */
+  void *pdu;                    /* the driver's private data, cmd_size bytes */
 };
 
 /* State 2 -> 0: end the request with status (0 or -errno); the front end's

@@ -10,9 +10,9 @@
 
 struct rnull_throttle {
   pthread_mutex_t lock;
-  uint64_t rate;   /* bytes per second, 0 = unlimited */
-  uint64_t burst;  /* bucket size in bytes */
-  double tokens;   /* may go negative: reserved budget */
+  uint64_t rate;  /* bytes per second, 0 = unlimited */
+  uint64_t burst; /* bucket size in bytes */
+  double tokens;  /* may go negative: reserved budget */
   uint64_t last_ns;
 };
 

@@ -45,7 +45,7 @@ static inline void record_end_io(void *cookie, int status, uint32_t flags) {
 /* Build an ADDED disk from key=value strings (NULL-terminated), optionally
  * with another driver, always on the virtual clock. */
 static inline struct rnull_disk *make_disk(const char *const *kv, const struct rnull_ops *ops,
-                                    void *driver_data) {
+                                           void *driver_data) {
   struct rnull_config cfg;
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
@@ -63,7 +63,8 @@ static inline struct rnull_disk *make_disk(const char *const *kv, const struct r
 }
 
 static inline struct rnull_io rd(uint64_t off, uint32_t len, uintptr_t cookie) {
-  return (struct rnull_io){.op = RNULL_OP_READ, .offset = off, .len = len, .cookie = (void *)cookie};
+  return (struct rnull_io){
+      .op = RNULL_OP_READ, .offset = off, .len = len, .cookie = (void *)cookie};
 }
 
 /* The hold driver: queue_rq keeps the request (state 2) in held[]. */

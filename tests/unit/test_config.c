@@ -37,10 +37,9 @@ START_TEST(size_suffixes) {
   static const struct {
     const char *s;
     uint64_t v;
-  } ok[] = {{"512", 512},       {"1K", 1024},        {"1k", 1024},
-            {"4M", 4 << 20},    {"2G", 2ull << 30},  {"3T", 3ull << 40},
-            {"1P", 1ull << 50}, {"1E", 1ull << 60},  {"8KiB", 8192},
-            {"1MB", 1 << 20}};
+  } ok[] = {{"512", 512},       {"1K", 1024},       {"1k", 1024},       {"4M", 4 << 20},
+            {"2G", 2ull << 30}, {"3T", 3ull << 40}, {"1P", 1ull << 50}, {"1E", 1ull << 60},
+            {"8KiB", 8192},     {"1MB", 1 << 20}};
   for (unsigned i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     uint64_t v = 0;
     ck_assert_int_eq(rnull_parse_size(ok[i].s, &v), 0);
@@ -93,8 +92,7 @@ START_TEST(physical_blocksize_rules) {
   ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "131072", err, sizeof err),
                    -EINVAL);
-  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "3000", err, sizeof err),
-                   -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "3000", err, sizeof err), -EINVAL);
   ck_assert_int_eq(rnull_config_set(&cfg, "physical_blocksize", "512", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "physical_blocksize=512") && strstr(err, "blocksize"), "%s", err);
@@ -133,7 +131,7 @@ START_TEST(irqmode_names_and_numbers) {
   static const struct {
     const char *s;
     enum rnull_irqmode m;
-  } ok[] = {{"none", RNULL_IRQ_NONE},   {"0", RNULL_IRQ_NONE},   {"softirq", RNULL_IRQ_SOFTIRQ},
+  } ok[] = {{"none", RNULL_IRQ_NONE}, {"0", RNULL_IRQ_NONE},      {"softirq", RNULL_IRQ_SOFTIRQ},
             {"1", RNULL_IRQ_SOFTIRQ}, {"timer", RNULL_IRQ_TIMER}, {"2", RNULL_IRQ_TIMER}};
   for (unsigned i = 0; i < 6; i++) {
     ck_assert_int_eq(rnull_config_set(&cfg, "irqmode", ok[i].s, err, sizeof err), 0);

@@ -82,9 +82,8 @@ START_TEST(io_checks) {
   ck_assert_int_eq(rnull_disk_check_io(d, &io), -EINVAL);
   io = (struct rnull_io){.op = RNULL_OP_FLUSH};
   ck_assert_int_eq(rnull_disk_check_io(d, &io), 0);
-  ck_assert_int_eq(rnull_submit(rnull_disk_hctx(d, 0), &(struct rnull_io){.op = RNULL_OP_READ,
-                                                                        .offset = 1,
-                                                                        .len = 4096},
+  ck_assert_int_eq(rnull_submit(rnull_disk_hctx(d, 0),
+                                &(struct rnull_io){.op = RNULL_OP_READ, .offset = 1, .len = 4096},
                                 0),
                    -EINVAL);
   ck_assert_uint_eq(atomic_load(&nr_ends), 0); /* refused I/O never reaches end_io */

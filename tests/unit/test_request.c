@@ -58,7 +58,7 @@ START_TEST(state_1_owned_without_reference) {
   struct rnull_rq *rq = held[0];
   rnull_rq_put(rq); /* driver keeps it, holds no reference */
   ck_assert_uint_eq(rnull_rq_refcount(rq), 1);
-  ck_assert_int_eq(rnull_rq_end(rq, 0), -EBUSY); /* nobody holds the reference */
+  ck_assert_int_eq(rnull_rq_end(rq, 0), -EBUSY);        /* nobody holds the reference */
   struct rnull_rq *again = rnull_tag_to_rq(h, rq->tag); /* 1 -> 2 */
   ck_assert_ptr_eq(again, rq);
   ck_assert_uint_eq(rnull_rq_refcount(rq), 2);

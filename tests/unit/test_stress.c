@@ -7,12 +7,12 @@
 
 #include "rnull/disk.h"
 #include "rnull/hctx.h"
+#include "rnull/request.h"
 #include "rnull/stats.h"
 #include "rnull/tagset.h"
-#include "rnull/request.h"
 #include <check.h>
-#include <stdatomic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define THREADS 4
 #define PER_THREAD 3000
