@@ -104,8 +104,8 @@ static void arm_deadline(struct loop *l, uint64_t dl) {
 /* Returns whether anything happened. */
 static bool settle_once(struct loop *l) {
   bool work = false;
-  uint64_t now = rnull_hctx_now(l->hctx);
-  if (rnull_hctx_next_deadline(l->hctx) <= now) {
+  uint64_t dl = rnull_hctx_next_deadline(l->hctx), now;
+  if (dl != RNULL_NO_DEADLINE && dl <= (now = rnull_hctx_now(l->hctx))) {
     rnull_hctx_run(l->hctx, now);
     work = true;
   }
@@ -144,9 +144,9 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
     l->dead = c->wait_next;
     conn_free(c);
   }
-  uint64_t now = rnull_hctx_now(l->hctx);
+  /* (no clock read when nothing is pending: direct mode's common case) */
   uint64_t dl = rnull_hctx_next_deadline(l->hctx);
-  if (l->dirty || l->tag_freed || dl <= now) {
+  if (l->dirty || l->tag_freed || (dl != RNULL_NO_DEADLINE && dl <= rnull_hctx_now(l->hctx))) {
     if (!ev_is_active(&l->kick))
       ev_timer_start(ev, &l->kick); /* 0 s: poll without sleeping */
   } else {
