@@ -69,6 +69,37 @@ void rnull_heap_remove(struct rnull_hctx *h, struct rnull_rq *rq);
 int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size);
 void rnull_tagset_exit(struct rnull_hctx *h);
 void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now);
+/* The in-flight (timeout) list, in dispatch order, lock held. A request held
+ * by the throttle is not started: like blk-mq, whose timer starts at
+ * blk_mq_start_request, it is off the list until dispatched, so waiting for
+ * budget never times it out. */
+static inline bool rnull_inflight_member(const struct rnull_hctx *h, const struct rnull_rq *rq) {
+  return rq->prev || h->inflight_head == rq;
+}
+
+static inline void rnull_inflight_remove(struct rnull_hctx *h, struct rnull_rq *rq) {
+  if (rq->prev)
+    rq->prev->next = rq->next;
+  else
+    h->inflight_head = rq->next;
+  if (rq->next)
+    rq->next->prev = rq->prev;
+  else
+    h->inflight_tail = rq->prev;
+  rq->prev = rq->next = NULL;
+}
+
+static inline void rnull_inflight_append(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t now) {
+  rq->expires_ns = now + h->disk->timeout_ns;
+  rq->next = NULL;
+  rq->prev = h->inflight_tail;
+  if (h->inflight_tail)
+    h->inflight_tail->next = rq;
+  else
+    h->inflight_head = rq;
+  h->inflight_tail = rq;
+}
+
 /* stats.c */
 void rnull_stats_account_end(struct rnull_hctx *h, const struct rnull_rq *rq, int status,
                              uint64_t now);

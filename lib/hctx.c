@@ -63,38 +63,6 @@ void rnull_heap_remove(struct rnull_hctx *h, struct rnull_rq *rq) {
   heap_up(h, (unsigned)last->heap_idx);
 }
 
-/* ---- the in-flight (timeout) list, lock held ---- */
-
-/* A request held by the throttle is not started: like blk-mq, whose timer
- * starts at blk_mq_start_request, it leaves the timeout list until it is
- * dispatched, so waiting for budget never times it out. */
-static void inflight_remove(struct rnull_hctx *h, struct rnull_rq *rq) {
-  if (rq->prev)
-    rq->prev->next = rq->next;
-  else
-    h->inflight_head = rq->next;
-  if (rq->next)
-    rq->next->prev = rq->prev;
-  else
-    h->inflight_tail = rq->prev;
-  rq->prev = rq->next = NULL;
-}
-
-static bool inflight_member(const struct rnull_hctx *h, const struct rnull_rq *rq) {
-  return rq->prev || h->inflight_head == rq;
-}
-
-static void inflight_append(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t now) {
-  rq->expires_ns = now + h->disk->timeout_ns;
-  rq->next = NULL;
-  rq->prev = h->inflight_tail;
-  if (h->inflight_tail)
-    h->inflight_tail->next = rq;
-  else
-    h->inflight_head = rq;
-  h->inflight_tail = rq;
-}
-
 /* ---- submission ---- */
 
 void rnull_hctx_dispatch(struct rnull_rq *rq, bool is_last) {
@@ -130,7 +98,7 @@ int rnull_submit(struct rnull_hctx *h, const struct rnull_io *io, unsigned flags
     uint64_t when = rnull_throttle_reserve(&d->throttle, io->len, rq->start_ns);
     if (when > rq->start_ns) {
       pthread_mutex_lock(&h->lock);
-      inflight_remove(h, rq);
+      rnull_inflight_remove(h, rq);
       rnull_heap_push(h, rq, when, TIMER_DISPATCH);
       pthread_mutex_unlock(&h->lock);
       return 0;
@@ -188,8 +156,8 @@ static struct rnull_rq *pop_due_timer(struct rnull_hctx *h, uint64_t now) {
   if (h->heap_n && h->heap[0]->deadline_ns <= now) {
     rq = h->heap[0];
     rnull_heap_remove(h, rq);
-    if (rq->timer_kind == TIMER_DISPATCH && !inflight_member(h, rq))
-      inflight_append(h, rq, now); /* released by the throttle: starts now */
+    if (rq->timer_kind == TIMER_DISPATCH && !rnull_inflight_member(h, rq))
+      rnull_inflight_append(h, rq, now); /* released by the throttle: starts now */
   }
   pthread_mutex_unlock(&h->lock);
   return rq;
@@ -211,8 +179,8 @@ static struct rnull_rq *grab_expired(struct rnull_hctx *h, uint64_t now, bool *w
     if (*was_timer)
       rnull_heap_remove(h, rq); /* its completion timer must never fire */
     /* move to the tail with a new deadline */
-    inflight_remove(h, rq);
-    inflight_append(h, rq, now);
+    rnull_inflight_remove(h, rq);
+    rnull_inflight_append(h, rq, now);
     found = rq;
     break;
   }

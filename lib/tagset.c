@@ -59,19 +59,12 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
   atomic_store_explicit(&rq->ref, 2, memory_order_release);
   uint64_t now = disk_now(d);
   rq->start_ns = now;
-  rq->expires_ns = now + d->timeout_ns;
   rq->status = 0;
   rq->done_flags = 0;
   rq->requeued = false;
   rq->where = RQ_WITH_DRIVER;
-  /* append to the in-flight list: constant timeout keeps it sorted by deadline */
-  rq->next = NULL;
-  rq->prev = h->inflight_tail;
-  if (h->inflight_tail)
-    h->inflight_tail->next = rq;
-  else
-    h->inflight_head = rq;
-  h->inflight_tail = rq;
+  /* a constant timeout keeps the in-flight list sorted by deadline */
+  rnull_inflight_append(h, rq, now);
   atomic_fetch_add_explicit(&h->stats.submitted, 1, memory_order_relaxed);
   uint64_t inflight = h->depth - h->nr_free;
   atomic_store_explicit(&h->stats.inflight, inflight, memory_order_relaxed);
@@ -82,26 +75,12 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
   return 0;
 }
 
-/* Unlink from the in-flight list, lock held. */
-static void inflight_unlink(struct rnull_hctx *h, struct rnull_rq *rq) {
-  if (!rq->prev && h->inflight_head != rq)
-    return; /* not on the list (held by the throttle) */
-  if (rq->prev)
-    rq->prev->next = rq->next;
-  else
-    h->inflight_head = rq->next;
-  if (rq->next)
-    rq->next->prev = rq->prev;
-  else
-    h->inflight_tail = rq->prev;
-  rq->prev = rq->next = NULL;
-}
-
 /* An ended request (state 0) goes back to the free stack. */
 void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
-  inflight_unlink(h, rq);
+  if (rnull_inflight_member(h, rq)) /* not while held by the throttle */
+    rnull_inflight_remove(h, rq);
   if (rq->heap_idx >= 0)
     rnull_heap_remove(h, rq);
   rnull_stats_account_end(h, rq, status, now);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "rnull/config.h"
 
 static struct rnull_config cfg;
@@ -251,7 +252,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("config");
-  TCase *tc = tcase_create("config");
+  TCase *tc = new_tcase("config");
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, defaults_are_the_rnull_disk);
   tcase_add_test(tc, size_suffixes);
@@ -270,9 +271,5 @@ int main(void) {
   tcase_add_test(tc, table_is_complete_and_help_lists_every_key);
   tcase_add_test(tc, dump_round_trips);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

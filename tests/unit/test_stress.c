@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "rnull/disk.h"
 #include "rnull/hctx.h"
 #include "rnull/request.h"
@@ -118,15 +119,10 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("stress");
-  TCase *tc = tcase_create("stress");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = new_tcase("stress");
   tcase_add_test(tc, stress_direct);
   tcase_add_test(tc, stress_softirq);
   tcase_add_test(tc, stress_timer);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }
