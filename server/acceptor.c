@@ -6,8 +6,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Out of file descriptors: the pending connection stays in the backlog and
+ * the listener stays readable, so pause accepting instead of spinning. */
+static void pause_accepting(struct acceptor *a, struct ev_loop *ev) {
+  fprintf(stderr, "rnull-server: accept: %m (pausing for %.1f s)\n", RNULL_ACCEPT_PAUSE);
+  for (unsigned i = 0; i < a->ls->n; i++)
+    ev_io_stop(ev, &a->w[i]);
+  ev_timer_start(ev, &a->resume);
+}
+
+static void resume_cb(struct ev_loop *ev, ev_timer *t, int revents) {
+  (void)revents;
+  struct acceptor *a = t->data;
+  for (unsigned i = 0; i < a->ls->n; i++)
+    ev_io_start(ev, &a->w[i]);
+}
+
 static void accept_cb(struct ev_loop *ev, ev_io *w, int revents) {
-  (void)ev;
   (void)revents;
   struct acceptor *a = w->data;
   struct server *s = a->srv;
@@ -15,7 +30,9 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents) {
   for (int i = 0; i < 64; i++) {
     int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        pause_accepting(a, ev);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
         fprintf(stderr, "rnull-server: accept: %m\n");
       return;
     }
@@ -37,6 +54,8 @@ void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server 
                           struct listeners *ls) {
   a->srv = srv;
   a->ls = ls;
+  ev_timer_init(&a->resume, resume_cb, RNULL_ACCEPT_PAUSE, 0.0);
+  a->resume.data = a;
   for (unsigned i = 0; i < ls->n; i++) {
     ev_io_init(&a->w[i], accept_cb, ls->fd[i], EV_READ);
     a->w[i].data = a;
@@ -45,6 +64,7 @@ void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server 
 }
 
 void rnull_acceptor_stop(struct acceptor *a, struct ev_loop *ev) {
+  ev_timer_stop(ev, &a->resume);
   for (unsigned i = 0; i < a->ls->n; i++)
     ev_io_stop(ev, &a->w[i]);
 }

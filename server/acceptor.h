@@ -12,10 +12,14 @@
 /* Refused connections beyond this many at once are closed at accept. */
 #define RNULL_MAX_REFUSING 64
 
+/* Seconds accepting pauses when the process is out of file descriptors. */
+#define RNULL_ACCEPT_PAUSE 0.2
+
 struct acceptor {
   struct server *srv;
   struct listeners *ls;
   ev_io w[RNULL_MAX_LISTEN];
+  ev_timer resume;
 };
 
 void rnull_acceptor_start(struct acceptor *a, struct ev_loop *ev, struct server *srv,

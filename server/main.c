@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -273,6 +274,12 @@ int main(int argc, char **argv) {
   static struct stats_file sf;
   char err[RNULL_ERR_LEN] = "";
 
+  /* Every client is a file descriptor: allow as many as the hard limit. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   rnull_config_init(&srv.cfg);
   if (parse_args(&srv, argc, argv) < 0)
     return 1;

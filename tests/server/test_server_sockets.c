@@ -181,10 +181,72 @@ static void test_bad_addresses(void) {
   harness_cleanup(&h);
 }
 
+/* Out of file descriptors: the server pauses accepting (no busy loop on the
+ * readable listener), keeps serving the clients it has, and accepts again
+ * once descriptors are free. */
+static void test_fd_exhaustion(void) {
+  const char *wrapper[] = {"prlimit", "--nofile=24", NULL};
+  struct harness h;
+  if (harness_init(&h) < 0)
+    return;
+  srv_set_wrapper(wrapper);
+  int r = srv_start(&h, "size=1M", (const char *)NULL);
+  srv_set_wrapper(NULL);
+  if (!EXPECT(r == 0)) {
+    harness_cleanup(&h);
+    return;
+  }
+  struct nbd_handle *first = harness_connect(&h);
+  EXPECT(first != NULL);
+  enum { N = 40 };
+  int fds[N];
+  for (int i = 0; i < N; i++)
+    fds[i] = raw_connect(h.sock); /* queued in the backlog at least */
+  char b[4096];
+  if (first)
+    EXPECT_NBD_OK(nbd_pread(first, b, sizeof(b), 0, 0));
+  for (int i = 0; i < N; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  char *log = NULL;
+  long long end = harness_now_ms() + 10000;
+  while (harness_now_ms() < end) {
+    free(log);
+    log = harness_read_file(h.log);
+    if (log && strstr(log, "pausing"))
+      break;
+    usleep(20000);
+  }
+  EXPECT_MSG(log && strstr(log, "pausing"), "server says it pauses accepting");
+  free(log);
+  /* Descriptors come back as the closed clients are reaped. */
+  struct nbd_handle *nbd = NULL;
+  end = harness_now_ms() + 10000;
+  while (!nbd && harness_now_ms() < end) {
+    nbd = nbd_create();
+    if (nbd_connect_unix(nbd, h.sock) < 0) {
+      nbd_close(nbd);
+      nbd = NULL;
+      usleep(50000);
+    }
+  }
+  if (EXPECT_MSG(nbd != NULL, "accepting again"))
+    EXPECT_NBD_OK(nbd_pread(nbd, b, sizeof(b), 0, 0));
+  nbd_close(nbd);
+  nbd_close(first);
+  EXPECT(!harness_exited(&h));
+  {
+    long long st = harness_stop(&h);
+    EXPECT_EQ_INT(st, 0);
+  }
+  harness_cleanup(&h);
+}
+
 int main(void) {
   test_tcp(AF_INET, "127.0.0.1");
   test_tcp(AF_INET6, "::1");
   test_socket_activation();
   test_bad_addresses();
+  test_fd_exhaustion();
   return expect_result("server_sockets");
 }
