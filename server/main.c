@@ -42,7 +42,8 @@ static void usage(FILE *out) {
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
-          "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0.\n"
+          "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0 (a second\n"
+          "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n\n"
           "Disk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS);
@@ -260,6 +261,9 @@ struct main_ctx {
 /* SIGINT/SIGTERM: stop accepting, let the loops drain, leave the main loop. */
 static void on_stop(struct ev_loop *ev, void *arg) {
   struct main_ctx *m = arg;
+  /* Stopping the watchers restores SIG_DFL: a second SIGINT/SIGTERM during
+   * the drain ends the process at once. */
+  rnull_signals_stop(m->sig, ev);
   rnull_acceptor_stop(m->acc, ev);
   rnull_listen_close(m->ls);
   rnull_loops_drain(m->srv);
@@ -354,7 +358,6 @@ int main(int argc, char **argv) {
 
   rnull_loops_join(&srv);
   rnull_stats_file_stop(&sf, ev);
-  rnull_signals_stop(&sig, ev);
   rnull_disk_destroy(srv.disk);
   if (srv.o.pidfile)
     unlink(srv.o.pidfile);

@@ -37,4 +37,5 @@ void rnull_signals_stop(struct signals *sg, struct ev_loop *ev) {
   ev_signal_stop(ev, &sg->sigint);
   ev_signal_stop(ev, &sg->sigterm);
   ev_signal_stop(ev, &sg->sigusr1);
+  signal(SIGUSR1, SIG_IGN); /* its default would kill us mid-drain */
 }

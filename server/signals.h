@@ -16,6 +16,7 @@ struct signals {
 
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
                          void (*stop)(struct ev_loop *ev, void *arg), void *arg);
+/* Stop watching (libev restores the default dispositions). Idempotent. */
 void rnull_signals_stop(struct signals *sg, struct ev_loop *ev);
 
 #endif
