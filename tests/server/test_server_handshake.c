@@ -4,6 +4,7 @@
  * export names, malformed payloads, ABORT, a client vanishing mid-option.
  * After all of it the server still serves a libnbd client. */
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "nbd_proto.h"
@@ -332,6 +333,35 @@ static void test_disconnect_mid_handshake(void) {
   }
 }
 
+/* A client that sends option after option and never reads the replies: the
+ * server stops reading it once its reply buffer is full (the client's sends
+ * then block), holds no more than that, and serves others meanwhile. */
+static void test_options_never_read(void) {
+  int fd = fresh(CF);
+  if (fd < 0)
+    return;
+  static uint8_t opts[4096 * 16];
+  for (int i = 0; i < 4096; i++) {
+    nbd_put64(opts + 16 * i, NBD_IHAVEOPT);
+    nbd_put32(opts + 16 * i + 8, NBD_OPT_LIST);
+    nbd_put32(opts + 16 * i + 12, 0);
+  }
+  long sent = 0;
+  for (int round = 0; round < 200; round++) { /* up to 13 MB of options */
+    ssize_t n = send(fd, opts, sizeof(opts), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    sent += n;
+  }
+  EXPECT_MSG(sent < 200L * (long)sizeof(opts), "the server stopped reading (%ld bytes sent)", sent);
+  struct nbd_handle *nbd = harness_connect(&h);
+  char buf[4096];
+  if (EXPECT(nbd != NULL))
+    EXPECT_NBD_OK(nbd_pread(nbd, buf, sizeof(buf), 0, 0));
+  nbd_close(nbd);
+  close(fd);
+}
+
 static void test_still_serving(void) {
   struct nbd_handle *nbd = harness_connect(&h);
   char buf[4096];
@@ -354,6 +384,7 @@ int main(void) {
   test_meta_context();
   test_export_name();
   test_disconnect_mid_handshake();
+  test_options_never_read();
   test_still_serving();
   EXPECT(!harness_exited(&h));
   {
