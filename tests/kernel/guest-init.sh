@@ -11,7 +11,8 @@
 #   the configured values the kernel's view must match; conns > 1 attaches
 #   with nbd-client -C (one socket per connection), nl=0 with -nonetlink
 #   (the older ioctl interface: nbd-client stays as the device's daemon);
-#   bad: first of 8 bad sectors configured on the server (reads there fail).
+#   bad: first of 8 bad sectors configured on the server (reads there fail);
+#   fs=1: last, an ext2 filesystem is made, written, remounted and read back.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -48,17 +49,38 @@ reads_zeros_4k() {
     /usr/bin/cmp -s -n 4096 - /dev/zero
 }
 
+# check_filesystem DEV: what a user does with a disk: mkfs, files, unmount,
+# forget every cached page, mount again, same files.
+check_filesystem() {
+  mkdir -p /mnt
+  head -c 300000 /dev/urandom >/tmp/small
+  if ! mke2fs -q -b 4096 "$1" >/tmp/fs.log 2>&1 || ! mount -t ext2 "$1" /mnt 2>>/tmp/fs.log; then
+    fail filesystem "mke2fs/mount: $(tr '\n' ' ' </tmp/fs.log)"
+    return
+  fi
+  mkdir -p /mnt/d && cp /tmp/pattern /mnt/d/pattern && cp /tmp/small /mnt/small
+  md5sum /mnt/d/pattern /mnt/small >/tmp/sums
+  umount /mnt
+  drop_caches
+  if mount -t ext2 -o ro "$1" /mnt && md5sum -c /tmp/sums >/tmp/fs.log 2>&1; then
+    pass filesystem
+  else
+    fail filesystem "files differ after remount: $(tr '\n' ' ' </tmp/fs.log)"
+  fi
+  umount /mnt 2>/dev/null
+}
+
 setup_network() {
   modprobe virtio_pci && modprobe virtio_net || return 1
   ip link set lo up
   ip link set eth0 up || return 1
   ip addr add 10.0.2.15/24 dev eth0 || return 1
-  modprobe nbd nbds_max=8
+  modprobe nbd nbds_max=8 && modprobe crc32c_generic && modprobe ext4
 }
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -66,7 +88,7 @@ check_device() {
     port=*) port=${kv#*=} ;; conns=*) conns=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
-    nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;;
+    nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;; fs=*) fs=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -186,6 +208,8 @@ check_device() {
       pass discard_refused
     fi
   fi
+
+  [ "$fs" = 1 ] && check_filesystem "$dev"
 
   /usr/sbin/nbd-client -d "$dev" >/tmp/detach.log 2>&1 || fail detach "nbd-client -d: $(cat /tmp/detach.log)"
   i=0

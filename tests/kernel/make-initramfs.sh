@@ -18,7 +18,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,run}
 cp /bin/busybox "$stage/bin/busybox"
 for applet in sh mount umount mkdir cat echo sleep ip modprobe insmod dmesg poweroff \
-              head tail grep sed cut seq tr wc md5sum sync test [ printf ls sysctl; do
+              head tail grep sed cut seq tr wc md5sum sync test [ printf ls sysctl mke2fs; do
   ln -s busybox "$stage/bin/$applet"
 done
 
@@ -40,11 +40,13 @@ for t in "${extras[@]}"; do
   copy_with_libs "$t" "/usr/bin/$(basename "$t")"
 done
 
-# Modules: virtio PCI + virtio-net for the user-mode network, nbd for the disk.
+# Modules: virtio PCI + virtio-net for the user-mode network, nbd for the
+# disk, ext4 (which mounts ext2 too) for a filesystem on it.
 mods=(drivers/block/nbd.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko
       drivers/virtio/virtio_pci.ko drivers/virtio/virtio_pci_legacy_dev.ko
       drivers/virtio/virtio_pci_modern_dev.ko drivers/net/virtio_net.ko
-      drivers/net/net_failover.ko net/core/failover.ko)
+      drivers/net/net_failover.ko net/core/failover.ko
+      fs/ext4/ext4.ko fs/jbd2/jbd2.ko fs/mbcache.ko lib/crc16.ko crypto/crc32c_generic.ko)
 mdir="$stage/lib/modules/$release"
 for m in "${mods[@]}"; do
   mkdir -p "$mdir/kernel/$(dirname "$m")"

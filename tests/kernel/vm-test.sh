@@ -28,12 +28,12 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client
 #   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read).
 # Together they cover each logical block size, both stores, rotational,
 # read-only, discard on and off, each completion mode, nbd-client's netlink
-# and ioctl interfaces, a multi-connection attach and a bad block.
+# and ioctl interfaces, a multi-connection attach, a bad block and a filesystem.
 configs=(
   "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64"
   "bs1024-ro-bad|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1 badblocks=131072-131079|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0,bad=131072"
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
-  "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64"
+  "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1"
 )
 
 kdir=$("$here/kernel-cache.sh")
@@ -86,6 +86,7 @@ expected_checks() {
   else
     echo discard_refused
   fi
+  [ "$(field "$spec" fs)" = 1 ] && echo filesystem
   echo detach_size_zero
 }
 
