@@ -248,11 +248,69 @@ static void test_client_never_reads(void) {
   harness_cleanup(&h);
 }
 
+static long server_rss_kb(struct harness *h) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)h->pid);
+  char *st = harness_read_file(path);
+  char *rss = st ? strstr(st, "VmRSS:") : NULL;
+  long kb = rss ? strtol(rss + 6, NULL, 10) : -1;
+  free(st);
+  return kb;
+}
+
+/* Memory-backed reads need real buffers: a client asking for 1000 reads of
+ * 32 MiB of written data and reading none of it costs the server a bounded
+ * amount of memory (the per-connection buffer cap), not 1000 x 32 MiB. */
+static void test_buffer_cap(void) {
+  struct harness h;
+  if (harness_init(&h) < 0 ||
+      srv_start(&h, "size=64M", "memory_backed=1", (const char *)NULL) < 0) {
+    EXPECT_MSG(false, "start memory-backed server");
+    harness_cleanup(&h);
+    return;
+  }
+  struct nbd_handle *nbd = harness_connect(&h);
+  static char data[32u << 20];
+  memset(data, 0x6b, sizeof(data));
+  if (EXPECT(nbd != NULL))
+    EXPECT_NBD_OK(nbd_pwrite(nbd, data, sizeof(data), 0, 0));
+  nbd_close(nbd);
+  int fd = raw_connect(h.sock);
+  if (EXPECT(fd >= 0) && EXPECT(raw_go(fd, false, false) >= 0)) {
+    static uint8_t reqs[1000 * NBD_REQUEST_SIZE];
+    for (int i = 0; i < 1000; i++) {
+      uint8_t *r = reqs + i * NBD_REQUEST_SIZE;
+      nbd_put32(r, NBD_REQUEST_MAGIC);
+      nbd_put16(r + 4, 0);
+      nbd_put16(r + 6, NBD_CMD_READ);
+      nbd_put64(r + 8, (uint64_t)i);
+      nbd_put64(r + 16, 0);
+      nbd_put32(r + 24, 32u << 20);
+    }
+    EXPECT(raw_send(fd, reqs, sizeof(reqs)) == 0);
+    /* Others are served meanwhile (and prove the server got that far). */
+    nbd = harness_connect(&h);
+    if (EXPECT(nbd != NULL))
+      EXPECT_NBD_OK(nbd_pread(nbd, data, BLOCK, 0, 0));
+    nbd_close(nbd);
+    long kb = server_rss_kb(&h);
+    EXPECT_MSG(kb > 0 && kb < 320 * 1024, "server RSS %ld kB", kb);
+    close(fd);
+  }
+  EXPECT(!harness_exited(&h));
+  {
+    long long st = harness_stop(&h);
+    EXPECT_EQ_INT(st, 0);
+  }
+  harness_cleanup(&h);
+}
+
 int main(void) {
   test_256_in_flight();
   test_tag_exhaustion();
   test_100_connections();
   test_completion_order();
   test_client_never_reads();
+  test_buffer_cap();
   return expect_result("server_concurrency");
 }
