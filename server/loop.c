@@ -139,9 +139,15 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
   int i = 0;
   while (settle_once(l) && ++i < 16)
     ;
-  while (l->dead) {
-    struct conn *c = l->dead;
-    l->dead = c->wait_next;
+  /* Free closed connections, except any still queued to be serviced (the
+   * settle passes can stop with work left): they go next time. */
+  for (struct conn **p = &l->dead; *p;) {
+    struct conn *c = *p;
+    if (c->dirty) {
+      p = &c->wait_next;
+      continue;
+    }
+    *p = c->wait_next;
     conn_free(c);
   }
   /* (no clock read when nothing is pending: direct mode's common case) */
