@@ -5,21 +5,16 @@
 #include <string.h>
 #include <time.h>
 
-static const char *server_path(void)
-{
+static const char *server_path(void) {
   const char *p = getenv("RNULL_FEATURE_SERVER");
 
   return p && *p ? p : NULL;
 }
 
-const char *feature_frontend(void)
-{
-  return server_path() ? "rnull-server" : "nbdkit";
-}
+const char *feature_frontend(void) { return server_path() ? "rnull-server" : "nbdkit"; }
 
 void feature_argv(const char **argv, const char *sock, const char *const *args,
-                  const char *const *wrapper)
-{
+                  const char *const *wrapper) {
   const char *srv = server_path();
   int n = 0;
 
@@ -43,16 +38,14 @@ void feature_argv(const char **argv, const char *sock, const char *const *args,
   argv[n] = NULL;
 }
 
-int feature_serve(struct harness *h, const char *const *args, const char *const *wrapper)
-{
+int feature_serve(struct harness *h, const char *const *args, const char *const *wrapper) {
   const char *argv[PLUGIN_MAX_ARGS];
 
   feature_argv(argv, h->sock, args, wrapper);
   return harness_start(h, (char *const *)argv);
 }
 
-int feature_run(const char *const *args, char **out)
-{
+int feature_run(const char *const *args, char **out) {
   const char *argv[PLUGIN_MAX_ARGS];
   struct harness h;
   char path[400];
@@ -69,8 +62,7 @@ int feature_run(const char *const *args, char **out)
   return st;
 }
 
-struct nbd_handle *feature_open(struct harness *h, const char *const *args)
-{
+struct nbd_handle *feature_open(struct harness *h, const char *const *args) {
   if (harness_init(h) < 0) {
     EXPECT_MSG(0, "harness_init");
     return NULL;
@@ -78,8 +70,7 @@ struct nbd_handle *feature_open(struct harness *h, const char *const *args)
   return feature_start(h, args);
 }
 
-struct nbd_handle *feature_start(struct harness *h, const char *const *args)
-{
+struct nbd_handle *feature_start(struct harness *h, const char *const *args) {
   struct nbd_handle *nbd;
 
   if (feature_serve(h, args, NULL) < 0) {
@@ -99,8 +90,7 @@ struct nbd_handle *feature_start(struct harness *h, const char *const *args)
   return nbd;
 }
 
-void feature_close(struct harness *h, struct nbd_handle *nbd)
-{
+void feature_close(struct harness *h, struct nbd_handle *nbd) {
   if (nbd) {
     EXPECT_NBD_OK(nbd_shutdown(nbd, 0));
     nbd_close(nbd);
@@ -117,9 +107,8 @@ struct extents_acc {
   int max, n;
 };
 
-static int on_extent(void *user_data, const char *metacontext, uint64_t offset,
-                     uint32_t *entries, size_t nr_entries, int *error)
-{
+static int on_extent(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries,
+                     size_t nr_entries, int *error) {
   struct extents_acc *a = user_data;
 
   (void)offset;
@@ -132,8 +121,7 @@ static int on_extent(void *user_data, const char *metacontext, uint64_t offset,
 }
 
 int feature_extents(struct nbd_handle *nbd, uint64_t offset, uint64_t count, struct extent *out,
-                    int max)
-{
+                    int max) {
   struct extents_acc a = {out, max, 0};
   nbd_extent_callback cb = {.callback = on_extent, .user_data = &a};
 
@@ -144,16 +132,14 @@ int feature_extents(struct nbd_handle *nbd, uint64_t offset, uint64_t count, str
   return a.n;
 }
 
-void feature_pattern(void *buf, size_t len, unsigned seed)
-{
+void feature_pattern(void *buf, size_t len, unsigned seed) {
   unsigned char *b = buf;
 
   for (size_t i = 0; i < len; i++)
     b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9) + 1);
 }
 
-int feature_all_zero(const void *buf, size_t len)
-{
+int feature_all_zero(const void *buf, size_t len) {
   const unsigned char *b = buf;
 
   for (size_t i = 0; i < len; i++)
@@ -162,8 +148,7 @@ int feature_all_zero(const void *buf, size_t len)
   return 1;
 }
 
-long long feature_stats_total(const char *path, const char *key)
-{
+long long feature_stats_total(const char *path, const char *key) {
   char *text = harness_read_file(path);
   const char *t = strstr(text, "\"total\":");
   char pat[64];
@@ -176,8 +161,7 @@ long long feature_stats_total(const char *path, const char *key)
   return v;
 }
 
-long long feature_wait_stats(const char *path, const char *key, long long want, int wait_ms)
-{
+long long feature_wait_stats(const char *path, const char *key, long long want, int wait_ms) {
   long long deadline = harness_now_ms() + wait_ms, v;
   struct timespec ts = {0, 50 * 1000000L};
 
@@ -187,7 +171,6 @@ long long feature_wait_stats(const char *path, const char *key, long long want, 
 }
 
 bool feature_expect_eq(long long a, long long b, const char *file, int line, const char *sa,
-                       const char *sb)
-{
+                       const char *sb) {
   return expect_report(a == b, file, line, "%s == %s (%lld vs %lld)", sa, sb, a, b);
 }

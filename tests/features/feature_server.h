@@ -20,7 +20,7 @@
 
 /* EXPECT_EQ_INT of expect.h evaluates its arguments twice: this one once
  * (its arguments may send requests or wait). */
-#define FEXPECT_EQ(a, b)                                                                         \
+#define FEXPECT_EQ(a, b)                                                                           \
   feature_expect_eq((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
 bool feature_expect_eq(long long a, long long b, const char *file, int line, const char *sa,
                        const char *sb);

@@ -11,8 +11,7 @@
 
 #define SECTOR 512u
 
-static int io_errno(struct nbd_handle *nbd, bool write, uint64_t sector, uint32_t nr)
-{
+static int io_errno(struct nbd_handle *nbd, bool write, uint64_t sector, uint32_t nr) {
   static unsigned char buf[64 * 1024];
   int r;
 
@@ -23,18 +22,16 @@ static int io_errno(struct nbd_handle *nbd, bool write, uint64_t sector, uint32_
   return r == 0 ? 0 : nbd_get_errno();
 }
 
-#define EXPECT_IO(nbd, write, sector, nr, err)                                                  \
-  do {                                                                                           \
-    int e_ = io_errno((nbd), (write), (sector), (nr));                                           \
-    EXPECT_MSG(e_ == (err), "%s sectors %llu..%llu: errno %d, expected %d",                      \
-               (write) ? "write" : "read", (unsigned long long)(sector),                         \
-               (unsigned long long)((sector) + (nr) - 1), e_, (err));                            \
+#define EXPECT_IO(nbd, write, sector, nr, err)                                                     \
+  do {                                                                                             \
+    int e_ = io_errno((nbd), (write), (sector), (nr));                                             \
+    EXPECT_MSG(e_ == (err), "%s sectors %llu..%llu: errno %d, expected %d",                        \
+               (write) ? "write" : "read", (unsigned long long)(sector),                           \
+               (unsigned long long)((sector) + (nr)-1), e_, (err));                                \
   } while (0)
 
-static void check_exact_ranges(void)
-{
-  const char *args[] = {"blocksize=512", "size=1M", "badblocks=100-199,1000-1000,2047-2047",
-                        NULL};
+static void check_exact_ranges(void) {
+  const char *args[] = {"blocksize=512", "size=1M", "badblocks=100-199,1000-1000,2047-2047", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
 
@@ -42,20 +39,20 @@ static void check_exact_ranges(void)
     return;
   FEXPECT_EQ(nbd_get_block_size(nbd, LIBNBD_SIZE_MINIMUM), 512);
   for (int w = 0; w < 2; w++) {
-    EXPECT_IO(nbd, w, 99, 1, 0);      /* just before */
-    EXPECT_IO(nbd, w, 100, 1, EIO);   /* first bad */
-    EXPECT_IO(nbd, w, 150, 1, EIO);   /* inside */
-    EXPECT_IO(nbd, w, 199, 1, EIO);   /* last bad */
-    EXPECT_IO(nbd, w, 200, 1, 0);     /* just after */
-    EXPECT_IO(nbd, w, 92, 8, 0);      /* 92..99 ends right before */
-    EXPECT_IO(nbd, w, 93, 8, EIO);    /* 93..100 straddles the start */
-    EXPECT_IO(nbd, w, 199, 8, EIO);   /* straddles the end */
-    EXPECT_IO(nbd, w, 200, 100, 0);   /* 200..299 */
-    EXPECT_IO(nbd, w, 0, 128, EIO);   /* covers the start */
-    EXPECT_IO(nbd, w, 999, 1, 0);     /* single-sector range */
+    EXPECT_IO(nbd, w, 99, 1, 0);    /* just before */
+    EXPECT_IO(nbd, w, 100, 1, EIO); /* first bad */
+    EXPECT_IO(nbd, w, 150, 1, EIO); /* inside */
+    EXPECT_IO(nbd, w, 199, 1, EIO); /* last bad */
+    EXPECT_IO(nbd, w, 200, 1, 0);   /* just after */
+    EXPECT_IO(nbd, w, 92, 8, 0);    /* 92..99 ends right before */
+    EXPECT_IO(nbd, w, 93, 8, EIO);  /* 93..100 straddles the start */
+    EXPECT_IO(nbd, w, 199, 8, EIO); /* straddles the end */
+    EXPECT_IO(nbd, w, 200, 100, 0); /* 200..299 */
+    EXPECT_IO(nbd, w, 0, 128, EIO); /* covers the start */
+    EXPECT_IO(nbd, w, 999, 1, 0);   /* single-sector range */
     EXPECT_IO(nbd, w, 1000, 1, EIO);
     EXPECT_IO(nbd, w, 1001, 1, 0);
-    EXPECT_IO(nbd, w, 2046, 1, 0);    /* the last sector of the disk */
+    EXPECT_IO(nbd, w, 2046, 1, 0); /* the last sector of the disk */
     EXPECT_IO(nbd, w, 2047, 1, EIO);
   }
   /* not reads or writes: trims and zeroes of bad sectors succeed */
@@ -67,10 +64,9 @@ static void check_exact_ranges(void)
   feature_close(&h, nbd);
 }
 
-static void check_once(void)
-{
-  const char *args[] = {"blocksize=512", "size=1M", "badblocks=100-199,300-309",
-                        "badblocks_once=1", NULL};
+static void check_once(void) {
+  const char *args[] = {"blocksize=512", "size=1M", "badblocks=100-199,300-309", "badblocks_once=1",
+                        NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
 
@@ -84,10 +80,8 @@ static void check_once(void)
   feature_close(&h, nbd);
 }
 
-static void check_memory_remap(void)
-{
-  const char *args[] = {"blocksize=512", "size=1M", "memory_backed=1", "badblocks=100-107",
-                        NULL};
+static void check_memory_remap(void) {
+  const char *args[] = {"blocksize=512", "size=1M", "memory_backed=1", "badblocks=100-107", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
   unsigned char in[16 * SECTOR], out[16 * SECTOR];
@@ -107,20 +101,18 @@ static void check_memory_remap(void)
 }
 
 /* Bad values stop nbdkit at start-up with the key named. */
-static void check_refused(const char *kv, const char *must_mention)
-{
+static void check_refused(const char *kv, const char *must_mention) {
   const char *args[] = {"blocksize=512", "size=1M", kv, NULL};
   char *text;
   int st = feature_run(args, &text);
 
   EXPECT_MSG(st != 0, "%s refuses %s (status %d)", feature_frontend(), kv, st);
-  EXPECT_MSG(text && strstr(text, "badblocks") && strstr(text, must_mention),
-             "message for %s:\n%s", kv, text);
+  EXPECT_MSG(text && strstr(text, "badblocks") && strstr(text, must_mention), "message for %s:\n%s",
+             kv, text);
   free(text);
 }
 
-int main(void)
-{
+int main(void) {
   check_exact_ranges();
   check_once();
   check_memory_remap();

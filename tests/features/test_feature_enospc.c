@@ -10,8 +10,7 @@
 
 #include "feature_server.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s PRLIMIT\n", argv[0]);
     return 2;

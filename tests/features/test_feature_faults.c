@@ -20,9 +20,8 @@
 static const char *irqmode = "irqmode=none";
 
 /* Start with args plus stats_file=<dir>/stats.json; path receives it. */
-static struct nbd_handle *open_with_stats(struct harness *h, const char *const *args,
-                                          char *path, size_t pathlen)
-{
+static struct nbd_handle *open_with_stats(struct harness *h, const char *const *args, char *path,
+                                          size_t pathlen) {
   static char kv[400];
   const char *all[PLUGIN_MAX_ARGS];
   int n = 0;
@@ -39,8 +38,7 @@ static struct nbd_handle *open_with_stats(struct harness *h, const char *const *
 }
 
 /* 0 on success, else the errno the client got. */
-static int read_errno(struct nbd_handle *nbd, uint64_t off)
-{
+static int read_errno(struct nbd_handle *nbd, uint64_t off) {
   static char buf[4096];
 
   if (nbd_pread(nbd, buf, sizeof buf, off, 0) == 0)
@@ -48,8 +46,7 @@ static int read_errno(struct nbd_handle *nbd, uint64_t off)
   return nbd_get_errno();
 }
 
-static void check_error_exact(void)
-{
+static void check_error_exact(void) {
   const char *args[] = {"error=1,100,0,5", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
@@ -72,8 +69,7 @@ static void check_error_exact(void)
 }
 
 /* One server run: 300 reads with error=1,30,0,-1 and a fixed seed. */
-static int error_pattern(char *pattern, int n)
-{
+static int error_pattern(char *pattern, int n) {
   const char *args[] = {"error=1,30,0,-1", "fault_seed=20261125", "size=16M", irqmode, NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -92,8 +88,7 @@ static int error_pattern(char *pattern, int n)
   return fails;
 }
 
-static void check_error_seeded(void)
-{
+static void check_error_seeded(void) {
   static char p1[301], p2[301];
   int n1 = error_pattern(p1, 300);
   int n2 = error_pattern(p2, 300);
@@ -103,8 +98,7 @@ static void check_error_seeded(void)
   EXPECT_MSG(n1 >= 45 && n1 <= 135, "30%% of 300, generously: %d", n1);
 }
 
-static void check_timeout(void)
-{
+static void check_timeout(void) {
   const char *args[] = {"timeout=1,100,0,1", "timeout_ms=200", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
@@ -126,8 +120,7 @@ static void check_timeout(void)
   feature_close(&h, nbd);
 }
 
-static void check_requeue(void)
-{
+static void check_requeue(void) {
   const char *args[] = {"requeue=1,100,0,-1", "memory_backed=1", "size=16M", irqmode, NULL};
   char stats[300];
   struct harness h;
@@ -153,8 +146,7 @@ static void check_requeue(void)
 }
 
 /* Bad fault strings stop nbdkit at start-up naming the key and value. */
-static void check_bad_fault_string(void)
-{
+static void check_bad_fault_string(void) {
   const char *args[] = {"error=1,200,0,1", NULL};
   char *text;
   int st = feature_run(args, &text);
@@ -166,8 +158,7 @@ static void check_bad_fault_string(void)
   free(text);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc > 1)
     irqmode = argv[1];
   check_error_exact();

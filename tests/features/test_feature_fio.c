@@ -11,8 +11,7 @@
 #define FIO_TIMEOUT_S 90 /* hang guard */
 
 /* Run the verify job on h's socket; the wait status. out gets fio's output. */
-static int run_fio(const char *fio, struct harness *h, const char *rw, const char *out)
-{
+static int run_fio(const char *fio, struct harness *h, const char *rw, const char *out) {
   char uri[400], rwopt[64];
   const char *argv[] = {fio,
                         "--name=verify",
@@ -35,8 +34,7 @@ static int run_fio(const char *fio, struct harness *h, const char *rw, const cha
   return harness_run((char *const *)argv, out, FIO_TIMEOUT_S);
 }
 
-static void check(const char *fio, bool memory, const char *rw)
-{
+static void check(const char *fio, bool memory, const char *rw) {
   const char *args_mem[] = {"memory_backed=1", "size=64M", "--threads=16", NULL};
   /* verify_fatal makes fio hang up with replies queued: nbdkit 1.32 may
    * abort on that unless it runs one thread. */
@@ -61,15 +59,13 @@ static void check(const char *fio, bool memory, const char *rw)
     EXPECT_MSG(WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(text, "bad magic header"),
                "fio %s verify fails on the null store (status 0x%x):\n%s", rw, st, text);
   free(text);
-  EXPECT_MSG(harness_stop(&h) == 0, "%s exits cleanly (status 0x%x)", feature_frontend(),
-             h.status);
+  EXPECT_MSG(harness_stop(&h) == 0, "%s exits cleanly (status 0x%x)", feature_frontend(), h.status);
   if (expect_failures)
     harness_dump_log(&h);
   harness_cleanup(&h);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s FIO\n", argv[0]);
     return 2;

@@ -8,8 +8,7 @@
 #include "feature_server.h"
 
 /* Write a pattern, read it back into a poisoned buffer, compare. */
-static void round_trip(struct nbd_handle *nbd, uint64_t off, size_t len, unsigned seed)
-{
+static void round_trip(struct nbd_handle *nbd, uint64_t off, size_t len, unsigned seed) {
   static unsigned char in[1 << 20], out[1 << 20];
 
   feature_pattern(in, len, seed);
@@ -19,8 +18,7 @@ static void round_trip(struct nbd_handle *nbd, uint64_t off, size_t len, unsigne
     EXPECT_MSG(memcmp(in, out, len) == 0, "data read back at %" PRIu64 " (+%zu)", off, len);
 }
 
-static void check_offsets_512(void)
-{
+static void check_offsets_512(void) {
   const char *args[] = {"memory_backed=1", "size=64M", "blocksize=512", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -32,13 +30,13 @@ static void check_offsets_512(void)
     uint64_t off;
     size_t len;
   } cases[] = {
-      {0, 512},                      /* first block */
-      {64 * MiB - 512, 512},         /* last block */
-      {512, 1024},                   /* inside the first page */
-      {4096 - 512, 1024},            /* straddles pages 0 and 1 */
-      {3 * 4096 - 1536, 3 * 4096},   /* unaligned to pages on both ends */
-      {MiB + 512, 64 * KiB},         /* several pages, unaligned start */
-      {32 * MiB - 4096, 8192},       /* middle */
+      {0, 512},                         /* first block */
+      {64 * MiB - 512, 512},            /* last block */
+      {512, 1024},                      /* inside the first page */
+      {4096 - 512, 1024},               /* straddles pages 0 and 1 */
+      {3 * 4096 - 1536, 3 * 4096},      /* unaligned to pages on both ends */
+      {MiB + 512, 64 * KiB},            /* several pages, unaligned start */
+      {32 * MiB - 4096, 8192},          /* middle */
       {64 * MiB - 1024 * KiB, 1 << 20}, /* 1 MiB ending at the last byte */
   };
   for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -61,8 +59,7 @@ static void check_offsets_512(void)
 
 /* 1 TiB disk: sparse writes far apart round trip, and the gaps between
  * them are reported as holes that read zeros. */
-static void check_one_tib(void)
-{
+static void check_one_tib(void) {
   const char *args[] = {"memory_backed=1", "size=1T", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -93,8 +90,7 @@ static void check_one_tib(void)
 
 /* Trim and write zeroes (with and without NO_HOLE) read back zeros; trim
  * and zero (may trim) make holes again, NO_HOLE keeps data pages. */
-static void check_trim_zero_extents(void)
-{
+static void check_trim_zero_extents(void) {
   const char *args[] = {"memory_backed=1", "size=16M", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -151,8 +147,7 @@ static void check_trim_zero_extents(void)
 }
 
 /* Two connections see each other's writes (one store per disk). */
-static void check_shared_between_connections(void)
-{
+static void check_shared_between_connections(void) {
   const char *args[] = {"memory_backed=1", "size=16M", "submit_queues=2", NULL};
   struct harness h;
   struct nbd_handle *a = feature_open(&h, args), *b;
@@ -179,8 +174,7 @@ static void check_shared_between_connections(void)
 #define PER_CONN 32
 #define BLK (16 * 1024)
 
-static bool drain(struct nbd_handle *const *nbd)
-{
+static bool drain(struct nbd_handle *const *nbd) {
   long long deadline = harness_now_ms() + 60000; /* hang guard */
 
   for (;;) {
@@ -198,8 +192,7 @@ static bool drain(struct nbd_handle *const *nbd)
   }
 }
 
-static void check_concurrent_connections(void)
-{
+static void check_concurrent_connections(void) {
   const char *args[] = {"memory_backed=1", "size=64M", "submit_queues=2", "--threads=16", NULL};
   static unsigned char in[CONNS][PER_CONN][BLK], out[CONNS][PER_CONN][BLK];
   static int64_t wr[CONNS][PER_CONN], rd[CONNS][PER_CONN];
@@ -244,8 +237,7 @@ static void check_concurrent_connections(void)
   feature_close(&h, nbd[0]);
 }
 
-int main(void)
-{
+int main(void) {
   check_offsets_512();
   check_one_tib();
   check_trim_zero_extents();

@@ -9,8 +9,7 @@
 
 #include "feature_server.h"
 
-static void check_discard_off(void)
-{
+static void check_discard_off(void) {
   const char *args[] = {"discard=0", "memory_backed=1", "size=16M", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -32,8 +31,7 @@ static void check_discard_off(void)
   feature_close(&h, nbd);
 }
 
-static void check_discard_on_by_default(void)
-{
+static void check_discard_on_by_default(void) {
   const char *args[] = {"size=16M", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -45,9 +43,8 @@ static void check_discard_on_by_default(void)
   feature_close(&h, nbd);
 }
 
-static void check_zone_keys_refused(void)
-{
-  static const char *const kv[] = {"zoned=1",        "zone_size=256",     "zone_capacity=128",
+static void check_zone_keys_refused(void) {
+  static const char *const kv[] = {"zoned=1",        "zone_size=256",   "zone_capacity=128",
                                    "zone_nr_conv=1", "zone_max_open=4", "zone_max_active=4"};
 
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
@@ -65,8 +62,7 @@ static void check_zone_keys_refused(void)
 
 /* null_blk's cache_size (a write-back cache in front of the memory store)
  * is not implemented: refused, saying so, not silently ignored. */
-static void check_cache_size_refused(void)
-{
+static void check_cache_size_refused(void) {
   const char *args[] = {"memory_backed=1", "cache_size=64", NULL};
   char *text;
   int st = feature_run(args, &text);
@@ -77,12 +73,10 @@ static void check_cache_size_refused(void)
   free(text);
 }
 
-static void check_help_lists_feature_keys(void)
-{
-  static const char *const keys[] = {"memory_backed=", "discard=",  "mbps=",
-                                     "timeout_ms=",    "timeout=",  "requeue=",
-                                     "error=",         "fault_seed=", "badblocks=",
-                                     "badblocks_once=", "stats_file="};
+static void check_help_lists_feature_keys(void) {
+  static const char *const keys[] = {
+      "memory_backed=", "discard=",    "mbps=",      "timeout_ms=",     "timeout=",   "requeue=",
+      "error=",         "fault_seed=", "badblocks=", "badblocks_once=", "stats_file="};
   const char *args[] = {"--help", NULL};
   char *text;
   int st = feature_run(args, &text);
@@ -93,8 +87,7 @@ static void check_help_lists_feature_keys(void)
   free(text);
 }
 
-int main(void)
-{
+int main(void) {
   check_discard_off();
   check_discard_on_by_default();
   check_zone_keys_refused();

@@ -10,8 +10,7 @@
 #define HANG_GUARD_MS 60000
 
 /* mbps=1000: 4 MiB written and read back in 64 KiB requests, all succeed. */
-static void check_sequential(void)
-{
+static void check_sequential(void) {
   const char *args[] = {"mbps=1000", "memory_backed=1", "size=64M", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -35,8 +34,7 @@ static void check_sequential(void)
 
 /* mbps=20 with 32 reads of 256 KiB in flight at once (8 MiB, several
  * times the bucket): every one completes without error. */
-static void check_in_flight(void)
-{
+static void check_in_flight(void) {
   const char *args[] = {"mbps=20", "size=64M", "--threads=8", NULL};
   struct harness h;
   struct nbd_handle *nbd = feature_open(&h, args);
@@ -47,8 +45,8 @@ static void check_in_flight(void)
   if (!nbd)
     return;
   for (int i = 0; i < 32; i++)
-    cookies[i] = nbd_aio_pread(nbd, buf[i], sizeof buf[i], (uint64_t)i * 256 * KiB,
-                               NBD_NULL_COMPLETION, 0);
+    cookies[i] =
+        nbd_aio_pread(nbd, buf[i], sizeof buf[i], (uint64_t)i * 256 * KiB, NBD_NULL_COMPLETION, 0);
   for (int i = 0; i < 32; i++)
     EXPECT_MSG(cookies[i] > 0, "aio_pread %d: %s", i, nbd_get_error());
   while (nbd_aio_in_flight(nbd) > 0 && harness_now_ms() < deadline)
@@ -62,8 +60,7 @@ static void check_in_flight(void)
   feature_close(&h, nbd);
 }
 
-int main(void)
-{
+int main(void) {
   check_sequential();
   check_in_flight();
   fprintf(stderr, "(served by %s)\n", feature_frontend());

@@ -54,22 +54,37 @@ START_TEST(parse_fields) {
 END_TEST
 
 START_TEST(parse_errors_name_the_value) {
-  const char *bad[] = {"",          "1,2,3",       "1,2,3,4,5",  "a,b,c,d",   "1,101,0,1",
-                       "1,50,0,-2", "-1,50,0,1",   "1,50,-1,1",  "1,2,3,4x",  "1,,3,4",
-                       "1;2;3;4",   "1,-5,0,1",    "1,2,3,",     ",1,2,3",
-                       "1, 2,3,4",  " 1,2,3,4",    "1,2,3,4 ",   "+1,2,3,4",  "1,2,3,--1",
-                       "99999999999999999999,1,0,1", "1,1,99999999999999999999,1",
-                       "1,1,0,99999999999999999999", "1,1000000000000000000000,0,1"};
+  const char *bad[] = {"",
+                       "1,2,3",
+                       "1,2,3,4,5",
+                       "a,b,c,d",
+                       "1,101,0,1",
+                       "1,50,0,-2",
+                       "-1,50,0,1",
+                       "1,50,-1,1",
+                       "1,2,3,4x",
+                       "1,,3,4",
+                       "1;2;3;4",
+                       "1,-5,0,1",
+                       "1,2,3,",
+                       ",1,2,3",
+                       "1, 2,3,4",
+                       " 1,2,3,4",
+                       "1,2,3,4 ",
+                       "+1,2,3,4",
+                       "1,2,3,--1",
+                       "99999999999999999999,1,0,1",
+                       "1,1,99999999999999999999,1",
+                       "1,1,0,99999999999999999999",
+                       "1,1000000000000000000000,0,1"};
   for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     struct rnull_fault_attr a;
     char err[256] = "";
     memset(&a, 0, sizeof(a));
     ck_assert_msg(rnull_fault_parse(bad[i], &a, err, sizeof(err)) == -EINVAL, "'%s' accepted",
                   bad[i]);
-    ck_assert_msg(strstr(err, bad[i]) != NULL, "error for '%s' does not quote it: %s", bad[i],
-                  err);
-    ck_assert_msg(strstr(err, "probability") != NULL, "error does not give the format: %s",
-                  err);
+    ck_assert_msg(strstr(err, bad[i]) != NULL, "error for '%s' does not quote it: %s", bad[i], err);
+    ck_assert_msg(strstr(err, "probability") != NULL, "error does not give the format: %s", err);
   }
 }
 END_TEST

@@ -29,8 +29,8 @@ static void down(void) {
 
 static int submit(enum rnull_op op, uint64_t off, uint32_t len, void *buf, uintptr_t cookie,
                   uint32_t flags) {
-  struct rnull_io io = {.op = op, .flags = flags, .offset = off, .len = len, .buf = buf,
-                        .cookie = (void *)cookie};
+  struct rnull_io io = {
+      .op = op, .flags = flags, .offset = off, .len = len, .buf = buf, .cookie = (void *)cookie};
   return rnull_submit(hq, &io, RNULL_SUBMIT_LAST);
 }
 
@@ -115,9 +115,8 @@ START_TEST(memory_trim_and_zero_then_extents) {
    * zeroes NOUNMAP the next 16 KiB: all read zeros; the first two are holes */
   ck_assert_int_eq(io_now(RNULL_OP_DISCARD, MiB, 16 * KiB, NULL, NULL), 0);
   ck_assert_int_eq(io_now(RNULL_OP_WRITE_ZEROES, MiB + 16 * KiB, 16 * KiB, NULL, NULL), 0);
-  ck_assert_int_eq(submit(RNULL_OP_WRITE_ZEROES, MiB + 32 * KiB, 16 * KiB, NULL, 9,
-                          RNULL_IO_NOUNMAP),
-                   0);
+  ck_assert_int_eq(
+      submit(RNULL_OP_WRITE_ZEROES, MiB + 32 * KiB, 16 * KiB, NULL, 9, RNULL_IO_NOUNMAP), 0);
   ck_assert_int_eq(ends[atomic_load(&nr_ends) - 1].status, 0);
   ck_assert_int_eq(io_now(RNULL_OP_READ, MiB, sizeof out, out, NULL), 0);
   for (unsigned i = 0; i < 48 * KiB; i++)
@@ -333,7 +332,7 @@ START_TEST(badblocks_memory_write_covering_range_clears_it) {
   pattern(in, sizeof in, 1);
   ck_assert_int_eq(io_now(RNULL_OP_READ, 100 * 512, 512, out, NULL), -EIO);
   ck_assert_int_eq(io_now(RNULL_OP_WRITE, 250 * 512, 512, in, NULL), -EIO); /* partial */
-  ck_assert_int_eq(io_now(RNULL_OP_WRITE, 96 * 512, 8 * 512, in, NULL), 0);  /* 96..103 */
+  ck_assert_int_eq(io_now(RNULL_OP_WRITE, 96 * 512, 8 * 512, in, NULL), 0); /* 96..103 */
   ck_assert_int_eq(io_now(RNULL_OP_READ, 100 * 512, 4 * 512, out, NULL), 0);
   ck_assert_mem_eq(out, in + 4 * 512, 4 * 512);
   /* 200-299 is still bad */
@@ -390,7 +389,7 @@ START_TEST(mbps_holds_requests_in_virtual_time) {
   }
   ck_assert_uint_lt(sent, 1000);
   ck_assert_uint_eq(atomic_load(&nr_ends), sent - 1); /* the last one is held */
-  uint64_t burst = bytes - 64 * KiB;                   /* what passed at once */
+  uint64_t burst = bytes - 64 * KiB;                  /* what passed at once */
   ck_assert_uint_ge(burst, 64 * KiB);
   uint64_t due = rnull_hctx_next_deadline(hq);
   /* it waits for what it overdrew: bytes - burst_exact <= 64 KiB at 1 MiB/s */
@@ -501,8 +500,8 @@ START_TEST(discard_off_refuses_trim) {
 END_TEST
 
 START_TEST(zone_keys_rejected_with_a_clear_message) {
-  const char *keys[] = {"zoned", "zone_size", "zone_capacity", "zone_nr_conv", "zone_max_open",
-                        "zone_max_active"};
+  const char *keys[] = {"zoned",        "zone_size",     "zone_capacity",
+                        "zone_nr_conv", "zone_max_open", "zone_max_active"};
   for (unsigned i = 0; i < 6; i++) {
     struct rnull_config cfg;
     char err[RNULL_ERR_LEN] = "";

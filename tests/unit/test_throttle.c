@@ -14,11 +14,11 @@
 static uint64_t ns_for(uint64_t bytes, uint64_t rate) { return bytes * SEC / rate; }
 
 /* |a - b| <= 1 ns: the bucket keeps fractional tokens as a double */
-#define ck_assert_ns(a, b)                                                                       \
-  do {                                                                                           \
-    uint64_t a_ = (a), b_ = (b);                                                                 \
-    ck_assert_msg((a_ > b_ ? a_ - b_ : b_ - a_) <= 1, "%s = %llu, expected %llu", #a,            \
-                  (unsigned long long)a_, (unsigned long long)b_);                               \
+#define ck_assert_ns(a, b)                                                                         \
+  do {                                                                                             \
+    uint64_t a_ = (a), b_ = (b);                                                                   \
+    ck_assert_msg((a_ > b_ ? a_ - b_ : b_ - a_) <= 1, "%s = %llu, expected %llu", #a,              \
+                  (unsigned long long)a_, (unsigned long long)b_);                                 \
   } while (0)
 
 START_TEST(unlimited_never_waits) {
