@@ -34,7 +34,9 @@ uint64_t rnull_hctx_next_deadline(struct rnull_hctx *hctx);
 
 /* Run everything due at time now (engine clock): deferred completions,
  * requeued and throttled dispatches, timers, timeouts. Returns how many
- * requests ended. Safe to call from several threads. */
+ * completions and timeouts it ran; a request it dispatches is not counted,
+ * even if the driver ends it at once (after queue_rq the engine may no
+ * longer look at it). Safe to call from several threads. */
 unsigned rnull_hctx_run(struct rnull_hctx *hctx, uint64_t now);
 
 /* The engine clock of the hctx's disk. */
