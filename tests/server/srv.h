@@ -17,7 +17,8 @@ int srv_start(struct harness *h, ...);
 int srv_startv(struct harness *h, const char *const *args);
 /* The binary (RNULL_SERVER_PATH from the build). */
 const char *srv_path(void);
-/* Command words put in front of the server (e.g. valgrind), or NULL. */
+/* Command words put in front of the server (e.g. valgrind), or NULL. Without
+ * one, RNULL_SERVER_WRAPPER (space-separated words) is used if set. */
 void srv_set_wrapper(const char *const *wrapper);
 
 /* libnbd handle with strict mode off (to send bad requests), connected. */
