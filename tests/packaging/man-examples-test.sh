@@ -4,7 +4,7 @@
 # Unix socket in a temp dir and nbdinfo must read the disk; the installed
 # example config file is run the same way.
 # Usage: man-examples-test.sh MANDIR SERVER PLUGIN EXAMPLES_DIR
-set -uo pipefail
+set -u # no pipefail: "... | grep -q" may end a pipe early (SIGPIPE)
 mandir=$1 server=$2 plugin=$3 examples=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnull-manex.XXXXXX") || exit 1
 pid=
@@ -15,6 +15,17 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+# Wait for a process we started, at most 20 s (then SIGKILL it and ALSO, a
+# process under it): its status.
+wait_bounded() { # PID [ALSO]
+  local p=$1
+  for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$p" 2>/dev/null; then
+    echo "FAIL: process $p still running 20 s after SIGTERM: killed" >&2
+    kill -KILL "$p" ${2:+"$2"} 2>/dev/null
+  fi
+  wait "$p"
+}
 
 # The example commands of a page, one a line, continuation lines joined.
 commands() {
@@ -31,9 +42,9 @@ serve_server() { # expected-size-or-empty keys...
   "$server" -f --unix "$sock" "$@" 2>"$tmp/server.log" &
   pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-  size=$(nbdinfo --size "nbd+unix:///?socket=$sock" 2>&1)
+  size=$(timeout 30 nbdinfo --size "nbd+unix:///?socket=$sock" 2>&1)
   kill -TERM $pid 2>/dev/null
-  wait $pid
+  wait_bounded $pid
   local rc=$?
   pid=
   [ -n "$want" ] && [ "$size" != "$want" ] && { bad "rnull-server $*: size '$size', expected $want"; return; }
@@ -64,7 +75,7 @@ while read -r line; do
   opts=()
   [[ " $line " == *" --threads=1 "* ]] && opts+=(--threads=1)
   echo "example: $line"
-  out=$(nbdkit "${opts[@]}" -U - "$plugin" "${args[@]}" --run 'nbdinfo --size "$uri"' 2>"$tmp/nbdkit.log" </dev/null)
+  out=$(timeout 30 nbdkit "${opts[@]}" -U - "$plugin" "${args[@]}" --run 'nbdinfo --size "$uri"' 2>"$tmp/nbdkit.log" </dev/null)
   [[ $out =~ ^[0-9]+$ ]] || bad "nbdkit rnull ${args[*]}: $out $(cat "$tmp/nbdkit.log")"
   ran=$((ran + 1))
 done < <(commands nbdkit-rnull-plugin | grep -E '^nbdkit .*\brnull\b' | grep -v -- '--help')

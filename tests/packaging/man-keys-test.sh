@@ -5,7 +5,7 @@
 # option, signal and environment variable --help mentions is documented; the
 # plugin page documents nbdkit 1.32.5's abort and its workaround.
 # Usage: man-keys-test.sh MANDIR SERVER PLUGIN ATTACH
-set -uo pipefail
+set -u # no pipefail: "... | grep -q" may end a pipe early (SIGPIPE)
 mandir=$1 server=$2 plugin=$3 attach=$4
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
