@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -309,6 +312,7 @@ int main(int argc, char **argv) {
   export_info(&srv);
 
   int r = rnull_listen_systemd(&ls, err, sizeof(err));
+  bool activated = r > 0;
   if (r == 0) {
     if (srv.o.unix_path)
       r = rnull_listen_unix(&ls, srv.o.unix_path, err, sizeof(err));
@@ -343,10 +347,19 @@ int main(int argc, char **argv) {
   rnull_acceptor_start(&acc, ev, &srv, &ls);
   if (srv.o.foreground) {
     char where[300];
-    if (ls.unix_path)
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (activated)
+      snprintf(where, sizeof(where), "%u inherited socket(s) from systemd", ls.n);
+    else if (ls.unix_path)
       snprintf(where, sizeof(where), "unix:%s", ls.unix_path);
-    else if (srv.o.unix_path || getenv("LISTEN_FDS") || ls.n != 1 || !ls.tcp[0])
-      snprintf(where, sizeof(where), "%u inherited socket(s)", ls.n);
+    else if (getsockname(ls.fd[0], (struct sockaddr *)&sa, &sl) == 0 &&
+             getnameinfo((struct sockaddr *)&sa, sl, host, sizeof(host), NULL, 0, NI_NUMERICHOST) ==
+                 0)
+      snprintf(where, sizeof(where), "%s port %u", host,
+               ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                              : ((struct sockaddr_in *)&sa)->sin_port));
     else
       snprintf(where, sizeof(where), "%s port %u", srv.o.bind_addr, srv.o.port);
     fprintf(stderr, "rnull-server: serving %s (%llu bytes, %u hw queue(s)) on %s\n",
