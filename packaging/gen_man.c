@@ -1,11 +1,11 @@
 /* Build-time man page generator: copies a roff template and replaces
- *   @VERSION@            with the version given on the command line;
+ *   @NAME@               with VALUE, for each NAME=VALUE on the command line;
  *   a line "@RNULL_KEYS@" with one .TP entry per key of the engine's table;
  *   a line "@RNULL_REFUSED_KEYS@" with the keys the table accepts by name
  *                        and always refuses (zoned, cache_size, ...).
  * The key text is rnull_config_help()'s, so the man pages say exactly what
  * --help says and cannot drift from the table.
- * Usage: gen_man TEMPLATE OUT VERSION */
+ * Usage: gen_man TEMPLATE OUT [NAME=VALUE...] */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -119,10 +119,43 @@ static void emit_keys(FILE *out, const char *help, bool refused) {
   }
 }
 
+/* Copy one template line, replacing each @NAME@ given as NAME=VALUE. An
+ * @WORD@ with no value is left as it is (the tests look for leftovers). */
+static void substitute(FILE *out, const char *s, char **vars, int nvars) {
+  while (*s) {
+    const char *at = strchr(s, '@');
+    int i;
+    if (!at) {
+      fputs(s, out);
+      return;
+    }
+    fwrite(s, 1, (size_t)(at - s), out);
+    for (i = 0; i < nvars; i++) {
+      size_t n = (size_t)(strchr(vars[i], '=') - vars[i]);
+      if (strncmp(at + 1, vars[i], n) == 0 && at[n + 1] == '@') {
+        const char *v = vars[i] + n + 1;
+        put_roff(out, v, strlen(v));
+        s = at + n + 2;
+        break;
+      }
+    }
+    if (i == nvars) {
+      fputc('@', out);
+      s = at + 1;
+    }
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s TEMPLATE OUT VERSION\n", argv[0]);
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s TEMPLATE OUT [NAME=VALUE...]\n", argv[0]);
     return 2;
+  }
+  for (int i = 3; i < argc; i++) {
+    if (strchr(argv[i], '=') == NULL || argv[i][0] == '=') {
+      fprintf(stderr, "gen_man: %s: expected NAME=VALUE\n", argv[i]);
+      return 2;
+    }
   }
   char *help = NULL;
   size_t helplen = 0;
@@ -145,24 +178,12 @@ int main(int argc, char **argv) {
   }
   char line[4096];
   while (fgets(line, sizeof(line), in)) {
-    if (strcmp(line, "@RNULL_KEYS@\n") == 0) {
+    if (strcmp(line, "@RNULL_KEYS@\n") == 0)
       emit_keys(out, help, false);
-      continue;
-    }
-    if (strcmp(line, "@RNULL_REFUSED_KEYS@\n") == 0) {
+    else if (strcmp(line, "@RNULL_REFUSED_KEYS@\n") == 0)
       emit_keys(out, help, true);
-      continue;
-    }
-    for (char *s = line; *s;) {
-      char *v = strstr(s, "@VERSION@");
-      if (!v) {
-        fputs(s, out);
-        break;
-      }
-      fwrite(s, 1, (size_t)(v - s), out);
-      fputs(argv[3], out);
-      s = v + 9;
-    }
+    else
+      substitute(out, line, argv + 3, argc - 3);
   }
   free(help);
   bool bad = ferror(in);

@@ -75,6 +75,17 @@ for page in rnull-server nbdkit-rnull-plugin rnull-attach; do
   [ "$found" = "$p/share/man/man1/$page.1" ] || bad "man -w $page: '$found'"
 done
 
+# The FILES sections name installed paths (/etc and /run are the admin's).
+for page in rnull-server nbdkit-rnull-plugin; do
+  files=$(MANWIDTH=250 man -l -Tutf8 "$p/share/man/man1/$page.1" 2>/dev/null | col -b |
+    awk '/^[A-Z][A-Z ]*$/ { on = ($0 == "FILES") ; next } on' | sed -nE 's|^ {7}(/[^ ]+)$|\1|p')
+  [ -n "$files" ] || bad "$page.1: no paths in FILES"
+  for f in $files; do
+    case $f in /etc/* | /run/*) continue ;; esac
+    [ -e "$root$f" ] || bad "$page.1 FILES names $f, which is not installed"
+  done
+done
+
 echo "installed files:"
 (cd "$root" && find . -type f | sort)
 [ $fail = 0 ] && echo "PASS: install layout"
