@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The man pages cannot drift from the programs: every key of the engine's
-# table (as both front ends' --help print it) has an entry in the server's
+# table (rnull_options(), as both front ends' --help print it) has an entry in the server's
 # and the plugin's pages and no entry names a key that does not exist; every
 # option, signal and environment variable --help mentions is documented; the
 # plugin page documents nbdkit 1.32.5's abort and its workaround.
-# Usage: man-keys-test.sh MANDIR SERVER PLUGIN ATTACH
+# Usage: man-keys-test.sh MANDIR SERVER PLUGIN ATTACH LIST_KEYS
 set -u # no pipefail: "... | grep -q" may end a pipe early (SIGPIPE)
-mandir=$1 server=$2 plugin=$3 attach=$4
+mandir=$1 server=$2 plugin=$3 attach=$4 list_keys=$5
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 render() { MANWIDTH=250 man -l -Tutf8 "$mandir/man1/$1.1" 2>/dev/null | col -b; }
@@ -20,6 +20,9 @@ plugin_keys=$(nbdkit "$plugin" --help 2>&1 | keys_of | sort)
 n=$(echo "$server_keys" | grep -c .)
 [ "$n" -ge 10 ] && echo "$server_keys" | grep -qx size ||
   { echo "FAIL: could not read the key table from rnull-server --help ($n keys)"; exit 1; }
+table_keys=$("$list_keys" | sort)
+[ "$server_keys" = "$table_keys" ] ||
+  bad "rnull-server --help and the engine's table list different keys: $(diff <(echo "$server_keys") <(echo "$table_keys") | tr '\n' ' ')"
 [ "$server_keys" = "$plugin_keys" ] ||
   bad "rnull-server and the plugin list different keys: $(diff <(echo "$server_keys") <(echo "$plugin_keys") | tr '\n' ' ')"
 refused=$("$server" --help | sed -n 's/^\([a-z_0-9]*\)=  (refused: .*/\1/p' | sort)
