@@ -57,6 +57,29 @@ CPU_ROWS = [("4k randread QD1", "randread-4k-qd1"), ("4k randread QD32", "randre
             ("1M seq write QD8", "write-1m-qd8")]
 
 
+def fio_ctx_per_request(out, server, source):
+    """Median over repetitions of fio's context switches per request."""
+    d = os.path.join(out, server)
+    if not os.path.isdir(d):
+        return None
+    vals = []
+    for name in sorted(os.listdir(d)):
+        stem, _, ext = name.rpartition(".")
+        base, _, rep = stem.rpartition(".")
+        if ext != "json" or base != source or not rep.isdigit():
+            continue
+        try:
+            with open(os.path.join(d, name)) as f:
+                text = f.read()
+            job = json.loads(text[text.index("{"):])["jobs"][0]
+            ios = job["read"]["total_ios"] + job["write"]["total_ios"]
+            if ios > 0:
+                vals.append(job["ctx"] / ios)
+        except (ValueError, KeyError, IndexError, OSError):
+            continue
+    return statistics.median(vals) if vals else None
+
+
 def cpu_per_request(out, server, source):
     """Median over repetitions of server CPU µs per request, or None."""
     d = os.path.join(out, server)
@@ -193,6 +216,17 @@ def main():
     w("CPU per request = the server process's user + system time during the fio run "
       "(/proc/PID/stat, 10 ms ticks) ÷ requests fio completed. Less sensitive to other "
       "load than IOPS; ratios > 1.00 mean the rnull front end uses less CPU.")
+
+    w("")
+    w("| fio context switches per request | " + " | ".join(TITLES[s] for s in SERVERS) + " |")
+    w("|---|" + "---:|" * len(SERVERS))
+    for label, source in CPU_ROWS:
+        v = [fio_ctx_per_request(out, s, source) for s in SERVERS]
+        w(f"| {label} | " + " | ".join("—" if x is None else f"{x:.2f}" for x in v) + " |")
+    w("")
+    w("How often the client (fio) went to sleep waiting for the server, per request: "
+      "a server that answers in many small bursts wakes the client more often and "
+      "costs it CPU, even if the server itself is cheap.")
 
     rss = []
     try:
