@@ -12,7 +12,9 @@
 #   with nbd-client -C (one socket per connection), nl=0 with -nonetlink
 #   (the older ioctl interface: nbd-client stays as the device's daemon);
 #   bad: first of 8 bad sectors configured on the server (reads there fail);
-#   fs=1: last, an ext2 filesystem is made, written, remounted and read back.
+#   fs=1: last, an ext2 filesystem is made, written, remounted and read back;
+#   gone=1: then the server dies (see check_server_gone) and I/O must fail
+#   rather than hang.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -70,6 +72,39 @@ check_filesystem() {
   umount /mnt 2>/dev/null
 }
 
+# established DPORT: the guest's ESTABLISHED sockets to 10.0.2.100:DPORT
+# (/proc/net/tcp: hex, little-endian IP; state 01).
+established() {
+  grep -c " 6402000A:$(printf %04X "$1") 01 " /proc/net/tcp
+}
+
+# check_server_gone DEV PORT: the server dies (a connection to 10900+N makes
+# the host SIGKILL it) under an attached device. Once the kernel has seen the
+# socket close, reads fail with EIO at once instead of hanging. (A request
+# already in flight when the server dies waits for nbd-client's -t timeout:
+# the kernel's behaviour, not tested here.)
+check_server_gone() {
+  nc $HOST $((10900 + n)) </dev/null >/dev/null 2>&1
+  i=0
+  while [ "$(established "$2")" != 0 ] && [ $i -lt 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if [ "$(established "$2")" != 0 ]; then
+    fail io_fails_after_server_exit "connection still established 20 s after the kill"
+    return
+  fi
+  timeout 20 /usr/bin/dd if="$1" of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null
+  rc=$?
+  if [ $rc = 0 ]; then
+    fail io_fails_after_server_exit "read succeeded after the server died"
+  elif [ $rc -ge 124 ]; then
+    fail io_fails_after_server_exit "read hung (status $rc)"
+  else
+    pass io_fails_after_server_exit
+  fi
+}
+
 setup_network() {
   modprobe virtio_pci && modprobe virtio_net || return 1
   ip link set lo up
@@ -80,7 +115,7 @@ setup_network() {
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 gone=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -88,7 +123,7 @@ check_device() {
     port=*) port=${kv#*=} ;; conns=*) conns=${kv#*=} ;; bs=*) bs=${kv#*=} ;; size=*) size=${kv#*=} ;;
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
-    nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;; fs=*) fs=${kv#*=} ;;
+    nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;; fs=*) fs=${kv#*=} ;; gone=*) gone=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -106,9 +141,7 @@ check_device() {
     return
   fi
   pass attach
-  # Established sockets to the forwarded port (/proc/net/tcp: hex, little-endian IP).
-  check_eq connections "$conns" \
-    "$(grep -c " 6402000A:$(printf %04X "$port") 01 " /proc/net/tcp)"
+  check_eq connections "$conns" "$(established "$port")"
 
   check_eq size "$size" "$(/usr/sbin/blockdev --getsize64 "$dev")"
   check_eq logical_block_size "$bs" "$(/usr/sbin/blockdev --getss "$dev")"
@@ -210,6 +243,7 @@ check_device() {
   fi
 
   [ "$fs" = 1 ] && check_filesystem "$dev"
+  [ "$gone" = 1 ] && check_server_gone "$dev" "$port"
 
   /usr/sbin/nbd-client -d "$dev" >/tmp/detach.log 2>&1 || fail detach "nbd-client -d: $(cat /tmp/detach.log)"
   i=0

@@ -18,7 +18,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,run}
 cp /bin/busybox "$stage/bin/busybox"
 for applet in sh mount umount mkdir cat echo sleep ip modprobe insmod dmesg poweroff \
-              head tail grep sed cut seq tr wc md5sum sync test [ printf ls sysctl mke2fs; do
+              head tail grep sed cut seq tr wc md5sum sync test [ printf ls sysctl mke2fs nc timeout; do
   ln -s busybox "$stage/bin/$applet"
 done
 

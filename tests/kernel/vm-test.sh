@@ -28,9 +28,10 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client
 #   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read).
 # Together they cover each logical block size, both stores, rotational,
 # read-only, discard on and off, each completion mode, nbd-client's netlink
-# and ioctl interfaces, a multi-connection attach, a bad block and a filesystem.
+# and ioctl interfaces, a multi-connection attach, a bad block, a filesystem,
+# and a server that exits under an attached device.
 configs=(
-  "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64"
+  "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64,gone=1"
   "bs1024-ro-bad|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1 badblocks=131072-131079|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0,bad=131072"
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
   "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1"
@@ -87,6 +88,7 @@ expected_checks() {
     echo discard_refused
   fi
   [ "$(field "$spec" fs)" = 1 ] && echo filesystem
+  [ "$(field "$spec" gone)" = 1 ] && echo io_fails_after_server_exit
   echo detach_size_zero
 }
 
@@ -113,6 +115,8 @@ for i in "${!configs[@]}"; do
   fi
   append+=" rnull.dev$i=port=$port,$spec,tag=$tag"
   netdev+=",guestfwd=tcp:10.0.2.100:$port-cmd:socat - UNIX-CONNECT:$sock"
+  # gone=1: the guest kills this server (a crash) by connecting to 10900+i (our PID only).
+  [ "$(field "$spec" gone)" = 1 ] && netdev+=",guestfwd=tcp:10.0.2.100:$((10900 + i))-cmd:kill -KILL $FRONTEND_PID"
   for c in $(expected_checks "$spec"); do expected+=("$tag $c"); done
 done
 
