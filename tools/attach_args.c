@@ -51,14 +51,21 @@ static bool opt_matches(const char *arg, const struct client_opt *o, const char 
   return false;
 }
 
-static const struct client_opt *find_opt(const struct client_opt *table, size_t n, const char *arg,
-                                         const char **inline_value)
+static const struct client_opt *find_exact(const struct client_opt *table, size_t n,
+                                           const char *arg, const char **inline_value)
 {
   for (size_t i = 0; i < n; i++)
     if (opt_matches(arg, &table[i], inline_value))
       return &table[i];
-  /* Then "-b4096": a short option with its value attached (long names won
-   * above, so "-timeout" is never "-t imeout"). */
+  return NULL;
+}
+
+/* "-b4096": a short option with its value attached. Tried only after every
+ * exact and long name failed, so "-timeout" is never "-t imeout" and
+ * "-connections" never "-c onnections". */
+static const struct client_opt *find_attached(const struct client_opt *table, size_t n,
+                                              const char *arg, const char **inline_value)
+{
   for (size_t i = 0; i < n; i++)
     if (table[i].has_value && arg[1] == table[i].shrt[0] && arg[2] != '\0') {
       *inline_value = arg + 2;
@@ -113,11 +120,18 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
     a->argv[a->nargv++] = argv[i];
     if (arg[0] == '-' && arg[1] != '\0') {
       const struct client_opt *o;
-      if (find_opt(passthrough_opts, COUNT(passthrough_opts), arg, &val)) {
+      bool passthrough = false;
+      if (find_exact(passthrough_opts, COUNT(passthrough_opts), arg, &val))
+        passthrough = true;
+      else if (!(o = find_exact(client_opts, COUNT(client_opts), arg, &val)) &&
+               find_attached(passthrough_opts, COUNT(passthrough_opts), arg, &val))
+        passthrough = true;
+      else if (!o)
+        o = find_attached(client_opts, COUNT(client_opts), arg, &val);
+      if (passthrough) {
         a->mode = ATTACH_PASSTHROUGH;
         continue; /* its operand, if any, is copied as a positional */
       }
-      o = find_opt(client_opts, COUNT(client_opts), arg, &val);
       if (!o) {
         snprintf(err, (size_t)errlen, "unknown option '%s' (see --help)", arg);
         return -1;
