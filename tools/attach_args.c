@@ -136,6 +136,10 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
         snprintf(err, (size_t)errlen, "unknown option '%s' (see --help)", arg);
         return -1;
       }
+      if (strcmp(o->shrt, "u") == 0) {
+        a->unix_socket = true; /* re-emitted as -unix before the socket */
+        continue;
+      }
       a->opts[a->nopts++] = argv[i];
       if (o->has_value && !val) {
         if (i + 1 >= argc) {
@@ -146,9 +150,7 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
         a->argv[a->nargv++] = argv[i];
         a->opts[a->nopts++] = argv[i];
       }
-      if (strcmp(o->shrt, "u") == 0)
-        a->unix_socket = true;
-      else if (strcmp(o->shrt, "b") == 0)
+      if (strcmp(o->shrt, "b") == 0)
         a->block_size = val;
       else if (strcmp(o->shrt, "N") == 0)
         a->export_name = val;

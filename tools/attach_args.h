@@ -24,7 +24,7 @@ struct attach_args {
   const char *export_name; /* -N/-name, "" by default */
   const char *block_size;  /* -b given by the user: no need to ask */
   bool tls;                /* any TLS option: libnbd cannot ask without it */
-  int nopts;               /* nbd-client options to pass through, in order */
+  int nopts;               /* nbd-client options to pass through, in order (not -unix) */
   char **opts;
   int nargv; /* the whole nbd-client argument list (passthrough mode) */
   char **argv;

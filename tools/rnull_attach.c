@@ -165,8 +165,6 @@ int main(int argc, char **argv)
     out[n++] = bsbuf;
   }
   for (int i = 0; i < a.nopts; i++)
-    if (strcmp(a.opts[i], "-u") != 0 && strcmp(a.opts[i], "-unix") != 0 &&
-        strcmp(a.opts[i], "--unix") != 0)
-      out[n++] = a.opts[i];
+    out[n++] = a.opts[i];
   return run(out, a.dry_run);
 }

@@ -70,6 +70,8 @@ expect_out "-connections is not -c onnections" "nbd-client -unix $S /dev/nbd1 -b
   attach --dry-run -unix "$S" /dev/nbd1 -connections 2
 expect_out "-C2 (attached) passes through" "nbd-client -unix $S /dev/nbd1 -b 4096 -C2" \
   attach --dry-run -unix "$S" /dev/nbd1 -C2
+expect_out "an option's value is never an option (-N -u)" "nbd-client -unix $T/absent.sock /dev/nbd0 -b 512 -N -u" \
+  attach --dry-run -unix "$T/absent.sock" /dev/nbd0 -b 512 -N -u
 expect_out "-d passes through" "nbd-client -d /dev/nbd0" attach --dry-run -d /dev/nbd0
 expect_out "-c passes through" "nbd-client -c /dev/nbd2" attach --dry-run -c /dev/nbd2
 expect_out "nbdtab form passes through" "nbd-client nbd0" attach --dry-run nbd0
