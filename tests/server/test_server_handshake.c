@@ -362,6 +362,74 @@ static void test_options_never_read(void) {
   close(fd);
 }
 
+/* Everything in 1-byte pieces: client flags, options, requests and a write
+ * payload arrive split anywhere; the server must reassemble them. */
+static int send_slowly(int fd, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  for (size_t i = 0; i < len; i++) {
+    if (raw_send(fd, p + i, 1) < 0)
+      return -1;
+    usleep(50);
+  }
+  return 0;
+}
+
+static void test_byte_by_byte(void) {
+  int fd = raw_connect(h.sock);
+  uint8_t g[18];
+  if (!EXPECT(fd >= 0) || !EXPECT(raw_recv(fd, g, 18) == 18)) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  uint8_t msg[64 + 4096];
+  nbd_put32(msg, CF);
+  nbd_put64(msg + 4, NBD_IHAVEOPT);
+  nbd_put32(msg + 12, NBD_OPT_STRUCTURED_REPLY);
+  nbd_put32(msg + 16, 0);
+  EXPECT(send_slowly(fd, msg, 20) == 0);
+  uint32_t type, len;
+  if (EXPECT(raw_opt_reply(fd, NBD_OPT_STRUCTURED_REPLY, &type, &len) == 0))
+    EXPECT_EQ_U64(type, NBD_REP_ACK);
+  nbd_put64(msg, NBD_IHAVEOPT);
+  nbd_put32(msg + 8, NBD_OPT_GO);
+  nbd_put32(msg + 12, 6);
+  memset(msg + 16, 0, 6);
+  EXPECT(send_slowly(fd, msg, 22) == 0);
+  for (int i = 0; i < 8; i++) {
+    if (!EXPECT(raw_opt_reply(fd, NBD_OPT_GO, &type, &len) == 0))
+      break;
+    raw_skip(fd, len);
+    if (type == NBD_REP_ACK)
+      break;
+  }
+  /* A 512-byte write (the disk's logical block) then a read, split. */
+  uint8_t *r = msg;
+  nbd_put32(r, NBD_REQUEST_MAGIC);
+  nbd_put16(r + 4, 0);
+  nbd_put16(r + 6, NBD_CMD_WRITE);
+  nbd_put64(r + 8, 5);
+  nbd_put64(r + 16, 0);
+  nbd_put32(r + 24, 512);
+  memset(r + 28, 0x11, 512);
+  EXPECT(send_slowly(fd, r, 28 + 512) == 0);
+  uint32_t err;
+  uint64_t handle;
+  if (EXPECT(raw_simple_reply(fd, &err, &handle) == 0)) {
+    EXPECT_EQ_U64(handle, 5);
+    EXPECT_EQ_U64(err, 0);
+  }
+  nbd_put16(r + 6, NBD_CMD_FLUSH);
+  nbd_put64(r + 8, 6);
+  nbd_put32(r + 24, 0);
+  EXPECT(send_slowly(fd, r, 28) == 0);
+  if (EXPECT(raw_simple_reply(fd, &err, &handle) == 0)) {
+    EXPECT_EQ_U64(handle, 6);
+    EXPECT_EQ_U64(err, 0);
+  }
+  close(fd);
+}
+
 static void test_still_serving(void) {
   struct nbd_handle *nbd = harness_connect(&h);
   char buf[4096];
@@ -385,6 +453,7 @@ int main(void) {
   test_export_name();
   test_disconnect_mid_handshake();
   test_options_never_read();
+  test_byte_by_byte();
   test_still_serving();
   EXPECT(!harness_exited(&h));
   {
