@@ -91,7 +91,7 @@ serve_server 1073741824 --config "$examples/disk.conf"
 ) || bad "rnull-server.default does not set an empty RNULL_SERVER_ARGS"
 commented=$(sed -n 's/^#RNULL_SERVER_ARGS="\(.*\)"$/\1/p' "$examples/rnull-server.default")
 [ -n "$commented" ] || bad "rnull-server.default has no commented example"
-# shellcheck disable=SC2086 # word-split as systemd splits $RNULL_SERVER_ARGS
+# shellcheck disable=SC2046 # word-split as systemd splits $RNULL_SERVER_ARGS
 serve_server 17179869184 $(sed "s|/run/rnull-server/|$tmp/|g" <<<"$commented")
 
 [ $fail = 0 ] && echo "PASS: the man pages' examples serve"

@@ -12,7 +12,8 @@ for tool in man groff lexgrog; do
   command -v $tool >/dev/null || { echo "FAIL: $tool not installed (packaging/deps.sh installs man-db, groff-base)"; exit 1; }
 done
 
-# Render as lintian does; anything on stderr is a warning.
+# Render as lintian does; anything on stderr is a warning (kept: stdout dropped).
+# shellcheck disable=SC2069
 lint() {
   LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$1" \
     2>&1 >/dev/null

@@ -13,7 +13,7 @@ for tool in systemd-socket-activate nbdinfo qemu-io; do
   command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnull-activate.XXXXXX") || exit 1
-pid= tracer=
+pid='' tracer=''
 cleanup() {
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   [ -n "$tracer" ] && kill -KILL "$tracer" 2>/dev/null && wait "$tracer" 2>/dev/null
@@ -98,7 +98,7 @@ run() {
   fi
   local rc
   if [ -n "$tracer" ]; then wait_bounded "$tracer" "$pid"; rc=$?; else wait_bounded "$pid"; rc=$?; fi
-  pid= tracer=
+  pid='' tracer=''
   [ $rc = 0 ] || bad "$unit: exit status $rc after SIGTERM: $(cat "$tmp/$inst.log")"
   grep -q 'inherited socket' "$tmp/$inst.log" || bad "$unit: server did not take the socket from systemd"
   if [ $use_strace = 1 ]; then
