@@ -83,6 +83,14 @@ static bool is_ours(const char *arg)
          strcmp(arg, "--version") == 0;
 }
 
+void attach_args_free(struct attach_args *a)
+{
+  free(a->opts);
+  free(a->argv);
+  a->opts = a->argv = NULL;
+  a->nopts = a->nargv = 0;
+}
+
 int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, int errlen)
 {
   memset(a, 0, sizeof(*a));

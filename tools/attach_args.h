@@ -33,6 +33,9 @@ struct attach_args {
 /* Parse argv[1..]. 0 on success; -1 with a message in err (usage error). */
 int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, int errlen);
 
+/* Free what attach_parse_args allocated (safe on a zeroed struct). */
+void attach_args_free(struct attach_args *a);
+
 void attach_usage(FILE *out);
 
 #endif

@@ -85,8 +85,10 @@ static const char *find_nbd_client(const char *given)
   return "nbd-client";
 }
 
-static int run(char **argv, bool dry_run)
+/* Print argv (dry run) or exec it; frees argv and a when it returns. */
+static int run(char **argv, bool dry_run, struct attach_args *a)
 {
+  int rc;
   if (dry_run) {
     for (int i = 0; argv[i]; i++) {
       if (i)
@@ -94,11 +96,16 @@ static int run(char **argv, bool dry_run)
       print_quoted(argv[i]);
     }
     putchar('\n');
-    return fflush(stdout) == 0 ? 0 : 1;
+    rc = fflush(stdout) == 0 ? 0 : 1;
+    goto out;
   }
   execvp(argv[0], argv);
   fprintf(stderr, "rnull-attach: cannot run %s: %s\n", argv[0], strerror(errno));
-  return errno == ENOENT ? 127 : 126;
+  rc = errno == ENOENT ? 127 : 126;
+out:
+  free(argv);
+  attach_args_free(a);
+  return rc;
 }
 
 int main(int argc, char **argv)
@@ -107,14 +114,17 @@ int main(int argc, char **argv)
   char err[512];
   if (attach_parse_args(argc, argv, &a, err, sizeof(err)) == -1) {
     fprintf(stderr, "rnull-attach: %s\n", err);
+    attach_args_free(&a);
     return 2;
   }
   switch (a.mode) {
   case ATTACH_HELP:
     attach_usage(stdout);
+    attach_args_free(&a);
     return 0;
   case ATTACH_VERSION:
     puts("rnull-attach " RNULL_VERSION);
+    attach_args_free(&a);
     return 0;
   case ATTACH_PASSTHROUGH:
   case ATTACH_CONNECT:
@@ -126,6 +136,7 @@ int main(int argc, char **argv)
   char bsbuf[16];
   if (!out) {
     fputs("rnull-attach: out of memory\n", stderr);
+    attach_args_free(&a);
     return 1;
   }
   int n = 0;
@@ -133,13 +144,15 @@ int main(int argc, char **argv)
   if (a.mode == ATTACH_PASSTHROUGH) {
     for (int i = 0; i < a.nargv; i++)
       out[n++] = a.argv[i];
-    return run(out, a.dry_run);
+    return run(out, a.dry_run, &a);
   }
 
   if (!a.block_size) {
     if (a.tls) {
       fputs("rnull-attach: TLS options given: cannot ask the server without TLS; pass -b SIZE\n",
             stderr);
+      free(out);
+      attach_args_free(&a);
       return 2;
     }
     uint32_t bs;
@@ -148,6 +161,8 @@ int main(int argc, char **argv)
     alarm(query_timeout());
     if (attach_query_block_size(&a, &bs, &size, err, sizeof(err)) == -1) {
       fprintf(stderr, "rnull-attach: %s\n", err);
+      free(out);
+      attach_args_free(&a);
       return 1;
     }
     alarm(0);
@@ -166,5 +181,5 @@ int main(int argc, char **argv)
   }
   for (int i = 0; i < a.nopts; i++)
     out[n++] = a.opts[i];
-  return run(out, a.dry_run);
+  return run(out, a.dry_run, &a);
 }
