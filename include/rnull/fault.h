@@ -1,7 +1,8 @@
 /* Fault injection, the kernel's fault_attr with null_blk's text format
  * "<interval>,<probability>,<space>,<times>" (lib/fault-inject.c semantics):
  *  - times: failures left, -1 unlimited; 0 never fails;
- *  - space: bytes that must pass before failing starts;
+ *  - space: budget that calls use up (each by its size) before failing
+ *    starts; the null driver passes size 1 per request, as null_blk does;
  *  - interval: only every interval-th eligible call may fail;
  *  - probability: percent (0..100) of eligible calls that fail.
  * Decisions draw from a seeded PRNG (xorshift), so a fixed fault_seed gives

@@ -248,6 +248,26 @@ START_TEST(init_and_exit_callbacks) {
 }
 END_TEST
 
+/* A fault's space is a budget of requests (each weighs 1, as in null_blk),
+ * whatever their size: space=3 lets two requests through (should_fail
+ * passes while space > size). */
+START_TEST(fault_space_counts_requests_not_bytes) {
+  static const char *const kv[] = {"error=1,100,3,-1", NULL};
+  d = make_disk(kv, NULL, NULL);
+  h = rnull_disk_hctx(d, 0);
+  for (unsigned i = 0; i < 4; i++) {
+    struct rnull_io io = rd(0, 1u << 20, i); /* 1 MiB each */
+    ck_assert_int_eq(rnull_submit(h, &io, RNULL_SUBMIT_LAST), 0);
+  }
+  ck_assert_uint_eq(atomic_load(&nr_ends), 4);
+  ck_assert_int_eq(ends[0].status, 0);
+  ck_assert_int_eq(ends[1].status, 0);
+  ck_assert_int_eq(ends[2].status, -EIO);
+  ck_assert_int_eq(ends[3].status, -EIO);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("completion");
   TCase *tc = new_tcase("completion");
@@ -262,6 +282,7 @@ int main(void) {
   tcase_add_test(tc, requeue_dispatches_again_on_next_run);
   tcase_add_test(tc, queue_rq_error_ends_the_request);
   tcase_add_test(tc, init_and_exit_callbacks);
+  tcase_add_test(tc, fault_space_counts_requests_not_bytes);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
