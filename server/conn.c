@@ -45,6 +45,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->loop = l;
   c->fd = fd;
   c->counted = !refuse;
+  c->tcp = tcp;
   rnull_hs_init(&c->hs, &l->srv->exp, refuse);
   rnull_hs_greeting(c->hs_out);
   c->hs_out_len = RNULL_HS_GREETING_LEN;
@@ -532,10 +533,12 @@ static void conn_read(struct conn *c) {
     if (c->in_end == CONN_IN_CAP)
       break;
     ssize_t n;
-    bool direct = c->payload_slot && c->payload_keep && c->in_pos == c->in_end &&
-                  c->payload_left >= DIRECT_RECV_MIN;
-    if (direct) /* a large write: straight into its buffer */
+    bool direct = c->payload_slot && c->in_pos == c->in_end && c->payload_left >= DIRECT_RECV_MIN &&
+                  (c->payload_keep || c->tcp);
+    if (direct && c->payload_keep) /* a large write: straight into its buffer */
       n = recv(c->fd, c->payload_slot->buf + c->payload_done, c->payload_left, 0);
+    else if (direct) /* a dropped payload on TCP: discarded in the kernel, no copy */
+      n = recv(c->fd, NULL, c->payload_left, MSG_TRUNC);
     else
       n = recv(c->fd, c->in + c->in_end, CONN_IN_CAP - c->in_end, 0);
     if (n > 0) {

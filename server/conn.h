@@ -49,6 +49,7 @@ struct conn {
   struct loop *loop;
   int fd;
   bool counted;                        /* holds one of max_conns */
+  bool tcp;                            /* TCP: recv(MSG_TRUNC) drops payloads without a copy */
   struct conn *prev, *next;            /* loop->conns */
   struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait */
   bool dirty, in_tag_wait, dead;
