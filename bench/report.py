@@ -42,6 +42,8 @@ def load_fio(path):
     with open(path) as f:
         text = f.read()
     job = json.loads(text[text.index("{"):])["jobs"][0]
+    if job.get("error") or job["read"]["total_ios"] + job["write"]["total_ios"] == 0:
+        raise ValueError("fio run failed or did no I/O")
     d = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
     pct = d.get("lat_ns", {}).get("percentile", {})
     return {"iops": d["iops"], "mibs": d["bw_bytes"] / (1 << 20),
@@ -99,7 +101,7 @@ def cpu_per_request(out, server, source):
                 text = f.read()
             job = json.loads(text[text.index("{"):])["jobs"][0]
             ios = job["read"]["total_ios"] + job["write"]["total_ios"]
-            if ios > 0 and hz > 0:
+            if ios > 0 and hz > 0 and ticks >= 0:
                 vals.append(ticks / hz * 1e6 / ios)
         except (ValueError, KeyError, IndexError, OSError):
             continue
@@ -231,7 +233,8 @@ def main():
     rss = []
     try:
         with open(os.path.join(out, "rss.tsv")) as f:
-            rss = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+            rss = [r for r in (line.rstrip("\n").split("\t") for line in f)
+                   if len(r) == 3 and r[1].isdigit() and r[2].isdigit()]
     except OSError:
         pass
     if rss:
