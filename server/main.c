@@ -47,7 +47,8 @@ static void usage(FILE *out) {
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
           "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0 (a second\n"
           "one exits at once).\n"
-          "SIGUSR1: print per-queue statistics to stderr.\n\n"
+          "SIGUSR1: print per-queue statistics to stderr.\n"
+          "A client has 60 s to finish the handshake (5 s when refused).\n\n"
           "Disk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS);
   rnull_config_help(out);
