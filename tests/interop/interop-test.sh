@@ -46,7 +46,7 @@ max=$(info "$NULL" .block_size_maximum)
 if [ "$max" != null ] && [ "$max" -ge 4096 ]; then ok "null block_size_maximum = $max"; else not_ok "null block_size_maximum: '$max'"; fi
 expect_eq "null is_rotational" false "$(info "$NULL" .is_rotational)"
 expect_eq "null is_read_only" false "$(info "$NULL" .is_read_only)"
-for f in can_flush can_fua can_trim can_zero can_fast_zero can_cache can_multi_conn; do
+for f in can_flush can_fua can_trim can_zero can_fast_zero can_cache can_multi_conn can_df; do
   expect_eq "null $f" true "$(info "$NULL" ".$f")"
 done
 expect_eq "null base:allocation" base:allocation "$(info "$NULL" '.contexts[]?' | grep -x base:allocation)"
