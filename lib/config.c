@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rnull/config.h"
+#include "rnull/stats.h"
 
 #define F(field) offsetof(struct rnull_config, field)
 #define OPT(key, type, def, min, max, field, help)                                                 \
@@ -289,6 +290,13 @@ void rnull_config_init(struct rnull_config *cfg) {
 }
 
 int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen) {
+  if (cfg->stats_file[0] && rnull_stats_file_usable(cfg->stats_file) != 0) {
+    snprintf(err, errlen,
+             "stats_file=%s: exists and is not a regular file (it is replaced by rename every "
+             "second)",
+             cfg->stats_file);
+    return -EINVAL;
+  }
   uint32_t pbs = cfg->physical_blocksize ? cfg->physical_blocksize : cfg->blocksize;
   if (pbs < cfg->blocksize) {
     snprintf(err, errlen,

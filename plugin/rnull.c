@@ -46,14 +46,11 @@ static int rnull_config(const char *key, const char *value) {
   return 0;
 }
 
-/* Checks between keys, then the INITIALIZED disk. */
+/* Checks between keys (done by disk_create), then the INITIALIZED disk. */
 static int rnull_config_complete(void) {
   char err[RNULL_ERR_LEN];
 
-  if (rnull_stats_file_check(cfg.stats_file) < 0)
-    return -1;
-  if (rnull_config_check(&cfg, err, sizeof err) < 0 ||
-      rnull_disk_create(&rnull_plugin_disk, &cfg, err, sizeof err) < 0) {
+  if (rnull_disk_create(&rnull_plugin_disk, &cfg, err, sizeof err) < 0) {
     nbdkit_error("%s", err);
     return -1;
   }

@@ -27,7 +27,7 @@ static struct {
   int pipe[2];
   pthread_t thread;
   struct rnull_disk *disk;
-  char path[300], tmp[310];
+  char path[300];
   struct sigaction old_usr1;
 } rep = {.pipe = {-1, -1}};
 
@@ -43,36 +43,12 @@ static void on_sigusr1(int sig) {
   errno = saved;
 }
 
-int rnull_stats_file_check(const char *path) {
-  struct stat st;
-
-  if (path == NULL || path[0] == '\0' || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
-    return 0;
-  nbdkit_error("stats_file=%s: exists and is not a regular file (it is replaced by rename "
-               "every second)",
-               path);
-  return -1;
-}
-
-/* Temp file + rename: a reader never sees a half-written file. Never rename
- * over something that is not a regular file (say /dev/null as root). */
+/* The engine's writer refuses to rename over a non-regular file. */
 static void write_stats_file(void) {
-  struct stat st;
-  FILE *f;
-  int fd;
+  int r;
 
-  if (rep.path[0] == '\0' || (lstat(rep.path, &st) == 0 && !S_ISREG(st.st_mode)))
-    return;
-  fd = open(rep.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "w")) == NULL) {
-    nbdkit_debug("rnull: stats_file %s: %s", rep.tmp, strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return;
-  }
-  rnull_stats_json(rep.disk, f);
-  if (fclose(f) != 0 || rename(rep.tmp, rep.path) != 0)
-    nbdkit_debug("rnull: stats_file %s: %s", rep.path, strerror(errno));
+  if (rep.path[0] != '\0' && (r = rnull_stats_file_write(rep.disk, rep.path)) != 0)
+    nbdkit_debug("rnull: stats_file %s: %s", rep.path, strerror(-r));
 }
 
 static uint64_t now_ms(void) {
@@ -116,7 +92,6 @@ int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file) 
     return 0;
   rep.disk = disk;
   snprintf(rep.path, sizeof rep.path, "%s", stats_file ? stats_file : "");
-  snprintf(rep.tmp, sizeof rep.tmp, "%s.tmp", rep.path);
   if (pipe2(rep.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     nbdkit_error("rnull: stats reporter: pipe: %s", strerror(errno));
     return -1;

@@ -6,10 +6,6 @@
 
 struct rnull_disk;
 
-/* A stats_file that exists must be a regular file: it is replaced by
- * rename. 0, or -1 with an nbdkit error naming the key and value. */
-int rnull_stats_file_check(const char *path);
-
 /* Install the SIGUSR1 handler and start the thread. stats_file may be NULL
  * or "" (no file). 0, or -1 with an nbdkit error. */
 int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file);

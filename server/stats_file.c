@@ -2,18 +2,13 @@
 #include "stats_file.h"
 
 #include <stdio.h>
+#include <string.h>
 
+/* The engine's writer: temp file + rename, never over a non-regular file. */
 static void write_stats(struct stats_file *sf) {
-  char tmp[300];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", sf->path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    fprintf(stderr, "rnull-server: stats file %s: %m\n", tmp);
-    return;
-  }
-  rnull_stats_json(sf->disk, f);
-  if (fclose(f) != 0 || rename(tmp, sf->path) != 0)
-    fprintf(stderr, "rnull-server: stats file %s: %m\n", sf->path);
+  int r = rnull_stats_file_write(sf->disk, sf->path);
+  if (r != 0)
+    fprintf(stderr, "rnull-server: stats file %s: %s\n", sf->path, strerror(-r));
 }
 
 static void tick_cb(struct ev_loop *ev, ev_timer *w, int revents) {

@@ -45,4 +45,11 @@ void rnull_stats_print(struct rnull_disk *d, FILE *out);
 /* One JSON object: {"disk":..., "queues":[{...}], "total":{...}}. */
 void rnull_stats_json(struct rnull_disk *d, FILE *out);
 
+/* The stats_file: 0 if path is absent or a regular file; -EEXIST if it
+ * exists as anything else (a device, a directory, a FIFO, a link). */
+int rnull_stats_file_usable(const char *path);
+/* Rewrite path with rnull_stats_json via a temp file and rename (never over
+ * a non-regular file). 0 or -errno. */
+int rnull_stats_file_write(struct rnull_disk *d, const char *path);
+
 #endif

@@ -1,5 +1,7 @@
 /* Statistics: counters per queue, percentiles, table and JSON output. */
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -69,12 +71,50 @@ START_TEST(table_and_json) {
 }
 END_TEST
 
+START_TEST(stats_file_rewritten_and_never_over_a_non_regular_file) {
+  char dir[] = "/tmp/rnull-stats-XXXXXX", path[64], fifo[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/stats.json", dir);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  struct rnull_disk *d = make_disk(NULL, NULL, NULL);
+  struct rnull_io r = rd(0, 4096, 1);
+  ck_assert_int_eq(rnull_submit(rnull_disk_hctx(d, 0), &r, RNULL_SUBMIT_LAST), 0);
+  ck_assert_int_eq(rnull_stats_file_write(d, path), 0);
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  char buf[4096] = {0};
+  ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, f), 0);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "\"total\":{\"submitted\":1,"), "%s", buf);
+  ck_assert_int_eq(rnull_stats_file_write(d, path), 0); /* over its own file: fine */
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  ck_assert_int_eq(rnull_stats_file_usable(fifo), -EEXIST);
+  ck_assert_int_eq(rnull_stats_file_write(d, fifo), -EEXIST);
+  struct stat st;
+  ck_assert_int_eq(lstat(fifo, &st), 0);
+  ck_assert(S_ISFIFO(st.st_mode)); /* still the FIFO */
+  ck_assert_int_eq(rnull_stats_file_usable(dir), -EEXIST);
+  /* the key itself is refused up front */
+  struct rnull_config cfg;
+  char err[RNULL_ERR_LEN];
+  rnull_config_init(&cfg);
+  ck_assert_int_eq(rnull_config_set(&cfg, "stats_file", dir, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "stats_file=") && strstr(err, "not a regular file"), "%s", err);
+  rnull_disk_destroy(d);
+  unlink(path);
+  unlink(fifo);
+  rmdir(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("stats");
   TCase *tc = new_tcase("stats");
   tcase_add_test(tc, counts_bytes_errors_and_latency);
   tcase_add_test(tc, percentiles_of_a_histogram);
   tcase_add_test(tc, table_and_json);
+  tcase_add_test(tc, stats_file_rewritten_and_never_over_a_non_regular_file);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
