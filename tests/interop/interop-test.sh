@@ -50,6 +50,7 @@ for f in can_flush can_fua can_trim can_zero can_fast_zero can_cache can_multi_c
   expect_eq "null $f" true "$(info "$NULL" ".$f")"
 done
 expect_eq "null base:allocation" base:allocation "$(info "$NULL" '.contexts[]?' | grep -x base:allocation)"
+expect_eq "nbdinfo --list: one export" 1 "$(nbdinfo --list --json "$NULL" | jq '.exports | length')"
 expect_eq "mem size" $((16 * MiB)) "$(info "$MEM" '["export-size"]')"
 expect_eq "mem block_size_minimum" 512 "$(info "$MEM" .block_size_minimum)"
 expect_eq "mem block_size_preferred" 4096 "$(info "$MEM" .block_size_preferred)"
@@ -113,6 +114,10 @@ expect_eq "discarded range reads as zero" 2 "$(($(map_type $((14 * MiB))) & 2))"
 expect_eq "untouched range is a hole of zeros" 3 "$(map_type $((15 * MiB)))"
 expect_eq "null disk: one extent, hole+zero" "1 3" \
   "$(nbdinfo --map --json "$NULL" | jq -r '"\(length) \(.[0].type)"')"
+
+echo "== qemu-img bench (32 requests in flight through qemu's block layer)"
+expect "qemu-img bench reads on null" qemu-img bench -f raw -c 4000 -d 32 -s 4k "$NULL"
+expect "qemu-img bench writes on mem" qemu-img bench -f raw -w -c 2000 -d 32 -s 4k -S 8k "$MEM"
 
 echo "== nbdcopy"
 head -c $((16 * MiB)) /dev/urandom >"$T/src2.img"
