@@ -25,11 +25,12 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client
 [ -x "$RNULL_ATTACH" ] || skip "$RNULL_ATTACH not built"
 
 # One disk per line: tag | engine keys | guest expectations
-#   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read).
+#   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read;
+#   optional conns, nl, bad, fs, gone: see guest-init.sh).
 # Together they cover each logical block size, both stores, rotational,
 # read-only, discard on and off, each completion mode, nbd-client's netlink
 # and ioctl interfaces, a multi-connection attach, a bad block, a filesystem,
-# and a server that exits under an attached device.
+# and a server that dies under an attached device.
 configs=(
   "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64,gone=1"
   "bs1024-ro-bad|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1 badblocks=131072-131079|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0,bad=131072"
