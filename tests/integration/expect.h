@@ -17,12 +17,20 @@ bool expect_report(bool ok, const char *file, int line, const char *fmt, ...)
 /* Returns cond, so a test can skip what depends on it. */
 #define EXPECT(cond) expect_report(!!(cond), __FILE__, __LINE__, "%s", #cond)
 #define EXPECT_MSG(cond, ...) expect_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define EXPECT_EQ_U64(a, b)                                                                        \
-  expect_report((uint64_t)(a) == (uint64_t)(b), __FILE__, __LINE__,                                \
-                "%s == %s (%" PRIu64 " vs %" PRIu64 ")", #a, #b, (uint64_t)(a), (uint64_t)(b))
+/* Each argument is evaluated once (a call inside runs once). */
+#define EXPECT_EQ_U64(a, b) expect_eq_u64((uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, #a, #b)
 #define EXPECT_EQ_INT(a, b)                                                                        \
-  expect_report((long long)(a) == (long long)(b), __FILE__, __LINE__, "%s == %s (%lld vs %lld)",   \
-                #a, #b, (long long)(a), (long long)(b))
+  expect_eq_int((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
+
+static inline bool expect_eq_u64(uint64_t a, uint64_t b, const char *file, int line,
+                                 const char *sa, const char *sb) {
+  return expect_report(a == b, file, line, "%s == %s (%" PRIu64 " vs %" PRIu64 ")", sa, sb, a, b);
+}
+
+static inline bool expect_eq_int(long long a, long long b, const char *file, int line,
+                                 const char *sa, const char *sb) {
+  return expect_report(a == b, file, line, "%s == %s (%lld vs %lld)", sa, sb, a, b);
+}
 
 /* A libnbd call that must succeed (its error printed if not). */
 #define EXPECT_NBD_OK(call) expect_nbd_ok((call), __FILE__, __LINE__, #call)
