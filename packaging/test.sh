@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every rnull test: install dependencies, build with -Werror, run the
-# sanitizer variants (ASan+UBSan over the engine, plugin and server tests;
-# TSan over the threaded paths), then the whole CTest suite. The last line is
-# CTest's summary of the whole suite. Usage: packaging/test.sh [ctest args]
+# sanitizer variants (ASan+UBSan over the engine, plugin, server and feature
+# tests; TSan over the threaded paths: engine, server, plugin), then the whole
+# CTest suite. The last line is CTest's summary of the whole suite. Usage: packaging/test.sh [ctest args]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -17,8 +17,8 @@ sanitizer_run() { # name cmake-flag ctest-label-regex
   (cd "$dir" && ctest --output-on-failure -j"$jobs" -L "$3" -LE "slow|bench|valgrind|kernel|netns|interop")
 }
 if [ "${RNULL_SKIP_SANITIZERS:-0}" != 1 ]; then
-  sanitizer_run asan -DRNULL_ASAN=ON 'unit|server|sanitize' || status=1
-  sanitizer_run tsan -DRNULL_TSAN=ON 'unit' || status=1
+  sanitizer_run asan -DRNULL_ASAN=ON 'unit|server|plugin|features' || status=1
+  sanitizer_run tsan -DRNULL_TSAN=ON 'unit|server|plugin' || status=1
 fi
 
 echo "=== main build: the whole suite ==="
