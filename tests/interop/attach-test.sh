@@ -12,7 +12,7 @@ fe=${1:?usage: attach-test.sh plugin|server}
 
 require_frontend "$fe"
 [ -x "$RNULL_ATTACH" ] || skip "$RNULL_ATTACH not built"
-require_tool socat
+require_tool socat ss
 
 make_tmpdir "attach-$fe"
 trap 'frontend_cleanup; rm -rf "$TMPDIR_TEST"' EXIT
@@ -95,7 +95,7 @@ else
   # A server that states no block size (nbdkit's memory plugin): the kernel default.
   nbdkit -f --threads=1 -U "$T/peer.sock" memory 8M >"$T/peer.log" 2>&1 &
   FRONTEND_PIDS+=($!)
-  wait_until 20 test -S "$T/peer.sock" || die "nbdkit memory did not start"
+  wait_until 20 unix_listening "$T/peer.sock" || die "nbdkit memory did not start"
   expect_out "no block size stated: -b 512" "nbd-client -unix $T/peer.sock /dev/nbd0 -b 512" \
     attach --dry-run -unix "$T/peer.sock" /dev/nbd0
 fi
@@ -130,7 +130,7 @@ expect_err "refused TCP port" 1 "cannot connect to 127.0.0.1 port 1 " \
 # A listener that never answers: the query gives up instead of hanging.
 socat UNIX-LISTEN:"$T/mute.sock",fork SYSTEM:'sleep 5' >/dev/null 2>&1 &
 FRONTEND_PIDS+=($!)
-wait_until 20 test -S "$T/mute.sock" || die "socat did not listen"
+wait_until 20 unix_listening "$T/mute.sock" || die "socat did not listen"
 expect_err "silent server times out" 1 "no answer" \
   env RNULL_ATTACH_TIMEOUT=1 "$RNULL_ATTACH" --dry-run -unix "$T/mute.sock" /dev/nbd0
 expect_err "--help mentions --dry-run" 0 "--dry-run" "$RNULL_ATTACH" --help

@@ -68,6 +68,10 @@ wait_until() {
   done
 }
 
+# unix_listening SOCK: a socket in LISTEN state is bound to SOCK. (The file
+# appears at bind(), a moment before listen(): connecting then is refused.)
+unix_listening() { ss -Hxl src "$1" 2>/dev/null | grep -q .; }
+
 # start_frontend_unix FE SOCK LOG KEY=VALUE...: serve on a Unix socket, wait
 # until it listens; sets FRONTEND_PID.
 start_frontend_unix() {
@@ -77,10 +81,10 @@ start_frontend_unix() {
   "${FRONTEND_ARGV[@]}" >"$log" 2>&1 &
   FRONTEND_PID=$!
   FRONTEND_PIDS+=("$FRONTEND_PID")
-  if ! wait_until 20 test -S "$sock"; then
+  if ! wait_until 20 unix_listening "$sock"; then
     echo "--- $fe log ($log):" >&2
     cat "$log" >&2
-    die "$fe did not create $sock (command: ${FRONTEND_ARGV[*]})"
+    die "$fe did not listen on $sock (command: ${FRONTEND_ARGV[*]})"
   fi
 }
 

@@ -12,7 +12,7 @@ irq=${2:?usage: interop-test.sh plugin|server 0|1|2}
 . "$here/frontends.sh"
 
 require_frontend "$fe"
-require_tool qemu-img qemu-io nbdcopy nbdinfo fio jq
+require_tool qemu-img qemu-io nbdcopy nbdinfo fio jq ss
 
 make_tmpdir "interop-$fe-$irq"
 trap 'frontend_cleanup; rm -rf "$TMPDIR_TEST"' EXIT

@@ -21,7 +21,7 @@ VM_TIMEOUT=${RNULL_VM_TIMEOUT:-300} # hang guard for the whole boot, seconds
 MiB=1048576
 
 require_frontend "$fe"
-require_tool qemu-system-x86_64 busybox cpio socat nbd-client
+require_tool qemu-system-x86_64 busybox cpio socat nbd-client ss
 [ -x "$RNULL_ATTACH" ] || skip "$RNULL_ATTACH not built"
 
 # One disk per line: tag | engine keys | guest expectations
