@@ -19,6 +19,15 @@ sanitizer_run() { # name cmake-flag ctest-label-regex
 if [ "${RNULL_SKIP_SANITIZERS:-0}" != 1 ]; then
   sanitizer_run asan -DRNULL_ASAN=ON 'unit|server|plugin|features' || status=1
   sanitizer_run tsan -DRNULL_TSAN=ON 'unit|server|plugin' || status=1
+  # libFuzzer (clang) over the server's handshake and request parsers: a short bounded run
+  echo "=== fuzz build: tests labelled 'fuzz' ==="
+  if cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRNULL_FUZZ=ON >build-fuzz.log 2>&1 &&
+    cmake --build build-fuzz -j"$jobs" --target fuzz_handshake fuzz_request >>build-fuzz.log 2>&1; then
+    (cd build-fuzz && ctest --output-on-failure -L fuzz) || status=1
+  else
+    cat build-fuzz.log
+    status=1
+  fi
 fi
 
 echo "=== main build: the whole suite ==="
