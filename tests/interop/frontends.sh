@@ -164,6 +164,12 @@ expect_eq() {
 }
 checks_summary() {
   echo "$CHECKS_PASSED checks passed, $CHECKS_FAILED failed"
+  if [ "$CHECKS_FAILED" -gt 0 ]; then
+    # The servers' side of the story (logs in the test's temp dir).
+    for log in "$TMPDIR_TEST"/*.log; do
+      [ -f "$log" ] && echo "--- $(basename "$log"):" && tail -n 20 "$log"
+    done
+  fi
   [ "$CHECKS_FAILED" -eq 0 ]
 }
 
