@@ -59,8 +59,18 @@ CPU_ROWS = [("4k randread QD1", "randread-4k-qd1"), ("4k randread QD32", "randre
             ("1M seq write QD8", "write-1m-qd8")]
 
 
+def fio_cpu_percent(out, server, source):
+    """Median over repetitions of fio's usr + sys CPU, as fio reports it."""
+    return fio_stat(out, server, source, lambda job, ios: job["usr_cpu"] + job["sys_cpu"])
+
+
 def fio_ctx_per_request(out, server, source):
     """Median over repetitions of fio's context switches per request."""
+    return fio_stat(out, server, source, lambda job, ios: job["ctx"] / ios)
+
+
+def fio_stat(out, server, source, get):
+    """Median over repetitions of get(job, ios) from fio's JSON."""
     d = os.path.join(out, server)
     if not os.path.isdir(d):
         return None
@@ -76,7 +86,7 @@ def fio_ctx_per_request(out, server, source):
             job = json.loads(text[text.index("{"):])["jobs"][0]
             ios = job["read"]["total_ios"] + job["write"]["total_ios"]
             if ios > 0:
-                vals.append(job["ctx"] / ios)
+                vals.append(get(job, ios))
         except (ValueError, KeyError, IndexError, OSError):
             continue
     return statistics.median(vals) if vals else None
@@ -220,15 +230,21 @@ def main():
       "load than IOPS; ratios > 1.00 mean the rnull front end uses less CPU.")
 
     w("")
-    w("| fio context switches per request | " + " | ".join(TITLES[s] for s in SERVERS) + " |")
+    w("| Client (fio): context switches per request, CPU % | "
+      + " | ".join(TITLES[s] for s in SERVERS) + " |")
     w("|---|" + "---:|" * len(SERVERS))
     for label, source in CPU_ROWS:
-        v = [fio_ctx_per_request(out, s, source) for s in SERVERS]
-        w(f"| {label} | " + " | ".join("—" if x is None else f"{x:.2f}" for x in v) + " |")
+        cells = []
+        for srv in SERVERS:
+            ctx = fio_ctx_per_request(out, srv, source)
+            cpu = fio_cpu_percent(out, srv, source)
+            cells.append("—" if ctx is None else f"{ctx:.2f}, {cpu:.0f}%")
+        w(f"| {label} | " + " | ".join(cells) + " |")
     w("")
-    w("How often the client (fio) went to sleep waiting for the server, per request: "
-      "a server that answers in many small bursts wakes the client more often and "
-      "costs it CPU, even if the server itself is cheap.")
+    w("How often the client (fio) went to sleep waiting for the server, per request "
+      "(a server that answers in many small bursts wakes the client more often), and "
+      "fio's usr + sys CPU as fio reports it: near 100% on a one-job row, the client "
+      "is the bottleneck and the row no longer measures the server.")
 
     rss = []
     try:
