@@ -60,16 +60,16 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct rnull_disk *d = rq->hctx->disk;
   /* each request weighs 1 against a fault's space, as null_blk passes it */
-  if (rnull_fault_should_fail(&d->timeout_fault, 1)) {
+  if (rnull_fault_hit(&d->timeout_fault, 1)) {
     /* lost: keep ownership, drop our reference (2 -> 1); the timeout ends it */
     rnull_rq_put(rq);
     return 0;
   }
-  if (!rq->requeued && rnull_fault_should_fail(&d->requeue_fault, 1)) {
+  if (!rq->requeued && rnull_fault_hit(&d->requeue_fault, 1)) {
     rq->requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  rq->status = rnull_fault_should_fail(&d->error_fault, 1) ? -EIO : null_transfer(d, rq);
+  rq->status = rnull_fault_hit(&d->error_fault, 1) ? -EIO : null_transfer(d, rq);
   if (d->cfg.irqmode == RNULL_IRQ_NONE) {
     null_end(rq, rq->status);
     return 0;

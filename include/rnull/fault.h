@@ -41,4 +41,10 @@ void rnull_fault_init(struct rnull_fault *f, const struct rnull_fault_attr *attr
 /* Should this call (of size bytes) fail? Never fails when not enabled. */
 bool rnull_fault_should_fail(struct rnull_fault *f, uint64_t size);
 
+/* The same, with the common case (no fault configured) decided inline: the
+ * per-request path pays one test, not a call. */
+static inline bool rnull_fault_hit(struct rnull_fault *f, uint64_t size) {
+  return f->attr.enabled && rnull_fault_should_fail(f, size);
+}
+
 #endif
