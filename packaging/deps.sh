@@ -7,7 +7,8 @@ pkgs=(
   nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin libev-dev check
   qemu-utils fio nbd-client
   clang llvm libclang-rt-14-dev valgrind
-  iproute2 python3-libnbd groff-base man-db strace
+  iproute2 python3 python3-libnbd groff-base man-db strace jq file procps util-linux
+  xz-utils e2fsprogs systemd
 )
 if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then
   pkgs+=(qemu-system-x86 busybox-static cpio socat)
