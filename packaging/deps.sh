@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package rnull needs to build, test and benchmark.
-# Idempotent; run as root (or with sudo available). Set RNULL_DEPS_KERNEL=1 for the VM test's extras.
+# Idempotent; run as root (or with sudo available). RNULL_DEPS_KERNEL=0 skips the VM test's extras.
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
