@@ -13,19 +13,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-# Wait for a process we started, at most 20 s (then SIGKILL it and ALSO, a
-# process under it): its status.
-wait_bounded() { # PID [ALSO]
-  local p=$1
-  for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$p" 2>/dev/null; then
-    echo "FAIL: process $p still running 20 s after SIGTERM: killed" >&2
-    kill -KILL "$p" ${2:+"$2"} 2>/dev/null
-  fi
-  wait "$p"
-}
+. "$(dirname "$0")/proc.sh" # fail, bad, wait_bounded
 
 # The example commands of a page, one a line, continuation lines joined.
 commands() {
