@@ -17,12 +17,16 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps.sh: all ${#pkgs[@]} packages present"
-  exit 0
-fi
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps.sh: all ${#pkgs[@]} packages present"
+  # the VM test downloads a kernel .deb: it needs package lists that know one
+  if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ] && [ -z "$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null)" ]; then
+    $SUDO apt-get update -qq
+  fi
+  exit 0
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
