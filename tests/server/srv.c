@@ -222,16 +222,21 @@ int raw_go(int fd, bool structured, bool meta) {
   }
 }
 
-int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
-                uint32_t len) {
-  uint8_t r[28];
+void raw_put_request(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                     uint32_t len) {
   nbd_put32(r, NBD_REQUEST_MAGIC);
   nbd_put16(r + 4, flags);
   nbd_put16(r + 6, type);
   nbd_put64(r + 8, handle);
   nbd_put64(r + 16, offset);
   nbd_put32(r + 24, len);
-  return raw_send(fd, r, 28);
+}
+
+int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                uint32_t len) {
+  uint8_t r[NBD_REQUEST_SIZE];
+  raw_put_request(r, flags, type, handle, offset, len);
+  return raw_send(fd, r, sizeof r);
 }
 
 int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle) {

@@ -48,6 +48,9 @@ int raw_skip(int fd, size_t len);
 /* Handshake to transmission with NBD_OPT_GO on export "" (optionally
  * structured replies and base:allocation). Returns transmission flags or -1. */
 int raw_go(int fd, bool structured, bool meta);
+/* Encode one request header into r (NBD_REQUEST_SIZE bytes). */
+void raw_put_request(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                     uint32_t len);
 /* Send one request header. */
 int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
                 uint32_t len);

@@ -54,12 +54,7 @@ static bool try_send(int fd, const void *buf, size_t len) {
 static bool try_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
                         uint32_t len) {
   uint8_t r[NBD_REQUEST_SIZE];
-  nbd_put32(r, NBD_REQUEST_MAGIC);
-  nbd_put16(r + 4, flags);
-  nbd_put16(r + 6, type);
-  nbd_put64(r + 8, handle);
-  nbd_put64(r + 16, offset);
-  nbd_put32(r + 24, len);
+  raw_put_request(r, flags, type, handle, offset, len);
   return try_send(fd, r, sizeof(r));
 }
 

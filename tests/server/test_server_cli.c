@@ -33,10 +33,7 @@ int main(void) {
     return 1;
   snprintf(out, sizeof(out), "%s/out", h.dir);
 
-  {
-    long long r_ = run("--help", NULL, NULL);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(run("--help", NULL, NULL), 0);
   const char *flags[] = {"--unix",       "--port",        "--bind",
                          "--foreground", "--pidfile",     "--max-connections",
                          "--readonly",   "--export-name", "--stats-file",
@@ -48,58 +45,28 @@ int main(void) {
   for (size_t i = 0; i < n; i++)
     EXPECT_MSG(output_has(o[i].key), "--help lists engine key %s", o[i].key);
 
-  {
-    long long r_ = run("--version", NULL, NULL);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(run("--version", NULL, NULL), 0);
   EXPECT(output_has("rnull-server "));
 
   /* Bad engine keys: the engine's message names key, value and range. */
-  {
-    long long r_ = run("--unix", h.sock, "blocksize=1000");
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--unix", h.sock, "blocksize=1000"), 1);
   EXPECT(output_has("blocksize"));
   EXPECT(output_has("1000"));
-  {
-    long long r_ = run("--unix", h.sock, "nosuchkey=1");
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--unix", h.sock, "nosuchkey=1"), 1);
   EXPECT(output_has("nosuchkey"));
-  {
-    long long r_ = run("--unix", h.sock, "name=0123456789012345678901234567890123456789");
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--unix", h.sock, "name=0123456789012345678901234567890123456789"), 1);
   EXPECT(output_has("name"));
-  {
-    long long r_ = run("--unix", h.sock, "hw_queue_depth=0");
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--unix", h.sock, "hw_queue_depth=0"), 1);
   EXPECT(output_has("hw_queue_depth"));
-  {
-    long long r_ = run("--unix", h.sock, "notakeyvalue");
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--unix", h.sock, "notakeyvalue"), 1);
   EXPECT(output_has("key=value"));
   /* Bad server flags. */
-  {
-    long long r_ = run("--port", "70000", NULL);
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--port", "70000", NULL), 1);
   EXPECT(output_has("--port"));
-  {
-    long long r_ = run("--max-connections", "-1", NULL);
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--max-connections", "-1", NULL), 1);
   EXPECT(output_has("--max-connections"));
-  {
-    long long r_ = run("--no-such-flag", NULL, NULL);
-    EXPECT_EQ_INT(r_, 1);
-  }
-  {
-    long long r_ = run("--stats-file", "/nonexistent-dir/x/y", "--unix"); /* missing arg */
-    EXPECT_EQ_INT(r_, 1);
-  }
+  EXPECT_EQ_INT(run("--no-such-flag", NULL, NULL), 1);
+  EXPECT_EQ_INT(run("--stats-file", "/nonexistent-dir/x/y", "--unix"), 1); /* missing arg */
   /* --config: keys from a file, comments and blank lines skipped. */
   char cfg[400];
   snprintf(cfg, sizeof(cfg), "%s/disk.conf", h.dir);
@@ -113,23 +80,14 @@ int main(void) {
     if (EXPECT(nbd != NULL))
       EXPECT_EQ_U64(nbd_get_size(nbd), 3u << 20);
     nbd_close(nbd);
-    {
-      long long r_ = harness_stop(&h);
-      EXPECT_EQ_INT(r_, 0);
-    }
+    EXPECT_EQ_INT(harness_stop(&h), 0);
     f = fopen(cfg, "w");
     fputs("size=3M\nblocksize=3\n", f);
     fclose(f);
-    {
-      long long r_ = run("--config", cfg, NULL);
-      EXPECT_EQ_INT(r_, 1);
-    }
+    EXPECT_EQ_INT(run("--config", cfg, NULL), 1);
     EXPECT(output_has("disk.conf:2"));
     EXPECT(output_has("blocksize"));
-    {
-      long long r_ = run("--config", "/nonexistent/rnull.conf", NULL);
-      EXPECT_EQ_INT(r_, 1);
-    }
+    EXPECT_EQ_INT(run("--config", "/nonexistent/rnull.conf", NULL), 1);
   }
   harness_cleanup(&h);
   return expect_result("server_cli");

@@ -237,10 +237,7 @@ static void test_memory_disk(void) {
     }
   }
   nbd_close(nbd);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -265,10 +262,7 @@ static void test_export_name(void) {
     free(name);
   }
   nbd_close(nbd);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -278,10 +272,7 @@ int main(void) {
     return 1;
   test_null_disk_structured(&h);
   test_null_disk_simple(&h);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
   test_memory_disk();
   test_export_name();

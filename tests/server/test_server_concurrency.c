@@ -55,15 +55,10 @@ static void test_256_in_flight(void) {
     return;
   }
   struct nbd_handle *nbd = harness_connect(&h);
-  if (EXPECT(nbd != NULL)) {
-    long long r_ = aio_reads(nbd, 256, BLOCK, 256u << 20);
-    EXPECT_EQ_INT(r_, 256);
-  }
+  if (EXPECT(nbd != NULL))
+    EXPECT_EQ_INT(aio_reads(nbd, 256, BLOCK, 256u << 20), 256);
   nbd_close(nbd);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -100,10 +95,7 @@ static void test_tag_exhaustion(void) {
     pthread_join(t[i], NULL);
     EXPECT_EQ_INT(a[i].ok, 64);
   }
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -159,10 +151,7 @@ static void test_100_connections(void) {
   }
   EXPECT_EQ_INT(ok, N);
   EXPECT(!harness_exited(&h));
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -192,10 +181,7 @@ static void test_completion_order(void) {
     }
     close(fd);
   }
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -210,15 +196,8 @@ static void test_client_never_reads(void) {
   int fd = raw_connect(h.sock);
   if (EXPECT(fd >= 0) && EXPECT(raw_go(fd, false, false) >= 0)) {
     static uint8_t reqs[1000 * NBD_REQUEST_SIZE];
-    for (int i = 0; i < 1000; i++) {
-      uint8_t *r = reqs + i * NBD_REQUEST_SIZE;
-      nbd_put32(r, NBD_REQUEST_MAGIC);
-      nbd_put16(r + 4, 0);
-      nbd_put16(r + 6, NBD_CMD_READ);
-      nbd_put64(r + 8, (uint64_t)i);
-      nbd_put64(r + 16, 0);
-      nbd_put32(r + 24, 32u << 20);
-    }
+    for (int i = 0; i < 1000; i++)
+      raw_put_request(reqs + i * NBD_REQUEST_SIZE, 0, NBD_CMD_READ, (uint64_t)i, 0, 32u << 20);
     EXPECT(raw_send(fd, reqs, sizeof(reqs)) == 0);
     /* Meanwhile everyone else is served. */
     for (int i = 0; i < 3; i++) {
@@ -241,10 +220,7 @@ static void test_client_never_reads(void) {
   struct nbd_handle *nbd = harness_connect(&h);
   EXPECT(nbd != NULL);
   nbd_close(nbd);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -279,15 +255,8 @@ static void test_buffer_cap(void) {
   int fd = raw_connect(h.sock);
   if (EXPECT(fd >= 0) && EXPECT(raw_go(fd, false, false) >= 0)) {
     static uint8_t reqs[1000 * NBD_REQUEST_SIZE];
-    for (int i = 0; i < 1000; i++) {
-      uint8_t *r = reqs + i * NBD_REQUEST_SIZE;
-      nbd_put32(r, NBD_REQUEST_MAGIC);
-      nbd_put16(r + 4, 0);
-      nbd_put16(r + 6, NBD_CMD_READ);
-      nbd_put64(r + 8, (uint64_t)i);
-      nbd_put64(r + 16, 0);
-      nbd_put32(r + 24, 32u << 20);
-    }
+    for (int i = 0; i < 1000; i++)
+      raw_put_request(reqs + i * NBD_REQUEST_SIZE, 0, NBD_CMD_READ, (uint64_t)i, 0, 32u << 20);
     EXPECT(raw_send(fd, reqs, sizeof(reqs)) == 0);
     /* Others are served meanwhile (and prove the server got that far). */
     nbd = harness_connect(&h);

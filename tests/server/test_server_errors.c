@@ -204,10 +204,7 @@ static void test_readonly(void) {
     EXPECT_NBD_OK(nbd_pread(nbd, buf, BLOCK, 0, 0));
     nbd_close(nbd);
   }
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -239,10 +236,7 @@ static void test_engine_errors(void) {
     expect_simple(fd, 33, 0);
     close(fd);
   }
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -255,10 +249,7 @@ int main(void) {
   test_raw_structured_errors(&h);
   test_lost_streams(&h);
   EXPECT(!harness_exited(&h));
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
   test_readonly();
   test_engine_errors();

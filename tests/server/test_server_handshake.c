@@ -405,12 +405,7 @@ static void test_byte_by_byte(void) {
   }
   /* A 512-byte write (the disk's logical block) then a read, split. */
   uint8_t *r = msg;
-  nbd_put32(r, NBD_REQUEST_MAGIC);
-  nbd_put16(r + 4, 0);
-  nbd_put16(r + 6, NBD_CMD_WRITE);
-  nbd_put64(r + 8, 5);
-  nbd_put64(r + 16, 0);
-  nbd_put32(r + 24, 512);
+  raw_put_request(r, 0, NBD_CMD_WRITE, 5, 0, 512);
   memset(r + 28, 0x11, 512);
   EXPECT(send_slowly(fd, r, 28 + 512) == 0);
   uint32_t err;
@@ -456,10 +451,7 @@ int main(void) {
   test_byte_by_byte();
   test_still_serving();
   EXPECT(!harness_exited(&h));
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
   return expect_result("server_handshake");
 }

@@ -161,10 +161,7 @@ static void test_stats(void) {
     EXPECT(eventually(file_has, &total, 5000));
   }
   EXPECT(!harness_exited(&h));
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
@@ -196,10 +193,7 @@ static void test_max_connections(void) {
   nbd_close(a);
   EXPECT_MSG(eventually(can_connect, &h, 5000), "a slot frees when a client leaves");
   nbd_close(b);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 

@@ -99,10 +99,7 @@ static void test_tcp(int family, const char *addr) {
       EXPECT(b[0] == 0 && b[sizeof(b) - 1] == 0);
   }
   nbd_close(nbd);
-  {
-    long long r_ = harness_stop(&h);
-    EXPECT_EQ_INT(r_, 0);
-  }
+  EXPECT_EQ_INT(harness_stop(&h), 0);
   harness_cleanup(&h);
 }
 
