@@ -465,20 +465,37 @@ static void out_advance(struct conn *c, size_t w) {
   }
 }
 
+enum send_result { SENT, SOCKET_FULL, ABORTED };
+
+/* One non-blocking sendmsg, the one place that decides what a send error
+ * means: EINTR retries, a full socket waits for POLLOUT, anything else
+ * aborts the connection. */
+static enum send_result send_iov(struct conn *c, struct iovec *iov, int n, size_t *sent) {
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  for (;;) {
+    ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w >= 0) {
+      *sent = (size_t)w;
+      return SENT;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return SOCKET_FULL;
+    conn_abort(c);
+    return ABORTED;
+  }
+}
+
 /* Send what is queued. false if the connection was aborted. */
 static bool flush_out(struct conn *c) {
+  size_t w;
+  enum send_result r;
   while (c->hs_out_sent < c->hs_out_len) {
-    ssize_t n = send(c->fd, c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return true;
-      conn_abort(c);
-      return false;
-    }
-    c->hs_out_sent += (size_t)n;
+    struct iovec v = {c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent};
+    if ((r = send_iov(c, &v, 1, &w)) != SENT)
+      return r == SOCKET_FULL;
+    c->hs_out_sent += w;
   }
   if (c->transmission && c->hs_out) {
     free(c->hs_out); /* the handshake is over and sent */
@@ -493,17 +510,9 @@ static bool flush_out(struct conn *c) {
       n += rnull_reply_iov(s->hdr, s->hdr_len, s->data, s->data_len, skip, iov + n, IOV_BATCH - n);
       skip = 0;
     }
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-    ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return true;
-      conn_abort(c);
-      return false;
-    }
-    out_advance(c, (size_t)w);
+    if ((r = send_iov(c, iov, n, &w)) != SENT)
+      return r == SOCKET_FULL;
+    out_advance(c, w);
   }
   return true;
 }
