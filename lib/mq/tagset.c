@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "mq.h"
 
 int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size) {
   h->rqs = calloc(h->depth, sizeof *h->rqs);

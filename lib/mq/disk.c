@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
+#include "mq.h"
 
 int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, char *err,
                       size_t errlen) {

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <sched.h>
 
-#include "engine.h"
+#include "../mq/mq.h"
 
 /* Bad blocks: EIO, unless a memory-backed write covers every bad range it
  * touches, which then reads back what was written (the sectors are remapped). */

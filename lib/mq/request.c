@@ -3,7 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 
-#include "engine.h"
+#include "mq.h"
 
 int rnull_rq_end(struct rnull_rq *rq, int status) {
   uint32_t expected = 2;

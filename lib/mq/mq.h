@@ -1,4 +1,4 @@
-/* Private to lib/: the disk and hardware queue structures. Front ends only
+/* Private to lib/mq: the disk and hardware queue structures. Front ends only
  * see the opaque types and the functions of include/rnull/. */
 #ifndef RNULL_ENGINE_H
 #define RNULL_ENGINE_H

@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 
-#include "engine.h"
+#include "mq.h"
 
 /* ---- timer heap: binary min-heap on deadline_ns, lock held ---- */
 
