@@ -117,6 +117,7 @@ static bool start_transmission(struct conn *c) {
   c->lim.tx_flags = c->hs.flags;
   c->lim.structured = c->hs.structured;
   c->lim.meta = c->hs.meta;
+  c->lim.extended = c->hs.extended;
   c->nslots = rnull_disk_queue_depth(srv->disk);
   c->slots = calloc(c->nslots, sizeof(*c->slots));
   if (!c->slots)
@@ -169,10 +170,16 @@ static bool has_offset(uint16_t type) {
          type == NBD_CMD_CACHE || type == NBD_CMD_WRITE_ZEROES || type == NBD_CMD_BLOCK_STATUS;
 }
 
+static struct rnull_reply_to reply_to(const struct conn *c, const struct slot *s) {
+  return (struct rnull_reply_to){
+      .handle = s->handle, .offset = s->offset, .extended = c->lim.extended};
+}
+
 static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_offset) {
+  struct rnull_reply_to to = reply_to(c, s);
   if (c->lim.structured)
-    s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, s->handle, err, nbd_err_msg(err),
-                                             at_offset && has_offset(s->type), s->offset);
+    s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, &to, err, nbd_err_msg(err),
+                                             at_offset && has_offset(s->type));
   else
     s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, err);
   s->data = NULL;
@@ -181,22 +188,27 @@ static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_of
 }
 
 static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
+  struct rnull_reply_to to = reply_to(c, s);
   s->data = NULL;
   s->data_len = 0;
   if (s->type != NBD_CMD_READ) {
-    s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, 0);
+    /* Extended headers allow no simple reply: a NONE chunk says done. */
+    s->hdr_len = (uint16_t)(c->lim.extended ? rnull_reply_none(s->hdr, &to)
+                                            : rnull_reply_simple(s->hdr, s->handle, 0));
   } else {
+    /* A read is at most max_block (checked), so its length fits 32 bits. */
+    uint32_t len = (uint32_t)s->len;
     bool zero = !s->io.buf || (done_flags & RNULL_DONE_ZERO);
     if (c->lim.structured && zero) {
       /* One hole chunk covers the whole read: allowed even with DF. */
-      s->hdr_len = (uint16_t)rnull_reply_hole(s->hdr, s->handle, s->offset, s->len);
+      s->hdr_len = (uint16_t)rnull_reply_hole(s->hdr, &to, len);
     } else {
       if (c->lim.structured)
-        s->hdr_len = (uint16_t)rnull_reply_data_hdr(s->hdr, s->handle, s->offset, s->len);
+        s->hdr_len = (uint16_t)rnull_reply_data_hdr(s->hdr, &to, len);
       else
         s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, 0);
       s->data = zero ? NULL : s->buf;
-      s->data_len = s->len;
+      s->data_len = len;
     }
   }
   out_push(c, s);
@@ -222,17 +234,17 @@ static void block_status(struct conn *c, struct slot *s) {
       got = left;
     uint32_t fl = hole ? (NBD_STATE_HOLE | NBD_STATE_ZERO) : 0;
     if (n && e[n - 1].flags == fl) {
-      e[n - 1].len += (uint32_t)got;
+      e[n - 1].len += got; /* sums to at most s->len: 32 bits unless extended */
     } else {
-      e[n].len = (uint32_t)got;
+      e[n].len = got;
       e[n].flags = fl;
       n++;
     }
     off += got;
     left -= got;
   }
-  s->hdr_len =
-      (uint16_t)rnull_reply_block_status(s->hdr, s->handle, RNULL_META_BASE_ALLOCATION, e, n);
+  struct rnull_reply_to to = reply_to(c, s);
+  s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, &to, RNULL_META_BASE_ALLOCATION, e, n);
   s->data = NULL;
   s->data_len = 0;
   out_push(c, s);
@@ -346,14 +358,16 @@ static void process_requests(struct conn *c) {
       dispatch(c, s);
       continue;
     }
-    if (avail < NBD_REQUEST_SIZE || c->nfree == 0 || c->out_bytes >= CONN_BACKLOG_CAP ||
-        c->buf_wait)
+    if (c->nfree == 0 || c->out_bytes >= CONN_BACKLOG_CAP || c->buf_wait)
       return;
     struct rnull_nbd_req r;
-    if (rnull_req_decode(c->in + c->in_pos, avail, &r) < 0) {
+    int hdr_size = rnull_req_decode(c->in + c->in_pos, avail, c->lim.extended, &r);
+    if (hdr_size < 0) {
       conn_abort(c); /* bad magic: the stream is lost */
       return;
     }
+    if (hdr_size == 0)
+      return; /* a partial header */
     if (r.type == NBD_CMD_DISC) {
       c->in_pos = c->in_end; /* nothing may follow a disconnect */
       c->rx_done = true;
@@ -368,7 +382,7 @@ static void process_requests(struct conn *c) {
       err = NBD_ESHUTDOWN;
     bool needbuf = !err && !srv->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
-      int b = slot_buf(c, c->free, r.len);
+      int b = slot_buf(c, c->free, (uint32_t)r.len); /* <= max_block: checked */
       if (b < 0) {
         conn_abort(c);
         return;
@@ -378,7 +392,7 @@ static void process_requests(struct conn *c) {
         return;
       }
     }
-    c->in_pos += NBD_REQUEST_SIZE;
+    c->in_pos += (size_t)hdr_size;
     struct slot *s = slot_get(c);
     s->state = SLOT_PARSED;
     s->handle = r.handle;
@@ -388,10 +402,10 @@ static void process_requests(struct conn *c) {
     s->cmdflags = r.flags;
     s->err = err;
     s->io.buf = needbuf ? s->buf : NULL;
-    uint32_t pl = rnull_req_payload(&r);
+    uint64_t pl = rnull_req_payload(&r, c->lim.extended);
     if (pl) {
       c->payload_slot = s;
-      c->payload_left = pl;
+      c->payload_left = (uint32_t)pl; /* not fatal: at most RNULL_TX_SKIP_MAX or max_block */
       c->payload_done = 0;
       c->payload_keep = needbuf;
       continue;

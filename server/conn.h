@@ -33,7 +33,7 @@ struct slot {
   struct slot *next; /* free list, pending FIFO or reply queue */
   enum slot_state state;
   uint64_t handle, offset;
-  uint32_t len;
+  uint64_t len; /* effect length (64-bit with extended headers) */
   uint16_t type, cmdflags;
   uint32_t err; /* NBD error decided at parse time */
   struct rnull_io io;

@@ -193,16 +193,18 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
   }
   switch (opt) {
   case NBD_OPT_EXPORT_NAME: {
-    if (!name_is_export(hs, d, len))
-      return RNULL_HS_CLOSE; /* this option cannot return an error */
+    /* This option cannot return an error; after extended headers a client
+     * MUST NOT use it (it has no way to say which headers follow). */
+    if (!name_is_export(hs, d, len) || hs->extended)
+      return RNULL_HS_CLOSE;
     hs->flags = rnull_hs_tx_flags(hs);
     uint8_t *p = out + *outlen;
     nbd_put64(p, hs->exp->size);
     nbd_put16(p + 8, hs->flags);
-    size_t n = 10;
+    size_t n = NBD_EXPORT_NAME_REPLY_SIZE;
     if (!hs->no_zeroes) {
-      memset(p + 10, 0, 124);
-      n += 124;
+      memset(p + n, 0, NBD_EXPORT_NAME_ZEROES);
+      n += NBD_EXPORT_NAME_ZEROES;
     }
     *outlen += n;
     hs->phase = RNULL_HS_DONE;
@@ -231,6 +233,22 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
       reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
       return RNULL_HS_OK;
     }
+    if (hs->extended) { /* proto.md: extended headers take precedence */
+      reply_err(out, outlen, opt, NBD_REP_ERR_EXT_HEADER_REQD,
+                "extended headers already negotiated");
+      return RNULL_HS_OK;
+    }
+    hs->structured = true;
+    reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+    return RNULL_HS_OK;
+  case NBD_OPT_EXTENDED_HEADERS:
+    if (len != 0) {
+      reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "NBD_OPT_EXTENDED_HEADERS takes no data");
+      return RNULL_HS_OK;
+    }
+    /* Implies structured replies, asked for before or not; a repeat is
+     * acknowledged again (nothing changes). */
+    hs->extended = true;
     hs->structured = true;
     reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
     return RNULL_HS_OK;

@@ -40,7 +40,9 @@ struct rnull_hs {
   const struct rnull_hs_export *exp;
   enum rnull_hs_phase phase;
   bool no_zeroes;  /* client set NBD_FLAG_C_NO_ZEROES */
-  bool structured; /* NBD_OPT_STRUCTURED_REPLY acknowledged */
+  bool structured; /* structured replies: NBD_OPT_STRUCTURED_REPLY or
+                      NBD_OPT_EXTENDED_HEADERS acknowledged */
+  bool extended;   /* NBD_OPT_EXTENDED_HEADERS acknowledged */
   bool meta;       /* base:allocation selected */
   bool refuse;     /* at the connection limit: error every option */
   uint16_t flags;  /* transmission flags sent on entering transmission */

@@ -39,6 +39,7 @@
 #define NBD_OPT_STRUCTURED_REPLY 8
 #define NBD_OPT_LIST_META_CONTEXT 9
 #define NBD_OPT_SET_META_CONTEXT 10
+#define NBD_OPT_EXTENDED_HEADERS 11 /* proto.md extension-ext-header */
 
 /* Option replies */
 #define NBD_REP_ACK 1u
@@ -51,6 +52,7 @@
 #define NBD_REP_ERR_UNKNOWN 0x80000006u
 #define NBD_REP_ERR_SHUTDOWN 0x80000007u
 #define NBD_REP_ERR_TOO_BIG 0x80000009u
+#define NBD_REP_ERR_EXT_HEADER_REQD 0x8000000au
 
 /* NBD_OPT_INFO / NBD_OPT_GO information types */
 #define NBD_INFO_EXPORT 0
@@ -60,11 +62,53 @@
 
 /* Transmission */
 #define NBD_REQUEST_MAGIC 0x25609513u
+#define NBD_EXTENDED_REQUEST_MAGIC 0x21e41c71u
 #define NBD_SIMPLE_REPLY_MAGIC 0x67446698u
 #define NBD_STRUCTURED_REPLY_MAGIC 0x668e33efu
+#define NBD_EXTENDED_REPLY_MAGIC 0x6e8a278cu
+
+/* Request header, compact (28 bytes, 32-bit length) and extended (32 bytes,
+ * 64-bit length): the same fields at the same offsets up to the length. */
+#define NBD_REQ_MAGIC 0   /* u32 */
+#define NBD_REQ_FLAGS 4   /* u16 command flags */
+#define NBD_REQ_TYPE 6    /* u16 */
+#define NBD_REQ_COOKIE 8  /* u64 */
+#define NBD_REQ_OFFSET 16 /* u64 */
+#define NBD_REQ_LENGTH 24 /* u32 compact, u64 extended */
 #define NBD_REQUEST_SIZE 28
+#define NBD_EXTENDED_REQUEST_SIZE 32
+
+/* Simple reply (16 bytes). */
+#define NBD_SREP_MAGIC 0  /* u32 */
+#define NBD_SREP_ERROR 4  /* u32 */
+#define NBD_SREP_COOKIE 8 /* u64 */
 #define NBD_SIMPLE_REPLY_SIZE 16
+
+/* Structured (20 bytes) and extended (32 bytes) reply chunk headers. */
+#define NBD_CHUNK_MAGIC 0   /* u32 */
+#define NBD_CHUNK_FLAGS 4   /* u16 */
+#define NBD_CHUNK_TYPE 6    /* u16 */
+#define NBD_CHUNK_COOKIE 8  /* u64 */
+#define NBD_CHUNK_LENGTH 16 /* u32 payload length (structured) */
 #define NBD_CHUNK_HDR_SIZE 20
+#define NBD_XCHUNK_OFFSET 16 /* u64 the request's offset (extended) */
+#define NBD_XCHUNK_LENGTH 24 /* u64 payload length (extended) */
+#define NBD_EXTENDED_CHUNK_HDR_SIZE 32
+
+/* Chunk payloads. */
+#define NBD_HOLE_SIZE 12        /* u64 offset, u32 hole length */
+#define NBD_DATA_OFFSET_SIZE 8  /* u64 offset, then the data */
+#define NBD_ERROR_HDR_SIZE 6    /* u32 error, u16 message length, message */
+#define NBD_ERROR_OFFSET_SIZE 8 /* u64 offset after the message (ERROR_OFFSET) */
+#define NBD_BS_HDR_SIZE 4       /* u32 context id, then descriptors */
+#define NBD_BS_DESC_SIZE 8      /* u32 length, u32 status */
+#define NBD_BS_EXT_HDR_SIZE 8   /* u32 context id, u32 descriptor count */
+#define NBD_BS_EXT_DESC_SIZE 16 /* u64 length, u64 status */
+
+/* NBD_OPT_EXPORT_NAME's reply: u64 size, u16 flags, 124 zeroes unless
+ * NBD_FLAG_C_NO_ZEROES. */
+#define NBD_EXPORT_NAME_REPLY_SIZE 10
+#define NBD_EXPORT_NAME_ZEROES 124
 
 #define NBD_CMD_READ 0
 #define NBD_CMD_WRITE 1
@@ -80,12 +124,14 @@
 #define NBD_CMD_FLAG_DF (1u << 2)
 #define NBD_CMD_FLAG_REQ_ONE (1u << 3)
 #define NBD_CMD_FLAG_FAST_ZERO (1u << 4)
+#define NBD_CMD_FLAG_PAYLOAD_LEN (1u << 5) /* extended: length is a payload length */
 
 #define NBD_REPLY_FLAG_DONE (1u << 0)
 #define NBD_REPLY_TYPE_NONE 0
 #define NBD_REPLY_TYPE_OFFSET_DATA 1
 #define NBD_REPLY_TYPE_OFFSET_HOLE 2
 #define NBD_REPLY_TYPE_BLOCK_STATUS 5
+#define NBD_REPLY_TYPE_BLOCK_STATUS_EXT 6
 #define NBD_REPLY_TYPE_ERROR 0x8001
 #define NBD_REPLY_TYPE_ERROR_OFFSET 0x8002
 

@@ -9,65 +9,89 @@
 uint8_t rnull_zero_area[RNULL_ZERO_AREA];
 
 size_t rnull_reply_simple(uint8_t *hdr, uint64_t handle, uint32_t err) {
-  nbd_put32(hdr, NBD_SIMPLE_REPLY_MAGIC);
-  nbd_put32(hdr + 4, err);
-  nbd_put64(hdr + 8, handle);
+  nbd_put32(hdr + NBD_SREP_MAGIC, NBD_SIMPLE_REPLY_MAGIC);
+  nbd_put32(hdr + NBD_SREP_ERROR, err);
+  nbd_put64(hdr + NBD_SREP_COOKIE, handle);
   return NBD_SIMPLE_REPLY_SIZE;
 }
 
-size_t rnull_reply_chunk(uint8_t *hdr, uint16_t flags, uint16_t type, uint64_t handle,
-                         uint32_t len) {
-  nbd_put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
-  nbd_put16(hdr + 4, flags);
-  nbd_put16(hdr + 6, type);
-  nbd_put64(hdr + 8, handle);
-  nbd_put32(hdr + 16, len);
+size_t rnull_reply_chunk(uint8_t *hdr, const struct rnull_reply_to *to, uint16_t flags,
+                         uint16_t type, uint32_t len) {
+  nbd_put16(hdr + NBD_CHUNK_FLAGS, flags);
+  nbd_put16(hdr + NBD_CHUNK_TYPE, type);
+  nbd_put64(hdr + NBD_CHUNK_COOKIE, to->handle);
+  if (to->extended) {
+    nbd_put32(hdr + NBD_CHUNK_MAGIC, NBD_EXTENDED_REPLY_MAGIC);
+    nbd_put64(hdr + NBD_XCHUNK_OFFSET, to->offset);
+    nbd_put64(hdr + NBD_XCHUNK_LENGTH, len);
+    return NBD_EXTENDED_CHUNK_HDR_SIZE;
+  }
+  nbd_put32(hdr + NBD_CHUNK_MAGIC, NBD_STRUCTURED_REPLY_MAGIC);
+  nbd_put32(hdr + NBD_CHUNK_LENGTH, len);
   return NBD_CHUNK_HDR_SIZE;
 }
 
-size_t rnull_reply_hole(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len) {
-  size_t n = rnull_reply_chunk(hdr, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_HOLE, handle, 12);
-  nbd_put64(hdr + n, offset);
-  nbd_put32(hdr + n + 8, len);
-  return n + 12;
+size_t rnull_reply_none(uint8_t *hdr, const struct rnull_reply_to *to) {
+  return rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, 0);
 }
 
-size_t rnull_reply_data_hdr(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len) {
+size_t rnull_reply_hole(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len) {
   size_t n =
-      rnull_reply_chunk(hdr, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, handle, 8 + len);
-  nbd_put64(hdr + n, offset);
-  return n + 8;
+      rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_HOLE, NBD_HOLE_SIZE);
+  nbd_put64(hdr + n, to->offset);
+  nbd_put32(hdr + n + 8, len);
+  return n + NBD_HOLE_SIZE;
 }
 
-size_t rnull_reply_error(uint8_t *hdr, uint64_t handle, uint32_t err, const char *msg,
-                         bool with_offset, uint64_t offset) {
+size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len) {
+  size_t n = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA,
+                               NBD_DATA_OFFSET_SIZE + len);
+  nbd_put64(hdr + n, to->offset);
+  return n + NBD_DATA_OFFSET_SIZE;
+}
+
+size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
+                         const char *msg, bool with_offset) {
   size_t mlen = strlen(msg);
-  size_t room = RNULL_REPLY_HDR_MAX - NBD_CHUNK_HDR_SIZE - 6 - 8;
+  size_t room = RNULL_REPLY_HDR_MAX - NBD_EXTENDED_CHUNK_HDR_SIZE - NBD_ERROR_HDR_SIZE -
+                NBD_ERROR_OFFSET_SIZE;
   if (mlen > room)
     mlen = room;
-  uint32_t plen = (uint32_t)(6 + mlen + (with_offset ? 8 : 0));
-  size_t n = rnull_reply_chunk(hdr, NBD_REPLY_FLAG_DONE,
-                               with_offset ? NBD_REPLY_TYPE_ERROR_OFFSET : NBD_REPLY_TYPE_ERROR,
-                               handle, plen);
+  uint32_t plen = (uint32_t)(NBD_ERROR_HDR_SIZE + mlen + (with_offset ? NBD_ERROR_OFFSET_SIZE : 0));
+  size_t n =
+      rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE,
+                        with_offset ? NBD_REPLY_TYPE_ERROR_OFFSET : NBD_REPLY_TYPE_ERROR, plen);
   nbd_put32(hdr + n, err);
   nbd_put16(hdr + n + 4, (uint16_t)mlen);
-  memcpy(hdr + n + 6, msg, mlen);
-  n += 6 + mlen;
+  memcpy(hdr + n + NBD_ERROR_HDR_SIZE, msg, mlen);
+  n += NBD_ERROR_HDR_SIZE + mlen;
   if (with_offset) {
-    nbd_put64(hdr + n, offset);
-    n += 8;
+    nbd_put64(hdr + n, to->offset);
+    n += NBD_ERROR_OFFSET_SIZE;
   }
   return n;
 }
 
-size_t rnull_reply_block_status(uint8_t *hdr, uint64_t handle, uint32_t id,
+size_t rnull_reply_block_status(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t id,
                                 const struct rnull_extent *e, unsigned n) {
-  size_t h =
-      rnull_reply_chunk(hdr, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, handle, 4 + 8 * n);
+  if (to->extended) {
+    size_t h = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS_EXT,
+                                 NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * n);
+    nbd_put32(hdr + h, id);
+    nbd_put32(hdr + h + 4, n);
+    h += NBD_BS_EXT_HDR_SIZE;
+    for (unsigned i = 0; i < n; i++, h += NBD_BS_EXT_DESC_SIZE) {
+      nbd_put64(hdr + h, e[i].len);
+      nbd_put64(hdr + h + 8, e[i].flags);
+    }
+    return h;
+  }
+  size_t h = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS,
+                               NBD_BS_HDR_SIZE + NBD_BS_DESC_SIZE * n);
   nbd_put32(hdr + h, id);
-  h += 4;
-  for (unsigned i = 0; i < n; i++, h += 8) {
-    nbd_put32(hdr + h, e[i].len);
+  h += NBD_BS_HDR_SIZE;
+  for (unsigned i = 0; i < n; i++, h += NBD_BS_DESC_SIZE) {
+    nbd_put32(hdr + h, (uint32_t)e[i].len);
     nbd_put32(hdr + h + 4, e[i].flags);
   }
   return h;

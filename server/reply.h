@@ -1,6 +1,7 @@
-/* Reply encoding: simple replies and structured reply chunks written into a
- * request slot's header area, and the iovecs that send header + data (data
- * from the slot's buffer, or from one shared zero area, never copied). */
+/* Reply encoding: simple replies and structured or extended reply chunks
+ * written into a request slot's header area, and the iovecs that send header
+ * + data (data from the slot's buffer, or from one shared zero area, never
+ * copied). */
 #ifndef RNULL_SERVER_REPLY_H
 #define RNULL_SERVER_REPLY_H
 
@@ -9,29 +10,44 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "nbd_proto.h"
+
 /* Most descriptors one BLOCK_STATUS reply carries. */
 #define RNULL_BS_MAX_EXTENTS 32
-/* Largest header a slot holds: a BLOCK_STATUS chunk with every extent. */
-#define RNULL_REPLY_HDR_MAX (20 + 4 + 8 * RNULL_BS_MAX_EXTENTS)
+/* Largest header a slot holds: an extended BLOCK_STATUS_EXT chunk with every
+ * extent (the compact BLOCK_STATUS chunk is smaller). */
+#define RNULL_REPLY_HDR_MAX                                                                        \
+  (NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * RNULL_BS_MAX_EXTENTS)
 
 struct rnull_extent {
-  uint32_t len;
+  uint64_t len; /* at most 32 bits unless extended headers are in use */
   uint32_t flags;
 };
 
+/* The request a reply answers and the header form negotiated. */
+struct rnull_reply_to {
+  uint64_t handle;
+  uint64_t offset; /* the request's: extended chunk headers echo it */
+  bool extended;   /* extended headers (else structured, or simple) */
+};
+
+/* Simple reply (never with extended headers). */
 size_t rnull_reply_simple(uint8_t *hdr, uint64_t handle, uint32_t err);
-/* Structured chunk header (20 bytes) with payload length len. */
-size_t rnull_reply_chunk(uint8_t *hdr, uint16_t flags, uint16_t type, uint64_t handle,
-                         uint32_t len);
+/* Chunk header (20 bytes structured, 32 extended) with payload length len. */
+size_t rnull_reply_chunk(uint8_t *hdr, const struct rnull_reply_to *to, uint16_t flags,
+                         uint16_t type, uint32_t len);
+/* Final NONE chunk: success without payload (extended headers' simple reply). */
+size_t rnull_reply_none(uint8_t *hdr, const struct rnull_reply_to *to);
 /* Final OFFSET_HOLE chunk: the whole read reads as zeros. */
-size_t rnull_reply_hole(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len);
+size_t rnull_reply_hole(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len);
 /* Final OFFSET_DATA chunk header; len bytes of data follow it. */
-size_t rnull_reply_data_hdr(uint8_t *hdr, uint64_t handle, uint64_t offset, uint32_t len);
-/* Final ERROR chunk (with_offset: ERROR_OFFSET at offset). msg is short. */
-size_t rnull_reply_error(uint8_t *hdr, uint64_t handle, uint32_t err, const char *msg,
-                         bool with_offset, uint64_t offset);
-/* Final BLOCK_STATUS chunk for context id with n (<= RNULL_BS_MAX_EXTENTS) extents. */
-size_t rnull_reply_block_status(uint8_t *hdr, uint64_t handle, uint32_t id,
+size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len);
+/* Final ERROR chunk (with_offset: ERROR_OFFSET at the request's offset). */
+size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
+                         const char *msg, bool with_offset);
+/* Final BLOCK_STATUS (BLOCK_STATUS_EXT with extended headers) chunk for
+ * context id with n (<= RNULL_BS_MAX_EXTENTS) extents. */
+size_t rnull_reply_block_status(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t id,
                                 const struct rnull_extent *e, unsigned n);
 
 /* The shared zero area, for zero reads on simple replies. */

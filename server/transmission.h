@@ -14,7 +14,7 @@ struct rnull_nbd_req {
   uint16_t type;
   uint64_t handle;
   uint64_t offset;
-  uint32_t len;
+  uint64_t len; /* effect length, or with NBD_CMD_FLAG_PAYLOAD_LEN the payload's */
 };
 
 /* What was negotiated for this connection. */
@@ -25,6 +25,7 @@ struct rnull_tx_limits {
   uint16_t tx_flags;  /* transmission flags sent to the client */
   bool structured;    /* structured replies negotiated */
   bool meta;          /* base:allocation selected */
+  bool extended;      /* extended headers: 32-byte requests and replies */
 };
 
 /* Write payloads up to this (or max_block if larger) are read and dropped
@@ -33,20 +34,27 @@ struct rnull_tx_limits {
  * a denial of service). */
 #define RNULL_TX_SKIP_MAX (64u * 1024 * 1024)
 
-/* Decode one request header. Returns NBD_REQUEST_SIZE when one was decoded,
- * 0 when len is too short, -1 on a bad magic (the stream is lost). */
-int rnull_req_decode(const uint8_t *buf, size_t len, struct rnull_nbd_req *r);
+/* Bytes of a request header: NBD_EXTENDED_REQUEST_SIZE or NBD_REQUEST_SIZE. */
+size_t rnull_req_hdr_size(bool extended);
+
+/* Decode one request header, compact or extended as negotiated (the other
+ * form is a bad magic). Returns the header size when one was decoded, 0 when
+ * len is too short, -1 on a bad magic (the stream is lost; decided as soon as
+ * the 4 magic bytes are in). */
+int rnull_req_decode(const uint8_t *buf, size_t len, bool extended, struct rnull_nbd_req *r);
 
 /* Validate against the limits. Returns 0 or the NBD error to reply with
  * (NBD_EINVAL, NBD_EPERM, NBD_ENOSPC, ...). NBD_CMD_DISC always passes. */
 uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
 
-/* Payload bytes that follow the header on the wire (WRITE only). */
-static inline uint32_t rnull_req_payload(const struct rnull_nbd_req *r) {
-  return r->type == 1 /* NBD_CMD_WRITE */ ? r->len : 0;
-}
+/* Payload bytes that follow the header on the wire: a WRITE's length, or an
+ * extended request's length when it has NBD_CMD_FLAG_PAYLOAD_LEN (whatever
+ * the command: a payload the command does not take is read and dropped, and
+ * the request fails with EINVAL). An extended WRITE without the flag, which
+ * proto.md forbids, still carries its payload: qemu 10 sends it that way. */
+uint64_t rnull_req_payload(const struct rnull_nbd_req *r, bool extended);
 
-/* Too long a payload to skip: the connection must be dropped. */
+/* Too long a payload to read or skip: the connection must be dropped. */
 bool rnull_req_payload_fatal(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
 
 /* Map a checked request to an engine I/O (not DISC or BLOCK_STATUS). */

@@ -28,7 +28,9 @@ struct rnull_io {
   enum rnull_op op;
   uint32_t flags;
   uint64_t offset; /* bytes */
-  uint32_t len;    /* bytes */
+  uint64_t len;    /* bytes (READ and WRITE: at most max_transfer; trim, write
+                      zeroes and cache: up to the disk size, 64-bit as NBD's
+                      extended headers allow) */
   void *buf;       /* read: destination (may be NULL on a null store),
                       write: source (may be NULL on a null store) */
   void *cookie;    /* the front end's, handed back to end_io */

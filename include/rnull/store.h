@@ -19,10 +19,10 @@ struct rnull_store_ops {
    * 0, or -ENOMEM when a page cannot be allocated (-> ENOSPC to clients). */
   int (*write)(struct rnull_store *s, const void *buf, uint64_t off, uint32_t len);
   /* Trim: free whole pages in range, zero partial ones. 0 or -errno. */
-  int (*discard)(struct rnull_store *s, uint64_t off, uint32_t len);
+  int (*discard)(struct rnull_store *s, uint64_t off, uint64_t len);
   /* Write zeroes: like discard, but with may_unmap false whole pages are
    * kept allocated (zero-filled). 0 or -errno. */
-  int (*write_zeroes)(struct rnull_store *s, uint64_t off, uint32_t len, bool may_unmap);
+  int (*write_zeroes)(struct rnull_store *s, uint64_t off, uint64_t len, bool may_unmap);
   /* First extent at off: *len_out (<= len, > 0) bytes that are all holes
    * (*hole = true, read as zeros) or all allocated. 0 or -errno. */
   int (*extent)(struct rnull_store *s, uint64_t off, uint64_t len, uint64_t *len_out, bool *hole);

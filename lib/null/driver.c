@@ -29,13 +29,13 @@ static int null_transfer(struct rnull_disk *d, struct rnull_rq *rq) {
       (r = null_badblocks(d, io)) != 0)
     return r;
   switch (io->op) {
-  case RNULL_OP_READ:
-    r = s->ops->read(s, io->buf, io->offset, io->len, &zero);
+  case RNULL_OP_READ: /* data ops: len <= max_transfer (rnull_disk checked it) */
+    r = s->ops->read(s, io->buf, io->offset, (uint32_t)io->len, &zero);
     if (zero)
       rq->done_flags |= RNULL_DONE_ZERO;
     return r;
   case RNULL_OP_WRITE:
-    return s->ops->write(s, io->buf, io->offset, io->len);
+    return s->ops->write(s, io->buf, io->offset, (uint32_t)io->len);
   case RNULL_OP_DISCARD:
     return s->ops->discard(s, io->offset, io->len);
   case RNULL_OP_WRITE_ZEROES:

@@ -258,7 +258,7 @@ static bool whole_page(const struct mem_store *ms, struct chunk c) {
 
 /* Zero [off, off+len): whole pages freed if unmap, zero-filled otherwise;
  * partial pages zero-filled. Holes are left alone either way. */
-static int mem_zero_range(struct mem_store *ms, uint64_t off, uint32_t len, bool unmap) {
+static int mem_zero_range(struct mem_store *ms, uint64_t off, uint64_t len, bool unmap) {
   if (!range_ok(ms, off, len))
     return -EINVAL;
   if (len == 0)
@@ -292,11 +292,11 @@ static int mem_zero_range(struct mem_store *ms, uint64_t off, uint32_t len, bool
   return 0;
 }
 
-static int mem_discard(struct rnull_store *s, uint64_t off, uint32_t len) {
+static int mem_discard(struct rnull_store *s, uint64_t off, uint64_t len) {
   return mem_zero_range(to_mem(s), off, len, true);
 }
 
-static int mem_write_zeroes(struct rnull_store *s, uint64_t off, uint32_t len, bool may_unmap) {
+static int mem_write_zeroes(struct rnull_store *s, uint64_t off, uint64_t len, bool may_unmap) {
   return mem_zero_range(to_mem(s), off, len, may_unmap);
 }
 

@@ -15,12 +15,12 @@ static int null_write(struct rnull_store *s, const void *buf, uint64_t off, uint
   return 0;
 }
 
-static int null_discard(struct rnull_store *s, uint64_t off, uint32_t len) {
+static int null_discard(struct rnull_store *s, uint64_t off, uint64_t len) {
   (void)s, (void)off, (void)len;
   return 0;
 }
 
-static int null_write_zeroes(struct rnull_store *s, uint64_t off, uint32_t len, bool may_unmap) {
+static int null_write_zeroes(struct rnull_store *s, uint64_t off, uint64_t len, bool may_unmap) {
   (void)s, (void)off, (void)len, (void)may_unmap;
   return 0;
 }

@@ -2,7 +2,8 @@
  * arbitrary client bytes in arbitrary pieces. Invariants: a step never
  * consumes more than it was given, never writes more than
  * RNULL_HS_REPLY_MAX, always makes progress when it says OK, and option
- * replies are well-formed (magic, lengths that add up). */
+ * replies are well-formed (magic, lengths that add up); extended headers
+ * imply structured replies and are never entered through EXPORT_NAME. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
@@ -51,8 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     assert(outlen <= RNULL_HS_REPLY_MAX);
     if (r == RNULL_HS_CLOSE)
       return 0;
+    assert(!hs.extended || hs.structured);
     if (r == RNULL_HS_GO) {
       assert(hs.phase == RNULL_HS_DONE);
+      if (hs.extended) /* entered by NBD_OPT_GO: option replies, no export-name reply */
+        check_replies(out, outlen);
       return 0;
     }
     if (r == RNULL_HS_MORE) {

@@ -179,13 +179,14 @@ int raw_skip(int fd, size_t len) {
   return 0;
 }
 
-int raw_go(int fd, bool structured, bool meta) {
+/* Greet, then ask for reply_opt (0: none) and want it acknowledged. */
+static int go_with(int fd, uint32_t reply_opt, bool meta) {
   uint32_t type, len;
   if (raw_greet(fd, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES) < 0)
     return -1;
-  if (structured) {
-    if (raw_opt(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0) < 0 ||
-        raw_opt_reply(fd, NBD_OPT_STRUCTURED_REPLY, &type, &len) < 0 || type != NBD_REP_ACK)
+  if (reply_opt) {
+    if (raw_opt(fd, reply_opt, NULL, 0) < 0 || raw_opt_reply(fd, reply_opt, &type, &len) < 0 ||
+        type != NBD_REP_ACK)
       return -1;
   }
   if (meta) {
@@ -222,14 +223,56 @@ int raw_go(int fd, bool structured, bool meta) {
   }
 }
 
+int raw_go(int fd, bool structured, bool meta) {
+  return go_with(fd, structured ? NBD_OPT_STRUCTURED_REPLY : 0, meta);
+}
+
+int raw_go_ext(int fd, bool meta) { return go_with(fd, NBD_OPT_EXTENDED_HEADERS, meta); }
+
 void raw_put_request(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
                      uint32_t len) {
-  nbd_put32(r, NBD_REQUEST_MAGIC);
-  nbd_put16(r + 4, flags);
-  nbd_put16(r + 6, type);
-  nbd_put64(r + 8, handle);
-  nbd_put64(r + 16, offset);
-  nbd_put32(r + 24, len);
+  nbd_put32(r + NBD_REQ_MAGIC, NBD_REQUEST_MAGIC);
+  nbd_put16(r + NBD_REQ_FLAGS, flags);
+  nbd_put16(r + NBD_REQ_TYPE, type);
+  nbd_put64(r + NBD_REQ_COOKIE, handle);
+  nbd_put64(r + NBD_REQ_OFFSET, offset);
+  nbd_put32(r + NBD_REQ_LENGTH, len);
+}
+
+void raw_put_request_ext(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle,
+                         uint64_t offset, uint64_t len) {
+  nbd_put32(r + NBD_REQ_MAGIC, NBD_EXTENDED_REQUEST_MAGIC);
+  nbd_put16(r + NBD_REQ_FLAGS, flags);
+  nbd_put16(r + NBD_REQ_TYPE, type);
+  nbd_put64(r + NBD_REQ_COOKIE, handle);
+  nbd_put64(r + NBD_REQ_OFFSET, offset);
+  nbd_put64(r + NBD_REQ_LENGTH, len);
+}
+
+int raw_request_ext(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                    uint64_t len) {
+  uint8_t r[NBD_EXTENDED_REQUEST_SIZE];
+  raw_put_request_ext(r, flags, type, handle, offset, len);
+  return raw_send(fd, r, sizeof r);
+}
+
+int raw_ext_reply(int fd, struct raw_ext_chunk *c) {
+  uint8_t r[NBD_EXTENDED_CHUNK_HDR_SIZE];
+  if (raw_recv(fd, r, sizeof r) != (long)sizeof r ||
+      nbd_get32(r + NBD_CHUNK_MAGIC) != NBD_EXTENDED_REPLY_MAGIC)
+    return -1;
+  c->flags = nbd_get16(r + NBD_CHUNK_FLAGS);
+  c->type = nbd_get16(r + NBD_CHUNK_TYPE);
+  c->handle = nbd_get64(r + NBD_CHUNK_COOKIE);
+  c->offset = nbd_get64(r + NBD_XCHUNK_OFFSET);
+  c->len = nbd_get64(r + NBD_XCHUNK_LENGTH);
+  c->payload_len = 0;
+  if (c->len > sizeof c->payload)
+    return 0; /* the caller reads (or skips) the payload itself */
+  if (raw_recv(fd, c->payload, (size_t)c->len) != (long)c->len)
+    return -1;
+  c->payload_len = (size_t)c->len;
+  return 0;
 }
 
 int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,

@@ -48,6 +48,8 @@ int raw_skip(int fd, size_t len);
 /* Handshake to transmission with NBD_OPT_GO on export "" (optionally
  * structured replies and base:allocation). Returns transmission flags or -1. */
 int raw_go(int fd, bool structured, bool meta);
+/* The same with NBD_OPT_EXTENDED_HEADERS instead of structured replies. */
+int raw_go_ext(int fd, bool meta);
 /* Encode one request header into r (NBD_REQUEST_SIZE bytes). */
 void raw_put_request(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
                      uint32_t len);
@@ -56,5 +58,20 @@ int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t
                 uint32_t len);
 /* Read a simple reply header: *err, *handle. 0 or -1 (bad magic too). */
 int raw_simple_reply(int fd, uint32_t *err, uint64_t *handle);
+
+/* Extended headers: a 32-byte request (NBD_EXTENDED_REQUEST_SIZE bytes). */
+void raw_put_request_ext(uint8_t *r, uint16_t flags, uint16_t type, uint64_t handle,
+                         uint64_t offset, uint64_t len);
+int raw_request_ext(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
+                    uint64_t len);
+/* One extended reply chunk: its 32-byte header and, if it fits, its payload. */
+struct raw_ext_chunk {
+  uint16_t flags, type;
+  uint64_t handle, offset, len;
+  uint8_t payload[1024];
+  size_t payload_len; /* len if read into payload, else 0 (left on the socket) */
+};
+/* 0, or -1 on a short read, a timeout or a magic other than the extended. */
+int raw_ext_reply(int fd, struct raw_ext_chunk *c);
 
 #endif
