@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -133,12 +135,44 @@ static bool settle_once(struct loop *l) {
   return work;
 }
 
+static void poll_idle_cb(struct ev_loop *ev, ev_idle *w, int revents) {
+  (void)ev;
+  (void)w;
+  (void)revents; /* being active is its job: the loop polls instead of sleeping */
+}
+
+static long thread_nivcsw(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
+
+/* Poll (an active idle watcher: epoll_wait with a zero timeout) or sleep
+ * next. Polling is for socket input, which the engine does not own, so it
+ * lives here rather than in the engine's poll op. */
+static void decide_poll(struct loop *l, bool worked) {
+  if (l->pw.o.mode == PW_OFF)
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  if (pw_next(&l->pw, worked, l->nconns > 0, now, thread_nivcsw)) {
+    if (!ev_is_active(&l->poll_idle))
+      ev_idle_start(l->ev, &l->poll_idle);
+  } else {
+    ev_idle_stop(l->ev, &l->poll_idle);
+  }
+}
+
 static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
   (void)revents;
   struct loop *l = w->data;
   int i = 0;
-  while (settle_once(l) && ++i < 16)
-    ;
+  bool worked = false;
+  while (settle_once(l)) {
+    worked = true;
+    if (++i >= 16)
+      break;
+  }
   /* Free closed connections, except any still queued to be serviced (the
    * settle passes can stop with work left): they go next time. */
   for (struct conn **p = &l->dead; *p;) {
@@ -162,8 +196,11 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
   }
   if (l->draining && l->nconns == 0 && rnull_hctx_inflight(l->hctx) == 0) {
     ev_timer_stop(ev, &l->drain_guard);
+    ev_idle_stop(ev, &l->poll_idle);
     ev_break(ev, EVBREAK_ONE);
+    return;
   }
+  decide_poll(l, worked);
 }
 
 static void *loop_main(void *arg) {
@@ -172,6 +209,12 @@ static void *loop_main(void *arg) {
    * (the default slack is 50 µs). */
   prctl(PR_SET_TIMERSLACK, 1UL);
   ev_run(l->ev, 0);
+  if (l->pw.o.mode == PW_ADAPTIVE)
+    fprintf(stderr,
+            "rnull-server: queue %u: poll window %llu ns at exit; %llu grows, %llu shrinks, "
+            "%llu back-offs\n",
+            l->idx, (unsigned long long)l->pw.window_ns, (unsigned long long)l->pw.grows,
+            (unsigned long long)l->pw.shrinks, (unsigned long long)l->pw.backoffs);
   /* Anything the loop still holds (drain guard fired) goes now. */
   while (l->conns) {
     struct conn *c = l->conns;
@@ -222,6 +265,8 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen) {
     ev_timer_init(&l->kick, kick_cb, 0.0, 0.0);
     ev_io_init(&l->timer_io, timer_io_cb, l->timer_fd, EV_READ);
     ev_timer_init(&l->drain_guard, drain_guard_cb, DRAIN_GUARD_SECONDS, 0.0);
+    ev_idle_init(&l->poll_idle, poll_idle_cb);
+    pw_init(&l->pw, &s->o.poll);
     l->wake.data = l->settle.data = l->kick.data = l->drain_guard.data = l;
     l->timer_io.data = l;
     ev_async_start(l->ev, &l->wake);

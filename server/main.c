@@ -24,6 +24,7 @@
 
 #define DEFAULT_PORT 10809
 #define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_POLL "adaptive"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -42,6 +43,13 @@ static void usage(FILE *out) {
           "  --stats-file PATH      rewrite statistics as JSON every second (stats_file=)\n"
           "  --config FILE          read disk keys from FILE: key=value lines, # comments\n"
           "                         (applied where it appears: later keys win)\n"
+          "  --poll MODE            after work, poll the sockets instead of sleeping, so\n"
+          "                         the client never pays for waking the server:\n"
+          "                         adaptive (window grows to %u us while requests come\n"
+          "                         that fast, shrinks when they don't, pauses while other\n"
+          "                         work needs the CPU), off, or a fixed window in us\n"
+          "                         (0..%u). Costs up to one core per busy hw queue;\n"
+          "                         idle clients cost nothing (default %s)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
@@ -50,7 +58,8 @@ static void usage(FILE *out) {
           "SIGUSR1: print per-queue statistics to stderr.\n"
           "A client has 60 s to finish the handshake (5 s when refused).\n\n"
           "Disk keys (key=value):\n",
-          DEFAULT_PORT, DEFAULT_MAX_CONNS);
+          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
+          DEFAULT_POLL);
   rnull_config_help(out);
 }
 
@@ -81,7 +90,16 @@ static const char *absolute(const char *p) {
   return a; /* lives as long as the process */
 }
 
-enum { OPT_UNIX = 256, OPT_PORT, OPT_BIND, OPT_PIDFILE, OPT_MAXCONN, OPT_STATS, OPT_CONFIG };
+enum {
+  OPT_UNIX = 256,
+  OPT_PORT,
+  OPT_BIND,
+  OPT_PIDFILE,
+  OPT_MAXCONN,
+  OPT_STATS,
+  OPT_CONFIG,
+  OPT_POLL
+};
 
 static const struct option longopts[] = {
     {"unix", required_argument, NULL, OPT_UNIX},
@@ -94,6 +112,7 @@ static const struct option longopts[] = {
     {"export-name", required_argument, NULL, 'e'},
     {"stats-file", required_argument, NULL, OPT_STATS},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"poll", required_argument, NULL, OPT_POLL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -149,6 +168,8 @@ static int parse_args(struct server *s, int argc, char **argv) {
   s->o.max_conns = DEFAULT_MAX_CONNS;
   s->o.export_name = "";
   bool port_set = false, bind_set = false;
+  char perr[160];
+  pw_parse(DEFAULT_POLL, &s->o.poll, perr, sizeof(perr));
   int c;
   while ((c = getopt_long(argc, argv, "fre:hV", longopts, NULL)) != -1) {
     switch (c) {
@@ -199,6 +220,12 @@ static int parse_args(struct server *s, int argc, char **argv) {
     case OPT_CONFIG:
       if (read_config(s, optarg) < 0)
         return -1;
+      break;
+    case OPT_POLL:
+      if (pw_parse(optarg, &s->o.poll, perr, sizeof(perr)) < 0) {
+        fprintf(stderr, "rnull-server: %s\n", perr);
+        return -1;
+      }
       break;
     case 'h':
       usage(stdout);
@@ -363,8 +390,10 @@ int main(int argc, char **argv) {
                                               : ((struct sockaddr_in *)&sa)->sin_port));
     else
       snprintf(where, sizeof(where), "%s port %u", srv.o.bind_addr, srv.o.port);
-    fprintf(stderr, "rnull-server: serving %s (%llu bytes, %u hw queue(s)) on %s\n",
-            rnull_disk_name(srv.disk), (unsigned long long)srv.exp.size, srv.nloops, where);
+    char poll[64];
+    pw_describe(&srv.o.poll, poll, sizeof(poll));
+    fprintf(stderr, "rnull-server: serving %s (%llu bytes, %u hw queue(s)) on %s, polling %s\n",
+            rnull_disk_name(srv.disk), (unsigned long long)srv.exp.size, srv.nloops, where, poll);
   }
   rnull_daemon_ready();
 

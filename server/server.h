@@ -10,6 +10,7 @@
 #include <ev.h>
 
 #include "handshake.h"
+#include "poll_window.h"
 #include "rnull/rnull.h"
 
 struct conn;
@@ -23,6 +24,7 @@ struct rnull_server_opts {
   const char *pidfile;
   unsigned max_conns; /* 0 = unlimited */
   const char *export_name;
+  struct pw_opts poll; /* --poll */
 };
 
 /* A connection waiting to be handed to a loop. */
@@ -46,6 +48,8 @@ struct loop {
   int timer_fd;
   uint64_t armed_ns; /* deadline the timerfd is set to */
   ev_timer drain_guard;
+  ev_idle poll_idle; /* active: poll instead of sleeping (poll_window.h) */
+  struct poll_window pw;
   pthread_mutex_t lock; /* protects the hand-off queue */
   struct handoff *queue;
   unsigned nqueue, capqueue;

@@ -1,0 +1,73 @@
+/* A loop's poll window (issue 14). After doing work, a loop keeps polling
+ * its sockets (epoll_wait with a zero timeout) for a while instead of going
+ * to sleep, so that the client's next request finds it awake: waking a
+ * sleeping loop thread costs the *client* a cross-CPU wake-up in its send
+ * (7-13 µs of its time on the benchmark VM, as much as the rest of its work
+ * on a 4k request). Polling spends server CPU to save client time.
+ *
+ * Modes: off (sleep at once, as before), a fixed window, or adaptive in the
+ * spirit of qemu's AioContext poll-max-ns: the window grows (x2 from 4 µs)
+ * while work arrives later than the window but within the maximum, and
+ * halves when it arrives later than the maximum, so an idle or slow client
+ * costs nothing and a fast one never waits for a wake-up. Adaptive polling
+ * also backs off while the loop thread is being preempted (involuntary
+ * context switches while it polls): other runnable work on the machine needs
+ * the CPU it would burn.
+ *
+ * Pure state machine: the caller passes the time and a way to read its
+ * involuntary context switches, so it is tested without a clock. */
+#ifndef RNULL_SERVER_POLL_WINDOW_H
+#define RNULL_SERVER_POLL_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pw_mode { PW_OFF, PW_FIXED, PW_ADAPTIVE };
+
+/* Adaptive polling's maximum window: a client turning a 4k request around
+ * takes ~13 µs here, a 1 MiB one more; beyond 50 µs the client is slow
+ * enough that a wake-up no longer matters. */
+#define PW_ADAPTIVE_MAX_NS 50000u
+#define PW_GROW_START_NS 4000u
+/* --poll N: N in 1..PW_FIXED_MAX_US */
+#define PW_FIXED_MAX_US 1000000u
+/* Contention: checked at most this often while polling; a hit stops
+ * polling for a back-off that doubles with each consecutive hit. */
+#define PW_CHECK_NS 1000000u
+#define PW_BACKOFF_MIN_NS 10000000u
+#define PW_BACKOFF_MAX_NS 640000000u
+
+struct pw_opts {
+  enum pw_mode mode;
+  uint64_t max_ns; /* fixed: the window; adaptive: its maximum */
+};
+
+/* "adaptive", "off" or a window in µs ("50"). 0, or -1 with a message
+ * naming the value and what is allowed. */
+int pw_parse(const char *s, struct pw_opts *o, char *err, size_t errlen);
+/* "adaptive", "off" or "50 µs" */
+void pw_describe(const struct pw_opts *o, char *buf, size_t len);
+
+struct poll_window {
+  struct pw_opts o;
+  uint64_t window_ns;  /* poll this long after the last work */
+  uint64_t idle_since; /* when the loop last finished work */
+  bool idle;           /* no work since idle_since */
+  bool polled;         /* polled since the last contention check */
+  uint64_t next_check; /* next contention check */
+  long nivcsw;         /* involuntary switches at the last check */
+  uint64_t backoff_ns, backoff_until;
+  /* counters (statistics, tests) */
+  uint64_t grows, shrinks, backoffs;
+};
+
+void pw_init(struct poll_window *p, const struct pw_opts *o);
+
+/* After every loop iteration: worked = the iteration did work, may_poll =
+ * the loop has connections, now = monotonic ns. nivcsw() returns the loop
+ * thread's involuntary context switches (read at most every PW_CHECK_NS).
+ * Returns true to poll (run the next iteration without sleeping). */
+bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now, long (*nivcsw)(void));
+
+#endif

@@ -1,0 +1,290 @@
+/* --poll (issue 14): the poll window's state machine step by step (grows
+ * while work comes within the maximum, shrinks when it does not, backs off
+ * while the loop is preempted), the option and its errors, a polling server
+ * serving correctly, idle clients and no clients costing ~no CPU, and
+ * shutdown not waiting for a poll window. No speed is judged here: CPU
+ * bounds are generous (a polling loop would burn ~100%). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "poll_window.h"
+#include "srv.h"
+
+#define US 1000u
+#define MS 1000000u
+
+static long fake_nivcsw_value;
+static long fake_nivcsw(void) { return fake_nivcsw_value; }
+
+static void test_parse(void) {
+  struct pw_opts o;
+  char err[160];
+  EXPECT_EQ_INT(pw_parse("adaptive", &o, err, sizeof(err)), 0);
+  EXPECT_EQ_INT(o.mode, PW_ADAPTIVE);
+  EXPECT_EQ_U64(o.max_ns, PW_ADAPTIVE_MAX_NS);
+  EXPECT_EQ_INT(pw_parse("off", &o, err, sizeof(err)), 0);
+  EXPECT_EQ_INT(o.mode, PW_OFF);
+  EXPECT_EQ_INT(pw_parse("0", &o, err, sizeof(err)), 0);
+  EXPECT_EQ_INT(o.mode, PW_OFF);
+  EXPECT_EQ_INT(pw_parse("50", &o, err, sizeof(err)), 0);
+  EXPECT_EQ_INT(o.mode, PW_FIXED);
+  EXPECT_EQ_U64(o.max_ns, 50 * US);
+  EXPECT_EQ_INT(pw_parse("1000000", &o, err, sizeof(err)), 0);
+  EXPECT_EQ_U64(o.max_ns, 1000000ull * US);
+  const char *bad[] = {"", "-1", "+5", "1000001", "50us", "fast", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    err[0] = 0;
+    EXPECT_MSG(pw_parse(bad[i], &o, err, sizeof(err)) < 0, "--poll '%s' refused", bad[i]);
+    EXPECT_MSG(strstr(err, "--poll") && strstr(err, "adaptive") && strstr(err, "1000000"),
+               "message for '%s' names the option and what is allowed: %s", bad[i], err);
+  }
+}
+
+static void test_off_and_fixed(void) {
+  struct poll_window p;
+  struct pw_opts off = {PW_OFF, 0}, fixed = {PW_FIXED, 30 * US};
+  pw_init(&p, &off);
+  EXPECT(!pw_next(&p, true, true, 1000, fake_nivcsw));
+  EXPECT(!pw_next(&p, false, true, 1001, fake_nivcsw));
+  pw_init(&p, &fixed);
+  EXPECT_MSG(!pw_next(&p, false, true, 1000, fake_nivcsw), "no work yet: sleep");
+  EXPECT_MSG(pw_next(&p, true, true, 1000, fake_nivcsw), "after work: poll");
+  EXPECT(pw_next(&p, false, true, 1000 + 29 * US, fake_nivcsw));
+  EXPECT_MSG(!pw_next(&p, false, true, 1000 + 30 * US, fake_nivcsw), "window over: sleep");
+  EXPECT_MSG(!pw_next(&p, true, false, 2000 + 30 * US, fake_nivcsw), "no connections: sleep");
+  /* a fixed window neither adapts nor backs off */
+  fake_nivcsw_value = 0;
+  uint64_t t = 10 * MS;
+  for (int i = 0; i < 100; i++, t += 500 * US) {
+    fake_nivcsw_value += 5;
+    EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
+  }
+  EXPECT_EQ_U64(p.window_ns, 30 * US);
+  EXPECT_EQ_U64(p.backoffs, 0);
+}
+
+/* Adaptive: work arriving every `gap` ns, n times from t; returns t after. */
+static uint64_t feed(struct poll_window *p, uint64_t t, uint64_t gap, int n) {
+  for (int i = 0; i < n; i++) {
+    t += gap;
+    pw_next(p, true, true, t, fake_nivcsw);
+  }
+  return t;
+}
+
+static void test_adaptive(void) {
+  struct poll_window p;
+  struct pw_opts a = {PW_ADAPTIVE, PW_ADAPTIVE_MAX_NS};
+  pw_init(&p, &a);
+  fake_nivcsw_value = 0;
+  EXPECT_EQ_U64(p.window_ns, 0);
+  uint64_t t = feed(&p, 1000, 20 * US, 1);
+  EXPECT_MSG(!pw_next(&p, false, true, t + 1, fake_nivcsw), "starts at 0: sleeps");
+  /* requests 20 µs apart: 4 -> 8 -> 16 -> 32 µs, then work comes inside it */
+  t = feed(&p, t, 20 * US, 1);
+  EXPECT_EQ_U64(p.window_ns, PW_GROW_START_NS);
+  t = feed(&p, t, 20 * US, 3);
+  EXPECT_EQ_U64(p.window_ns, 32 * US);
+  uint64_t grows = p.grows;
+  t = feed(&p, t, 20 * US, 10);
+  EXPECT_EQ_U64(p.grows, grows);
+  EXPECT(pw_next(&p, false, true, t + 31 * US, fake_nivcsw));
+  EXPECT(!pw_next(&p, false, true, t + 32 * US, fake_nivcsw));
+  /* 40 µs apart: grows to the maximum, never past it */
+  t = feed(&p, t, 40 * US, 5);
+  EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS);
+  /* a slow client (1 ms apart): halves down to 0, then sleeps at once */
+  t = feed(&p, t, MS, 1);
+  EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS / 2);
+  t = feed(&p, t, MS, 10);
+  EXPECT_EQ_U64(p.window_ns, 0);
+  EXPECT(!pw_next(&p, false, true, t + 1, fake_nivcsw));
+  EXPECT(!pw_next(&p, true, false, t + 2, fake_nivcsw));
+}
+
+static void test_backoff(void) {
+  struct poll_window p;
+  struct pw_opts a = {PW_ADAPTIVE, PW_ADAPTIVE_MAX_NS};
+  pw_init(&p, &a);
+  fake_nivcsw_value = 100;
+  uint64_t t = feed(&p, 1000, 10 * US, 20); /* busy: window > 0 */
+  EXPECT(p.window_ns > 0);
+  /* polling with no preemption for a few check intervals: keeps polling */
+  for (int i = 0; i < 400; i++) {
+    t += 10 * US;
+    EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
+  }
+  EXPECT_EQ_U64(p.backoffs, 0);
+  /* preempted while polling: stops polling for PW_BACKOFF_MIN_NS */
+  fake_nivcsw_value++;
+  bool stopped = false;
+  for (int i = 0; i < 200 && !stopped; i++) {
+    t += 10 * US;
+    stopped = !pw_next(&p, true, true, t, fake_nivcsw);
+  }
+  EXPECT_MSG(stopped, "backs off within a check interval");
+  EXPECT_EQ_U64(p.backoffs, 1);
+  EXPECT(!pw_next(&p, true, true, t + PW_BACKOFF_MIN_NS - 1, fake_nivcsw));
+  /* contention goes on: the next back-off is twice as long */
+  t += PW_BACKOFF_MIN_NS;
+  for (int i = 0; i < 300 && p.backoffs == 1; i++, t += 10 * US) {
+    fake_nivcsw_value++;
+    pw_next(&p, true, true, t, fake_nivcsw);
+  }
+  EXPECT_EQ_U64(p.backoffs, 2);
+  EXPECT_EQ_U64(p.backoff_ns, 2ull * PW_BACKOFF_MIN_NS);
+  /* contention over: polling resumes and a clean interval resets the back-off */
+  t = p.backoff_until;
+  for (int i = 0; i < 400; i++, t += 10 * US)
+    pw_next(&p, true, true, t, fake_nivcsw);
+  EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
+  EXPECT_EQ_U64(p.backoff_ns, 0);
+  EXPECT_EQ_U64(p.backoffs, 2);
+}
+
+/* user + system CPU of a process so far, in clock ticks */
+static long cpu_ticks(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  unsigned long ut = 0, st = 0;
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
+  return (long)(ut + st);
+}
+
+/* Reads and writes through one connection, data checked (memory store). */
+static void exercise(struct nbd_handle *nbd) {
+  static char w[64 * 1024], r[64 * 1024];
+  for (int i = 0; i < 200; i++) {
+    memset(w, 'a' + i % 26, sizeof(w));
+    uint64_t off = (uint64_t)(i % 16) * sizeof(w);
+    if (nbd_pwrite(nbd, w, sizeof(w), off, 0) < 0 || nbd_pread(nbd, r, sizeof(r), off, 0) < 0) {
+      EXPECT_MSG(false, "I/O %d: %s", i, nbd_get_error());
+      return;
+    }
+    if (memcmp(w, r, sizeof(w))) {
+      EXPECT_MSG(false, "read back what was written (I/O %d)", i);
+      return;
+    }
+  }
+}
+
+/* The server's CPU over `ms` of idleness, in ticks. */
+static long idle_cpu(struct harness *h, int ms) {
+  long c0 = cpu_ticks(h->pid);
+  usleep((useconds_t)ms * 1000);
+  long c1 = cpu_ticks(h->pid);
+  return c0 < 0 || c1 < 0 ? 1 << 20 : c1 - c0;
+}
+
+static void test_serves_and_idles(const char *mode) {
+  struct harness h;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (harness_init(&h) < 0 ||
+      srv_start(&h, "--poll", mode, "size=16M", "memory_backed=1", (const char *)NULL) < 0) {
+    EXPECT_MSG(false, "start --poll %s", mode);
+    harness_cleanup(&h);
+    return;
+  }
+  struct nbd_handle *a = harness_connect(&h), *b = harness_connect(&h);
+  if (EXPECT(a && b)) {
+    exercise(a);
+    exercise(b);
+    /* Idle clients, still connected: a polling loop would burn ~2 s of CPU
+     * here; allow 0.3 s (scheduling, sanitizer runtimes). */
+    long t = idle_cpu(&h, 2000);
+    EXPECT_MSG(t * 10 <= hz * 3, "--poll %s: idle clients cost %ld ticks of %ld/s over 2 s", mode,
+               t, hz);
+  }
+  nbd_close(a);
+  nbd_close(b);
+  EXPECT_EQ_INT(harness_stop(&h), 0);
+  harness_cleanup(&h);
+}
+
+/* A 1 s fixed window: with no connection left the loop stops polling at
+ * once, and SIGTERM does not wait for the window either. */
+static void test_no_conns_and_shutdown(void) {
+  struct harness h;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (harness_init(&h) < 0 ||
+      srv_start(&h, "--poll", "1000000", "size=16M", "memory_backed=1", (const char *)NULL) < 0) {
+    EXPECT_MSG(false, "start --poll 1000000");
+    harness_cleanup(&h);
+    return;
+  }
+  struct nbd_handle *a = harness_connect(&h);
+  if (EXPECT(a != NULL))
+    exercise(a);
+  nbd_close(a);
+  long t = idle_cpu(&h, 1500);
+  EXPECT_MSG(t * 10 <= hz * 3, "no connections: %ld ticks of %ld/s over 1.5 s", t, hz);
+  /* again, and stop while the window is open and a client is connected */
+  a = harness_connect(&h);
+  if (EXPECT(a != NULL))
+    exercise(a);
+  long long t0 = harness_now_ms();
+  EXPECT(harness_signal(&h, SIGTERM) == 0);
+  while (!harness_exited(&h) && harness_now_ms() - t0 < 5000)
+    usleep(5000);
+  long long took = harness_now_ms() - t0;
+  EXPECT_MSG(took < 900, "SIGTERM with a 1 s poll window open: exit after %lld ms", took);
+  nbd_close(a);
+  EXPECT_EQ_INT(harness_stop(&h), 0);
+  harness_cleanup(&h);
+}
+
+static char out[400];
+static bool output_has(const char *what) {
+  char *o = harness_read_file(out);
+  bool r = o && strstr(o, what);
+  if (!r)
+    fprintf(stderr, "output lacks \"%s\":\n%s\n", what, o ? o : "");
+  free(o);
+  return r;
+}
+
+static void test_cli(void) {
+  struct harness h;
+  if (harness_init(&h) < 0)
+    return;
+  snprintf(out, sizeof(out), "%s/out", h.dir);
+  const char *help[] = {srv_path(), "--help", NULL};
+  int st = harness_run((char *const *)help, out, 10);
+  EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  EXPECT(output_has("--poll"));
+  EXPECT(output_has("adaptive"));
+  const char *bad[] = {srv_path(), "-f", "--unix", h.sock, "--poll", "sometimes", NULL};
+  st = harness_run((char *const *)bad, out, 10);
+  EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+  EXPECT(output_has("--poll sometimes"));
+  const char *big[] = {srv_path(), "-f", "--unix", h.sock, "--poll", "2000000", NULL};
+  st = harness_run((char *const *)big, out, 10);
+  EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+  EXPECT(output_has("0 to 1000000"));
+  harness_cleanup(&h);
+}
+
+int main(void) {
+  test_parse();
+  test_off_and_fixed();
+  test_adaptive();
+  test_backoff();
+  test_cli();
+  test_serves_and_idles("adaptive");
+  test_serves_and_idles("100");
+  test_serves_and_idles("off");
+  test_no_conns_and_shutdown();
+  return expect_result("server_poll");
+}
