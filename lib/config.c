@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "rnull/config.h"
-#include "rnull/stats.h"
 
 #define F(field) offsetof(struct rnull_config, field)
 #define OPT(key, type, def, min, max, field, help)                                                 \

@@ -50,7 +50,7 @@ static int rnull_config(const char *key, const char *value) {
 static int rnull_config_complete(void) {
   char err[RNULL_ERR_LEN];
 
-  if (rnull_disk_create(&rnull_plugin_disk, &cfg, err, sizeof err) < 0) {
+  if (rnull_null_disk_create(&rnull_plugin_disk, &cfg, err, sizeof err) < 0) {
     nbdkit_error("%s", err);
     return -1;
   }

@@ -330,7 +330,7 @@ int main(int argc, char **argv) {
       memmove(srv.cfg.stats_file, a, strlen(a) + 1);
     }
   }
-  if (rnull_disk_create(&srv.disk, &srv.cfg, err, sizeof(err)) < 0 ||
+  if (rnull_null_disk_create(&srv.disk, &srv.cfg, err, sizeof(err)) < 0 ||
       rnull_disk_add(srv.disk, conn_end_io, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
     if (srv.disk)

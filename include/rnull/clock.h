@@ -5,11 +5,13 @@
 
 #include <stdint.h>
 
+#include "rnull/export.h"
+
 #define RNULL_NO_DEADLINE UINT64_MAX
 
 typedef uint64_t (*rnull_clock_fn)(void *ctx);
 
 /* CLOCK_MONOTONIC in ns (vDSO, no syscall). ctx unused. */
-uint64_t rnull_clock_monotonic(void *ctx);
+RNULL_API uint64_t rnull_clock_monotonic(void *ctx);
 
 #endif

@@ -1,4 +1,5 @@
-/* rnull option table: every option any front end accepts, declared once.
+/* Front-end API (and drivers reading their options): the rnull option table: every option any front
+ * end accepts, declared once.
  *
  * The nbdkit plugin's config/config_help, rnull-server's command line and its
  * config file all go through rnull_config_set() and rnull_options(); nobody
@@ -13,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rnull/fault.h"
+#include "rnull/export.h"
 
 #define RNULL_DISK_NAME_LEN 32 /* as the kernel's DISK_NAME_LEN: 31 bytes + NUL */
 #define RNULL_MAX_BADBLOCK_RANGES 64
@@ -24,6 +25,20 @@ enum rnull_irqmode {
   RNULL_IRQ_SOFTIRQ = 1, /* deferred: ended at commit_rqs / next run */
   RNULL_IRQ_TIMER = 2,   /* ended completion_nsec after submission */
 };
+
+/* A fault attribute (null_blk's "<interval>,<probability>,<space>,<times>",
+ * the kernel's fault_attr): see the fault keys' help. */
+struct rnull_fault_attr {
+  bool enabled;
+  uint64_t interval;
+  unsigned probability; /* 0..100 */
+  int64_t space;
+  int64_t times; /* -1 = unlimited */
+};
+
+/* Parse "<interval>,<probability>,<space>,<times>". 0 or -EINVAL with err. */
+RNULL_API int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err,
+                                size_t errlen);
 
 struct rnull_range {
   uint64_t start, end; /* inclusive, in 512-byte sectors */
@@ -78,31 +93,36 @@ struct rnull_option {
 };
 
 /* The table, in documentation order. */
-const struct rnull_option *rnull_options(size_t *count);
-const struct rnull_option *rnull_option_find(const char *key);
+RNULL_API const struct rnull_option *rnull_options(size_t *count);
+RNULL_API const struct rnull_option *rnull_option_find(const char *key);
 
 /* Fill cfg with the defaults of the table (the rnull v4 disk). */
-void rnull_config_init(struct rnull_config *cfg);
+RNULL_API void rnull_config_init(struct rnull_config *cfg);
 
 /* Parse one key=value. 0 on success; -EINVAL (bad value), -ENOENT (unknown
  * key) with a message naming key, value and allowed range in err. */
-int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value, char *err,
-                     size_t errlen);
+RNULL_API int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value,
+                               char *err, size_t errlen);
 
 /* Same, from one "key=value" string. */
-int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err, size_t errlen);
+RNULL_API int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err,
+                                  size_t errlen);
 
 /* Checks between keys (physical_blocksize >= blocksize, size a multiple of
  * the block size, ...). 0 or -EINVAL with err set. */
-int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
+RNULL_API int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
 
 /* Print one line per key: "key=TYPE  help (default D, range ...)". */
-void rnull_config_help(FILE *out);
+RNULL_API void rnull_config_help(FILE *out);
 
 /* Print the effective configuration as key=value lines. */
-void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
+RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
+
+/* The stats_file: 0 if path is absent or a regular file; -EEXIST if it
+ * exists as anything else (a device, a directory, a FIFO, a link). */
+RNULL_API int rnull_stats_file_usable(const char *path);
 
 /* Parse a size with nbdkit-style suffix (K,M,G,T,P,E; powers of 1024). */
-int rnull_parse_size(const char *s, uint64_t *out);
+RNULL_API int rnull_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -1,12 +1,13 @@
-/* A hardware queue: the front end submits here and drives its completions.
- * The engine owns no loop and no thread: the front end asks for the next
- * deadline and calls rnull_hctx_run when it is due (or after each batch). */
+/* Front-end API (and driver accessors): a hardware queue. The front end submits here and drives its
+ * completions. The engine owns no loop and no thread: the front end asks for the next deadline and
+ * calls rnull_hctx_run when it is due (or after each batch). */
 #ifndef RNULL_HCTX_H
 #define RNULL_HCTX_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rnull/export.h"
 #include "rnull/io.h"
 
 struct rnull_hctx;
@@ -21,29 +22,37 @@ struct rnull_disk;
  * Otherwise end_io is not called and the return says why: -EINVAL (unaligned,
  * too long, bad op), -ENOSPC (write past the end), -EPERM (read-only),
  * -ENOTSUP (op not offered), -EAGAIN (no tag, NOWAIT), -ESHUTDOWN. */
-int rnull_submit(struct rnull_hctx *hctx, const struct rnull_io *io, unsigned flags);
+RNULL_API int rnull_submit(struct rnull_hctx *hctx, const struct rnull_io *io, unsigned flags);
 
-/* End of a batch: calls the driver's commit_rqs, then ends deferred
- * (softirq) completions. Returns how many requests ended. */
-unsigned rnull_hctx_commit(struct rnull_hctx *hctx);
+/* End of a batch: calls the driver's commit_rqs, then runs the completions
+ * the driver deferred (rnull_rq_complete). Returns how many requests ended. */
+RNULL_API unsigned rnull_hctx_commit(struct rnull_hctx *hctx);
 
 /* Absolute engine-clock time of the next due work (timer completion,
  * throttled dispatch, requeue, timeout): 0 if something is due now,
  * RNULL_NO_DEADLINE if nothing is pending. */
-uint64_t rnull_hctx_next_deadline(struct rnull_hctx *hctx);
+RNULL_API uint64_t rnull_hctx_next_deadline(struct rnull_hctx *hctx);
 
 /* Run everything due at time now (engine clock): deferred completions,
  * requeued and throttled dispatches, timers, timeouts. Returns how many
  * completions and timeouts it ran; a request it dispatches is not counted,
  * even if the driver ends it at once (after queue_rq the engine may no
  * longer look at it). Safe to call from several threads. */
-unsigned rnull_hctx_run(struct rnull_hctx *hctx, uint64_t now);
+RNULL_API unsigned rnull_hctx_run(struct rnull_hctx *hctx, uint64_t now);
 
 /* The engine clock of the hctx's disk. */
-uint64_t rnull_hctx_now(struct rnull_hctx *hctx);
+RNULL_API uint64_t rnull_hctx_now(struct rnull_hctx *hctx);
 
-unsigned rnull_hctx_index(const struct rnull_hctx *hctx);
-struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *hctx);
-unsigned rnull_hctx_inflight(struct rnull_hctx *hctx);
+RNULL_API unsigned rnull_hctx_index(const struct rnull_hctx *hctx);
+RNULL_API struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *hctx);
+RNULL_API unsigned rnull_hctx_inflight(struct rnull_hctx *hctx);
+
+/* Reap a polled queue: the driver's ops->poll, or 0 without one. */
+RNULL_API int rnull_hctx_poll(struct rnull_hctx *hctx);
+
+/* For drivers: the hctx's private data (the disk's driver_data unless
+ * init_hctx set another). */
+RNULL_API void *rnull_hctx_driver_data(const struct rnull_hctx *hctx);
+RNULL_API void rnull_hctx_set_driver_data(struct rnull_hctx *hctx, void *data);
 
 #endif

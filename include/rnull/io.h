@@ -1,4 +1,5 @@
-/* What a front end submits and gets back. No tags, no requests: a front end
+/* Front-end and driver API: the I/O. What a front end submits and gets back
+ * (a driver reads it with rnull_rq_io). No tags, no requests: a front end
  * describes an I/O, gives a cookie, and its end_io is called with the cookie
  * once the engine ends the request. */
 #ifndef RNULL_IO_H
@@ -40,7 +41,5 @@ struct rnull_io {
  * (the submitter in direct mode; whoever calls rnull_hctx_run/commit else).
  * status is 0 or a negative errno; done_flags are RNULL_DONE_*. */
 typedef void (*rnull_end_io_fn)(void *cookie, int status, uint32_t done_flags);
-
-const char *rnull_op_name(enum rnull_op op);
 
 #endif

@@ -1,4 +1,11 @@
-/* A request: one tag of a hardware queue, preallocated with its driver PDU.
+/* Driver API: a request, as a driver sees it. For whoever implements
+ * struct rnull_ops (include/rnull/ops.h); front ends never see requests.
+ *
+ * A request is one tag of a hardware queue, preallocated with the driver's
+ * PDU (cmd_size bytes). The type is opaque: the core's bookkeeping (timings,
+ * lists, timer position) is private to lib/mq. A driver reads the I/O with
+ * rnull_rq_io(), keeps its per-request state in rnull_rq_pdu(), and hands
+ * the request back with exactly one of the completion calls below.
  *
  * Lifecycle (the Rust rnull driver's, one atomic refcount per request):
  *
@@ -14,65 +21,80 @@
  * shared it returns -EBUSY and the caller still owns its reference.
  * rnull_tag_to_rq() fails on a free tag and otherwise takes a reference,
  * racing safely with rnull_rq_end() (increment only if non-zero).
+ *
+ * Rules:
+ *  - queue_rq receives the request in state 2: that reference is the
+ *    driver's until it ends, completes, requeues or puts it.
+ *  - rnull_rq_complete / _complete_at / _requeue / _requeue_at hand that
+ *    reference to the core (the request stays in state 2); the core gives it
+ *    back through ops->complete or ops->queue_rq. Use one at a time.
+ *  - Any thread may call these (worker threads, timers): each takes the
+ *    hardware queue's lock itself; none is called with a core lock held.
+ *  - After rnull_rq_end returned 0 the request is free: do not touch it.
  */
 #ifndef RNULL_REQUEST_H
 #define RNULL_REQUEST_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rnull/export.h"
 #include "rnull/io.h"
 
 struct rnull_hctx;
-
-struct rnull_rq {
-  _Atomic uint32_t ref; /* see the state table above */
-  uint32_t tag;         /* index within its hctx */
-  struct rnull_hctx *hctx;
-  /* the I/O, as submitted */
-  struct rnull_io io;
-  /* set by the driver/store: the result */
-  int status;          /* 0 or negative errno */
-  uint32_t done_flags; /* RNULL_DONE_* */
-  /* engine bookkeeping: timings and lists (do not touch in a driver) */
-  uint64_t start_ns;            /* when submitted (for latency, timeout) */
-  uint64_t deadline_ns;         /* timer deadline while in the hctx's heap */
-  uint64_t expires_ns;          /* timeout deadline (start + timeout_ms) */
-  int32_t heap_idx;             /* -1 when not in the heap */
-  uint8_t timer_kind;           /* what the heap entry does when due */
-  uint8_t where;                /* driver, timer heap or deferred list */
-  bool requeued;                /* has been requeued once already */
-  struct rnull_rq *prev, *next; /* in-flight list, in dispatch order */
-  struct rnull_rq *next_free;   /* free stack / deferred list link */
-  void *pdu;                    /* the driver's private data, cmd_size bytes */
-};
+struct rnull_rq;
 
 /* State 2 -> 0: end the request with status (0 or -errno); the front end's
- * end_io runs, then the tag returns to the free pool. -EBUSY if the refcount
- * is not exactly 2 (references shared): nothing changed. */
-int rnull_rq_end(struct rnull_rq *rq, int status);
+ * end_io runs in this thread, then the tag returns to the free pool. -EBUSY
+ * if the refcount is not exactly 2 (references shared): nothing changed. */
+RNULL_API int rnull_rq_end(struct rnull_rq *rq, int status);
 
 /* Take one more reference: state >= 1 -> state + 1. Asserts not free. */
-void rnull_rq_get(struct rnull_rq *rq);
+RNULL_API void rnull_rq_get(struct rnull_rq *rq);
 
 /* Drop a reference: state >= 2 -> state - 1 (never reaches 0: end does). */
-void rnull_rq_put(struct rnull_rq *rq);
+RNULL_API void rnull_rq_put(struct rnull_rq *rq);
 
 /* Current refcount (for tests and assertions). */
-uint32_t rnull_rq_refcount(const struct rnull_rq *rq);
+RNULL_API uint32_t rnull_rq_refcount(const struct rnull_rq *rq);
 
-/* The "irq": hand a request whose I/O is done to the completion path.
- * Direct mode runs ops->complete now; softirq defers it to the next commit
- * or run; timer mode runs it completion_nsec after start. */
-void rnull_rq_complete(struct rnull_rq *rq);
+/* The "softirq": ops->complete(rq) runs at the hctx's next commit
+ * (rnull_hctx_commit, after commit_rqs) or run, in submission order. */
+RNULL_API void rnull_rq_complete(struct rnull_rq *rq);
 
-/* Schedule ops->complete(rq) at an absolute time (engine clock). */
-void rnull_rq_complete_at(struct rnull_rq *rq, uint64_t when_ns);
+/* The "timer": ops->complete(rq) runs at the first rnull_hctx_run at or
+ * after when_ns (engine clock, e.g. rnull_rq_start_time(rq) + delay). */
+RNULL_API void rnull_rq_complete_at(struct rnull_rq *rq, uint64_t when_ns);
 
-/* Put the request back to be dispatched again on the next run (counted). */
-void rnull_rq_requeue(struct rnull_rq *rq);
+/* Busy: dispatch the request again (ops->queue_rq) on the next run. Counted
+ * in the requeues statistic. queue_rq may instead return RNULL_STS_RESOURCE,
+ * which does the same. */
+RNULL_API void rnull_rq_requeue(struct rnull_rq *rq);
 
-static inline void *rnull_rq_pdu(struct rnull_rq *rq) { return rq->pdu; }
+/* Not before when_ns: dispatch the request again at the first run at or
+ * after when_ns (a throttle's pacing, not a busy signal: not counted as a
+ * requeue). Until then the request is not started: its timeout restarts
+ * when it is dispatched again, as blk-mq starts the timer at dispatch. */
+RNULL_API void rnull_rq_requeue_at(struct rnull_rq *rq, uint64_t when_ns);
+
+/* What the driver reports with a successful end: RNULL_DONE_* flags (e.g.
+ * RNULL_DONE_ZERO: a read found only zeros and did not write the buffer). */
+RNULL_API void rnull_rq_set_done_flags(struct rnull_rq *rq, uint32_t done_flags);
+
+/* The I/O as submitted (op, flags, offset, len, buf); the cookie is the
+ * front end's and the driver must leave it alone. */
+RNULL_API const struct rnull_io *rnull_rq_io(const struct rnull_rq *rq);
+/* The driver's private data: cmd_size bytes, zeroed once at set-up (not
+ * per request: init it in queue_rq). NULL if cmd_size is 0. */
+RNULL_API void *rnull_rq_pdu(struct rnull_rq *rq);
+RNULL_API uint32_t rnull_rq_tag(const struct rnull_rq *rq);
+RNULL_API struct rnull_hctx *rnull_rq_hctx(const struct rnull_rq *rq);
+/* When the request was submitted (engine clock, ns). */
+RNULL_API uint64_t rnull_rq_start_time(const struct rnull_rq *rq);
+/* Has queue_rq seen this request before? true after rnull_rq_requeue,
+ * rnull_rq_requeue_at or RNULL_STS_RESOURCE, until the request ends: a
+ * driver prepares its PDU on the first dispatch only (blk-mq's
+ * RQF_DONTPREP). */
+RNULL_API bool rnull_rq_requeued(const struct rnull_rq *rq);
 
 #endif

@@ -1,9 +1,8 @@
-/* The disk: configuration, state (INITIALIZED -> ADDED), the store and the
+/* The disk: configuration, state (INITIALIZED -> ADDED), the driver and the
  * hardware queues, and the checks every I/O passes before it gets a tag. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mq.h"
 
@@ -19,8 +18,6 @@ int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, c
   }
   d->cfg = *cfg;
   d->state = RNULL_DISK_INITIALIZED;
-  d->ops = &rnull_null_ops;
-  d->driver_data = d;
   d->clock = rnull_clock_monotonic;
   *out = d;
   return 0;
@@ -57,23 +54,38 @@ int rnull_disk_set_clock(struct rnull_disk *d, rnull_clock_fn clock, void *ctx) 
   return 0;
 }
 
-static uint64_t fault_seed(const struct rnull_disk *d) {
-  if (d->cfg.fault_seed)
-    return d->cfg.fault_seed;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)d;
+int rnull_disk_set_features(struct rnull_disk *d, unsigned features) {
+  if (d->state != RNULL_DISK_INITIALIZED)
+    return -EBUSY;
+  d->features = features;
+  return 0;
 }
 
-static int create_store(struct rnull_disk *d, char *err, size_t errlen) {
-  uint32_t page = d->cfg.blocksize > 4096 ? d->cfg.blocksize : 4096;
-  d->store = d->cfg.memory_backed ? rnull_store_memory_create(d->cfg.size, page)
-                                  : rnull_store_null_create(d->cfg.size);
-  if (!d->store) {
-    int e = errno ? errno : ENOMEM;
-    snprintf(err, errlen, "cannot create the %s store: %s",
-             d->cfg.memory_backed ? "memory" : "null", strerror(e));
-    return -e;
+static int init_hctx(struct rnull_disk *d, struct rnull_hctx *h, unsigned i, char *err,
+                     size_t errlen) {
+  const struct rnull_ops *ops = d->ops;
+  unsigned depth = d->cfg.hw_queue_depth;
+  h->disk = d;
+  h->idx = i;
+  h->depth = depth;
+  h->driver_data = d->driver_data;
+  pthread_mutex_init(&h->lock, NULL);
+  pthread_cond_init(&h->tag_freed, NULL);
+  char *pdus = d->pdus ? (char *)d->pdus + (size_t)i * depth * ops->cmd_size : NULL;
+  int r = rnull_tagset_init(h, pdus, ops->cmd_size);
+  if (r) {
+    snprintf(err, errlen, "out of memory allocating %u requests", depth);
+    return r;
+  }
+  if (ops->init_hctx && (r = ops->init_hctx(h, d->driver_data, i)) != 0) {
+    snprintf(err, errlen, "driver init_hctx(%u) failed: %s", i, strerror(-r));
+    return r;
+  }
+  for (unsigned t = 0; ops->init_request && t < depth; t++) {
+    if ((r = ops->init_request(&h->rqs[t], d->driver_data, i)) != 0) {
+      snprintf(err, errlen, "driver init_request(%u, %u) failed: %s", i, t, strerror(-r));
+      return r;
+    }
   }
   return 0;
 }
@@ -89,28 +101,9 @@ static int init_hctxs(struct rnull_disk *d, char *err, size_t errlen) {
     return -ENOMEM;
   }
   for (unsigned i = 0; i < d->nr_hctx; i++) {
-    struct rnull_hctx *h = &d->hctxs[i];
-    h->disk = d;
-    h->idx = i;
-    h->depth = depth;
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->tag_freed, NULL);
-    char *pdus = d->pdus ? (char *)d->pdus + (size_t)i * depth * ops->cmd_size : NULL;
-    int r = rnull_tagset_init(h, pdus, ops->cmd_size);
-    if (r) {
-      snprintf(err, errlen, "out of memory allocating %u requests", depth);
+    int r = init_hctx(d, &d->hctxs[i], i, err, errlen);
+    if (r)
       return r;
-    }
-    if (ops->init_hctx && (r = ops->init_hctx(h, d->driver_data, i)) != 0) {
-      snprintf(err, errlen, "driver init_hctx(%u) failed: %s", i, strerror(-r));
-      return r;
-    }
-    for (unsigned t = 0; ops->init_request && t < depth; t++) {
-      if ((r = ops->init_request(&h->rqs[t], d->driver_data, i)) != 0) {
-        snprintf(err, errlen, "driver init_request(%u, %u) failed: %s", i, t, strerror(-r));
-        return r;
-      }
-    }
   }
   return 0;
 }
@@ -120,21 +113,19 @@ int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char *err, size
     snprintf(err, errlen, "the disk was already added");
     return -EBUSY;
   }
+  if (!d->ops || !d->ops->queue_rq) {
+    snprintf(err, errlen, "no driver attached (rnull_disk_set_ops)");
+    return -EINVAL;
+  }
   d->end_io = end_io;
   if (!d->cfg.physical_blocksize) /* 0 follows blocksize, resolved once frozen */
     d->cfg.physical_blocksize = d->cfg.blocksize;
   d->timeout_ns = d->cfg.timeout_ms * 1000000ull;
-  uint64_t seed = fault_seed(d);
-  rnull_fault_init(&d->timeout_fault, &d->cfg.timeout_inject, seed);
-  rnull_fault_init(&d->requeue_fault, &d->cfg.requeue_inject, seed + 1);
-  rnull_fault_init(&d->error_fault, &d->cfg.error_inject, seed + 2);
-  rnull_badblocks_init(&d->badblocks, d->cfg.badblocks, d->cfg.nr_badblocks, d->cfg.badblocks_once);
-  rnull_throttle_init(&d->throttle, d->cfg.mbps, disk_now(d));
-  int r = create_store(d, err, errlen);
-  if (!r)
-    r = init_hctxs(d, err, errlen);
-  if (r)
+  int r = 0;
+  if (d->ops->init_disk && (r = d->ops->init_disk(d, d->driver_data, err, errlen)) != 0)
     return r; /* the caller destroys the disk, which frees what was made */
+  if ((r = init_hctxs(d, err, errlen)) != 0)
+    return r;
   d->state = RNULL_DISK_ADDED;
   return 0;
 }
@@ -154,12 +145,8 @@ void rnull_disk_destroy(struct rnull_disk *d) {
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->tag_freed);
   }
-  if (d->end_io) { /* set by add: these were initialized */
-    rnull_badblocks_destroy(&d->badblocks);
-    rnull_throttle_destroy(&d->throttle);
-  }
-  if (d->store)
-    rnull_store_destroy(d->store);
+  if (d->ops && d->ops->free_disk)
+    d->ops->free_disk(d, d->driver_data);
   free(d->hctxs);
   free(d->pdus);
   free(d);
@@ -167,6 +154,7 @@ void rnull_disk_destroy(struct rnull_disk *d) {
 
 enum rnull_disk_state rnull_disk_state(const struct rnull_disk *d) { return d->state; }
 const struct rnull_config *rnull_disk_config(const struct rnull_disk *d) { return &d->cfg; }
+void *rnull_disk_driver_data(const struct rnull_disk *d) { return d->driver_data; }
 const char *rnull_disk_name(const struct rnull_disk *d) { return d->cfg.name; }
 uint64_t rnull_disk_size(const struct rnull_disk *d) { return d->cfg.size; }
 uint64_t rnull_disk_capacity(const struct rnull_disk *d) { return d->cfg.size >> 9; }
@@ -180,10 +168,13 @@ bool rnull_disk_readonly(const struct rnull_disk *d) { return d->cfg.readonly; }
 unsigned rnull_disk_nr_hw_queues(const struct rnull_disk *d) { return d->cfg.submit_queues; }
 unsigned rnull_disk_queue_depth(const struct rnull_disk *d) { return d->cfg.hw_queue_depth; }
 uint64_t rnull_disk_now(const struct rnull_disk *d) { return disk_now(d); }
-bool rnull_disk_can_discard(const struct rnull_disk *d) { return d->cfg.discard; }
-/* Both stores zero by freeing or skipping pages: never slower than a write. */
-bool rnull_disk_can_fast_zero(const struct rnull_disk *d) { return !d->cfg.readonly; }
-bool rnull_disk_reads_zero(const struct rnull_disk *d) { return !d->cfg.memory_backed; }
+bool rnull_disk_can_discard(const struct rnull_disk *d) { return d->features & RNULL_FEAT_DISCARD; }
+bool rnull_disk_can_fast_zero(const struct rnull_disk *d) {
+  return (d->features & RNULL_FEAT_FAST_ZERO) && !d->cfg.readonly;
+}
+bool rnull_disk_reads_zero(const struct rnull_disk *d) {
+  return d->features & RNULL_FEAT_READS_ZERO;
+}
 
 struct rnull_hctx *rnull_disk_hctx(struct rnull_disk *d, unsigned idx) {
   return d->state == RNULL_DISK_ADDED && idx < d->nr_hctx ? &d->hctxs[idx] : NULL;
@@ -198,7 +189,7 @@ int rnull_disk_check_io(const struct rnull_disk *d, const struct rnull_io *io) {
       io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES || io->op == RNULL_OP_DISCARD;
   if (writes && d->cfg.readonly)
     return -EPERM;
-  if (io->op == RNULL_OP_DISCARD && !d->cfg.discard)
+  if (io->op == RNULL_OP_DISCARD && !(d->features & RNULL_FEAT_DISCARD))
     return -ENOTSUP;
   if (io->op == RNULL_OP_FLUSH)
     return io->offset == 0 && io->len == 0 ? 0 : (io->offset + io->len > d->cfg.size ? -EINVAL : 0);
@@ -220,5 +211,10 @@ int rnull_disk_extent(struct rnull_disk *d, uint64_t offset, uint64_t len, uint6
     return -EINVAL;
   if (len > d->cfg.size - offset)
     len = d->cfg.size - offset;
-  return d->store->ops->extent(d->store, offset, len, len_out, hole);
+  if (!d->ops->extent) { /* a driver that cannot tell: all data */
+    *len_out = len;
+    *hole = false;
+    return 0;
+  }
+  return d->ops->extent(d, offset, len, len_out, hole);
 }

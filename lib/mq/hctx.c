@@ -1,71 +1,15 @@
 /* A hardware queue's submission and completion driving: dispatch to the
- * driver, the timer heap (timer completions, requeues, throttled
+ * driver, the timer heap (timer completions, requeued and delayed
  * dispatches), the deferred (softirq) list and the timeout scan. */
 #include <assert.h>
 #include <errno.h>
 
 #include "mq.h"
 
-/* ---- timer heap: binary min-heap on deadline_ns, lock held ---- */
-
-static void heap_set(struct rnull_hctx *h, unsigned i, struct rnull_rq *rq) {
-  h->heap[i] = rq;
-  rq->heap_idx = (int32_t)i;
-}
-
-static void heap_up(struct rnull_hctx *h, unsigned i) {
-  struct rnull_rq *rq = h->heap[i];
-  while (i > 0) {
-    unsigned parent = (i - 1) / 2;
-    if (h->heap[parent]->deadline_ns <= rq->deadline_ns)
-      break;
-    heap_set(h, i, h->heap[parent]);
-    i = parent;
-  }
-  heap_set(h, i, rq);
-}
-
-static void heap_down(struct rnull_hctx *h, unsigned i) {
-  struct rnull_rq *rq = h->heap[i];
-  for (;;) {
-    unsigned c = 2 * i + 1;
-    if (c >= h->heap_n)
-      break;
-    if (c + 1 < h->heap_n && h->heap[c + 1]->deadline_ns < h->heap[c]->deadline_ns)
-      c++;
-    if (rq->deadline_ns <= h->heap[c]->deadline_ns)
-      break;
-    heap_set(h, i, h->heap[c]);
-    i = c;
-  }
-  heap_set(h, i, rq);
-}
-
-void rnull_heap_push(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t when, int kind) {
-  assert(rq->heap_idx < 0 && h->heap_n < h->depth);
-  rq->deadline_ns = when;
-  rq->timer_kind = (uint8_t)kind;
-  rq->where = RQ_IN_HEAP;
-  heap_set(h, h->heap_n++, rq);
-  heap_up(h, h->heap_n - 1);
-}
-
-void rnull_heap_remove(struct rnull_hctx *h, struct rnull_rq *rq) {
-  unsigned i = (unsigned)rq->heap_idx;
-  assert(rq->heap_idx >= 0 && h->heap[i] == rq);
-  rq->heap_idx = -1;
-  rq->where = RQ_WITH_DRIVER;
-  struct rnull_rq *last = h->heap[--h->heap_n];
-  if (last == rq)
-    return;
-  heap_set(h, i, last);
-  heap_down(h, i);
-  heap_up(h, (unsigned)last->heap_idx);
-}
-
 /* ---- submission ---- */
 
-void rnull_hctx_dispatch(struct rnull_rq *rq, bool is_last) {
+/* Hand one request to the driver (submit, or a due requeue). */
+static void dispatch(struct rnull_rq *rq, bool is_last) {
   struct rnull_disk *d = rq->hctx->disk;
   int r = d->ops->queue_rq(rq, is_last);
   if (r == 0)
@@ -74,19 +18,14 @@ void rnull_hctx_dispatch(struct rnull_rq *rq, bool is_last) {
     rnull_rq_requeue(rq);
     return;
   }
-  /* the driver refused it: the engine still holds the reference, end it */
+  /* the driver refused it: the core still holds the reference, end it */
   int e = rnull_rq_end(rq, r < 0 ? r : -EIO);
   assert(e == 0);
   (void)e;
 }
 
-static bool throttled(const struct rnull_disk *d, const struct rnull_io *io) {
-  return d->cfg.mbps && (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE);
-}
-
 int rnull_submit(struct rnull_hctx *h, const struct rnull_io *io, unsigned flags) {
-  struct rnull_disk *d = h->disk;
-  int r = rnull_disk_check_io(d, io);
+  int r = rnull_disk_check_io(h->disk, io);
   if (r)
     return r;
   struct rnull_rq *rq;
@@ -94,17 +33,7 @@ int rnull_submit(struct rnull_hctx *h, const struct rnull_io *io, unsigned flags
   if (r)
     return r;
   rq->io = *io;
-  if (throttled(d, io)) {
-    uint64_t when = rnull_throttle_reserve(&d->throttle, io->len, rq->start_ns);
-    if (when > rq->start_ns) {
-      pthread_mutex_lock(&h->lock);
-      rnull_inflight_remove(h, rq);
-      rnull_heap_push(h, rq, when, TIMER_DISPATCH);
-      pthread_mutex_unlock(&h->lock);
-      return 0;
-    }
-  }
-  rnull_hctx_dispatch(rq, flags & RNULL_SUBMIT_LAST);
+  dispatch(rq, flags & RNULL_SUBMIT_LAST);
   return 0;
 }
 
@@ -140,8 +69,8 @@ uint64_t rnull_hctx_next_deadline(struct rnull_hctx *h) {
   if (h->deferred_head)
     dl = 0;
   else {
-    if (h->heap_n)
-      dl = h->heap[0]->deadline_ns;
+    if (h->timers.n)
+      dl = rnull_heap_top(&h->timers)->deadline_ns;
     if (h->inflight_head && h->inflight_head->expires_ns < dl)
       dl = h->inflight_head->expires_ns;
   }
@@ -153,11 +82,11 @@ uint64_t rnull_hctx_next_deadline(struct rnull_hctx *h) {
 static struct rnull_rq *pop_due_timer(struct rnull_hctx *h, uint64_t now) {
   struct rnull_rq *rq = NULL;
   pthread_mutex_lock(&h->lock);
-  if (h->heap_n && h->heap[0]->deadline_ns <= now) {
-    rq = h->heap[0];
-    rnull_heap_remove(h, rq);
+  if (h->timers.n && rnull_heap_top(&h->timers)->deadline_ns <= now) {
+    rq = rnull_heap_top(&h->timers);
+    hctx_timer_del(h, rq);
     if (rq->timer_kind == TIMER_DISPATCH && !rnull_inflight_member(h, rq))
-      rnull_inflight_append(h, rq, now); /* released by the throttle: starts now */
+      rnull_inflight_append(h, rq, now); /* given back with requeue_at: starts now */
   }
   pthread_mutex_unlock(&h->lock);
   return rq;
@@ -177,7 +106,7 @@ static struct rnull_rq *grab_expired(struct rnull_hctx *h, uint64_t now, bool *w
       continue;
     *was_timer = rq->heap_idx >= 0;
     if (*was_timer)
-      rnull_heap_remove(h, rq); /* its completion timer must never fire */
+      hctx_timer_del(h, rq); /* its completion timer must never fire */
     /* move to the tail with a new deadline */
     rnull_inflight_remove(h, rq);
     rnull_inflight_append(h, rq, now);
@@ -223,7 +152,7 @@ unsigned rnull_hctx_run(struct rnull_hctx *h, uint64_t now) {
       d->ops->complete(rq);
       n++;
     } else {
-      rnull_hctx_dispatch(rq, false);
+      dispatch(rq, false);
       dispatched = true;
     }
   }
@@ -234,7 +163,11 @@ unsigned rnull_hctx_run(struct rnull_hctx *h, uint64_t now) {
   return n;
 }
 
+int rnull_hctx_poll(struct rnull_hctx *h) { return h->disk->ops->poll ? h->disk->ops->poll(h) : 0; }
+
 uint64_t rnull_hctx_now(struct rnull_hctx *h) { return disk_now(h->disk); }
+void *rnull_hctx_driver_data(const struct rnull_hctx *h) { return h->driver_data; }
+void rnull_hctx_set_driver_data(struct rnull_hctx *h, void *data) { h->driver_data = data; }
 unsigned rnull_hctx_index(const struct rnull_hctx *h) { return h->idx; }
 struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *h) {
   return h->disk;

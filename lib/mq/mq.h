@@ -1,25 +1,30 @@
-/* Private to lib/mq: the disk and hardware queue structures. Front ends only
- * see the opaque types and the functions of include/rnull/. */
-#ifndef RNULL_ENGINE_H
-#define RNULL_ENGINE_H
+/* Private to lib/mq: the disk and hardware queue structures of the blk-mq
+ * core. Drivers and front ends see the opaque types and the calls of
+ * include/rnull/; nothing here knows a driver (no store, fault, bad block,
+ * completion mode or throttle: those are the null driver's, lib/null). */
+#ifndef RNULL_MQ_H
+#define RNULL_MQ_H
 
 #include <pthread.h>
 
-#include "rnull/badblocks.h"
+#include "heap.h"
+#include "rnull/config.h"
 #include "rnull/disk.h"
-#include "rnull/fault.h"
 #include "rnull/hctx.h"
 #include "rnull/ops.h"
 #include "rnull/request.h"
 #include "rnull/stats.h"
-#include "rnull/store.h"
 #include "rnull/tagset.h"
-#include "rnull/throttle.h"
+#include "rq.h"
 
-/* Where a request sits inside the engine, besides the in-flight list. */
-enum rnull_rq_where { RQ_WITH_DRIVER, RQ_IN_HEAP, RQ_DEFERRED };
-/* What a heap entry does when due. */
-enum rnull_timer_kind { TIMER_COMPLETE, TIMER_DISPATCH };
+/* The live counters of one hctx: one _Atomic field per RNULL_STATS_COUNTERS
+ * entry, plus the latency histogram. */
+struct rnull_stats_live {
+#define RNULL_STAT_LIVE(name, col, width) _Atomic uint64_t name;
+  RNULL_STATS_COUNTERS(RNULL_STAT_LIVE)
+#undef RNULL_STAT_LIVE
+  _Atomic uint64_t lat[RNULL_LAT_BUCKETS];
+};
 
 struct rnull_hctx {
   struct rnull_disk *disk;
@@ -32,26 +37,22 @@ struct rnull_hctx {
   unsigned nr_free;
   struct rnull_rq *free_top;
   struct rnull_rq *inflight_head, *inflight_tail; /* by timeout deadline */
-  struct rnull_rq *deferred_head, *deferred_tail; /* softirq completions */
-  struct rnull_rq **heap;                         /* timers, by deadline */
-  unsigned heap_n;
+  struct rnull_rq *deferred_head, *deferred_tail; /* rnull_rq_complete'd */
+  struct rnull_heap timers;                       /* by deadline */
   bool shutdown;
   struct rnull_stats_live stats;
-  void *driver_data; /* for init_hctx users */
+  void *driver_data; /* the disk's, unless init_hctx set another */
 };
 
 struct rnull_disk {
   struct rnull_config cfg;
   enum rnull_disk_state state;
-  const struct rnull_ops *ops;
+  const struct rnull_ops *ops; /* NULL until a driver is attached */
   void *driver_data;
+  unsigned features; /* RNULL_FEAT_*, declared by the driver */
   rnull_clock_fn clock;
   void *clock_ctx;
   rnull_end_io_fn end_io;
-  struct rnull_store *store;
-  struct rnull_fault timeout_fault, requeue_fault, error_fault;
-  struct rnull_badblocks badblocks;
-  struct rnull_throttle throttle;
   struct rnull_hctx *hctxs;
   unsigned nr_hctx;
   void *pdus; /* all requests' PDUs, one allocation */
@@ -60,19 +61,28 @@ struct rnull_disk {
 
 static inline uint64_t disk_now(const struct rnull_disk *d) { return d->clock(d->clock_ctx); }
 
-/* hctx.c: dispatch one request to the driver (used by submit and run). */
-void rnull_hctx_dispatch(struct rnull_rq *rq, bool is_last);
-/* hctx.c: heap of timers, lock held. */
-void rnull_heap_push(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t when, int kind);
-void rnull_heap_remove(struct rnull_hctx *h, struct rnull_rq *rq);
 /* tagset.c: set up and tear down one hctx's requests; release a tag. */
 int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size);
 void rnull_tagset_exit(struct rnull_hctx *h);
 void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now);
-/* The in-flight (timeout) list, in dispatch order, lock held. A request held
- * by the throttle is not started: like blk-mq, whose timer starts at
- * blk_mq_start_request, it is off the list until dispatched, so waiting for
- * budget never times it out. */
+
+/* The timer heap of a hctx, lock held: add with what to do when due. */
+static inline void hctx_timer_add(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t when,
+                                  enum rnull_timer_kind kind) {
+  rq->timer_kind = (uint8_t)kind;
+  rq->where = RQ_IN_HEAP;
+  rnull_heap_push(&h->timers, rq, when);
+}
+
+static inline void hctx_timer_del(struct rnull_hctx *h, struct rnull_rq *rq) {
+  rnull_heap_remove(&h->timers, rq);
+  rq->where = RQ_WITH_DRIVER;
+}
+
+/* The in-flight (timeout) list, in dispatch order, lock held. A request
+ * given back with rnull_rq_requeue_at is not started: like blk-mq, whose
+ * timer starts at blk_mq_start_request, it is off the list until dispatched
+ * again, so waiting (e.g. for a throttle's budget) never times it out. */
 static inline bool rnull_inflight_member(const struct rnull_hctx *h, const struct rnull_rq *rq) {
   return rq->prev || h->inflight_head == rq;
 }

@@ -1,5 +1,6 @@
-/* The request lifecycle: refcount transitions and the hand-offs to the
- * completion paths. See the state table in include/rnull/request.h. */
+/* The request lifecycle: refcount transitions, the hand-offs to the
+ * completion and requeue paths, and the accessors a driver reads a request
+ * through. See the state table in include/rnull/request.h. */
 #include <assert.h>
 #include <errno.h>
 
@@ -39,32 +40,21 @@ uint32_t rnull_rq_refcount(const struct rnull_rq *rq) {
 
 void rnull_rq_complete(struct rnull_rq *rq) {
   struct rnull_hctx *h = rq->hctx;
-  struct rnull_disk *d = h->disk;
-  switch (d->cfg.irqmode) {
-  case RNULL_IRQ_NONE:
-    d->ops->complete(rq);
-    return;
-  case RNULL_IRQ_TIMER:
-    rnull_rq_complete_at(rq, rq->start_ns + d->cfg.completion_nsec);
-    return;
-  case RNULL_IRQ_SOFTIRQ:
-    pthread_mutex_lock(&h->lock);
-    rq->where = RQ_DEFERRED;
-    rq->next_free = NULL;
-    if (h->deferred_tail)
-      h->deferred_tail->next_free = rq;
-    else
-      h->deferred_head = rq;
-    h->deferred_tail = rq;
-    pthread_mutex_unlock(&h->lock);
-    return;
-  }
+  pthread_mutex_lock(&h->lock);
+  rq->where = RQ_DEFERRED;
+  rq->next_free = NULL;
+  if (h->deferred_tail)
+    h->deferred_tail->next_free = rq;
+  else
+    h->deferred_head = rq;
+  h->deferred_tail = rq;
+  pthread_mutex_unlock(&h->lock);
 }
 
 void rnull_rq_complete_at(struct rnull_rq *rq, uint64_t when_ns) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
-  rnull_heap_push(h, rq, when_ns, TIMER_COMPLETE);
+  hctx_timer_add(h, rq, when_ns, TIMER_COMPLETE);
   pthread_mutex_unlock(&h->lock);
 }
 
@@ -72,6 +62,29 @@ void rnull_rq_requeue(struct rnull_rq *rq) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
   atomic_fetch_add_explicit(&h->stats.requeues, 1, memory_order_relaxed);
-  rnull_heap_push(h, rq, disk_now(h->disk), TIMER_DISPATCH);
+  rq->requeued = true;
+  hctx_timer_add(h, rq, disk_now(h->disk), TIMER_DISPATCH);
   pthread_mutex_unlock(&h->lock);
 }
+
+void rnull_rq_requeue_at(struct rnull_rq *rq, uint64_t when_ns) {
+  struct rnull_hctx *h = rq->hctx;
+  pthread_mutex_lock(&h->lock);
+  if (rnull_inflight_member(h, rq)) /* not started until dispatched again */
+    rnull_inflight_remove(h, rq);
+  rq->requeued = true;
+  hctx_timer_add(h, rq, when_ns, TIMER_DISPATCH);
+  pthread_mutex_unlock(&h->lock);
+}
+
+void rnull_rq_set_done_flags(struct rnull_rq *rq, uint32_t done_flags) {
+  rq->done_flags = done_flags;
+}
+const struct rnull_io *rnull_rq_io(const struct rnull_rq *rq) { return &rq->io; }
+void *rnull_rq_pdu(struct rnull_rq *rq) { return rq->pdu; }
+uint32_t rnull_rq_tag(const struct rnull_rq *rq) { return rq->tag; }
+struct rnull_hctx *rnull_rq_hctx(const struct rnull_rq *rq) {
+  return rq->hctx;
+}
+uint64_t rnull_rq_start_time(const struct rnull_rq *rq) { return rq->start_ns; }
+bool rnull_rq_requeued(const struct rnull_rq *rq) { return rq->requeued; }

@@ -28,16 +28,9 @@ void rnull_stats_account_end(struct rnull_hctx *h, const struct rnull_rq *rq, in
 
 void rnull_hctx_stats(struct rnull_hctx *h, struct rnull_stats *o) {
   struct rnull_stats_live *s = &h->stats;
-  o->submitted = LOAD(s->submitted);
-  o->completed = LOAD(s->completed);
-  o->errors = LOAD(s->errors);
-  o->timeouts = LOAD(s->timeouts);
-  o->requeues = LOAD(s->requeues);
-  o->tag_waits = LOAD(s->tag_waits);
-  o->inflight = LOAD(s->inflight);
-  o->inflight_hwm = LOAD(s->inflight_hwm);
-  o->bytes_read = LOAD(s->bytes_read);
-  o->bytes_written = LOAD(s->bytes_written);
+#define LOAD_ONE(name, col, width) o->name = LOAD(s->name);
+  RNULL_STATS_COUNTERS(LOAD_ONE)
+#undef LOAD_ONE
   for (unsigned i = 0; i < RNULL_LAT_BUCKETS; i++)
     o->lat[i] = LOAD(s->lat[i]);
 }
@@ -47,16 +40,9 @@ void rnull_disk_stats(struct rnull_disk *d, struct rnull_stats *o) {
   for (unsigned q = 0; d->state == RNULL_DISK_ADDED && q < d->nr_hctx; q++) {
     struct rnull_stats s;
     rnull_hctx_stats(&d->hctxs[q], &s);
-    o->submitted += s.submitted;
-    o->completed += s.completed;
-    o->errors += s.errors;
-    o->timeouts += s.timeouts;
-    o->requeues += s.requeues;
-    o->tag_waits += s.tag_waits;
-    o->inflight += s.inflight;
-    o->inflight_hwm += s.inflight_hwm; /* sum of per-queue marks: an upper bound */
-    o->bytes_read += s.bytes_read;
-    o->bytes_written += s.bytes_written;
+#define SUM_ONE(name, col, width) o->name += s.name;
+    RNULL_STATS_COUNTERS(SUM_ONE)
+#undef SUM_ONE
     for (unsigned i = 0; i < RNULL_LAT_BUCKETS; i++)
       o->lat[i] += s.lat[i];
   }
@@ -80,19 +66,25 @@ uint64_t rnull_stats_percentile(const struct rnull_stats *s, double pct) {
 }
 
 static void print_row(FILE *out, const char *label, const struct rnull_stats *s) {
-  fprintf(out,
-          "%-6s %12" PRIu64 " %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
-          " %6" PRIu64 " %14" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
-          label, s->submitted, s->completed, s->errors, s->timeouts, s->requeues, s->tag_waits,
-          s->inflight_hwm, s->bytes_read, s->bytes_written, rnull_stats_percentile(s, 50),
+  fprintf(out, "%-6s", label);
+#define CELL(name, col, width)                                                                     \
+  if (col)                                                                                         \
+    fprintf(out, " %*" PRIu64, width, s->name);
+  RNULL_STATS_COUNTERS(CELL)
+#undef CELL
+  fprintf(out, " %10" PRIu64 " %10" PRIu64 "\n", rnull_stats_percentile(s, 50),
           rnull_stats_percentile(s, 99));
 }
 
 void rnull_stats_print(struct rnull_disk *d, FILE *out) {
   fprintf(out, "rnull %s statistics (%u hw queues):\n", d->cfg.name, d->nr_hctx);
-  fprintf(out, "%-6s %12s %12s %8s %8s %8s %9s %6s %14s %14s %10s %10s\n", "queue", "submitted",
-          "completed", "errors", "timeouts", "requeues", "tag_waits", "hwm", "bytes_read",
-          "bytes_written", "p50_ns", "p99_ns");
+  fprintf(out, "%-6s", "queue");
+#define HEADING(name, col, width)                                                                  \
+  if (col)                                                                                         \
+    fprintf(out, " %*s", width, col ? col : "");
+  RNULL_STATS_COUNTERS(HEADING)
+#undef HEADING
+  fprintf(out, " %10s %10s\n", "p50_ns", "p99_ns");
   struct rnull_stats s;
   for (unsigned q = 0; d->state == RNULL_DISK_ADDED && q < d->nr_hctx; q++) {
     char label[16];
@@ -106,13 +98,13 @@ void rnull_stats_print(struct rnull_disk *d, FILE *out) {
 }
 
 static void json_obj(FILE *out, const struct rnull_stats *s) {
-  fprintf(out,
-          "{\"submitted\":%" PRIu64 ",\"completed\":%" PRIu64 ",\"errors\":%" PRIu64
-          ",\"timeouts\":%" PRIu64 ",\"requeues\":%" PRIu64 ",\"tag_waits\":%" PRIu64
-          ",\"inflight\":%" PRIu64 ",\"inflight_hwm\":%" PRIu64 ",\"bytes_read\":%" PRIu64
-          ",\"bytes_written\":%" PRIu64 ",\"latency_ns_log2\":[",
-          s->submitted, s->completed, s->errors, s->timeouts, s->requeues, s->tag_waits,
-          s->inflight, s->inflight_hwm, s->bytes_read, s->bytes_written);
+  const char *sep = "{";
+#define JSON_ONE(name, col, width)                                                                 \
+  fprintf(out, "%s\"" #name "\":%" PRIu64, sep, s->name);                                          \
+  sep = ",";
+  RNULL_STATS_COUNTERS(JSON_ONE)
+#undef JSON_ONE
+  fprintf(out, ",\"latency_ns_log2\":[");
   for (unsigned i = 0; i < RNULL_LAT_BUCKETS; i++)
     fprintf(out, "%s%" PRIu64, i ? "," : "", s->lat[i]);
   fprintf(out, "]}");

@@ -8,14 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rnull/config.h"
 #include "rnull/stats.h"
-
-int rnull_stats_file_usable(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-    return -EEXIST;
-  return 0;
-}
 
 int rnull_stats_file_write(struct rnull_disk *d, const char *path) {
   char tmp[320];

@@ -9,8 +9,7 @@
 
 int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size) {
   h->rqs = calloc(h->depth, sizeof *h->rqs);
-  h->heap = calloc(h->depth, sizeof *h->heap);
-  if (!h->rqs || !h->heap)
+  if (!h->rqs || rnull_heap_init(&h->timers, h->depth) != 0)
     return -ENOMEM;
   h->free_top = NULL;
   for (unsigned i = h->depth; i-- > 0;) {
@@ -29,9 +28,8 @@ int rnull_tagset_init(struct rnull_hctx *h, char *pdus, size_t cmd_size) {
 
 void rnull_tagset_exit(struct rnull_hctx *h) {
   free(h->rqs);
-  free(h->heap);
   h->rqs = NULL;
-  h->heap = NULL;
+  rnull_heap_free(&h->timers);
 }
 
 int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
@@ -59,7 +57,6 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
   atomic_store_explicit(&rq->ref, 2, memory_order_release);
   uint64_t now = disk_now(d);
   rq->start_ns = now;
-  rq->status = 0;
   rq->done_flags = 0;
   rq->requeued = false;
   rq->where = RQ_WITH_DRIVER;
@@ -79,10 +76,10 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
 void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
-  if (rnull_inflight_member(h, rq)) /* not while held by the throttle */
+  if (rnull_inflight_member(h, rq)) /* not while given back with requeue_at */
     rnull_inflight_remove(h, rq);
   if (rq->heap_idx >= 0)
-    rnull_heap_remove(h, rq);
+    hctx_timer_del(h, rq);
   rnull_stats_account_end(h, rq, status, now);
   rq->next_free = h->free_top;
   h->free_top = rq;

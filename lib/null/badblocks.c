@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnull/badblocks.h"
+#include "badblocks.h"
 
 static int cmp_range(const void *a, const void *b) {
   const struct rnull_range *x = a, *y = b;

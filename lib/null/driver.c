@@ -1,38 +1,72 @@
-/* The null block driver: one implementation of struct rnull_ops. It moves
- * data through the store (or not), applies fault injection and bad blocks,
- * and completes the way irqmode says. Its driver_data is the disk. */
+/* The null block driver (Linux's null_blk): one implementation of struct
+ * rnull_ops, written against the public driver API only. Its state is its
+ * own struct null_dev (the disk's driver_data, as null_blk's nullb_device),
+ * and each request's struct null_cmd lives in the request's PDU. It moves
+ * data through the store (or not), applies throttling, fault injection and
+ * bad blocks, and completes the way irqmode says. One concern a function on
+ * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "../mq/mq.h"
+#include "badblocks.h"
+#include "fault.h"
+#include "rnull/driver.h"
+#include "rnull/null.h"
+#include "store.h"
+#include "throttle.h"
+
+struct null_dev {
+  struct rnull_config cfg; /* frozen at rnull_disk_add */
+  struct rnull_store *store;
+  struct rnull_fault timeout_fault, requeue_fault, error_fault;
+  struct rnull_badblocks badblocks;
+  struct rnull_throttle throttle;
+  bool inited; /* init_disk got past the locks: free_disk destroys them */
+};
+
+/* Per request, in the PDU; prepared at its first dispatch. */
+struct null_cmd {
+  struct null_dev *nd;
+  int status;          /* what the I/O came to, ended at completion */
+  bool paced;          /* the throttle was paid for this request */
+  bool fault_requeued; /* the requeue fault hit it once already */
+};
+
+/* ---- the request path ---- */
 
 /* Bad blocks: EIO, unless a memory-backed write covers every bad range it
  * touches, which then reads back what was written (the sectors are remapped). */
-static int null_badblocks(struct rnull_disk *d, const struct rnull_io *io) {
+static int null_handle_badblocks(struct null_dev *nd, const struct rnull_io *io) {
   uint64_t sector = io->offset >> 9, nr = io->len >> 9, first_bad;
-  if (!rnull_badblocks_check(&d->badblocks, sector, nr, &first_bad))
+  if (!rnull_badblocks_check(&nd->badblocks, sector, nr, &first_bad))
     return 0;
-  if (d->cfg.memory_backed && io->op == RNULL_OP_WRITE &&
-      rnull_badblocks_covers(&d->badblocks, sector, nr)) {
-    rnull_badblocks_clear(&d->badblocks, sector, nr);
+  if (nd->cfg.memory_backed && io->op == RNULL_OP_WRITE &&
+      rnull_badblocks_covers(&nd->badblocks, sector, nr)) {
+    rnull_badblocks_clear(&nd->badblocks, sector, nr);
     return 0;
   }
   return -EIO;
 }
 
-static int null_transfer(struct rnull_disk *d, struct rnull_rq *rq) {
-  struct rnull_store *s = d->store;
-  const struct rnull_io *io = &rq->io;
+static bool moves_data(const struct rnull_io *io) {
+  return io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE;
+}
+
+static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
+  struct rnull_store *s = nd->store;
+  const struct rnull_io *io = rnull_rq_io(rq);
   bool zero = false;
   int r;
-  if (d->cfg.nr_badblocks && (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE) &&
-      (r = null_badblocks(d, io)) != 0)
+  if (nd->cfg.nr_badblocks && moves_data(io) && (r = null_handle_badblocks(nd, io)) != 0)
     return r;
   switch (io->op) {
   case RNULL_OP_READ: /* data ops: len <= max_transfer (rnull_disk checked it) */
     r = s->ops->read(s, io->buf, io->offset, (uint32_t)io->len, &zero);
     if (zero)
-      rq->done_flags |= RNULL_DONE_ZERO;
+      rnull_rq_set_done_flags(rq, RNULL_DONE_ZERO);
     return r;
   case RNULL_OP_WRITE:
     return s->ops->write(s, io->buf, io->offset, (uint32_t)io->len);
@@ -48,6 +82,20 @@ static int null_transfer(struct rnull_disk *d, struct rnull_rq *rq) {
   }
 }
 
+/* mbps: a request the bucket cannot pay for yet is given back to the core
+ * until it can (it waits, it is not failed). true if it was. */
+static bool null_handle_throttled(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq) {
+  if (!nd->cfg.mbps || cmd->paced || !moves_data(rnull_rq_io(rq)))
+    return false;
+  cmd->paced = true;
+  uint64_t start = rnull_rq_start_time(rq);
+  uint64_t when = rnull_throttle_reserve(&nd->throttle, rnull_rq_io(rq)->len, start);
+  if (when <= start)
+    return false;
+  rnull_rq_requeue_at(rq, when);
+  return true;
+}
+
 /* End our request. Another holder (tag_to_rq, the timeout scan) only looks
  * and lets go, so wait for it rather than losing the request. */
 static void null_end(struct rnull_rq *rq, int status) {
@@ -56,38 +104,152 @@ static void null_end(struct rnull_rq *rq, int status) {
       sched_yield();
 }
 
+/* irqmode: end now (none), at the next commit or run (softirq), or
+ * completion_nsec after submission (timer). */
+static void null_handle_completion(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq,
+                                   int status) {
+  switch (nd->cfg.irqmode) {
+  case RNULL_IRQ_NONE:
+    null_end(rq, status);
+    return;
+  case RNULL_IRQ_SOFTIRQ:
+    cmd->status = status;
+    rnull_rq_complete(rq);
+    return;
+  case RNULL_IRQ_TIMER:
+    cmd->status = status;
+    rnull_rq_complete_at(rq, rnull_rq_start_time(rq) + nd->cfg.completion_nsec);
+    return;
+  }
+}
+
 static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
-  struct rnull_disk *d = rq->hctx->disk;
+  struct null_cmd *cmd = rnull_rq_pdu(rq);
+  struct null_dev *nd = cmd->nd;
+  if (!rnull_rq_requeued(rq)) /* a new request: prepare its PDU once */
+    cmd->paced = cmd->fault_requeued = false;
+  if (null_handle_throttled(nd, cmd, rq))
+    return 0;
   /* each request weighs 1 against a fault's space, as null_blk passes it */
-  if (rnull_fault_hit(&d->timeout_fault, 1)) {
+  if (rnull_fault_hit(&nd->timeout_fault, 1)) {
     /* lost: keep ownership, drop our reference (2 -> 1); the timeout ends it */
     rnull_rq_put(rq);
     return 0;
   }
-  if (!rq->requeued && rnull_fault_hit(&d->requeue_fault, 1)) {
-    rq->requeued = true;
+  if (!cmd->fault_requeued && rnull_fault_hit(&nd->requeue_fault, 1)) {
+    cmd->fault_requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  rq->status = rnull_fault_hit(&d->error_fault, 1) ? -EIO : null_transfer(d, rq);
-  if (d->cfg.irqmode == RNULL_IRQ_NONE) {
-    null_end(rq, rq->status);
-    return 0;
-  }
-  rnull_rq_complete(rq);
+  int status = rnull_fault_hit(&nd->error_fault, 1) ? -EIO : null_transfer(nd, rq);
+  null_handle_completion(nd, cmd, rq, status);
   return 0;
 }
 
-static void null_complete(struct rnull_rq *rq) { null_end(rq, rq->status); }
+static void null_complete(struct rnull_rq *rq) {
+  null_end(rq, ((struct null_cmd *)rnull_rq_pdu(rq))->status);
+}
 
 /* A request the driver lost (timeout fault): end it with an error, as
- * blk-mq's timeout path does; the engine counted it. */
+ * blk-mq's timeout path does; the core counted it. */
 static enum rnull_timeout_ret null_timeout(struct rnull_rq *rq) {
   return rnull_rq_end(rq, -ETIMEDOUT) == 0 ? RNULL_EH_DONE : RNULL_EH_RESET_TIMER;
 }
 
-const struct rnull_ops rnull_null_ops = {
+static int null_extent(struct rnull_disk *disk, uint64_t offset, uint64_t len, uint64_t *len_out,
+                       bool *hole) {
+  struct null_dev *nd = rnull_disk_driver_data(disk);
+  return nd->store->ops->extent(nd->store, offset, len, len_out, hole);
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hctx_idx) {
+  (void)hctx_idx;
+  ((struct null_cmd *)rnull_rq_pdu(rq))->nd = driver_data;
+  return 0;
+}
+
+static uint64_t fault_seed(const struct null_dev *nd) {
+  if (nd->cfg.fault_seed)
+    return nd->cfg.fault_seed;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)nd;
+}
+
+static int create_store(struct null_dev *nd, char *err, size_t errlen) {
+  uint32_t page = nd->cfg.blocksize > 4096 ? nd->cfg.blocksize : 4096;
+  nd->store = nd->cfg.memory_backed ? rnull_store_memory_create(nd->cfg.size, page)
+                                    : rnull_store_null_create(nd->cfg.size);
+  if (!nd->store) {
+    int e = errno ? errno : ENOMEM;
+    snprintf(err, errlen, "cannot create the %s store: %s",
+             nd->cfg.memory_backed ? "memory" : "null", strerror(e));
+    return -e;
+  }
+  return 0;
+}
+
+/* The configuration is frozen: build the store, faults, bad blocks and
+ * throttle, and say what the disk offers. */
+static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err, size_t errlen) {
+  struct null_dev *nd = driver_data;
+  nd->cfg = *rnull_disk_config(disk);
+  uint64_t seed = fault_seed(nd);
+  rnull_fault_init(&nd->timeout_fault, &nd->cfg.timeout_inject, seed);
+  rnull_fault_init(&nd->requeue_fault, &nd->cfg.requeue_inject, seed + 1);
+  rnull_fault_init(&nd->error_fault, &nd->cfg.error_inject, seed + 2);
+  rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks, nd->cfg.nr_badblocks,
+                       nd->cfg.badblocks_once);
+  rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
+  nd->inited = true;
+  /* both stores zero by freeing or skipping pages: never slower than a write */
+  unsigned features = RNULL_FEAT_FAST_ZERO;
+  if (nd->cfg.discard)
+    features |= RNULL_FEAT_DISCARD;
+  if (!nd->cfg.memory_backed)
+    features |= RNULL_FEAT_READS_ZERO;
+  rnull_disk_set_features(disk, features);
+  return create_store(nd, err, errlen);
+}
+
+static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
+  (void)disk;
+  struct null_dev *nd = driver_data;
+  if (nd->inited) {
+    rnull_badblocks_destroy(&nd->badblocks);
+    rnull_throttle_destroy(&nd->throttle);
+  }
+  if (nd->store)
+    rnull_store_destroy(nd->store);
+  free(nd);
+}
+
+static const struct rnull_ops null_ops = {
     .queue_rq = null_queue_rq,
     .complete = null_complete,
     .timeout = null_timeout,
+    .init_disk = null_init_disk,
+    .free_disk = null_free_disk,
+    .init_request = null_init_request,
+    .extent = null_extent,
+    .cmd_size = sizeof(struct null_cmd),
 };
+
+int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, char *err,
+                           size_t errlen) {
+  struct rnull_disk *d;
+  int r = rnull_disk_create(&d, cfg, err, errlen);
+  if (r)
+    return r;
+  struct null_dev *nd = calloc(1, sizeof *nd);
+  if (!nd) {
+    rnull_disk_destroy(d);
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  rnull_disk_set_ops(d, &null_ops, nd);
+  *out = d;
+  return 0;
+}

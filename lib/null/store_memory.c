@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnull/store.h"
+#include "store.h"
 
 #define FANOUT_SHIFT 9
 #define FANOUT (1u << FANOUT_SHIFT)

@@ -2,7 +2,7 @@
  * page: we only say so), writes are dropped, trims and zeroes are no-ops. */
 #include <stdlib.h>
 
-#include "rnull/store.h"
+#include "store.h"
 
 static int null_read(struct rnull_store *s, void *buf, uint64_t off, uint32_t len, bool *zero) {
   (void)s, (void)buf, (void)off, (void)len;

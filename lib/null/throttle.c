@@ -1,6 +1,6 @@
 /* Token bucket: tokens refill at rate bytes/s up to burst; a reservation may
  * drive the balance negative, and the request then waits until it is paid. */
-#include "rnull/throttle.h"
+#include "throttle.h"
 
 void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_ns) {
   pthread_mutex_init(&t->lock, NULL);

@@ -12,6 +12,7 @@
 
 #include "rnull/disk.h"
 #include "rnull/hctx.h"
+#include "rnull/null.h"
 #include "rnull/ops.h"
 #include "rnull/request.h"
 #include "rnull/stats.h"
@@ -42,8 +43,8 @@ static inline void record_end_io(void *cookie, int status, uint32_t flags) {
   }
 }
 
-/* Build an ADDED disk from key=value strings (NULL-terminated), optionally
- * with another driver, always on the virtual clock. */
+/* Build an ADDED disk from key=value strings (NULL-terminated), with the
+ * null driver or another, always on the virtual clock. */
 static inline struct rnull_disk *make_disk(const char *const *kv, const struct rnull_ops *ops,
                                            void *driver_data) {
   struct rnull_config cfg;
@@ -52,9 +53,12 @@ static inline struct rnull_disk *make_disk(const char *const *kv, const struct r
   for (; kv && *kv; kv++)
     ck_assert_msg(rnull_config_set_kv(&cfg, *kv, err, sizeof err) == 0, "%s", err);
   struct rnull_disk *d;
-  ck_assert_msg(rnull_disk_create(&d, &cfg, err, sizeof err) == 0, "%s", err);
-  if (ops)
+  if (ops) {
+    ck_assert_msg(rnull_disk_create(&d, &cfg, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(rnull_disk_set_ops(d, ops, driver_data), 0);
+  } else {
+    ck_assert_msg(rnull_null_disk_create(&d, &cfg, err, sizeof err) == 0, "%s", err);
+  }
   ck_assert_int_eq(rnull_disk_set_clock(d, vclock, NULL), 0);
   ck_assert_msg(rnull_disk_add(d, record_end_io, err, sizeof err) == 0, "%s", err);
   atomic_store(&nr_ends, 0);

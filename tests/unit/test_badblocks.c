@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "rnull/badblocks.h"
+#include "null/badblocks.h"
 
 #define R(a, b) ((struct rnull_range){(a), (b)})
 

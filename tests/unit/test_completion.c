@@ -167,10 +167,8 @@ END_TEST
 /* A driver that is busy once per request: requeued, then served. */
 static int busy_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
-  if (!rq->requeued) {
-    rq->requeued = true;
+  if (!rnull_rq_requeued(rq))
     return RNULL_STS_RESOURCE;
-  }
   return rnull_rq_end(rq, 0);
 }
 static const struct rnull_ops busy_ops = {.queue_rq = busy_queue_rq};
@@ -187,6 +185,74 @@ START_TEST(requeue_dispatches_again_on_next_run) {
   rnull_hctx_stats(h, &st);
   ck_assert_uint_eq(st.requeues, 3);
   ck_assert_uint_eq(st.errors, 0);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* A pacing driver: the first dispatch gives the request back until 50 ms
+ * later (rnull_rq_requeue_at), the second loses it (drops its reference). */
+#define PACE_NS 50000000ull
+static int pace_queue_rq(struct rnull_rq *rq, bool is_last) {
+  (void)is_last;
+  if (!rnull_rq_requeued(rq)) {
+    rnull_rq_requeue_at(rq, rnull_rq_start_time(rq) + PACE_NS);
+    return 0;
+  }
+  rnull_rq_put(rq);
+  return 0;
+}
+static const struct rnull_ops pace_ops = {.queue_rq = pace_queue_rq};
+
+START_TEST(requeue_at_waits_uncounted_and_restarts_the_timeout) {
+  static const char *const kv[] = {"timeout_ms=30", NULL};
+  d = make_disk(kv, &pace_ops, NULL);
+  h = rnull_disk_hctx(d, 0);
+  uint64_t t0 = vclock_ns;
+  submit_reads(1, RNULL_SUBMIT_LAST);
+  /* waiting, not started: the 30 ms timeout does not run yet */
+  ck_assert_uint_eq(rnull_hctx_next_deadline(h), t0 + PACE_NS);
+  vclock_ns = t0 + PACE_NS - 1;
+  ck_assert_uint_eq(rnull_hctx_run(h, vclock_ns), 0);
+  vclock_ns = t0 + PACE_NS; /* dispatched again, lost: times out 30 ms on */
+  ck_assert_uint_eq(rnull_hctx_run(h, vclock_ns), 0);
+  ck_assert_uint_eq(rnull_hctx_next_deadline(h), t0 + PACE_NS + 30000000ull);
+  vclock_ns = t0 + PACE_NS + 30000000ull;
+  ck_assert_uint_eq(rnull_hctx_run(h, vclock_ns), 1);
+  ck_assert_int_eq(ends[0].status, -ETIMEDOUT);
+  struct rnull_stats st;
+  rnull_hctx_stats(h, &st);
+  ck_assert_uint_eq(st.requeues, 0); /* pacing is not a requeue */
+  ck_assert_uint_eq(st.timeouts, 1);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* A driver that defers every completion (rnull_rq_complete) with a result
+ * in its PDU: ended at commit, with the flags it set. */
+static int defer_queue_rq(struct rnull_rq *rq, bool is_last) {
+  (void)is_last;
+  *(int *)rnull_rq_pdu(rq) = rnull_rq_io(rq)->offset ? -EIO : 0;
+  rnull_rq_set_done_flags(rq, RNULL_DONE_ZERO);
+  rnull_rq_complete(rq);
+  return 0;
+}
+static void defer_complete(struct rnull_rq *rq) {
+  ck_assert_int_eq(rnull_rq_end(rq, *(int *)rnull_rq_pdu(rq)), 0);
+}
+static const struct rnull_ops defer_ops = {
+    .queue_rq = defer_queue_rq, .complete = defer_complete, .cmd_size = sizeof(int)};
+
+START_TEST(driver_deferred_completion_carries_status_and_flags) {
+  d = make_disk(NULL, &defer_ops, NULL);
+  h = rnull_disk_hctx(d, 0);
+  submit_reads(2, RNULL_SUBMIT_LAST);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 0);
+  ck_assert_uint_eq(rnull_hctx_commit(h), 2);
+  ck_assert_int_eq(ends[0].status, 0);
+  ck_assert_uint_eq(ends[0].flags, RNULL_DONE_ZERO);
+  ck_assert_int_eq(ends[1].status, -EIO);
+  ck_assert_uint_eq(ends[1].flags, 0);     /* no done flags with an error */
+  ck_assert_int_eq(rnull_hctx_poll(h), 0); /* no poll op */
   rnull_disk_destroy(d);
 }
 END_TEST
@@ -281,6 +347,8 @@ int main(void) {
   tcase_add_test(tc, timeout_beats_a_late_timer);
   tcase_add_test(tc, requeue_dispatches_again_on_next_run);
   tcase_add_test(tc, queue_rq_error_ends_the_request);
+  tcase_add_test(tc, requeue_at_waits_uncounted_and_restarts_the_timeout);
+  tcase_add_test(tc, driver_deferred_completion_carries_status_and_flags);
   tcase_add_test(tc, init_and_exit_callbacks);
   tcase_add_test(tc, fault_space_counts_requests_not_bytes);
   suite_add_tcase(s, tc);

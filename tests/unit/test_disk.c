@@ -6,7 +6,7 @@ START_TEST(initialized_then_added_then_frozen) {
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
   struct rnull_disk *d;
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_disk_create(&d, &cfg, err, sizeof err), 0);
   ck_assert_int_eq(rnull_disk_state(d), RNULL_DISK_INITIALIZED);
   ck_assert_ptr_null(rnull_disk_hctx(d, 0)); /* no tag set yet */
   ck_assert_int_eq(rnull_disk_set(d, "blocksize", "512", err, sizeof err), 0);
@@ -128,6 +128,91 @@ START_TEST(null_disk_reads_zero_and_is_one_hole) {
 }
 END_TEST
 
+START_TEST(core_disk_has_no_driver_until_one_is_attached) {
+  struct rnull_config cfg;
+  char err[RNULL_ERR_LEN];
+  rnull_config_init(&cfg);
+  struct rnull_disk *d;
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_ptr_null(rnull_disk_driver_data(d));
+  ck_assert_int_eq(rnull_disk_add(d, record_end_io, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "driver"), "%s", err);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+START_TEST(features_are_the_drivers) {
+  /* hold_ops declares nothing: no trim, reads are data, no extent op */
+  static const char *const kv[] = {"discard=1", NULL};
+  struct rnull_disk *d = make_disk(kv, &hold_ops, NULL);
+  ck_assert(!rnull_disk_can_discard(d));
+  ck_assert(!rnull_disk_can_fast_zero(d));
+  ck_assert(!rnull_disk_reads_zero(d));
+  struct rnull_io io = {.op = RNULL_OP_DISCARD, .offset = 0, .len = 4096};
+  ck_assert_int_eq(rnull_disk_check_io(d, &io), -ENOTSUP);
+  uint64_t len;
+  bool hole = true;
+  ck_assert_int_eq(rnull_disk_extent(d, 4096, 1ull << 40, &len, &hole), 0);
+  ck_assert_uint_eq(len, (4ull << 30) - 4096); /* clamped to the disk, all data */
+  ck_assert(!hole);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* A driver's disk-level hooks: init_disk at add with the configuration
+ * frozen, free_disk at destroy whatever the state. */
+static unsigned nr_init_disk, nr_free_disk;
+static int hooks_init_disk(struct rnull_disk *d, void *data, char *err, size_t errlen) {
+  nr_init_disk++;
+  ck_assert_ptr_eq(data, &nr_init_disk);
+  ck_assert_ptr_eq(rnull_disk_driver_data(d), data);
+  ck_assert_uint_eq(rnull_disk_config(d)->blocksize, 512);
+  if (rnull_disk_config(d)->readonly) {
+    snprintf(err, errlen, "hooks: refusing a read-only disk");
+    return -EROFS;
+  }
+  return rnull_disk_set_features(d, RNULL_FEAT_DISCARD);
+}
+static void hooks_free_disk(struct rnull_disk *d, void *data) {
+  (void)d;
+  ck_assert_ptr_eq(data, &nr_init_disk);
+  nr_free_disk++;
+}
+static int hooks_init_hctx(struct rnull_hctx *h, void *data, unsigned idx) {
+  ck_assert_ptr_eq(rnull_hctx_driver_data(h), data); /* the disk's by default */
+  rnull_hctx_set_driver_data(h, (void *)(uintptr_t)(idx + 1));
+  return 0;
+}
+static const struct rnull_ops hooks_ops = {.queue_rq = hold_queue_rq,
+                                           .init_disk = hooks_init_disk,
+                                           .free_disk = hooks_free_disk,
+                                           .init_hctx = hooks_init_hctx};
+
+START_TEST(driver_disk_hooks) {
+  static const char *const kv[] = {"blocksize=512", "submit_queues=2", NULL};
+  nr_init_disk = nr_free_disk = 0;
+  struct rnull_disk *d = make_disk(kv, &hooks_ops, &nr_init_disk);
+  ck_assert_uint_eq(nr_init_disk, 1);
+  ck_assert(rnull_disk_can_discard(d));
+  ck_assert_int_eq(rnull_disk_set_features(d, 0), -EBUSY);
+  ck_assert_ptr_eq(rnull_hctx_driver_data(rnull_disk_hctx(d, 1)), (void *)2);
+  rnull_disk_destroy(d);
+  ck_assert_uint_eq(nr_free_disk, 1);
+  /* never added: free_disk still runs; a failing init_disk fails add */
+  struct rnull_config cfg;
+  char err[RNULL_ERR_LEN];
+  rnull_config_init(&cfg);
+  rnull_config_set(&cfg, "blocksize", "512", err, sizeof err);
+  rnull_config_set(&cfg, "readonly", "1", err, sizeof err);
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_disk_set_ops(d, &hooks_ops, &nr_init_disk), 0);
+  ck_assert_int_eq(rnull_disk_add(d, record_end_io, err, sizeof err), -EROFS);
+  ck_assert_msg(strstr(err, "read-only"), "%s", err);
+  rnull_disk_destroy(d);
+  ck_assert_uint_eq(nr_free_disk, 2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("disk");
   TCase *tc = new_tcase("disk");
@@ -137,6 +222,9 @@ int main(void) {
   tcase_add_test(tc, io_checks);
   tcase_add_test(tc, readonly_and_no_discard);
   tcase_add_test(tc, null_disk_reads_zero_and_is_one_hole);
+  tcase_add_test(tc, core_disk_has_no_driver_until_one_is_attached);
+  tcase_add_test(tc, features_are_the_drivers);
+  tcase_add_test(tc, driver_disk_hooks);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

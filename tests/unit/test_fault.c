@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnull/fault.h"
+#include "null/fault.h"
 
 static struct rnull_fault_attr parse_ok(const char *s) {
   struct rnull_fault_attr a;

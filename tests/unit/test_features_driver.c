@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "fixture.h"
-#include "rnull/throttle.h"
+#include "null/throttle.h"
 
 #define MS 1000000ull
 #define KiB 1024u
@@ -363,7 +363,7 @@ START_TEST(badblocks_past_the_end_are_refused) {
   ck_assert_int_eq(rnull_config_set_kv(&cfg, "size=1M", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set_kv(&cfg, "badblocks=2040-2048", err, sizeof err), 0);
   struct rnull_disk *d = NULL;
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_null_disk_create(&d, &cfg, err, sizeof err), -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "badblocks"));
   ck_assert_int_eq(rnull_config_set_kv(&cfg, "badblocks=20-10", err, sizeof err), -EINVAL);
   ck_assert_int_eq(rnull_config_set_kv(&cfg, "badblocks=abc", err, sizeof err), -EINVAL);

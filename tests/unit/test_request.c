@@ -37,7 +37,7 @@ START_TEST(end_refused_while_shared_caller_keeps_reference) {
   ck_assert_int_eq(rnull_submit(h, &io, 0), 0);
   struct rnull_rq *rq = held[0];
   ck_assert_uint_eq(rnull_rq_refcount(rq), 2);
-  struct rnull_rq *other = rnull_tag_to_rq(h, rq->tag); /* shared: 3 */
+  struct rnull_rq *other = rnull_tag_to_rq(h, rnull_rq_tag(rq)); /* shared: 3 */
   ck_assert_ptr_eq(other, rq);
   ck_assert_uint_eq(rnull_rq_refcount(rq), 3);
   ck_assert_int_eq(rnull_rq_end(rq, 0), -EBUSY);
@@ -48,7 +48,7 @@ START_TEST(end_refused_while_shared_caller_keeps_reference) {
   ck_assert_int_eq(rnull_rq_end(rq, 0), 0);
   ck_assert_uint_eq(atomic_load(&nr_ends), 1);
   ck_assert_uint_eq(ends[0].cookie, 7);
-  ck_assert_ptr_null(rnull_tag_to_rq(h, rq->tag)); /* free again */
+  ck_assert_ptr_null(rnull_tag_to_rq(h, rnull_rq_tag(rq))); /* free again */
 }
 END_TEST
 
@@ -58,8 +58,8 @@ START_TEST(state_1_owned_without_reference) {
   struct rnull_rq *rq = held[0];
   rnull_rq_put(rq); /* driver keeps it, holds no reference */
   ck_assert_uint_eq(rnull_rq_refcount(rq), 1);
-  ck_assert_int_eq(rnull_rq_end(rq, 0), -EBUSY);        /* nobody holds the reference */
-  struct rnull_rq *again = rnull_tag_to_rq(h, rq->tag); /* 1 -> 2 */
+  ck_assert_int_eq(rnull_rq_end(rq, 0), -EBUSY);                 /* nobody holds the reference */
+  struct rnull_rq *again = rnull_tag_to_rq(h, rnull_rq_tag(rq)); /* 1 -> 2 */
   ck_assert_ptr_eq(again, rq);
   ck_assert_uint_eq(rnull_rq_refcount(rq), 2);
   ck_assert_int_eq(rnull_rq_end(again, -EIO), 0);
@@ -122,7 +122,6 @@ START_TEST(tag_to_rq_races_safely_with_end) {
   for (int i = 0; i < 5000; i++) {
     struct rnull_rq *rq;
     ck_assert_int_eq(rnull_tag_get(h, false, &rq), 0);
-    rq->io.cookie = (void *)(uintptr_t)i;
     /* end may be refused while the lookup thread holds a reference */
     while (rnull_rq_end(rq, 0) == -EBUSY)
       ;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "rnull/store.h"
+#include "null/store.h"
 
 /* Sanitizers reserve terabytes of address space: no RLIMIT_AS test there. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

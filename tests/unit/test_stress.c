@@ -77,7 +77,7 @@ static void run_mode(const char *irqmode) {
   ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "8", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "completion_nsec", "1000", err, sizeof err), 0);
   struct rnull_disk *d;
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_disk_create(&d, &cfg, err, sizeof err), 0);
   ck_assert_int_eq(rnull_disk_add(d, stress_end_io, err, sizeof err), 0);
   memset(seen, 0, sizeof seen);
   atomic_store(&total_ended, 0);

@@ -67,7 +67,7 @@ START_TEST(full_queue_waits_until_a_tag_frees) {
   pthread_join(th, &ret);
   ck_assert_int_eq((int)(intptr_t)ret, 0);
   ck_assert_uint_eq(atomic_load(&nr_held), 5);
-  ck_assert_uint_eq(held[4]->io.cookie == (void *)1234, 1);
+  ck_assert_uint_eq(rnull_rq_io(held[4])->cookie == (void *)1234, 1);
   for (unsigned i = 0; i < 5; i++)
     if (i != 2)
       ck_assert_int_eq(rnull_rq_end(held[i], 0), 0);

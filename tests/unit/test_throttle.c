@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "rnull/throttle.h"
+#include "null/throttle.h"
 
 #define MiB (1024ull * 1024)
 #define SEC 1000000000ull

@@ -1,4 +1,4 @@
-/* Fault injection, the kernel's fault_attr with null_blk's text format
+/* Private to lib/null. Fault injection, the kernel's fault_attr with null_blk's text format
  * "<interval>,<probability>,<space>,<times>" (lib/fault-inject.c semantics):
  *  - times: failures left, -1 unlimited; 0 never fails;
  *  - space: budget that calls use up (each by its size) before failing
@@ -16,13 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rnull_fault_attr {
-  bool enabled;
-  uint64_t interval;
-  unsigned probability; /* 0..100 */
-  int64_t space;
-  int64_t times; /* -1 = unlimited */
-};
+#include "rnull/config.h"
 
 /* Live state of one fault attribute. */
 struct rnull_fault {
@@ -32,9 +26,6 @@ struct rnull_fault {
   _Atomic uint64_t count;
   _Atomic uint64_t rng;
 };
-
-/* Parse "<interval>,<probability>,<space>,<times>". 0 or -EINVAL with err. */
-int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err, size_t errlen);
 
 void rnull_fault_init(struct rnull_fault *f, const struct rnull_fault_attr *attr, uint64_t seed);
 
