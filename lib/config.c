@@ -74,13 +74,28 @@ const struct rnull_option *rnull_option_find(const char *key) {
   return NULL;
 }
 
-int rnull_parse_size(const char *s, uint64_t *out) {
-  if (!isdigit((unsigned char)s[0]))
+/* Decimal digits only: no sign, no blanks, no 0x or octal (strtoull's base 0
+ * read "010" as 8). Sets *end past the digits. 0 or -EINVAL (none, overflow). */
+static int parse_decimal(const char *s, const char **end, uint64_t *out) {
+  uint64_t v = 0;
+  const char *p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return -EINVAL;
+    v = v * 10 + d;
+  }
+  if (p == s)
     return -EINVAL;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno)
+  *end = p;
+  *out = v;
+  return 0;
+}
+
+int rnull_parse_size(const char *s, uint64_t *out) {
+  const char *end;
+  uint64_t v;
+  if (parse_decimal(s, &end, &v) < 0)
     return -EINVAL;
   unsigned shift = 0;
   if (*end) {
@@ -99,19 +114,14 @@ int rnull_parse_size(const char *s, uint64_t *out) {
   }
   if (shift && v > (UINT64_MAX >> shift))
     return -EINVAL;
-  *out = (uint64_t)v << shift;
+  *out = v << shift;
   return 0;
 }
 
 static int parse_uint(const char *s, uint64_t *out) {
-  if (!isdigit((unsigned char)s[0]))
+  const char *end;
+  if (parse_decimal(s, &end, out) < 0 || *end)
     return -EINVAL;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (errno || *end)
-    return -EINVAL;
-  *out = v;
   return 0;
 }
 
@@ -141,12 +151,10 @@ static int parse_ranges(const char *s, struct rnull_config *cfg) {
   unsigned n = 0;
   const char *p = s;
   while (*p) {
-    unsigned long long a, b;
-    int used = -1;
-    if (n == RNULL_MAX_BADBLOCK_RANGES || !isdigit((unsigned char)*p) ||
-        sscanf(p, "%llu-%llu%n", &a, &b, &used) != 2 || used < 0 || a > b)
+    uint64_t a, b;
+    if (n == RNULL_MAX_BADBLOCK_RANGES || parse_decimal(p, &p, &a) < 0 || *p++ != '-' ||
+        parse_decimal(p, &p, &b) < 0 || a > b)
       return -EINVAL;
-    p += used;
     if (*p == ',' && p[1])
       p++;
     else if (*p)
@@ -167,7 +175,7 @@ static void describe_range(const struct rnull_option *o, char *buf, size_t len) 
              o->min, o->max);
     break;
   case RNULL_OPT_UINT:
-    snprintf(buf, len, "an integer from %" PRIu64 " to %" PRIu64, o->min, o->max);
+    snprintf(buf, len, "a decimal integer from %" PRIu64 " to %" PRIu64, o->min, o->max);
     break;
   case RNULL_OPT_POW2:
     snprintf(buf, len, "%sa power of two from %" PRIu64 " to %" PRIu64,
@@ -307,6 +315,14 @@ int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen)
     snprintf(err, errlen,
              "size=%" PRIu64 ": must be a non-zero multiple of blocksize (%" PRIu32 ")", cfg->size,
              cfg->blocksize);
+    return -EINVAL;
+  }
+  if (cfg->max_transfer < pbs) {
+    /* proto.md: the maximum block size may not be below the preferred one */
+    snprintf(err, errlen,
+             "max_transfer=%" PRIu32 " is below physical_blocksize=%" PRIu32
+             ": the largest request must be at least the physical block size",
+             cfg->max_transfer, pbs);
     return -EINVAL;
   }
   if (cfg->max_transfer % cfg->blocksize) {

@@ -100,12 +100,29 @@ int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t f
   return run_io(handle, RNULL_OP_CACHE, NULL, count, offset, 0, &done);
 }
 
-/* Allocation status straight from the store, no request needed. */
+/* Allocation status straight from the store, no request needed. Extent
+ * lengths must be whole blocks (proto.md) and nbdkit 1.32 passes an
+ * unaligned request through: cover it up to its next block boundary (the
+ * last extent may go past the request; the disk size is whole blocks). With
+ * REQ_ONE nbdkit cuts the one extent at count, so stop at the boundary below
+ * it; below one block there is none: EINVAL, as rnull-server answers. */
 int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t flags,
                          struct nbdkit_extents *extents) {
+  uint64_t bs = rnull_disk_logical_block_size(rnull_plugin_disk);
+  uint64_t size = rnull_disk_size(rnull_plugin_disk);
   uint64_t end = offset + count;
 
   (void)handle;
+  if (flags & NBDKIT_FLAG_REQ_ONE)
+    end = offset + count / bs * bs;
+  else
+    end = (end + bs - 1) / bs * bs;
+  if (end > size)
+    end = size;
+  if (offset % bs || end <= offset) {
+    nbdkit_set_error(EINVAL);
+    return -1;
+  }
   while (offset < end) {
     uint64_t len = 0;
     bool hole = false;

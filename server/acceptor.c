@@ -9,9 +9,14 @@
 /* Out of file descriptors: the pending connection stays in the backlog and
  * the listener stays readable, so pause accepting instead of spinning. */
 static void pause_accepting(struct acceptor *a, struct ev_loop *ev) {
+  if (ev_is_active(&a->resume))
+    return; /* another listener hit it in the same turn: one pause, one line */
   fprintf(stderr, "rnull-server: accept: %m (pausing for %.1f s)\n", RNULL_ACCEPT_PAUSE);
   for (unsigned i = 0; i < a->ls->n; i++)
     ev_io_stop(ev, &a->w[i]);
+  /* A one-shot timer that fired keeps its expired time: set it again, or
+   * the restart fires at once and accept4 spins on EMFILE. */
+  ev_timer_set(&a->resume, RNULL_ACCEPT_PAUSE, 0.0);
   ev_timer_start(ev, &a->resume);
 }
 
@@ -39,12 +44,11 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents) {
     unsigned n = atomic_fetch_add(&s->nconns, 1) + 1;
     bool refuse = s->o.max_conns && n > s->o.max_conns;
     if (refuse) {
+      /* Always refused with a reply, never a bare close; what bounds them
+       * is the descriptor limit (pause above) and their short handshake
+       * deadline. */
       atomic_fetch_sub(&s->nconns, 1);
-      if (atomic_fetch_add(&s->nrefusing, 1) >= RNULL_MAX_REFUSING) {
-        atomic_fetch_sub(&s->nrefusing, 1);
-        close(fd); /* far over: no handshake at all */
-        continue;
-      }
+      atomic_fetch_add(&s->nrefusing, 1);
     }
     rnull_loop_handoff(s, fd, refuse, a->ls->tcp[idx]);
   }

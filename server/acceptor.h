@@ -9,9 +9,6 @@
 #include "listen.h"
 #include "server.h"
 
-/* Refused connections beyond this many at once are closed at accept. */
-#define RNULL_MAX_REFUSING 64
-
 /* Seconds accepting pauses when the process is out of file descriptors. */
 #define RNULL_ACCEPT_PAUSE 0.2
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents);
+static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents);
 
 static void mark_dirty(struct conn *c) {
   if (!c->closing)
@@ -51,9 +53,15 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->hs_out_len = RNULL_HS_GREETING_LEN;
   ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
   ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
-  ev_timer_init(&c->hs_timer, hs_timeout_cb, refuse ? 5.0 : CONN_HS_TIMEOUT, 0.0);
-  c->rio.data = c->wio.data = c->hs_timer.data = c;
-  ev_timer_start(l->ev, &c->hs_timer);
+  double hs = l->srv->o.handshake_timeout;
+  if (refuse && (hs == 0 || hs > CONN_REFUSED_TIMEOUT))
+    hs = CONN_REFUSED_TIMEOUT;
+  ev_timer_init(&c->hs_timer, hs_timeout_cb, hs, 0.0);
+  ev_timer_init(&c->idle_timer, idle_cb, l->srv->o.idle_timeout, 0.0);
+  c->rio.data = c->wio.data = c->hs_timer.data = c->idle_timer.data = c;
+  c->last_rx = ev_now(l->ev);
+  if (hs > 0)
+    ev_timer_start(l->ev, &c->hs_timer);
   c->next = l->conns;
   if (l->conns)
     l->conns->prev = c;
@@ -111,6 +119,8 @@ static bool start_transmission(struct conn *c) {
   struct server *srv = c->loop->srv;
   c->transmission = true;
   ev_timer_stop(c->loop->ev, &c->hs_timer);
+  if (srv->o.idle_timeout)
+    ev_timer_start(c->loop->ev, &c->idle_timer);
   c->lim.size = srv->exp.size;
   c->lim.min_block = srv->exp.min_block;
   c->lim.max_block = srv->exp.max_block;
@@ -565,6 +575,7 @@ static void conn_read(struct conn *c) {
     else
       n = recv(c->fd, c->in + c->in_end, CONN_IN_CAP - c->in_end, 0);
     if (n > 0) {
+      c->last_rx = ev_now(c->loop->ev);
       size_t asked = direct ? c->payload_left : CONN_IN_CAP - c->in_end;
       if (direct) {
         c->payload_done += (uint32_t)n;
@@ -649,11 +660,32 @@ static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   conn_abort(w->data);
 }
 
+/* --idle-timeout: nothing in flight, nothing queued, nothing received for
+ * that long. Otherwise check again when it could first be true. */
+static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents) {
+  (void)revents;
+  struct conn *c = w->data;
+  double limit = c->loop->srv->o.idle_timeout, left = c->last_rx + limit - ev_now(ev);
+  bool busy = c->inflight || c->pend_head || out_pending(c) || c->payload_slot;
+  if (!busy && left <= 0) {
+    fprintf(stderr, "rnull-server: closing a connection idle for %.0f s (--idle-timeout)\n", limit);
+    conn_abort(c);
+    return;
+  }
+  ev_timer_set(w, busy || left <= 0 ? limit : left, 0.0);
+  ev_timer_start(ev, w);
+}
+
 void conn_begin_drain(struct conn *c) {
   if (c->closing)
     return;
   if (!c->transmission) {
-    conn_abort(c); /* no export in use yet */
+    /* No export in use yet: error the client's next options, then close. */
+    c->hs.shutdown = true;
+    ev_timer_stop(c->loop->ev, &c->hs_timer);
+    ev_timer_set(&c->hs_timer, CONN_HS_SHUTDOWN_GRACE, 0.0);
+    ev_timer_start(c->loop->ev, &c->hs_timer);
+    mark_dirty(c);
     return;
   }
   c->draining = true;
@@ -680,6 +712,7 @@ void conn_abort(struct conn *c) {
   ev_io_stop(l->ev, &c->rio);
   ev_io_stop(l->ev, &c->wio);
   ev_timer_stop(l->ev, &c->hs_timer);
+  ev_timer_stop(l->ev, &c->idle_timer);
   close(c->fd);
   c->fd = -1;
   unlink_tag_wait(c);

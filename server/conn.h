@@ -22,8 +22,11 @@
 #define CONN_BACKLOG_CAP (64u * 1024 * 1024)
 /* Data buffers a connection may hold (memory-backed disks only). */
 #define CONN_BUF_CAP (64u * 1024 * 1024)
-/* Seconds a client may take to finish the handshake. */
-#define CONN_HS_TIMEOUT 60.0
+/* Seconds a refused client may take to give up (at most). */
+#define CONN_REFUSED_TIMEOUT 5.0
+/* Seconds a client in the handshake gets, once shutdown began, to send its
+ * next option (answered NBD_REP_ERR_SHUTDOWN) and abort. */
+#define CONN_HS_SHUTDOWN_GRACE 2.0
 
 enum slot_state { SLOT_FREE, SLOT_PARSED, SLOT_INFLIGHT, SLOT_REPLY };
 
@@ -55,6 +58,8 @@ struct conn {
   bool dirty, in_tag_wait, dead;
   ev_io rio, wio;
   ev_timer hs_timer;
+  ev_timer idle_timer; /* --idle-timeout, transmission phase */
+  ev_tstamp last_rx;   /* last time bytes arrived */
 
   bool transmission; /* handshake done */
   struct rnull_hs hs;

@@ -53,15 +53,32 @@ void rnull_daemon_ready(void) {
   ready_fd = -1;
 }
 
+/* The temp file is created, never opened: O_EXCL|O_NOFOLLOW refuse a file or
+ * symlink planted at <path>.tmp (a stale one of ours is removed once: unlink
+ * removes a symlink, never what it points to), then renamed into place. */
+static int create_tmp(const char *tmp) {
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  return fd < 0 ? -errno : fd;
+}
+
 int rnull_pidfile_write(const char *path) {
-  char tmp[4200];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return -errno;
-  fprintf(f, "%ld\n", (long)getpid());
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    int e = errno;
+  char tmp[4200], buf[32];
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+    return -ENAMETOOLONG;
+  int fd = create_tmp(tmp);
+  if (fd < 0)
+    return fd;
+  int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+  int e = 0;
+  if (write(fd, buf, (size_t)n) != n)
+    e = errno ? errno : EIO;
+  if (close(fd) != 0 && !e)
+    e = errno;
+  if (!e && rename(tmp, path) != 0)
+    e = errno;
+  if (e) {
     unlink(tmp);
     return -e;
   }

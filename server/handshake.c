@@ -179,6 +179,14 @@ invalid:
 
 static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
                                    uint32_t len, uint8_t *out, size_t *outlen) {
+  if (hs->shutdown && opt != NBD_OPT_ABORT) {
+    /* proto.md, "Termination of the session during option haggling": error
+     * further options; the client then MUST soft-disconnect (NBD_OPT_ABORT). */
+    if (opt == NBD_OPT_EXPORT_NAME)
+      return RNULL_HS_CLOSE; /* cannot carry an error */
+    reply_err(out, outlen, opt, NBD_REP_ERR_SHUTDOWN, "server is shutting down");
+    return RNULL_HS_OK;
+  }
   if (hs->refuse) {
     /* At the connection limit: error every option until the client gives
      * up (a hard disconnect only where no error can be sent). */

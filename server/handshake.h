@@ -45,6 +45,7 @@ struct rnull_hs {
   bool extended;   /* NBD_OPT_EXTENDED_HEADERS acknowledged */
   bool meta;       /* base:allocation selected */
   bool refuse;     /* at the connection limit: error every option */
+  bool shutdown;   /* server shutting down: NBD_REP_ERR_SHUTDOWN, then close */
   uint16_t flags;  /* transmission flags sent on entering transmission */
 };
 

@@ -25,6 +25,8 @@
 #define DEFAULT_PORT 10809
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_POLL "adaptive"
+#define DEFAULT_HANDSHAKE_TIMEOUT 10 /* seconds, as qemu-nbd's --handshake-limit */
+#define MAX_SECONDS 86400
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -38,7 +40,7 @@ static void usage(FILE *out) {
           "  --pidfile PATH         write the server's pid to PATH\n"
           "  --max-connections N    serve at most N clients at once; more are refused\n"
           "                         during the handshake (default %d, 0 = no limit)\n"
-          "  -r, --readonly         serve read-only (same as readonly=1)\n"
+          "  -r, --readonly         serve read-only; wins over any readonly= key or file\n"
           "  -e, --export-name NAME the export's name (default \"\")\n"
           "  --stats-file PATH      rewrite statistics as JSON every second (stats_file=)\n"
           "  --config FILE          read disk keys from FILE: key=value lines, # comments\n"
@@ -50,16 +52,19 @@ static void usage(FILE *out) {
           "                         work needs the CPU), off, or a fixed window in us\n"
           "                         (0..%u). Costs up to one core per busy hw queue;\n"
           "                         idle clients cost nothing (default %s)\n"
+          "  --handshake-timeout S  seconds a client has to finish the handshake\n"
+          "                         (default %d, 0 = no limit; refused clients: at most 5)\n"
+          "  --idle-timeout S       close a connection with nothing in flight that sent\n"
+          "                         nothing for S seconds (default 0 = never)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
           "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0 (a second\n"
           "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n"
-          "A client has 60 s to finish the handshake (5 s when refused).\n\n"
-          "Disk keys (key=value):\n",
+          "\nDisk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
-          DEFAULT_POLL);
+          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT);
   rnull_config_help(out);
 }
 
@@ -98,7 +103,9 @@ enum {
   OPT_MAXCONN,
   OPT_STATS,
   OPT_CONFIG,
-  OPT_POLL
+  OPT_POLL,
+  OPT_HS_TIMEOUT,
+  OPT_IDLE_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -113,6 +120,8 @@ static const struct option longopts[] = {
     {"stats-file", required_argument, NULL, OPT_STATS},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"poll", required_argument, NULL, OPT_POLL},
+    {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -167,6 +176,7 @@ static int parse_args(struct server *s, int argc, char **argv) {
   s->o.bind_addr = "127.0.0.1";
   s->o.max_conns = DEFAULT_MAX_CONNS;
   s->o.export_name = "";
+  s->o.handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
   bool port_set = false, bind_set = false;
   char perr[160];
   pw_parse(DEFAULT_POLL, &s->o.poll, perr, sizeof(perr));
@@ -196,9 +206,17 @@ static int parse_args(struct server *s, int argc, char **argv) {
         return -1;
       break;
     case 'r':
-      if (set_key(s, "readonly=1") < 0)
+      s->o.readonly = true; /* applied after every key and file */
+      break;
+    case OPT_HS_TIMEOUT:
+      if (parse_uint("--handshake-timeout", optarg, MAX_SECONDS, &s->o.handshake_timeout) < 0)
         return -1;
       break;
+    case OPT_IDLE_TIMEOUT:
+      if (parse_uint("--idle-timeout", optarg, MAX_SECONDS, &s->o.idle_timeout) < 0)
+        return -1;
+      break;
+
     case 'e':
       if (strlen(optarg) > NBD_MAX_STRING) {
         fprintf(stderr, "rnull-server: --export-name: longer than %d bytes\n", NBD_MAX_STRING);
@@ -246,6 +264,10 @@ static int parse_args(struct server *s, int argc, char **argv) {
     if (set_key(s, argv[i]) < 0)
       return -1;
   }
+  /* -r wins over readonly= anywhere (getopt moves keys after the flags), as
+   * nbdkit -r and qemu-nbd -r do. */
+  if (s->o.readonly && set_key(s, "readonly=1") < 0)
+    return -1;
   if (s->o.unix_path && (port_set || bind_set)) {
     fprintf(stderr, "rnull-server: --unix cannot be combined with --port/--bind\n");
     return -1;

@@ -25,6 +25,9 @@ struct rnull_server_opts {
   unsigned max_conns; /* 0 = unlimited */
   const char *export_name;
   struct pw_opts poll; /* --poll */
+  bool readonly;              /* -r: wins over every readonly= key */
+  unsigned handshake_timeout; /* seconds, 0 = none */
+  unsigned idle_timeout;      /* seconds, 0 = none */
 };
 
 /* A connection waiting to be handed to a loop. */

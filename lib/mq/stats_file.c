@@ -18,7 +18,8 @@ int rnull_stats_file_write(struct rnull_disk *d, const char *path) {
     return -EEXIST;
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
     return -ENAMETOOLONG;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  /* O_NONBLOCK: a FIFO planted at tmp must not block us in open(2). */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0)
     return -errno;
   FILE *f;
