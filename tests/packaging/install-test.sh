@@ -35,6 +35,10 @@ check() {
     share/doc/rnull/examples/rnull-server.default share/doc/rnull/examples/disk.conf; do
     [ -s "$p/$f" ] || bad "$prefix/$f missing or empty"
   done
+  [ -s "$p/include/rnull/rnull.h" ] && [ -s "$p/include/rnull/driver.h" ] ||
+    bad "$prefix/include/rnull/: public headers missing"
+  [ -n "$(find "$p" -name librnull.so.0 -path "*/lib*")" ] || bad "librnull.so.0 missing"
+  [ -n "$(find "$p" -name rnull.pc -path "*/pkgconfig/*")" ] || bad "rnull.pc missing"
   plugin=$root$plugindir/nbdkit-rnull-plugin.so
   [ -f "$plugin" ] || bad "$plugindir/nbdkit-rnull-plugin.so missing"
 
@@ -99,7 +103,42 @@ check() {
   (cd "$root" && find . -type f | sort)
 }
 
+# librnull alone, really installed into a prefix (no DESTDIR): pkg-config
+# finds it, only the public API is exported, and a program built against
+# the installed headers and library runs.
+check_librnull() {
+  local pfx=$tmp/pfx so pc flags out
+  echo "== cmake --install --prefix $pfx --component librnull"
+  cmake --install "$build" --prefix "$pfx" --component librnull >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; bad "cmake --install --component librnull"; return; }
+  so=$(find "$pfx" -name librnull.so.0)
+  pc=$(dirname "$(find "$pfx" -name rnull.pc)")
+  [ -n "$so" ] && [ -n "$pc" ] || { bad "librnull.so.0 or rnull.pc not installed"; return; }
+  readelf -d "$so" | grep -q 'SONAME.*\[librnull\.so\.0\]' || bad "$so: SONAME is not librnull.so.0"
+  out=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v '^rnull_')
+  [ -z "$out" ] || bad "librnull exports non-rnull_ symbols: $out"
+  for f in rnull_submit rnull_rq_end rnull_null_disk_create rnull_config_set; do
+    nm -D --defined-only "$so" | grep -qw "$f" || bad "librnull does not export $f"
+  done
+  for f in rnull_badblocks_check rnull_store_null_create rnull_throttle_reserve \
+    rnull_heap_push rnull_tag_put rnull_fault_should_fail; do
+    nm -D --defined-only "$so" | grep -qw "$f" && bad "librnull exports the private $f"
+  done
+  flags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs rnull) || bad "pkg-config rnull failed"
+  [ "$(PKG_CONFIG_PATH=$pc pkg-config --modversion rnull)" = "$version" ] ||
+    bad "pkg-config --modversion rnull is not $version"
+  echo "pkg-config --cflags --libs rnull: $flags"
+  # shellcheck disable=SC2086 # flags are words
+  if cc -std=c11 -Wall -Werror -o "$tmp/librnull-user" "$(dirname "$0")/librnull-user.c" \
+    $flags -Wl,-rpath,"$(dirname "$so")"; then
+    "$tmp/librnull-user" || bad "a program linked against the installed librnull failed"
+  else
+    bad "a program does not build against the installed librnull"
+  fi
+}
+
 check "$tmp/root" "$configured_prefix"
 check "$tmp/root-opt" /opt/rnull-test --prefix /opt/rnull-test
+check_librnull
 [ $fail = 0 ] && echo "PASS: install layout"
 exit $fail

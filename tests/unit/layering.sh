@@ -66,6 +66,9 @@ defs=$(mktemp)
 edges=$(mktemp)
 trap 'rm -f "$defs" "$edges"' EXIT
 for o in "$@"; do
+  [ -f "$o" ] || { bad "$o: no such object file"; exit 1; }
+done
+for o in "$@"; do
   nm --defined-only -g "$o" | awk -v f="$(name "$o")" 'NF == 3 { print $3, f }'
 done | sort >"$defs"
 for o in "$@"; do
@@ -88,5 +91,7 @@ rm -f "$defs.err"
 while read -r a b; do
   grep -qx "$b $a" "$edges" && bad "$a and $b call each other"
 done < <(sort -u "$edges" | awk '$1 != $2')
+n=$(sort -u "$edges" | awk '$1 != $2' | wc -l)
+[ "$n" -gt 0 ] || bad "no call between the objects found: not the library's objects?"
 [ "$fail" = 0 ] && echo "layering: lib/null -> lib/mq -> lib, $(sort -u "$edges" | awk '$1 != $2' | wc -l) edges, no cycle"
 exit "$fail"
