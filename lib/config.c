@@ -5,12 +5,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rnull/config.h"
 
 #define F(field) offsetof(struct rnull_config, field)
 #define OPT(key, type, def, min, max, field, help)                                                 \
-  { key, RNULL_OPT_##type, def, min, max, field, help }
+  { key, RNULL_OPT_##type, def, min, max, field, help, NULL }
+/* A default computed at start-up: doc says what it is in --help and man. */
+#define OPT_COMPUTED(key, type, doc, min, max, field, help)                                        \
+  { key, RNULL_OPT_##type, NULL, min, max, field, help, doc }
 #define NO_FIELD 0
 #define ZONED_MSG "zoned devices are out of scope: NBD has no zones"
 
@@ -34,6 +38,9 @@ static const struct rnull_option options[] = {
         "completion delay in ns for irqmode=timer"),
     OPT("memory_backed", BOOL, "0", 0, 1, F(memory_backed),
         "keep written data in sparse RAM pages (else reads are zeros, writes dropped)"),
+    OPT_COMPUTED("memory_limit", SIZE, "half of RAM at start-up", 0, INT64_MAX, F(memory_limit),
+                 "memory_backed: a write needing pages beyond this many bytes fails with ENOSPC "
+                 "(0 = no limit); trim and zeroes give pages back"),
     OPT("discard", BOOL, "1", 0, 1, F(discard), "offer trim (discard)"),
     OPT("mbps", UINT, "0", 0, 1000000, F(mbps), "throughput limit in MiB/s (0 = unlimited)"),
     OPT("timeout_ms", UINT, "30000", 1, 3600000, F(timeout_ms),
@@ -288,12 +295,20 @@ int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err, siz
   return rnull_config_set(cfg, key, eq + 1, err, errlen);
 }
 
+uint64_t rnull_default_memory_limit(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0)
+    return 0; /* unknown: no limit rather than a wrong one */
+  return (uint64_t)pages * (uint64_t)page / 2;
+}
+
 void rnull_config_init(struct rnull_config *cfg) {
   char err[RNULL_ERR_LEN];
   memset(cfg, 0, sizeof *cfg);
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     if (options[i].def)
       set_option(&options[i], cfg, options[i].def, err, sizeof err);
+  cfg->memory_limit = rnull_default_memory_limit();
 }
 
 int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen) {
@@ -351,7 +366,10 @@ void rnull_config_help(FILE *out) {
     }
     describe_range(o, range, sizeof range);
     fprintf(out, "%s=  %s.\n    default: %s; allowed: %s\n", o->key, o->help,
-            o->def ? o->def : "unset", range);
+            o->def       ? o->def
+            : o->def_doc ? o->def_doc
+                         : "unset",
+            range);
   }
 }
 
@@ -367,13 +385,13 @@ void rnull_config_dump(const struct rnull_config *cfg, FILE *out) {
           "name=%s\nsize=%" PRIu64 "\nblocksize=%" PRIu32 "\nphysical_blocksize=%" PRIu32
           "\nmax_transfer=%" PRIu32 "\nrotational=%d\nreadonly=%d\nsubmit_queues=%" PRIu32
           "\nhw_queue_depth=%" PRIu32 "\nirqmode=%s\ncompletion_nsec=%" PRIu64
-          "\nmemory_backed=%d\ndiscard=%d\nmbps=%" PRIu64 "\ntimeout_ms=%" PRIu64
-          "\nfault_seed=%" PRIu64 "\nbadblocks_once=%d\n",
+          "\nmemory_backed=%d\nmemory_limit=%" PRIu64 "\ndiscard=%d\nmbps=%" PRIu64
+          "\ntimeout_ms=%" PRIu64 "\nfault_seed=%" PRIu64 "\nbadblocks_once=%d\n",
           cfg->name, cfg->size, cfg->blocksize,
           cfg->physical_blocksize ? cfg->physical_blocksize : cfg->blocksize, cfg->max_transfer,
           cfg->rotational, cfg->readonly, cfg->submit_queues, cfg->hw_queue_depth,
-          irq[cfg->irqmode], cfg->completion_nsec, cfg->memory_backed, cfg->discard, cfg->mbps,
-          cfg->timeout_ms, cfg->fault_seed, cfg->badblocks_once);
+          irq[cfg->irqmode], cfg->completion_nsec, cfg->memory_backed, cfg->memory_limit,
+          cfg->discard, cfg->mbps, cfg->timeout_ms, cfg->fault_seed, cfg->badblocks_once);
   dump_fault(out, "timeout", &cfg->timeout_inject);
   dump_fault(out, "requeue", &cfg->requeue_inject);
   dump_fault(out, "error", &cfg->error_inject);

@@ -57,6 +57,7 @@ struct rnull_config {
   enum rnull_irqmode irqmode;
   uint64_t completion_nsec;
   bool memory_backed;
+  uint64_t memory_limit; /* bytes of data pages (memory_backed), 0 = no limit */
   bool discard;
   uint64_t mbps; /* 0 = unlimited */
   uint64_t timeout_ms;
@@ -90,6 +91,7 @@ struct rnull_option {
   uint64_t min, max;
   size_t offset; /* of the field in struct rnull_config */
   const char *help;
+  const char *def_doc; /* a default computed at start-up (def is NULL): as documented */
 };
 
 /* The table, in documentation order. */
@@ -121,6 +123,9 @@ RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
 /* The stats_file: 0 if path is absent or a regular file; -EEXIST if it
  * exists as anything else (a device, a directory, a FIFO, a link). */
 RNULL_API int rnull_stats_file_usable(const char *path);
+
+/* memory_limit's default: half of the machine's RAM, read now. */
+uint64_t rnull_default_memory_limit(void);
 
 /* Parse a size with nbdkit-style suffix (K,M,G,T,P,E; powers of 1024). */
 RNULL_API int rnull_parse_size(const char *s, uint64_t *out);

@@ -188,6 +188,8 @@ static int create_store(struct null_dev *nd, char *err, size_t errlen) {
              nd->cfg.memory_backed ? "memory" : "null", strerror(e));
     return -e;
   }
+  if (nd->cfg.memory_backed)
+    rnull_store_memory_set_limit(nd->store, nd->cfg.memory_limit);
   return 0;
 }
 

@@ -16,7 +16,8 @@ struct rnull_store_ops {
    * leave buf untouched and set *zero (buf may then be NULL). 0 or -errno. */
   int (*read)(struct rnull_store *s, void *buf, uint64_t off, uint32_t len, bool *zero);
   /* Write len bytes at off from buf (buf may be NULL on the null store).
-   * 0, or -ENOMEM when a page cannot be allocated (-> ENOSPC to clients). */
+   * 0, -ENOSPC beyond memory_limit, or -ENOMEM when a page cannot be
+   * allocated (-> ENOSPC to clients). */
   int (*write)(struct rnull_store *s, const void *buf, uint64_t off, uint32_t len);
   /* Trim: free whole pages in range, zero partial ones. 0 or -errno. */
   int (*discard)(struct rnull_store *s, uint64_t off, uint64_t len);
@@ -41,6 +42,9 @@ struct rnull_store {
 struct rnull_store *rnull_store_null_create(uint64_t size);
 /* Sparse pages allocated on first write. NULL on -ENOMEM. */
 struct rnull_store *rnull_store_memory_create(uint64_t size, uint32_t page_size);
+/* memory_limit: writes that would hold more than bytes of pages fail with
+ * -ENOSPC (0 = no limit, the default); freeing pages gives budget back. */
+void rnull_store_memory_set_limit(struct rnull_store *s, uint64_t bytes);
 
 static inline void rnull_store_destroy(struct rnull_store *s) { s->ops->destroy(s); }
 

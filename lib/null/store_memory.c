@@ -43,7 +43,8 @@ struct mem_store {
   struct mem_node *root;
   pthread_rwlock_t tree_lock;
   pthread_mutex_t stripe[NR_STRIPES];
-  _Atomic uint64_t nr_alloc; /* pages held */
+  _Atomic uint64_t nr_alloc; /* pages held, or reserved by a writer about to allocate */
+  uint64_t limit_pages;      /* memory_limit in pages; UINT64_MAX = none */
 };
 
 static struct mem_store *to_mem(struct rnull_store *s) { return (struct mem_store *)s; }
@@ -85,9 +86,19 @@ static void *publish(_Atomic(void *) *slot, struct mem_node *parent, void *child
   return expected;
 }
 
-/* The page at idx, allocating zeroed nodes and page as needed. NULL on
- * ENOMEM. Caller holds tree_lock shared (or exclusive). */
-static uint8_t *page_get_or_alloc(struct mem_store *ms, uint64_t idx) {
+/* Count a page against memory_limit before allocating it. */
+static bool page_reserve(struct mem_store *ms) {
+  if (atomic_fetch_add_explicit(&ms->nr_alloc, 1, memory_order_relaxed) < ms->limit_pages)
+    return true;
+  atomic_fetch_sub_explicit(&ms->nr_alloc, 1, memory_order_relaxed);
+  return false;
+}
+
+/* The page at idx, allocating zeroed nodes and page as needed. NULL with
+ * *err -ENOSPC (memory_limit reached) or -ENOMEM. Caller holds tree_lock
+ * shared (or exclusive). */
+static uint8_t *page_get_or_alloc(struct mem_store *ms, uint64_t idx, int *err) {
+  *err = -ENOMEM;
   struct mem_node *n = ms->root;
   for (unsigned l = 0; l + 1 < ms->levels; l++) {
     _Atomic(void *) *slot = &n->slot[slot_of(ms, idx, l)];
@@ -104,12 +115,14 @@ static uint8_t *page_get_or_alloc(struct mem_store *ms, uint64_t idx) {
   uint8_t *page = atomic_load_explicit(slot, memory_order_acquire);
   if (page)
     return page;
-  page = calloc(1, ms->base.page_size);
-  if (!page)
+  if (!page_reserve(ms)) {
+    *err = -ENOSPC;
     return NULL;
-  uint8_t *won = publish(slot, n, page);
-  if (won == page)
-    atomic_fetch_add_explicit(&ms->nr_alloc, 1, memory_order_relaxed);
+  }
+  page = calloc(1, ms->base.page_size);
+  uint8_t *won = page ? publish(slot, n, page) : NULL;
+  if (won != page || !page) /* lost the race (or no memory): give the reservation back */
+    atomic_fetch_sub_explicit(&ms->nr_alloc, 1, memory_order_relaxed);
   return won;
 }
 
@@ -234,11 +247,10 @@ static int mem_write(struct rnull_store *s, const void *buf, uint64_t off, uint3
   pthread_rwlock_rdlock(&ms->tree_lock);
   for (uint64_t done = 0; done < len;) {
     struct chunk c = chunk_at(ms, off + done, off + len);
-    uint8_t *page = page_get_or_alloc(ms, c.idx);
-    if (!page) {
-      ret = -ENOMEM;
+    uint8_t *page = page_get_or_alloc(ms, c.idx, &ret);
+    if (!page)
       break;
-    }
+    ret = 0;
     pthread_mutex_lock(stripe_of(ms, c.idx));
     memcpy(page + c.poff, in + done, c.len);
     pthread_mutex_unlock(stripe_of(ms, c.idx));
@@ -361,6 +373,11 @@ static const struct rnull_store_ops memory_store_ops = {
     .destroy = mem_destroy,
 };
 
+void rnull_store_memory_set_limit(struct rnull_store *s, uint64_t bytes) {
+  struct mem_store *ms = to_mem(s);
+  ms->limit_pages = bytes ? bytes >> ms->page_shift : UINT64_MAX;
+}
+
 struct rnull_store *rnull_store_memory_create(uint64_t size, uint32_t page_size) {
   /* The page must be a power of two so offsets split with shifts. */
   if (page_size < 512 || (page_size & (page_size - 1))) {
@@ -374,6 +391,7 @@ struct rnull_store *rnull_store_memory_create(uint64_t size, uint32_t page_size)
   ms->base.size = size;
   ms->base.page_size = page_size;
   ms->page_shift = (unsigned)__builtin_ctz(page_size);
+  ms->limit_pages = UINT64_MAX;
   ms->nr_pages = (size >> ms->page_shift) + ((size & (page_size - 1)) != 0);
   ms->levels = 1;
   while (ms->levels * FANOUT_SHIFT < 64 && ms->nr_pages > (uint64_t)1
