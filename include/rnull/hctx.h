@@ -47,6 +47,16 @@ RNULL_API unsigned rnull_hctx_index(const struct rnull_hctx *hctx);
 RNULL_API struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *hctx);
 RNULL_API unsigned rnull_hctx_inflight(struct rnull_hctx *hctx);
 
+/* The kick: called when work for hctx was queued that may make its next
+ * deadline earlier (a completion deferred with rnull_rq_complete onto an
+ * empty list, or a timer that became the first), from the thread that
+ * queued it (a driver's worker thread, say), with no core lock held. A
+ * front end whose loop sleeps until rnull_hctx_next_deadline wakes it here
+ * (e.g. ev_async_send) and calls rnull_hctx_run; one that runs the hctx
+ * after every batch may leave it unset. Set it before serving. */
+typedef void (*rnull_kick_fn)(struct rnull_hctx *hctx, void *ctx);
+RNULL_API void rnull_hctx_set_kick(struct rnull_hctx *hctx, rnull_kick_fn kick, void *ctx);
+
 /* Reap a polled queue: the driver's ops->poll, or 0 without one. */
 RNULL_API int rnull_hctx_poll(struct rnull_hctx *hctx);
 

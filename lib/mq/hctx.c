@@ -167,6 +167,10 @@ int rnull_hctx_poll(struct rnull_hctx *h) { return h->disk->ops->poll ? h->disk-
 
 uint64_t rnull_hctx_now(struct rnull_hctx *h) { return disk_now(h->disk); }
 void *rnull_hctx_driver_data(const struct rnull_hctx *h) { return h->driver_data; }
+void rnull_hctx_set_kick(struct rnull_hctx *h, rnull_kick_fn kick, void *ctx) {
+  h->kick = kick;
+  h->kick_ctx = ctx;
+}
 void rnull_hctx_set_driver_data(struct rnull_hctx *h, void *data) { h->driver_data = data; }
 unsigned rnull_hctx_index(const struct rnull_hctx *h) { return h->idx; }
 struct rnull_disk *rnull_hctx_disk(const struct rnull_hctx *h) {

@@ -41,7 +41,9 @@ struct rnull_hctx {
   struct rnull_heap timers;                       /* by deadline */
   bool shutdown;
   struct rnull_stats_live stats;
-  void *driver_data; /* the disk's, unless init_hctx set another */
+  void *driver_data;  /* the disk's, unless init_hctx set another */
+  rnull_kick_fn kick; /* the front end's wake-up, or NULL */
+  void *kick_ctx;
 };
 
 struct rnull_disk {
@@ -77,6 +79,12 @@ static inline void hctx_timer_add(struct rnull_hctx *h, struct rnull_rq *rq, uin
 static inline void hctx_timer_del(struct rnull_hctx *h, struct rnull_rq *rq) {
   rnull_heap_remove(&h->timers, rq);
   rq->where = RQ_WITH_DRIVER;
+}
+
+/* Wake the front end (no lock held) if first: the deadline moved earlier. */
+static inline void hctx_kick(struct rnull_hctx *h, bool first) {
+  if (first && h->kick)
+    h->kick(h, h->kick_ctx);
 }
 
 /* The in-flight (timeout) list, in dispatch order, lock held. A request

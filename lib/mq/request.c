@@ -41,6 +41,7 @@ uint32_t rnull_rq_refcount(const struct rnull_rq *rq) {
 void rnull_rq_complete(struct rnull_rq *rq) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
+  bool first = !h->deferred_head;
   rq->where = RQ_DEFERRED;
   rq->next_free = NULL;
   if (h->deferred_tail)
@@ -49,13 +50,16 @@ void rnull_rq_complete(struct rnull_rq *rq) {
     h->deferred_head = rq;
   h->deferred_tail = rq;
   pthread_mutex_unlock(&h->lock);
+  hctx_kick(h, first);
 }
 
 void rnull_rq_complete_at(struct rnull_rq *rq, uint64_t when_ns) {
   struct rnull_hctx *h = rq->hctx;
   pthread_mutex_lock(&h->lock);
   hctx_timer_add(h, rq, when_ns, TIMER_COMPLETE);
+  bool first = rnull_heap_top(&h->timers) == rq;
   pthread_mutex_unlock(&h->lock);
+  hctx_kick(h, first);
 }
 
 void rnull_rq_requeue(struct rnull_rq *rq) {
@@ -64,7 +68,9 @@ void rnull_rq_requeue(struct rnull_rq *rq) {
   atomic_fetch_add_explicit(&h->stats.requeues, 1, memory_order_relaxed);
   rq->requeued = true;
   hctx_timer_add(h, rq, disk_now(h->disk), TIMER_DISPATCH);
+  bool first = rnull_heap_top(&h->timers) == rq;
   pthread_mutex_unlock(&h->lock);
+  hctx_kick(h, first);
 }
 
 void rnull_rq_requeue_at(struct rnull_rq *rq, uint64_t when_ns) {
@@ -74,7 +80,9 @@ void rnull_rq_requeue_at(struct rnull_rq *rq, uint64_t when_ns) {
     rnull_inflight_remove(h, rq);
   rq->requeued = true;
   hctx_timer_add(h, rq, when_ns, TIMER_DISPATCH);
+  bool first = rnull_heap_top(&h->timers) == rq;
   pthread_mutex_unlock(&h->lock);
+  hctx_kick(h, first);
 }
 
 void rnull_rq_set_done_flags(struct rnull_rq *rq, uint32_t done_flags) {
