@@ -1,6 +1,8 @@
 /* nbdkit plugin rnull.so: the rnull engine's disk served by nbdkit.
- * Each callback maps one to one onto the engine (see DESIGN.md, "Front
- * ends"); the data path is in data_path.c, statistics in stats_reporter.c. */
+ * Each callback maps one to one onto the front-end API (include/rnull/
+ * rnull.h): config onto the option table, config_complete onto a null
+ * driver disk (rnull_null_disk_create), get_ready onto rnull_disk_add; the
+ * data path is in data_path.c, statistics in stats_reporter.c. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
