@@ -5,12 +5,51 @@
 
 # name -> pid of servers we started
 declare -A SERVER_PID=()
-# The order of the columns in every table.
-SERVERS=(rnull-server plugin nbdkit-null qemu-nbd)
+# The order of the rows in every table. ceiling: bench/ceiling.c, the least a
+# server can do (the yardstick); rnull-server-off: --poll off; the -13 ones
+# run from a Debian 13 chroot (the peers of today), the others are Debian 12's.
+SERVERS=(ceiling rnull-server rnull-server-off plugin nbdkit-null qemu-nbd nbdkit-null-13 qemu-nbd-13)
+
+# Debian 13 (trixie: nbdkit 1.42, qemu-nbd 10, fio 3.39, libnbd 1.22) as a
+# chroot, the one tests/newest/ builds. Its programs see $BENCH_TMP only if
+# $BENCH_TMP lives inside it (bench_tmp_dir below puts it there).
+NEWEST_ROOT=${RNULL_TRIXIE_DIR:-/var/cache/rnull/trixie}
+newest_ok() {
+  [ "$(id -u)" = 0 ] && [ -x "$NEWEST_ROOT/usr/bin/fio" ] && [ -x "$NEWEST_ROOT/usr/bin/nbdkit" ] &&
+    [ -x "$NEWEST_ROOT/usr/bin/qemu-nbd" ] && case ${BENCH_TMP:-} in "$NEWEST_ROOT"/*) true ;; *) false ;; esac
+}
+newest_why() {
+  if [ "$(id -u)" != 0 ]; then echo "needs root (chroot)"
+  else echo "no Debian 13 chroot at $NEWEST_ROOT (RNULL_TRIXIE_DIR; tests/newest/trixie-chroot.sh builds it)"; fi
+}
+# bench_tmp_dir PREFIX: a temp dir, inside the chroot when there is one.
+bench_tmp_dir() {
+  if [ "$(id -u)" = 0 ] && [ -d "$NEWEST_ROOT/tmp" ]; then
+    mktemp -d "$NEWEST_ROOT/tmp/$1.XXXXXX"
+  else
+    mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX"
+  fi
+}
+# in_newest PATH: the path as the chroot sees it
+in_newest() { echo "${1#"$NEWEST_ROOT"}"; }
 
 # Where a server's socket lives.
 server_socket() { echo "$BENCH_TMP/$1.sock"; }
 server_uri() { echo "nbd+unix:///?socket=$(server_socket "$1")"; }
+# server_label NAME: what the tables call it
+server_label() {
+  case $1 in
+    ceiling) echo "ceiling (bench/ceiling.c, 50 µs poll)" ;;
+    rnull-server) echo "rnull-server (--poll adaptive)" ;;
+    rnull-server-off) echo "rnull-server --poll off" ;;
+    plugin) echo "nbdkit 1.32 + rnull.so" ;;
+    nbdkit-null) echo "nbdkit 1.32 null" ;;
+    qemu-nbd) echo "qemu-nbd 7.2 null-co" ;;
+    nbdkit-null-13) echo "nbdkit 1.42 null (Debian 13)" ;;
+    qemu-nbd-13) echo "qemu-nbd 10.0 null-co (Debian 13)" ;;
+    *) echo "$1" ;;
+  esac
+}
 
 # server_cmd NAME SIZE: print the command line (one word a line), or nothing
 # if the server cannot run on this machine.
@@ -18,10 +57,24 @@ server_cmd() {
   local name=$1 size=$2 sock
   sock=$(server_socket "$name")
   case $name in
+    ceiling)
+      [ -x "${RNULL_CEILING:-}" ] || return 0
+      printf '%s\n' "$RNULL_CEILING" --unix "$sock" --size "$(size_bytes "$size")" --poll 50 ;;
     rnull-server)
       [ -x "$RNULL_SERVER" ] || return 0
       # shellcheck disable=SC2086 # RNULL_ARGS is a list of key=value words
       printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground "size=$size" $RNULL_ARGS ;;
+    rnull-server-off)
+      [ -x "$RNULL_SERVER" ] || return 0
+      # shellcheck disable=SC2086
+      printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground --poll off "size=$size" $RNULL_ARGS ;;
+    nbdkit-null-13)
+      newest_ok || return 0
+      printf '%s\n' chroot "$NEWEST_ROOT" nbdkit -f -U "$(in_newest "$sock")" null "size=$size" ;;
+    qemu-nbd-13)
+      newest_ok || return 0
+      printf '%s\n' chroot "$NEWEST_ROOT" qemu-nbd --image-opts \
+        "driver=null-co,size=$(size_bytes "$size"),read-zeroes=on" --socket "$(in_newest "$sock")" -t -e 8 ;;
     plugin)
       [ -f "$RNULL_PLUGIN" ] && command -v nbdkit >/dev/null || return 0
       # shellcheck disable=SC2086
@@ -55,7 +108,10 @@ server_start() {
   local name=$1 size=$2 cmd=() pid i
   mapfile -t cmd < <(server_cmd "$name" "$size")
   if [ ${#cmd[@]} -eq 0 ]; then
-    log "skip $name: not built / not installed"
+    case $name in
+      *-13) log "skip $name: $(newest_why)" ;;
+      *) log "skip $name: not built / not installed" ;;
+    esac
     return 1
   fi
   rm -f "$(server_socket "$name")"

@@ -12,18 +12,33 @@ declare -A WORKLOAD_ARGS=(
   [write-1m-qd8]="--rw=write --bs=1M --iodepth=8 --numjobs=1"
 )
 
-# run_fio SERVER WORKLOAD OUT.json: one fio run of RUNTIME seconds.
+# The clients: d12 is Debian 12's fio 3.33 with libnbd 1.14 (the host), d13
+# Debian 13's fio 3.39 with libnbd 1.22 (the chroot of servers.sh).
+CLIENTS=(d12 d13)
+client_label() {
+  case $1 in
+    d12) echo "fio 3.33 / libnbd 1.14 (Debian 12)" ;;
+    d13) echo "fio 3.39 / libnbd 1.22 (Debian 13)" ;;
+  esac
+}
+client_ok() { [ "$1" = d12 ] || newest_ok; }
+
+# run_fio SERVER WORKLOAD OUT.json [CLIENT]: one fio run of RUNTIME seconds.
 # No ramp time: a null server has nothing to warm up, and the server's CPU
 # time (read around the run) must cover exactly the I/Os fio counts.
 run_fio() {
-  local server=$1 wl=$2 out=$3 guard
+  local server=$1 wl=$2 out=$3 client=${4:-d12} guard sock cmd=(fio)
   # Hang guard only: a run normally ends after runtime.
   guard=$((RUNTIME + 60))
+  sock=$(server_socket "$server")
+  if [ "$client" = d13 ]; then
+    cmd=(chroot "$NEWEST_ROOT" fio)
+    sock=$(in_newest "$sock")
+  fi
   # shellcheck disable=SC2086 # WORKLOAD_ARGS holds several words
-  timeout -k 5 "$guard" fio --name="$wl" --ioengine=nbd --uri="$(server_uri "$server")" \
+  timeout -k 5 "$guard" "${cmd[@]}" --name="$wl" --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
     ${WORKLOAD_ARGS[$wl]} --group_reporting --time_based --runtime="$RUNTIME" \
-    --lat_percentiles=1 --output-format=json --output="$out" \
-    >"$out.log" 2>&1
+    --lat_percentiles=1 --output-format=json >"$out" 2>"$out.log"
 }
 
 # run_nbdcopy SERVER OUT [EXTRA-ARGS]: copy the whole disk to null:, write
