@@ -7,7 +7,9 @@
 
 #include "attach_args.h"
 
-/* nbd-client 3.24 options: short and long name, whether they take a value. */
+/* nbd-client options (3.24, and 3.26's -y/--priority, a GnuTLS priority
+ * string): short and long name, whether they take a value. 3.26 dropped
+ * -sdp; it stays here so a 3.24 command line still parses. */
 struct client_opt {
   const char *shrt, *lng;
   bool has_value;
@@ -20,7 +22,7 @@ static const struct client_opt client_opts[] = {
     {"s", "swap", false},       {"S", "sdp", false},        {"p", "persist", false},
     {"n", "nofork", false},     {"m", "systemd-mark", false}, {"L", "nonetlink", false},
     {"R", "readonly", false},   {"P", "preinit", false},    {"x", "enable-tls", false},
-    {"u", "unix", false},
+    {"u", "unix", false},       {"y", "priority", true},
 };
 
 /* Options that make nbd-client do something other than connect a device. */

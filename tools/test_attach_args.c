@@ -112,6 +112,19 @@ START_TEST(tls_options_noted)
 }
 END_TEST
 
+START_TEST(nbd_client_3_26_priority_takes_a_value)
+{
+  /* -y/--priority (nbd-client 3.26): its value is not the host. */
+  ck_assert_int_eq(PARSE("-y", "NORMAL", "h", "/dev/nbd0", "--priority=SECURE256"), 0);
+  ck_assert_str_eq(a.host, "h");
+  ck_assert_str_eq(a.device, "/dev/nbd0");
+  ck_assert_int_eq(a.nopts, 3);
+  ck_assert_str_eq(a.opts[0], "-y");
+  ck_assert_str_eq(a.opts[1], "NORMAL");
+  ck_assert_str_eq(a.opts[2], "--priority=SECURE256");
+}
+END_TEST
+
 START_TEST(passthrough_forms)
 {
   ck_assert_int_eq(PARSE("-d", "/dev/nbd0"), 0);
@@ -187,6 +200,7 @@ int main(void)
   tcase_add_test(tc, block_size_spellings);
   tcase_add_test(tc, long_names_before_attached_values);
   tcase_add_test(tc, tls_options_noted);
+  tcase_add_test(tc, nbd_client_3_26_priority_takes_a_value);
   tcase_add_test(tc, passthrough_forms);
   tcase_add_test(tc, own_options);
   tcase_add_test(tc, errors);
