@@ -1,5 +1,6 @@
 /* The one option table and its parsers. Each option is one OPT() line, like
- * null_blk's NULLB_DEVICE_ATTR: key, type, default, range, field, help. */
+ * null_blk's NULLB_DEVICE_ATTR: key, type, C type, default, range, field,
+ * help. Parsing, --help, the dump and the man pages walk the table. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -9,64 +10,80 @@
 
 #include "rnull/config.h"
 
-#define F(field) offsetof(struct rnull_config, field)
-#define OPT(key, type, def, min, max, field, help)                                                 \
-  { key, RNULL_OPT_##type, def, min, max, field, help, NULL }
+/* One key, like null_blk's NULLB_DEVICE_ATTR(name, type, ...): key, kind
+ * of value, the field's C type (checked against the field at compile time),
+ * default, range, field, help. */
+#define FIELD_OF(field, ctype)                                                                     \
+  (offsetof(struct rnull_config, field) +                                                          \
+   0 * sizeof(                                                                                     \
+           char[__builtin_types_compatible_p(__typeof__(((struct rnull_config *)0)->field), ctype) \
+                    ? 1                                                                            \
+                    : -1]))
+#define OPT(key, type, ctype, def, min, max, field, help)                                          \
+  { key, RNULL_OPT_##type, def, min, max, FIELD_OF(field, ctype), sizeof(ctype), help, NULL, NULL }
 /* A default computed at start-up: doc says what it is in --help and man. */
-#define OPT_COMPUTED(key, type, doc, min, max, field, help)                                        \
-  { key, RNULL_OPT_##type, NULL, min, max, field, help, doc }
-#define NO_FIELD 0
+#define OPT_COMPUTED(key, type, ctype, doc, min, max, field, help)                                 \
+  { key, RNULL_OPT_##type, NULL, min, max, FIELD_OF(field, ctype), sizeof(ctype), help, doc, NULL }
+/* 0 stands for another key's value. */
+#define OPT_ZERO_IS(key, type, ctype, other, min, max, field, help)                                \
+  { key, RNULL_OPT_##type, "0", min, max, FIELD_OF(field, ctype), sizeof(ctype), help, NULL, other }
+/* A key accepted by name and always refused: no field. */
+#define REFUSED(key, help)                                                                         \
+  { key, RNULL_OPT_REJECT, NULL, 0, 0, 0, 0, help, NULL, NULL }
 #define ZONED_MSG "zoned devices are out of scope: NBD has no zones"
+typedef char path_t[256];
+typedef char name_t[RNULL_DISK_NAME_LEN];
 
 static const struct rnull_option options[] = {
-    OPT("size", SIZE, "4G", 512, INT64_MAX, F(size),
+    OPT("size", SIZE, uint64_t, "4G", 512, INT64_MAX, size,
         "disk size in bytes, with K/M/G/T/P/E suffix (a multiple of blocksize)"),
-    OPT("blocksize", POW2, "4096", 512, 4096, F(blocksize), "logical block size in bytes"),
-    OPT("physical_blocksize", POW2, "0", 512, 65536, F(physical_blocksize),
-        "physical block size in bytes, >= blocksize (0 = same as blocksize)"),
-    OPT("max_transfer", SIZE, "32M", 4096, 32 << 20, F(max_transfer),
+    OPT("blocksize", POW2, uint32_t, "4096", 512, 4096, blocksize, "logical block size in bytes"),
+    OPT_ZERO_IS("physical_blocksize", POW2, uint32_t, "blocksize", 512, 65536, physical_blocksize,
+                "physical block size in bytes, >= blocksize (0 = same as blocksize)"),
+    OPT("max_transfer", SIZE, uint32_t, "32M", 4096, 32 << 20, max_transfer,
         "largest request in bytes (the NBD maximum block size)"),
-    OPT("rotational", BOOL, "0", 0, 1, F(rotational), "report a rotational disk"),
-    OPT("readonly", BOOL, "0", 0, 1, F(readonly), "refuse writes, trims and zeroes"),
-    OPT("name", NAME, "rnullb0", 0, RNULL_DISK_NAME_LEN - 1, F(name),
+    OPT("rotational", BOOL, bool, "0", 0, 1, rotational, "report a rotational disk"),
+    OPT("readonly", BOOL, bool, "0", 0, 1, readonly, "refuse writes, trims and zeroes"),
+    OPT("name", NAME, name_t, "rnullb0", 0, RNULL_DISK_NAME_LEN - 1, name,
         "disk name (at most 31 bytes, as the kernel's DISK_NAME_LEN)"),
-    OPT("submit_queues", UINT, "1", 1, 64, F(submit_queues), "number of hardware queues"),
-    OPT("hw_queue_depth", UINT, "256", 1, 4096, F(hw_queue_depth), "tags per hardware queue"),
-    OPT("irqmode", IRQ, "none", 0, 2, F(irqmode),
+    OPT("submit_queues", UINT, uint32_t, "1", 1, 64, submit_queues, "number of hardware queues"),
+    OPT("hw_queue_depth", UINT, uint32_t, "256", 1, 4096, hw_queue_depth,
+        "tags per hardware queue"),
+    OPT("irqmode", IRQ, enum rnull_irqmode, "none", 0, 2, irqmode,
         "completion: none|0 (direct), softirq|1 (deferred), timer|2 (after completion_nsec)"),
-    OPT("completion_nsec", UINT, "10000", 0, 10000000000ull, F(completion_nsec),
+    OPT("completion_nsec", UINT, uint64_t, "10000", 0, 10000000000ull, completion_nsec,
         "completion delay in ns for irqmode=timer"),
-    OPT("memory_backed", BOOL, "0", 0, 1, F(memory_backed),
+    OPT("memory_backed", BOOL, bool, "0", 0, 1, memory_backed,
         "keep written data in sparse RAM pages (else reads are zeros, writes dropped)"),
-    OPT_COMPUTED("memory_limit", SIZE, "half of RAM at start-up", 0, INT64_MAX, F(memory_limit),
+    OPT_COMPUTED("memory_limit", SIZE, uint64_t, "half of RAM at start-up", 0, INT64_MAX,
+                 memory_limit,
                  "memory_backed: a write needing pages beyond this many bytes fails with ENOSPC "
                  "(0 = no limit); trim and zeroes give pages back"),
-    OPT("discard", BOOL, "1", 0, 1, F(discard), "offer trim (discard)"),
-    OPT("mbps", UINT, "0", 0, 1000000, F(mbps), "throughput limit in MiB/s (0 = unlimited)"),
-    OPT("timeout_ms", UINT, "30000", 1, 3600000, F(timeout_ms),
+    OPT("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
+    OPT("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, "throughput limit in MiB/s (0 = unlimited)"),
+    OPT("timeout_ms", UINT, uint64_t, "30000", 1, 3600000, timeout_ms,
         "request timeout in ms: a request the driver never completes ends with an error"),
-    OPT("timeout", FAULT, NULL, 0, 0, F(timeout_inject),
+    OPT("timeout", FAULT, struct rnull_fault_attr, NULL, 0, 0, timeout_inject,
         "fault: never complete requests (<interval>,<probability>,<space>,<times>)"),
-    OPT("requeue", FAULT, NULL, 0, 0, F(requeue_inject),
+    OPT("requeue", FAULT, struct rnull_fault_attr, NULL, 0, 0, requeue_inject,
         "fault: requeue requests once (<interval>,<probability>,<space>,<times>)"),
-    OPT("error", FAULT, NULL, 0, 0, F(error_inject),
+    OPT("error", FAULT, struct rnull_fault_attr, NULL, 0, 0, error_inject,
         "fault: end requests with EIO (<interval>,<probability>,<space>,<times>)"),
-    OPT("fault_seed", UINT, "0", 0, UINT64_MAX, F(fault_seed),
+    OPT("fault_seed", UINT, uint64_t, "0", 0, UINT64_MAX, fault_seed,
         "seed of fault injection's random numbers (0 = a new seed each run)"),
-    OPT("badblocks", RANGES, NULL, 0, 0, F(badblocks),
+    OPT("badblocks", RANGES, struct rnull_ranges, NULL, 0, 0, badblocks,
         "bad sectors: START-END[,START-END...] in 512-byte sectors; I/O touching them fails"),
-    OPT("badblocks_once", BOOL, "0", 0, 1, F(badblocks_once),
+    OPT("badblocks_once", BOOL, bool, "0", 0, 1, badblocks_once,
         "a bad range is cleared after the first I/O that hits it"),
-    OPT("stats_file", PATH, NULL, 0, 255, F(stats_file),
+    OPT("stats_file", PATH, path_t, NULL, 0, 255, stats_file,
         "rewrite statistics as JSON to this file every second"),
-    OPT("zoned", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("zone_size", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("zone_capacity", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("zone_nr_conv", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("zone_max_open", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("zone_max_active", REJECT, NULL, 0, 0, NO_FIELD, ZONED_MSG),
-    OPT("cache_size", REJECT, NULL, 0, 0, NO_FIELD,
-        "not implemented: memory_backed keeps all data in RAM, no cache tier"),
+    REFUSED("zoned", ZONED_MSG),
+    REFUSED("zone_size", ZONED_MSG),
+    REFUSED("zone_capacity", ZONED_MSG),
+    REFUSED("zone_nr_conv", ZONED_MSG),
+    REFUSED("zone_max_open", ZONED_MSG),
+    REFUSED("zone_max_active", ZONED_MSG),
+    REFUSED("cache_size", "not implemented: memory_backed keeps all data in RAM, no cache tier"),
 };
 
 const struct rnull_option *rnull_options(size_t *count) {
@@ -154,7 +171,8 @@ static int parse_irqmode(const char *s, enum rnull_irqmode *out) {
   return -EINVAL;
 }
 
-static int parse_ranges(const char *s, struct rnull_config *cfg) {
+static int parse_ranges(const char *s, struct rnull_ranges *out) {
+  struct rnull_ranges got;
   unsigned n = 0;
   const char *p = s;
   while (*p) {
@@ -166,16 +184,17 @@ static int parse_ranges(const char *s, struct rnull_config *cfg) {
       p++;
     else if (*p)
       return -EINVAL;
-    cfg->badblocks[n++] = (struct rnull_range){a, b};
+    got.r[n++] = (struct rnull_range){a, b};
   }
   if (n == 0)
     return -EINVAL;
-  cfg->nr_badblocks = n;
+  got.n = n;
+  *out = got;
   return 0;
 }
 
 /* Describe the allowed values of an option, for error messages and help. */
-static void describe_range(const struct rnull_option *o, char *buf, size_t len) {
+void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len) {
   switch (o->type) {
   case RNULL_OPT_SIZE:
     snprintf(buf, len, "a size from %" PRIu64 " to %" PRIu64 " bytes (K/M/G/T/P/E suffixes)",
@@ -185,8 +204,8 @@ static void describe_range(const struct rnull_option *o, char *buf, size_t len) 
     snprintf(buf, len, "a decimal integer from %" PRIu64 " to %" PRIu64, o->min, o->max);
     break;
   case RNULL_OPT_POW2:
-    snprintf(buf, len, "%sa power of two from %" PRIu64 " to %" PRIu64,
-             o->def && strcmp(o->def, "0") == 0 ? "0 or " : "", o->min, o->max);
+    snprintf(buf, len, "%sa power of two from %" PRIu64 " to %" PRIu64, o->zero_is ? "0 or " : "",
+             o->min, o->max);
     break;
   case RNULL_OPT_BOOL:
     snprintf(buf, len, "a boolean: 0/1, false/true, no/yes, off/on");
@@ -213,6 +232,18 @@ static void describe_range(const struct rnull_option *o, char *buf, size_t len) 
   }
 }
 
+/* Integer fields are as wide as the table says. */
+static void store_uint(const struct rnull_option *o, char *field, uint64_t n) {
+  if (o->size == sizeof(uint32_t))
+    *(uint32_t *)field = (uint32_t)n;
+  else
+    *(uint64_t *)field = n;
+}
+
+static uint64_t load_uint(const struct rnull_option *o, const char *field) {
+  return o->size == sizeof(uint32_t) ? *(const uint32_t *)field : *(const uint64_t *)field;
+}
+
 static int set_option(const struct rnull_option *o, struct rnull_config *cfg, const char *v,
                       char *err, size_t errlen) {
   char *field = (char *)cfg + o->offset;
@@ -223,21 +254,14 @@ static int set_option(const struct rnull_option *o, struct rnull_config *cfg, co
   case RNULL_OPT_UINT:
   case RNULL_OPT_POW2:
     r = o->type == RNULL_OPT_SIZE ? rnull_parse_size(v, &n) : parse_uint(v, &n);
-    if (r == 0 && o->type == RNULL_OPT_POW2 && !(n == 0 && o->def && !strcmp(o->def, "0")) &&
-        (n & (n - 1)))
+    if (r == 0 && n == 0 && o->zero_is)
+      ; /* 0: the other key's value */
+    else if (r == 0 && o->type == RNULL_OPT_POW2 && (n & (n - 1)))
       r = -EINVAL;
-    if (r == 0 && (n < o->min || n > o->max) &&
-        !(n == 0 && o->type == RNULL_OPT_POW2 && o->def && !strcmp(o->def, "0")))
+    else if (r == 0 && (n < o->min || n > o->max))
       r = -ERANGE;
-    if (r)
-      break;
-    /* fields are uint64_t except these 32-bit ones */
-    if (o->offset == F(blocksize) || o->offset == F(physical_blocksize) ||
-        o->offset == F(max_transfer) || o->offset == F(submit_queues) ||
-        o->offset == F(hw_queue_depth))
-      *(uint32_t *)field = (uint32_t)n;
-    else
-      *(uint64_t *)field = n;
+    if (r == 0)
+      store_uint(o, field, n);
     break;
   case RNULL_OPT_BOOL:
     r = parse_bool(v, (bool *)field);
@@ -258,7 +282,7 @@ static int set_option(const struct rnull_option *o, struct rnull_config *cfg, co
     break;
   }
   case RNULL_OPT_RANGES:
-    r = parse_ranges(v, cfg);
+    r = parse_ranges(v, (struct rnull_ranges *)field);
     break;
   case RNULL_OPT_REJECT:
     snprintf(err, errlen, "%s=%s: %s", o->key, v, o->help);
@@ -266,7 +290,7 @@ static int set_option(const struct rnull_option *o, struct rnull_config *cfg, co
   }
   if (r) {
     char range[160];
-    describe_range(o, range, sizeof range);
+    rnull_option_describe(o, range, sizeof range);
     snprintf(err, errlen, "%s=%s: invalid value: expected %s", o->key, v, range);
     return -EINVAL;
   }
@@ -345,11 +369,11 @@ int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen)
              cfg->max_transfer, cfg->blocksize);
     return -EINVAL;
   }
-  for (unsigned i = 0; i < cfg->nr_badblocks; i++) {
-    if (cfg->badblocks[i].end >= cfg->size / 512) {
+  for (unsigned i = 0; i < cfg->badblocks.n; i++) {
+    if (cfg->badblocks.r[i].end >= cfg->size / 512) {
       snprintf(err, errlen,
                "badblocks: range %" PRIu64 "-%" PRIu64 " is past the last sector (%" PRIu64 ")",
-               cfg->badblocks[i].start, cfg->badblocks[i].end, cfg->size / 512 - 1);
+               cfg->badblocks.r[i].start, cfg->badblocks.r[i].end, cfg->size / 512 - 1);
       return -EINVAL;
     }
   }
@@ -364,7 +388,7 @@ void rnull_config_help(FILE *out) {
       fprintf(out, "%s=  (refused: %s)\n", o->key, o->help);
       continue;
     }
-    describe_range(o, range, sizeof range);
+    rnull_option_describe(o, range, sizeof range);
     fprintf(out, "%s=  %s.\n    default: %s; allowed: %s\n", o->key, o->help,
             o->def       ? o->def
             : o->def_doc ? o->def_doc
@@ -373,31 +397,50 @@ void rnull_config_help(FILE *out) {
   }
 }
 
-static void dump_fault(FILE *out, const char *key, const struct rnull_fault_attr *a) {
-  if (a->enabled)
-    fprintf(out, "%s=%" PRIu64 ",%u,%" PRId64 ",%" PRId64 "\n", key, a->interval, a->probability,
-            a->space, a->times);
+/* One key=value line of the dump, from the field the table describes;
+ * nothing for a key that is unset. */
+static void dump_option(const struct rnull_config *cfg, const struct rnull_option *o, FILE *out) {
+  static const char *const irq[] = {"none", "softirq", "timer"};
+  const char *field = (const char *)cfg + o->offset;
+  const struct rnull_fault_attr *fa = (const void *)field;
+  const struct rnull_ranges *rg = (const void *)field;
+  switch (o->type) {
+  case RNULL_OPT_SIZE:
+  case RNULL_OPT_UINT:
+  case RNULL_OPT_POW2: {
+    uint64_t n = load_uint(o, field);
+    if (n == 0 && o->zero_is) /* the effective value */
+      n = load_uint(o, (const char *)cfg + rnull_option_find(o->zero_is)->offset);
+    fprintf(out, "%s=%" PRIu64 "\n", o->key, n);
+    return;
+  }
+  case RNULL_OPT_BOOL:
+    fprintf(out, "%s=%d\n", o->key, *(const bool *)field);
+    return;
+  case RNULL_OPT_NAME:
+  case RNULL_OPT_PATH:
+    if (*field)
+      fprintf(out, "%s=%s\n", o->key, field);
+    return;
+  case RNULL_OPT_IRQ:
+    fprintf(out, "%s=%s\n", o->key, irq[*(const enum rnull_irqmode *)field]);
+    return;
+  case RNULL_OPT_FAULT:
+    if (fa->enabled)
+      fprintf(out, "%s=%" PRIu64 ",%u,%" PRId64 ",%" PRId64 "\n", o->key, fa->interval,
+              fa->probability, fa->space, fa->times);
+    return;
+  case RNULL_OPT_RANGES:
+    for (unsigned i = 0; i < rg->n; i++)
+      fprintf(out, "%s%s%" PRIu64 "-%" PRIu64 "%s", i ? "," : o->key, i ? "" : "=",
+              rg->r[i].start, rg->r[i].end, i + 1 == rg->n ? "\n" : "");
+    return;
+  case RNULL_OPT_REJECT:
+    return;
+  }
 }
 
 void rnull_config_dump(const struct rnull_config *cfg, FILE *out) {
-  static const char *const irq[] = {"none", "softirq", "timer"};
-  fprintf(out,
-          "name=%s\nsize=%" PRIu64 "\nblocksize=%" PRIu32 "\nphysical_blocksize=%" PRIu32
-          "\nmax_transfer=%" PRIu32 "\nrotational=%d\nreadonly=%d\nsubmit_queues=%" PRIu32
-          "\nhw_queue_depth=%" PRIu32 "\nirqmode=%s\ncompletion_nsec=%" PRIu64
-          "\nmemory_backed=%d\nmemory_limit=%" PRIu64 "\ndiscard=%d\nmbps=%" PRIu64
-          "\ntimeout_ms=%" PRIu64 "\nfault_seed=%" PRIu64 "\nbadblocks_once=%d\n",
-          cfg->name, cfg->size, cfg->blocksize,
-          cfg->physical_blocksize ? cfg->physical_blocksize : cfg->blocksize, cfg->max_transfer,
-          cfg->rotational, cfg->readonly, cfg->submit_queues, cfg->hw_queue_depth,
-          irq[cfg->irqmode], cfg->completion_nsec, cfg->memory_backed, cfg->memory_limit,
-          cfg->discard, cfg->mbps, cfg->timeout_ms, cfg->fault_seed, cfg->badblocks_once);
-  dump_fault(out, "timeout", &cfg->timeout_inject);
-  dump_fault(out, "requeue", &cfg->requeue_inject);
-  dump_fault(out, "error", &cfg->error_inject);
-  for (unsigned i = 0; i < cfg->nr_badblocks; i++)
-    fprintf(out, "%s%" PRIu64 "-%" PRIu64 "%s", i ? "," : "badblocks=", cfg->badblocks[i].start,
-            cfg->badblocks[i].end, i + 1 == cfg->nr_badblocks ? "\n" : "");
-  if (cfg->stats_file[0])
-    fprintf(out, "stats_file=%s\n", cfg->stats_file);
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    dump_option(cfg, &options[i], out);
 }

@@ -44,6 +44,12 @@ struct rnull_range {
   uint64_t start, end; /* inclusive, in 512-byte sectors */
 };
 
+/* The badblocks key's value: sorted as given, at most RNULL_MAX_BADBLOCK_RANGES. */
+struct rnull_ranges {
+  unsigned n;
+  struct rnull_range r[RNULL_MAX_BADBLOCK_RANGES];
+};
+
 struct rnull_config {
   char name[RNULL_DISK_NAME_LEN];
   uint64_t size;               /* bytes */
@@ -67,8 +73,7 @@ struct rnull_config {
   struct rnull_fault_attr error_inject;
   bool badblocks_once;
   char stats_file[256]; /* front ends rewrite it every second as JSON */
-  unsigned nr_badblocks;
-  struct rnull_range badblocks[RNULL_MAX_BADBLOCK_RANGES];
+  struct rnull_ranges badblocks;
 };
 
 enum rnull_opt_type {
@@ -84,14 +89,20 @@ enum rnull_opt_type {
   RNULL_OPT_REJECT, /* accepted key name, always refused (e.g. zoned) */
 };
 
+/* One key. Its field in struct rnull_config is described here (offset and
+ * size: the C type the table line names, checked at compile time), so
+ * parsing, --help, the configuration dump and the man pages all walk this
+ * table and no other list of keys exists. */
 struct rnull_option {
   const char *key;
   enum rnull_opt_type type;
   const char *def; /* default, as text; NULL when the key has none */
   uint64_t min, max;
   size_t offset; /* of the field in struct rnull_config */
+  size_t size;   /* of the field (0: no field, a refused key) */
   const char *help;
   const char *def_doc; /* a default computed at start-up (def is NULL): as documented */
+  const char *zero_is; /* 0 stands for this other key's value (e.g. physical_blocksize) */
 };
 
 /* The table, in documentation order. */
@@ -113,6 +124,9 @@ RNULL_API int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char
 /* Checks between keys (physical_blocksize >= blocksize, size a multiple of
  * the block size, ...). 0 or -EINVAL with err set. */
 RNULL_API int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
+
+/* The values a key allows, in words (what errors, --help and man say). */
+RNULL_API void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len);
 
 /* Print one line per key: "key=TYPE  help (default D, range ...)". */
 RNULL_API void rnull_config_help(FILE *out);

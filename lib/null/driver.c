@@ -60,7 +60,7 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   const struct rnull_io *io = rnull_rq_io(rq);
   bool zero = false;
   int r;
-  if (nd->cfg.nr_badblocks && moves_data(io) && (r = null_handle_badblocks(nd, io)) != 0)
+  if (nd->cfg.badblocks.n && moves_data(io) && (r = null_handle_badblocks(nd, io)) != 0)
     return r;
   switch (io->op) {
   case RNULL_OP_READ: /* data ops: len <= max_transfer (rnull_disk checked it) */
@@ -202,7 +202,7 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
   rnull_fault_init(&nd->timeout_fault, &nd->cfg.timeout_inject, seed);
   rnull_fault_init(&nd->requeue_fault, &nd->cfg.requeue_inject, seed + 1);
   rnull_fault_init(&nd->error_fault, &nd->cfg.error_inject, seed + 2);
-  rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks, nd->cfg.nr_badblocks,
+  rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks.r, nd->cfg.badblocks.n,
                        nd->cfg.badblocks_once);
   rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
   nd->inited = true;

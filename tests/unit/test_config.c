@@ -194,10 +194,10 @@ END_TEST
 
 START_TEST(badblock_ranges) {
   ck_assert_int_eq(rnull_config_set(&cfg, "badblocks", "8-15,100-100", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.nr_badblocks, 2);
-  ck_assert_uint_eq(cfg.badblocks[0].start, 8);
-  ck_assert_uint_eq(cfg.badblocks[0].end, 15);
-  ck_assert_uint_eq(cfg.badblocks[1].start, 100);
+  ck_assert_uint_eq(cfg.badblocks.n, 2);
+  ck_assert_uint_eq(cfg.badblocks.r[0].start, 8);
+  ck_assert_uint_eq(cfg.badblocks.r[0].end, 15);
+  ck_assert_uint_eq(cfg.badblocks.r[1].start, 100);
   static const char *const bad[] = {"", "5", "9-3", "1-2,", "a-b", "1-2;3-4"};
   for (unsigned i = 0; i < 6; i++)
     ck_assert_msg(rnull_config_set(&cfg, "badblocks", bad[i], err, sizeof err) == -EINVAL,
@@ -250,6 +250,33 @@ START_TEST(dump_round_trips) {
 }
 END_TEST
 
+START_TEST(dump_walks_the_table) {
+  /* every key with a default or a value appears, at the field's width */
+  ck_assert_int_eq(rnull_config_set(&cfg, "badblocks", "8-15,100-100", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "stats_file", "/tmp/x.json", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "4096", err, sizeof err), 0);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  rnull_config_dump(&cfg, f);
+  fclose(f);
+  size_t n;
+  const struct rnull_option *o = rnull_options(&n);
+  for (size_t i = 0; i < n; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s%s=", i ? "\n" : "", o[i].key);
+    bool has_value = o[i].def || o[i].def_doc || !strcmp(o[i].key, "badblocks") ||
+                     !strcmp(o[i].key, "stats_file");
+    ck_assert_msg((strstr(buf, key) != NULL) == has_value, "%s in dump: %s", o[i].key, buf);
+    ck_assert_uint_eq(o[i].size == 0, o[i].type == RNULL_OPT_REJECT);
+  }
+  ck_assert_ptr_nonnull(strstr(buf, "\nbadblocks=8-15,100-100\n"));
+  ck_assert_ptr_nonnull(strstr(buf, "\nphysical_blocksize=4096\n")); /* 0: same as blocksize */
+  ck_assert_ptr_nonnull(strstr(buf, "\nhw_queue_depth=4096\n"));
+  free(buf);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("config");
   TCase *tc = new_tcase("config");
@@ -270,6 +297,7 @@ int main(void) {
   tcase_add_test(tc, badblock_ranges);
   tcase_add_test(tc, table_is_complete_and_help_lists_every_key);
   tcase_add_test(tc, dump_round_trips);
+  tcase_add_test(tc, dump_walks_the_table);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -63,9 +63,9 @@ START_TEST(badblock_ranges_are_decimal) {
   refused("badblocks", "1- 5");
   refused("badblocks", "1-18446744073709551616");
   ck_assert_int_eq(rnull_config_set(&cfg, "badblocks", "010-020,30-40", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.nr_badblocks, 2);
-  ck_assert_uint_eq(cfg.badblocks[0].start, 10);
-  ck_assert_uint_eq(cfg.badblocks[0].end, 20);
+  ck_assert_uint_eq(cfg.badblocks.n, 2);
+  ck_assert_uint_eq(cfg.badblocks.r[0].start, 10);
+  ck_assert_uint_eq(cfg.badblocks.r[0].end, 20);
 }
 END_TEST
 
