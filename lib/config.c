@@ -432,8 +432,8 @@ static void dump_option(const struct rnull_config *cfg, const struct rnull_optio
     return;
   case RNULL_OPT_RANGES:
     for (unsigned i = 0; i < rg->n; i++)
-      fprintf(out, "%s%s%" PRIu64 "-%" PRIu64 "%s", i ? "," : o->key, i ? "" : "=",
-              rg->r[i].start, rg->r[i].end, i + 1 == rg->n ? "\n" : "");
+      fprintf(out, "%s%s%" PRIu64 "-%" PRIu64 "%s", i ? "," : o->key, i ? "" : "=", rg->r[i].start,
+              rg->r[i].end, i + 1 == rg->n ? "\n" : "");
     return;
   case RNULL_OPT_REJECT:
     return;
