@@ -139,7 +139,7 @@ RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
 RNULL_API int rnull_stats_file_usable(const char *path);
 
 /* memory_limit's default: half of the machine's RAM, read now. */
-uint64_t rnull_default_memory_limit(void);
+RNULL_API uint64_t rnull_default_memory_limit(void);
 
 /* Parse a size with nbdkit-style suffix (K,M,G,T,P,E; powers of 1024). */
 RNULL_API int rnull_parse_size(const char *s, uint64_t *out);

@@ -117,9 +117,15 @@ check_librnull() {
   readelf -d "$so" | grep -q 'SONAME.*\[librnull\.so\.0\]' || bad "$so: SONAME is not librnull.so.0"
   out=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v '^rnull_')
   [ -z "$out" ] || bad "librnull exports non-rnull_ symbols: $out"
-  for f in rnull_submit rnull_rq_end rnull_null_disk_create rnull_config_set; do
-    nm -D --defined-only "$so" | grep -qw "$f" || bad "librnull does not export $f"
-  done
+  # every function the installed headers declare is exported, and only those
+  sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' "$pfx"/include/rnull/*.h | sort -u >"$tmp/declared"
+  nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u >"$tmp/exported"
+  [ "$(wc -l <"$tmp/declared")" -gt 50 ] || bad "fewer than 50 RNULL_API declarations found"
+  out=$(comm -3 "$tmp/declared" "$tmp/exported")
+  [ -z "$out" ] || bad "declared (left) and exported (right) differ: $out"
+  if grep -hE '^[a-z][a-z0-9_ *]*\brnull_[a-z0-9_]*\(' "$pfx"/include/rnull/*.h | grep -v '^static'; then
+    bad "the declarations above lack RNULL_API"
+  fi
   for f in rnull_badblocks_check rnull_store_null_create rnull_throttle_reserve \
     rnull_heap_push rnull_tag_put rnull_fault_should_fail; do
     nm -D --defined-only "$so" | grep -qw "$f" && bad "librnull exports the private $f"

@@ -63,6 +63,9 @@ static void flush_batch(void) {
 }
 
 static int wd_queue_rq(struct rnull_rq *rq, bool is_last) {
+  struct rnull_hctx *h = rnull_rq_hctx(rq); /* what a driver reaches from a request */
+  ck_assert_uint_eq(rnull_hctx_index(h), 0);
+  ck_assert_uint_eq(rnull_disk_logical_block_size(rnull_hctx_disk(h)), BS);
   pthread_mutex_lock(&w.lock);
   if (w.nr_ring + w.nr_pending == RING) { /* workers busy: come back later */
     flush_batch();
