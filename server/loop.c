@@ -3,12 +3,12 @@
  * runs the engine's due work, retries connections waiting for a tag, flushes
  * replies, and arms a timer at the engine's next deadline. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,9 +141,26 @@ static void poll_idle_cb(struct ev_loop *ev, ev_idle *w, int revents) {
   (void)revents; /* being active is its job: the loop polls instead of sleeping */
 }
 
-static long thread_nivcsw(void) {
-  struct rusage ru;
-  return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+static int loadavg_fd = -1;
+static long online_cpus;
+static void open_loadavg(void) {
+  loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* More tasks runnable than CPUs right now (this thread included): the 4th
+ * field of /proc/loadavg, "running/total". Unknown counts as not crowded. */
+static bool cpus_crowded(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, open_loadavg);
+  char buf[128];
+  ssize_t n = loadavg_fd < 0 ? -1 : pread(loadavg_fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0)
+    return false;
+  buf[n] = 0;
+  unsigned long running;
+  return sscanf(buf, "%*s %*s %*s %lu/", &running) == 1 && online_cpus > 0 &&
+         running > (unsigned long)online_cpus;
 }
 
 /* Poll (an active idle watcher: epoll_wait with a zero timeout) or sleep
@@ -155,7 +172,7 @@ static void decide_poll(struct loop *l, bool worked) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-  if (pw_next(&l->pw, worked, l->nconns > 0, now, thread_nivcsw)) {
+  if (pw_next(&l->pw, worked, l->nconns > 0, now, cpus_crowded)) {
     if (!ev_is_active(&l->poll_idle))
       ev_idle_start(l->ev, &l->poll_idle);
   } else {

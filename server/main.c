@@ -48,10 +48,10 @@ static void usage(FILE *out) {
           "  --poll MODE            after work, poll the sockets instead of sleeping, so\n"
           "                         the client never pays for waking the server:\n"
           "                         adaptive (window grows to %u us while requests come\n"
-          "                         that fast, shrinks when they don't, pauses while other\n"
-          "                         work needs the CPU), off, or a fixed window in us\n"
-          "                         (0..%u). Costs up to one core per busy hw queue;\n"
-          "                         idle clients cost nothing (default %s)\n"
+          "                         that fast, shrinks when they don't, pauses while more\n"
+          "                         tasks are runnable than CPUs), off, or a fixed window\n"
+          "                         in us (0..%u). Costs up to one core per busy hw\n"
+          "                         queue; idle clients cost nothing (default %s)\n"
           "  --handshake-timeout S  seconds a client has to finish the handshake\n"
           "                         (default %d, 0 = no limit; refused clients: at most 5)\n"
           "  --idle-timeout S       close a connection with nothing in flight that sent\n"
@@ -63,8 +63,8 @@ static void usage(FILE *out) {
           "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n"
           "\nDisk keys (key=value):\n",
-          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
-          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT);
+          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
+          DEFAULT_HANDSHAKE_TIMEOUT);
   rnull_config_help(out);
 }
 

@@ -62,34 +62,30 @@ static void adapt(struct poll_window *p, uint64_t waited) {
   }
 }
 
-/* Preempted while polling: someone else wanted this CPU. Stop polling for a
- * back-off that doubles while contention lasts; a clean interval resets it. */
-static bool contended(struct poll_window *p, uint64_t now, long (*nivcsw)(void)) {
-  if (now < p->next_check) {
-    p->polled = true;
+/* Others wait for a CPU while this loop polls: stop polling for a back-off
+ * that doubles while crowding lasts; an uncrowded check resets it. */
+static bool backing_off(struct poll_window *p, uint64_t now, bool (*crowded)(void)) {
+  if (now < p->next_check)
     return false;
-  }
-  long n = nivcsw();
-  bool hit = p->polled && n > p->nivcsw;
-  p->nivcsw = n;
   p->next_check = now + PW_CHECK_NS;
-  if (!hit) {
-    if (p->polled)
-      p->backoff_ns = 0;
-    p->polled = true;
+  if (!crowded()) {
+    p->crowded = 0;
+    p->backoff_ns = 0;
     return false;
   }
+  if (++p->crowded < 2)
+    return false;
+  p->crowded = 0;
   p->backoff_ns = p->backoff_ns ? 2 * p->backoff_ns : PW_BACKOFF_MIN_NS;
   if (p->backoff_ns > PW_BACKOFF_MAX_NS)
     p->backoff_ns = PW_BACKOFF_MAX_NS;
   p->backoff_until = now + p->backoff_ns;
-  p->polled = false;
   p->backoffs++;
   return true;
 }
 
 bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
-             long (*nivcsw)(void)) {
+             bool (*crowded)(void)) {
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
@@ -104,5 +100,5 @@ bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
     return true;
   if (now < p->backoff_until)
     return false;
-  return !contended(p, now, nivcsw);
+  return !backing_off(p, now, crowded);
 }

@@ -10,12 +10,14 @@
  * while work arrives later than the window but within the maximum, and
  * halves when it arrives later than the maximum, so an idle or slow client
  * costs nothing and a fast one never waits for a wake-up. Adaptive polling
- * also backs off while the loop thread is being preempted (involuntary
- * context switches while it polls): other runnable work on the machine needs
- * the CPU it would burn.
+ * also backs off while the machine is crowded: when, in two checks in a row
+ * while polling, more tasks are runnable than there are CPUs, someone waits
+ * for the CPU the loop would burn (two busy clients and a polling loop on two
+ * CPUs). Not the loop's own involuntary context switches: a client woken on
+ * the loop's CPU preempts it on every request and would look the same.
  *
- * Pure state machine: the caller passes the time and a way to read its
- * involuntary context switches, so it is tested without a clock. */
+ * Pure state machine: the caller passes the time and a way to ask whether
+ * the CPUs are crowded, so it is tested without a clock. */
 #ifndef RNULL_SERVER_POLL_WINDOW_H
 #define RNULL_SERVER_POLL_WINDOW_H
 
@@ -32,8 +34,8 @@ enum pw_mode { PW_OFF, PW_FIXED, PW_ADAPTIVE };
 #define PW_GROW_START_NS 4000u
 /* --poll N: N in 1..PW_FIXED_MAX_US */
 #define PW_FIXED_MAX_US 1000000u
-/* Contention: checked at most this often while polling; a hit stops
- * polling for a back-off that doubles with each consecutive hit. */
+/* Crowding: checked at most this often while polling; two crowded checks
+ * in a row stop polling for a back-off that doubles while crowding lasts. */
 #define PW_CHECK_NS 1000000u
 #define PW_BACKOFF_MIN_NS 10000000u
 #define PW_BACKOFF_MAX_NS 640000000u
@@ -54,9 +56,8 @@ struct poll_window {
   uint64_t window_ns;  /* poll this long after the last work */
   uint64_t idle_since; /* when the loop last finished work */
   bool idle;           /* no work since idle_since */
-  bool polled;         /* polled since the last contention check */
-  uint64_t next_check; /* next contention check */
-  long nivcsw;         /* involuntary switches at the last check */
+  uint64_t next_check; /* next crowding check */
+  unsigned crowded;    /* crowded checks in a row */
   uint64_t backoff_ns, backoff_until;
   /* counters (statistics, tests) */
   uint64_t grows, shrinks, backoffs;
@@ -65,9 +66,11 @@ struct poll_window {
 void pw_init(struct poll_window *p, const struct pw_opts *o);
 
 /* After every loop iteration: worked = the iteration did work, may_poll =
- * the loop has connections, now = monotonic ns. nivcsw() returns the loop
- * thread's involuntary context switches (read at most every PW_CHECK_NS).
- * Returns true to poll (run the next iteration without sleeping). */
-bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now, long (*nivcsw)(void));
+ * the loop has connections, now = monotonic ns. crowded() says whether more
+ * tasks are runnable than there are CPUs (asked at most every PW_CHECK_NS,
+ * adaptive mode only). Returns true to poll (run the next iteration without
+ * sleeping). */
+bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
+             bool (*crowded)(void));
 
 #endif

@@ -1,6 +1,6 @@
 /* --poll (issue 14): the poll window's state machine step by step (grows
  * while work comes within the maximum, shrinks when it does not, backs off
- * while the loop is preempted), the option and its errors, a polling server
+ * while more tasks are runnable than CPUs), the option and its errors, a polling server
  * serving correctly, idle clients and no clients costing ~no CPU, and
  * shutdown not waiting for a poll window. No speed is judged here: CPU
  * bounds are generous (a polling loop would burn ~100%). */
@@ -17,8 +17,8 @@
 #define US 1000u
 #define MS 1000000u
 
-static long fake_nivcsw_value;
-static long fake_nivcsw(void) { return fake_nivcsw_value; }
+static bool fake_crowded_value;
+static bool fake_crowded(void) { return fake_crowded_value; }
 
 static void test_parse(void) {
   struct pw_opts o;
@@ -48,21 +48,20 @@ static void test_off_and_fixed(void) {
   struct poll_window p;
   struct pw_opts off = {PW_OFF, 0}, fixed = {PW_FIXED, 30 * US};
   pw_init(&p, &off);
-  EXPECT(!pw_next(&p, true, true, 1000, fake_nivcsw));
-  EXPECT(!pw_next(&p, false, true, 1001, fake_nivcsw));
+  EXPECT(!pw_next(&p, true, true, 1000, fake_crowded));
+  EXPECT(!pw_next(&p, false, true, 1001, fake_crowded));
   pw_init(&p, &fixed);
-  EXPECT_MSG(!pw_next(&p, false, true, 1000, fake_nivcsw), "no work yet: sleep");
-  EXPECT_MSG(pw_next(&p, true, true, 1000, fake_nivcsw), "after work: poll");
-  EXPECT(pw_next(&p, false, true, 1000 + 29 * US, fake_nivcsw));
-  EXPECT_MSG(!pw_next(&p, false, true, 1000 + 30 * US, fake_nivcsw), "window over: sleep");
-  EXPECT_MSG(!pw_next(&p, true, false, 2000 + 30 * US, fake_nivcsw), "no connections: sleep");
+  EXPECT_MSG(!pw_next(&p, false, true, 1000, fake_crowded), "no work yet: sleep");
+  EXPECT_MSG(pw_next(&p, true, true, 1000, fake_crowded), "after work: poll");
+  EXPECT(pw_next(&p, false, true, 1000 + 29 * US, fake_crowded));
+  EXPECT_MSG(!pw_next(&p, false, true, 1000 + 30 * US, fake_crowded), "window over: sleep");
+  EXPECT_MSG(!pw_next(&p, true, false, 2000 + 30 * US, fake_crowded), "no connections: sleep");
   /* a fixed window neither adapts nor backs off */
-  fake_nivcsw_value = 0;
+  fake_crowded_value = true;
   uint64_t t = 10 * MS;
-  for (int i = 0; i < 100; i++, t += 500 * US) {
-    fake_nivcsw_value += 5;
-    EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
-  }
+  for (int i = 0; i < 100; i++, t += 500 * US)
+    EXPECT(pw_next(&p, true, true, t, fake_crowded));
+  fake_crowded_value = false;
   EXPECT_EQ_U64(p.window_ns, 30 * US);
   EXPECT_EQ_U64(p.backoffs, 0);
 }
@@ -71,7 +70,7 @@ static void test_off_and_fixed(void) {
 static uint64_t feed(struct poll_window *p, uint64_t t, uint64_t gap, int n) {
   for (int i = 0; i < n; i++) {
     t += gap;
-    pw_next(p, true, true, t, fake_nivcsw);
+    pw_next(p, true, true, t, fake_crowded);
   }
   return t;
 }
@@ -80,10 +79,10 @@ static void test_adaptive(void) {
   struct poll_window p;
   struct pw_opts a = {PW_ADAPTIVE, PW_ADAPTIVE_MAX_NS};
   pw_init(&p, &a);
-  fake_nivcsw_value = 0;
+  fake_crowded_value = false;
   EXPECT_EQ_U64(p.window_ns, 0);
   uint64_t t = feed(&p, 1000, 20 * US, 1);
-  EXPECT_MSG(!pw_next(&p, false, true, t + 1, fake_nivcsw), "starts at 0: sleeps");
+  EXPECT_MSG(!pw_next(&p, false, true, t + 1, fake_crowded), "starts at 0: sleeps");
   /* requests 20 µs apart: 4 -> 8 -> 16 -> 32 µs, then work comes inside it */
   t = feed(&p, t, 20 * US, 1);
   EXPECT_EQ_U64(p.window_ns, PW_GROW_START_NS);
@@ -92,8 +91,8 @@ static void test_adaptive(void) {
   uint64_t grows = p.grows;
   t = feed(&p, t, 20 * US, 10);
   EXPECT_EQ_U64(p.grows, grows);
-  EXPECT(pw_next(&p, false, true, t + 31 * US, fake_nivcsw));
-  EXPECT(!pw_next(&p, false, true, t + 32 * US, fake_nivcsw));
+  EXPECT(pw_next(&p, false, true, t + 31 * US, fake_crowded));
+  EXPECT(!pw_next(&p, false, true, t + 32 * US, fake_crowded));
   /* 40 µs apart: grows to the maximum, never past it */
   t = feed(&p, t, 40 * US, 5);
   EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS);
@@ -102,46 +101,48 @@ static void test_adaptive(void) {
   EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS / 2);
   t = feed(&p, t, MS, 10);
   EXPECT_EQ_U64(p.window_ns, 0);
-  EXPECT(!pw_next(&p, false, true, t + 1, fake_nivcsw));
-  EXPECT(!pw_next(&p, true, false, t + 2, fake_nivcsw));
+  EXPECT(!pw_next(&p, false, true, t + 1, fake_crowded));
+  EXPECT(!pw_next(&p, true, false, t + 2, fake_crowded));
 }
 
 static void test_backoff(void) {
   struct poll_window p;
   struct pw_opts a = {PW_ADAPTIVE, PW_ADAPTIVE_MAX_NS};
   pw_init(&p, &a);
-  fake_nivcsw_value = 100;
+  fake_crowded_value = false;
   uint64_t t = feed(&p, 1000, 10 * US, 20); /* busy: window > 0 */
   EXPECT(p.window_ns > 0);
-  /* polling with no preemption for a few check intervals: keeps polling */
+  /* polling on uncrowded CPUs for a few check intervals: keeps polling */
   for (int i = 0; i < 400; i++) {
     t += 10 * US;
-    EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
+    EXPECT(pw_next(&p, true, true, t, fake_crowded));
   }
   EXPECT_EQ_U64(p.backoffs, 0);
-  /* preempted while polling: stops polling for PW_BACKOFF_MIN_NS */
-  fake_nivcsw_value++;
+  /* one crowded check is not enough (a kworker passing by)... */
+  fake_crowded_value = true;
+  t += PW_CHECK_NS;
+  EXPECT(pw_next(&p, true, true, t, fake_crowded));
+  /* ...a second one in a row stops polling for PW_BACKOFF_MIN_NS */
   bool stopped = false;
   for (int i = 0; i < 200 && !stopped; i++) {
     t += 10 * US;
-    stopped = !pw_next(&p, true, true, t, fake_nivcsw);
+    stopped = !pw_next(&p, true, true, t, fake_crowded);
   }
-  EXPECT_MSG(stopped, "backs off within a check interval");
+  EXPECT_MSG(stopped, "backs off at the next check");
   EXPECT_EQ_U64(p.backoffs, 1);
-  EXPECT(!pw_next(&p, true, true, t + PW_BACKOFF_MIN_NS - 1, fake_nivcsw));
-  /* contention goes on: the next back-off is twice as long */
+  EXPECT(!pw_next(&p, true, true, t + PW_BACKOFF_MIN_NS - 1, fake_crowded));
+  /* still crowded: the next back-off is twice as long */
   t += PW_BACKOFF_MIN_NS;
-  for (int i = 0; i < 300 && p.backoffs == 1; i++, t += 10 * US) {
-    fake_nivcsw_value++;
-    pw_next(&p, true, true, t, fake_nivcsw);
-  }
+  for (int i = 0; i < 1000 && p.backoffs == 1; i++, t += 10 * US)
+    pw_next(&p, true, true, t, fake_crowded);
   EXPECT_EQ_U64(p.backoffs, 2);
   EXPECT_EQ_U64(p.backoff_ns, 2ull * PW_BACKOFF_MIN_NS);
-  /* contention over: polling resumes and a clean interval resets the back-off */
+  /* crowding over: polling resumes and the back-off resets */
+  fake_crowded_value = false;
   t = p.backoff_until;
   for (int i = 0; i < 400; i++, t += 10 * US)
-    pw_next(&p, true, true, t, fake_nivcsw);
-  EXPECT(pw_next(&p, true, true, t, fake_nivcsw));
+    pw_next(&p, true, true, t, fake_crowded);
+  EXPECT(pw_next(&p, true, true, t, fake_crowded));
   EXPECT_EQ_U64(p.backoff_ns, 0);
   EXPECT_EQ_U64(p.backoffs, 2);
 }
