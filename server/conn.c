@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nbd_proto.h"
+#include "tls.h"
 
 #define IOV_BATCH 512
 #define DIRECT_RECV_MIN (64u * 1024)
@@ -22,6 +23,7 @@ static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents);
+static bool tls_begin(struct conn *c);
 
 static void mark_dirty(struct conn *c) {
   if (!c->closing)
@@ -49,6 +51,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->counted = !refuse;
   c->tcp = tcp;
   rnull_hs_init(&c->hs, &l->srv->exp, refuse);
+  c->hs.tls = l->srv->tls.o.mode;
   rnull_hs_greeting(c->hs_out);
   c->hs_out_len = RNULL_HS_GREETING_LEN;
   ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
@@ -425,7 +428,8 @@ static void process_requests(struct conn *c) {
 }
 
 static void process_handshake(struct conn *c) {
-  while (!c->transmission && !c->close_after_flush && !c->closing) {
+  while (!c->transmission && !c->close_after_flush && !c->closing && !c->tls_start &&
+         !c->tls_handshaking) {
     if (c->hs_out_sent == c->hs_out_len) {
       c->hs_out_sent = c->hs_out_len = 0;
     } else if (c->hs_out_len + RNULL_HS_REPLY_MAX > CONN_HS_OUT_CAP && c->hs_out_sent) {
@@ -453,6 +457,9 @@ static void process_handshake(struct conn *c) {
     case RNULL_HS_CLOSE:
       c->close_after_flush = true;
       c->rx_done = true;
+      return;
+    case RNULL_HS_STARTTLS:
+      c->tls_start = true; /* nothing more is read in plaintext */
       return;
     }
   }
@@ -495,6 +502,17 @@ enum send_result { SENT, SOCKET_FULL, ABORTED };
  * means: EINTR retries, a full socket waits for POLLOUT, anything else
  * aborts the connection. */
 static enum send_result send_iov(struct conn *c, struct iovec *iov, int n, size_t *sent) {
+  if (c->tls) {
+    ssize_t w = rnull_tls_send(c->tls, iov, n);
+    if (w >= 0) {
+      *sent = (size_t)w;
+      return SENT;
+    }
+    if (w == -EAGAIN)
+      return SOCKET_FULL;
+    conn_abort(c);
+    return ABORTED;
+  }
   struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
   for (;;) {
     ssize_t w = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -521,6 +539,8 @@ static bool flush_out(struct conn *c) {
       return r == SOCKET_FULL;
     c->hs_out_sent += w;
   }
+  if (c->tls_start)
+    return tls_begin(c);
   if (c->transmission && c->hs_out) {
     free(c->hs_out); /* the handshake is over and sent */
     c->hs_out = NULL;
@@ -541,6 +561,52 @@ static bool flush_out(struct conn *c) {
   return true;
 }
 
+/* --- TLS (after NBD_OPT_STARTTLS) ---------------------------------------- */
+
+/* Advance the TLS handshake; once it is done the option haggling goes on
+ * over TLS. false if the connection was aborted. */
+static bool tls_step(struct conn *c) {
+  switch (rnull_tls_handshake(c->tls)) {
+  case RNULL_TLS_DONE:
+    c->tls_handshaking = false;
+    rnull_hs_tls_up(&c->hs);
+    mark_dirty(c); /* options may already wait, decrypted */
+    return true;
+  case RNULL_TLS_WANT_READ:
+  case RNULL_TLS_WANT_WRITE:
+    return true;
+  case RNULL_TLS_FAILED:
+  default:
+    conn_abort(c);
+    return false;
+  }
+}
+
+/* The STARTTLS ACK is sent: start TLS. Bytes the client sent after
+ * STARTTLS, before it could have seen the ACK, break the protocol. */
+static bool tls_begin(struct conn *c) {
+  c->tls_start = false;
+  if (c->in_pos != c->in_end || !(c->tls = rnull_tls_session_new(&c->loop->srv->tls, c->fd))) {
+    conn_abort(c);
+    return false;
+  }
+  c->tcp = false; /* the kernel sees ciphertext: no MSG_TRUNC discards */
+  c->tls_handshaking = true;
+  return tls_step(c);
+}
+
+/* recv, through TLS once it is up. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len) {
+  if (!c->tls)
+    return recv(c->fd, buf, len, 0);
+  ssize_t n = rnull_tls_recv(c->tls, buf, len);
+  if (n < 0) {
+    errno = (int)-n;
+    return -1;
+  }
+  return n;
+}
+
 static bool out_pending(const struct conn *c) {
   return c->hs_out_sent < c->hs_out_len || c->out_head;
 }
@@ -555,7 +621,14 @@ static bool wants_read(const struct conn *c) {
 
 /* recv as much as there is (bounded), processing as we go. */
 static void conn_read(struct conn *c) {
-  for (int round = 0; round < 4 && wants_read(c); round++) {
+  if (c->tls_handshaking) {
+    if (tls_step(c))
+      mark_dirty(c);
+    return;
+  }
+  /* (a TLS recv returns one record, 16 KiB at most: more rounds) */
+  int rounds = c->tls ? 64 : 4;
+  for (int round = 0; round < rounds && wants_read(c); round++) {
     if (c->in_pos == c->in_end) {
       c->in_pos = c->in_end = 0;
     } else if (c->in_pos && CONN_IN_CAP - c->in_end < RNULL_HS_OPT_MAX + 16) {
@@ -569,11 +642,11 @@ static void conn_read(struct conn *c) {
     bool direct = c->payload_slot && c->in_pos == c->in_end && c->payload_left >= DIRECT_RECV_MIN &&
                   (c->payload_keep || c->tcp);
     if (direct && c->payload_keep) /* a large write: straight into its buffer */
-      n = recv(c->fd, c->payload_slot->buf + c->payload_done, c->payload_left, 0);
+      n = conn_recv(c, c->payload_slot->buf + c->payload_done, c->payload_left);
     else if (direct) /* a dropped payload on TCP: discarded in the kernel, no copy */
       n = recv(c->fd, NULL, c->payload_left, MSG_TRUNC);
     else
-      n = recv(c->fd, c->in + c->in_end, CONN_IN_CAP - c->in_end, 0);
+      n = conn_recv(c, c->in + c->in_end, CONN_IN_CAP - c->in_end);
     if (n > 0) {
       c->last_rx = ev_now(c->loop->ev);
       size_t asked = direct ? c->payload_left : CONN_IN_CAP - c->in_end;
@@ -587,7 +660,7 @@ static void conn_read(struct conn *c) {
       /* A short read drained the socket: no second recv just to see
        * EAGAIN (a syscall per wake-up), except when draining. */
       c->rx_quiet = false;
-      if ((size_t)n < asked && !c->draining)
+      if ((size_t)n < asked && !c->draining && !c->tls)
         break;
       continue;
     }
@@ -607,10 +680,27 @@ static void conn_read(struct conn *c) {
   mark_dirty(c);
 }
 
+/* The TLS handshake waits for one direction only. */
+static void tls_update(struct conn *c) {
+  struct ev_loop *ev = c->loop->ev;
+  bool w = rnull_tls_want_write(c->tls);
+  if (w) {
+    ev_io_stop(ev, &c->rio);
+    ev_io_start(ev, &c->wio);
+  } else {
+    ev_io_stop(ev, &c->wio);
+    ev_io_start(ev, &c->rio);
+  }
+}
+
 static void conn_update(struct conn *c) {
   struct ev_loop *ev = c->loop->ev;
   if (c->closing)
     return;
+  if (c->tls_handshaking) {
+    tls_update(c);
+    return;
+  }
   if (c->draining && !c->rx_quiet && wants_read(c))
     conn_read(c); /* drain: is the client still sending? */
   if (c->closing)
@@ -623,7 +713,17 @@ static void conn_update(struct conn *c) {
     conn_abort(c); /* everything answered: close */
     return;
   }
-  if (wants_read(c))
+  bool rd = wants_read(c);
+  if (c->tls) {
+    /* Bytes already read wait in the TLS layer, and the socket may never
+     * turn readable again: read them now (this marks c dirty again). */
+    if (rd && rnull_tls_pending(c->tls)) {
+      conn_read(c);
+      return;
+    }
+    pending |= rnull_tls_want_write(c->tls);
+  }
+  if (rd)
     ev_io_start(ev, &c->rio);
   else
     ev_io_stop(ev, &c->rio);
@@ -635,6 +735,8 @@ static void conn_update(struct conn *c) {
 
 void conn_service(struct conn *c) {
   if (c->closing)
+    return;
+  if (c->tls_handshaking && !tls_step(c))
     return;
   conn_process(c);
   if (c->closing || !flush_out(c))
@@ -713,6 +815,8 @@ void conn_abort(struct conn *c) {
   ev_io_stop(l->ev, &c->wio);
   ev_timer_stop(l->ev, &c->hs_timer);
   ev_timer_stop(l->ev, &c->idle_timer);
+  if (c->tls && !c->tls_handshaking)
+    rnull_tls_bye(c->tls);
   close(c->fd);
   c->fd = -1;
   unlink_tag_wait(c);
@@ -755,6 +859,7 @@ void conn_free(struct conn *c) {
   for (unsigned i = 0; i < c->nslots; i++)
     free(c->slots[i].buf);
   free(c->slots);
+  rnull_tls_session_free(c->tls);
   free(c->in);
   free(c->hs_out);
   free(c);

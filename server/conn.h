@@ -61,6 +61,10 @@ struct conn {
   ev_timer idle_timer; /* --idle-timeout, transmission phase */
   ev_tstamp last_rx;   /* last time bytes arrived */
 
+  struct rnull_tls_session *tls; /* NULL: plaintext */
+  bool tls_start;                /* STARTTLS acknowledged: TLS once the ACK is out */
+  bool tls_handshaking;
+
   bool transmission; /* handshake done */
   struct rnull_hs hs;
   struct rnull_tx_limits lim;

@@ -177,6 +177,45 @@ invalid:
   return RNULL_HS_OK;
 }
 
+void rnull_hs_tls_up(struct rnull_hs *hs) {
+  hs->tls_up = true;
+  hs->structured = false;
+  hs->extended = false;
+  hs->meta = false;
+}
+
+/* NBD_OPT_STARTTLS: once, without data, when TLS is configured. */
+static enum rnull_hs_result opt_starttls(struct rnull_hs *hs, uint32_t len, uint8_t *out,
+                                         size_t *outlen) {
+  if (hs->tls == RNULL_HS_TLS_OFF) {
+    reply_err(out, outlen, NBD_OPT_STARTTLS, NBD_REP_ERR_UNSUP, "TLS is not configured");
+    return RNULL_HS_OK;
+  }
+  if (len != 0) {
+    reply_err(out, outlen, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data");
+    return RNULL_HS_OK;
+  }
+  if (hs->tls_acked || hs->tls_up) {
+    reply_err(out, outlen, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "TLS is already negotiated");
+    return RNULL_HS_OK;
+  }
+  hs->tls_acked = true;
+  reply(out, outlen, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0);
+  return RNULL_HS_STARTTLS;
+}
+
+/* TLS required and not up: nothing about the export may leak. */
+static enum rnull_hs_result tls_required(uint32_t opt, uint8_t *out, size_t *outlen) {
+  if (opt == NBD_OPT_EXPORT_NAME)
+    return RNULL_HS_CLOSE; /* this option cannot return an error */
+  if (opt == NBD_OPT_ABORT) {
+    reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
+    return RNULL_HS_CLOSE;
+  }
+  reply_err(out, outlen, opt, NBD_REP_ERR_TLS_REQD, "TLS is required: send NBD_OPT_STARTTLS");
+  return RNULL_HS_OK;
+}
+
 static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
                                    uint32_t len, uint8_t *out, size_t *outlen) {
   if (hs->shutdown && opt != NBD_OPT_ABORT) {
@@ -187,6 +226,10 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
     reply_err(out, outlen, opt, NBD_REP_ERR_SHUTDOWN, "server is shutting down");
     return RNULL_HS_OK;
   }
+  if (!hs->refuse && opt == NBD_OPT_STARTTLS)
+    return opt_starttls(hs, len, out, outlen);
+  if (!hs->refuse && hs->tls == RNULL_HS_TLS_REQUIRE && !hs->tls_up)
+    return tls_required(opt, out, outlen);
   if (hs->refuse) {
     /* At the connection limit: error every option until the client gives
      * up (a hard disconnect only where no error can be sent). */

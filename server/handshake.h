@@ -36,6 +36,11 @@ enum rnull_hs_phase {
   RNULL_HS_CLOSED,       /* session over (abort, error) */
 };
 
+/* TLS policy (proto.md "TLS support"): off answers NBD_OPT_STARTTLS with
+ * NBD_REP_ERR_UNSUP; on allows plaintext and TLS; require answers every option
+ * but ABORT and STARTTLS with NBD_REP_ERR_TLS_REQD until TLS is up. */
+enum rnull_hs_tls { RNULL_HS_TLS_OFF, RNULL_HS_TLS_ON, RNULL_HS_TLS_REQUIRE };
+
 struct rnull_hs {
   const struct rnull_hs_export *exp;
   enum rnull_hs_phase phase;
@@ -46,6 +51,9 @@ struct rnull_hs {
   bool meta;       /* base:allocation selected */
   bool refuse;     /* at the connection limit: error every option */
   bool shutdown;   /* server shutting down: NBD_REP_ERR_SHUTDOWN, then close */
+  enum rnull_hs_tls tls; /* set by the caller after rnull_hs_init */
+  bool tls_acked;        /* NBD_OPT_STARTTLS acknowledged (TLS handshake next) */
+  bool tls_up;           /* the TLS handshake completed */
   uint16_t flags;  /* transmission flags sent on entering transmission */
 };
 
@@ -54,6 +62,8 @@ enum rnull_hs_result {
   RNULL_HS_OK,    /* one message handled; call again with the rest */
   RNULL_HS_GO,    /* transmission starts right after the consumed bytes */
   RNULL_HS_CLOSE, /* send what is in out, then close the connection */
+  RNULL_HS_STARTTLS, /* send what is in out (the ACK), then the TLS handshake;
+                        the caller feeds nothing until rnull_hs_tls_up */
 };
 
 void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse);
@@ -66,6 +76,10 @@ void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN]);
  * RNULL_HS_REPLY_MAX bytes of room. */
 enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_t len, size_t *used,
                                    uint8_t *out, size_t *outlen);
+
+/* The TLS handshake after NBD_OPT_STARTTLS completed: what was negotiated
+ * before it is forgotten (structured replies, meta context), as nbdkit does. */
+void rnull_hs_tls_up(struct rnull_hs *hs);
 
 /* Transmission flags for this session (SEND_DF only with structured replies). */
 uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs);

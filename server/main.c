@@ -2,6 +2,7 @@
  * Engine keys go through the engine's option table (rnull_config_set_kv);
  * the flags below are the server's own. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
@@ -56,15 +57,23 @@ static void usage(FILE *out) {
           "                         (default %d, 0 = no limit; refused clients: at most 5)\n"
           "  --idle-timeout S       close a connection with nothing in flight that sent\n"
           "                         nothing for S seconds (default 0 = never)\n"
+          "  --tls=off|on|require   TLS (NBD_OPT_STARTTLS): on allows plaintext clients too,\n"
+          "                         require refuses every option before TLS (default off)\n"
+          "  --tls-certificates DIR X.509: DIR/ca-cert.pem, server-cert.pem, server-key.pem,\n"
+          "                         optional ca-crl.pem (nbdkit's and qemu's layout)\n"
+          "  --tls-psk FILE         pre-shared keys, psktool's identity:hexkey lines\n"
+          "  --tls-verify-peer      require client certificates signed by ca-cert.pem\n"
+          "  --tls-priority STRING  GnuTLS priority (default %s)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
           "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0 (a second\n"
           "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n"
+          "SIGHUP: read the TLS certificates and keys again (for new connections).\n"
           "\nDisk keys (key=value):\n",
-          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
-          DEFAULT_HANDSHAKE_TIMEOUT);
+          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
+          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY);
   rnull_config_help(out);
 }
 
@@ -106,6 +115,11 @@ enum {
   OPT_POLL,
   OPT_HS_TIMEOUT,
   OPT_IDLE_TIMEOUT,
+  OPT_TLS,
+  OPT_TLS_CERTS,
+  OPT_TLS_PSK,
+  OPT_TLS_VERIFY,
+  OPT_TLS_PRIORITY,
 };
 
 static const struct option longopts[] = {
@@ -122,6 +136,11 @@ static const struct option longopts[] = {
     {"poll", required_argument, NULL, OPT_POLL},
     {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"tls", required_argument, NULL, OPT_TLS},
+    {"tls-certificates", required_argument, NULL, OPT_TLS_CERTS},
+    {"tls-psk", required_argument, NULL, OPT_TLS_PSK},
+    {"tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY},
+    {"tls-priority", required_argument, NULL, OPT_TLS_PRIORITY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -169,6 +188,32 @@ static int read_config(struct server *s, const char *path) {
   }
   fclose(f);
   return ret;
+}
+
+static int parse_tls_mode(const char *v, enum rnull_hs_tls *mode) {
+  if (strcmp(v, "off") == 0)
+    *mode = RNULL_HS_TLS_OFF;
+  else if (strcmp(v, "on") == 0)
+    *mode = RNULL_HS_TLS_ON;
+  else if (strcmp(v, "require") == 0)
+    *mode = RNULL_HS_TLS_REQUIRE;
+  else {
+    fprintf(stderr, "rnull-server: --tls=%s: expected off, on or require\n", v);
+    return -1;
+  }
+  return 0;
+}
+
+/* Loopback (127.0.0.0/8, ::1, ::ffff:127.x): safe without TLS. */
+static bool is_loopback(const char *addr) {
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, addr, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, addr, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6) ||
+           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+  return false;
 }
 
 static int parse_args(struct server *s, int argc, char **argv) {
@@ -244,6 +289,21 @@ static int parse_args(struct server *s, int argc, char **argv) {
         fprintf(stderr, "rnull-server: %s\n", perr);
         return -1;
       }
+    case OPT_TLS:
+      if (parse_tls_mode(optarg, &s->tls_opts.mode) < 0)
+        return -1;
+      break;
+    case OPT_TLS_CERTS:
+      s->tls_opts.certs_dir = optarg;
+      break;
+    case OPT_TLS_PSK:
+      s->tls_opts.psk_file = optarg;
+      break;
+    case OPT_TLS_VERIFY:
+      s->tls_opts.verify_peer = true;
+      break;
+    case OPT_TLS_PRIORITY:
+      s->tls_opts.priority = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -272,6 +332,11 @@ static int parse_args(struct server *s, int argc, char **argv) {
     fprintf(stderr, "rnull-server: --unix cannot be combined with --port/--bind\n");
     return -1;
   }
+  if (!s->o.unix_path && s->tls_opts.mode == RNULL_HS_TLS_OFF && !is_loopback(s->o.bind_addr))
+    fprintf(stderr,
+            "rnull-server: warning: --bind %s is not loopback and TLS is off: anyone who can "
+            "reach it can read and write the disk (see --tls)\n",
+            s->o.bind_addr);
   return 0;
 }
 
@@ -352,6 +417,14 @@ int main(int argc, char **argv) {
       memmove(srv.cfg.stats_file, a, strlen(a) + 1);
     }
   }
+  if (!srv.o.foreground) {
+    srv.tls_opts.certs_dir = absolute(srv.tls_opts.certs_dir);
+    srv.tls_opts.psk_file = absolute(srv.tls_opts.psk_file);
+  }
+  if (rnull_tls_init(&srv.tls, &srv.tls_opts, err, sizeof(err)) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err);
+    return 1;
+  }
   if (rnull_null_disk_create(&srv.disk, &srv.cfg, err, sizeof(err)) < 0 ||
       rnull_disk_add(srv.disk, conn_end_io, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
@@ -424,6 +497,7 @@ int main(int argc, char **argv) {
   rnull_loops_join(&srv);
   rnull_stats_file_stop(&sf, ev);
   rnull_disk_destroy(srv.disk);
+  rnull_tls_fini(&srv.tls);
   if (srv.o.pidfile)
     unlink(srv.o.pidfile);
   return 0;

@@ -12,6 +12,7 @@
 #include "handshake.h"
 #include "poll_window.h"
 #include "rnull/rnull.h"
+#include "tls.h"
 
 struct conn;
 
@@ -79,6 +80,8 @@ struct server {
   atomic_uint nconns;    /* counted (non-refused) connections */
   atomic_uint nrefusing; /* connections being refused */
   atomic_bool draining;
+  struct rnull_tls_opts tls_opts; /* from the command line */
+  struct rnull_tls tls;
 };
 
 /* loop.c */

@@ -18,6 +18,19 @@ static void stats_cb(struct ev_loop *ev, ev_signal *w, int revents) {
   fflush(stderr);
 }
 
+static void reload_cb(struct ev_loop *ev, ev_signal *w, int revents) {
+  (void)ev;
+  (void)revents;
+  struct signals *sg = w->data;
+  char err[512];
+  if (sg->srv->tls.o.mode == RNULL_HS_TLS_OFF)
+    return;
+  if (rnull_tls_reload(&sg->srv->tls, err, sizeof(err)) < 0)
+    fprintf(stderr, "rnull-server: SIGHUP: %s (keeping the credentials in use)\n", err);
+  else
+    fprintf(stderr, "rnull-server: SIGHUP: TLS credentials reloaded\n");
+}
+
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
                          void (*stop)(struct ev_loop *ev, void *arg), void *arg) {
   signal(SIGPIPE, SIG_IGN); /* replies use MSG_NOSIGNAL too */
@@ -27,15 +40,19 @@ void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *
   ev_signal_init(&sg->sigint, stop_cb, SIGINT);
   ev_signal_init(&sg->sigterm, stop_cb, SIGTERM);
   ev_signal_init(&sg->sigusr1, stats_cb, SIGUSR1);
-  sg->sigint.data = sg->sigterm.data = sg->sigusr1.data = sg;
+  ev_signal_init(&sg->sighup, reload_cb, SIGHUP);
+  sg->sigint.data = sg->sigterm.data = sg->sigusr1.data = sg->sighup.data = sg;
   ev_signal_start(ev, &sg->sigint);
   ev_signal_start(ev, &sg->sigterm);
   ev_signal_start(ev, &sg->sigusr1);
+  ev_signal_start(ev, &sg->sighup);
 }
 
 void rnull_signals_stop(struct signals *sg, struct ev_loop *ev) {
   ev_signal_stop(ev, &sg->sigint);
   ev_signal_stop(ev, &sg->sigterm);
   ev_signal_stop(ev, &sg->sigusr1);
-  signal(SIGUSR1, SIG_IGN); /* its default would kill us mid-drain */
+  ev_signal_stop(ev, &sg->sighup);
+  signal(SIGUSR1, SIG_IGN); /* their defaults would kill us mid-drain */
+  signal(SIGHUP, SIG_IGN);
 }

@@ -1,5 +1,6 @@
 /* Process signals on the main loop: SIGINT/SIGTERM start a graceful drain,
- * SIGUSR1 prints per-queue statistics to stderr. SIGPIPE is ignored. */
+ * SIGUSR1 prints per-queue statistics to stderr, SIGHUP reloads the TLS
+ * credentials. SIGPIPE is ignored. */
 #ifndef RNULL_SERVER_SIGNALS_H
 #define RNULL_SERVER_SIGNALS_H
 
@@ -8,7 +9,7 @@
 #include "server.h"
 
 struct signals {
-  ev_signal sigint, sigterm, sigusr1;
+  ev_signal sigint, sigterm, sigusr1, sighup;
   struct server *srv;
   void (*stop)(struct ev_loop *ev, void *arg);
   void *arg;
