@@ -289,6 +289,7 @@ static int parse_args(struct server *s, int argc, char **argv) {
         fprintf(stderr, "rnull-server: %s\n", perr);
         return -1;
       }
+      break;
     case OPT_TLS:
       if (parse_tls_mode(optarg, &s->tls_opts.mode) < 0)
         return -1;

@@ -33,7 +33,7 @@ start() { # start ARGS...: server in the background; sets PID, PORT (TCP) when -
     --export-name disk size=32M memory_backed=1 "$@" >"$T/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do grep -q serving "$T/server.log" && break; sleep 0.05; done
-  PORT=$(sed -n 's/.* port \([0-9]*\)$/\1/p' "$T/server.log")
+  PORT=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/server.log")
 }
 stop() {
   kill -TERM "$PID"
