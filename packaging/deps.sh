@@ -12,7 +12,7 @@ pkgs=(
   debootstrap # tests/newest: a Debian 13 chroot with today's clients
 )
 if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then
-  pkgs+=(qemu-system-x86 busybox-static cpio socat)
+  pkgs+=(qemu-system-x86 busybox-static cpio socat zstd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

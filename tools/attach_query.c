@@ -1,5 +1,5 @@
-/* The one question rnull-attach asks: which -b? nbd-client 3.24 does not
- * request NBD_INFO_BLOCK_SIZE, so the kernel would use 512 bytes even on a
+/* The one question rnull-attach asks: which -b? nbd-client (3.24, and 3.26
+ * still) does not request NBD_INFO_BLOCK_SIZE, so the kernel would use 512 bytes even on a
  * 4096-byte disk. libnbd requests it by default during NBD_OPT_GO. */
 #include <errno.h>
 #include <stdio.h>

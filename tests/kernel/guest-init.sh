@@ -14,7 +14,11 @@
 #   bad: first of 8 bad sectors configured on the server (reads there fail);
 #   fs=1: last, an ext2 filesystem is made, written, remounted and read back;
 #   gone=1: then the server dies (see check_server_gone) and I/O must fail
-#   rather than hang.
+#   rather than hang;
+#   probe=1: first, plain nbd-client without -b: records whether it asks the
+#   server for the block size (see probe_block_size).
+# rnull.nbdclient=PATH: the nbd-client rnull-attach runs (default
+#   /usr/sbin/nbd-client; /usr/bin/nbd-client-trixie is Debian 13's 3.26).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -105,17 +109,46 @@ check_server_gone() {
   fi
 }
 
+# load MODULE [ARGS]: modprobe, or nothing to do when it is built in
+# (Debian 13 builds the virtio core in).
+load() {
+  grep -q "/$1.ko\$" /lib/modules/"$release"/modules.builtin 2>/dev/null || modprobe "$@"
+}
+
 setup_network() {
-  modprobe virtio_pci && modprobe virtio_net || return 1
+  load virtio_pci && load virtio_net || return 1
   ip link set lo up
   ip link set eth0 up || return 1
   ip addr add 10.0.2.15/24 dev eth0 || return 1
-  modprobe nbd nbds_max=8 && modprobe crc32c_generic && modprobe ext4
+  load nbd nbds_max=8 && load crc32c_generic && load ext4
+}
+
+# probe_block_size DEV PORT BS: nbd-client on its own, without -b. If the
+# kernel then has the server's block size, nbd-client asked for it
+# (NBD_INFO_BLOCK_SIZE); if it has 512, its default, it did not, and
+# rnull-attach's -b is what gives the device the configured sector size.
+probe_block_size() {
+  if ! $NBDCLIENT $HOST "$2" "$1" -t 60 >/tmp/probe.log 2>&1; then
+    fail nbd_client_without_b "$NBDCLIENT: $(tr '\n' ' ' </tmp/probe.log)"
+    return
+  fi
+  got=$(/usr/sbin/blockdev --getss "$1")
+  case $got in
+  "$3") echo "INFO $tag nbd-client $nbdclient_version asks the server for the block size: $got" ;;
+  512) echo "INFO $tag nbd-client $nbdclient_version does not ask the server for the block size: 512, not $3" ;;
+  esac
+  if [ "$got" = "$3" ] || [ "$got" = 512 ]; then pass nbd_client_without_b; else fail nbd_client_without_b "block size $got"; fi
+  $NBDCLIENT -d "$1" >/dev/null 2>&1
+  i=0
+  while [ "$(cat /sys/block/${1#/dev/}/size)" != 0 ] && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
 }
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 gone=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 gone=0 probe=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -124,6 +157,7 @@ check_device() {
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
     nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;; fs=*) fs=${kv#*=} ;; gone=*) gone=${kv#*=} ;;
+    probe=*) probe=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -135,8 +169,9 @@ check_device() {
   copts="-t 60"
   [ "$conns" -gt 1 ] && copts="$copts -C $conns"
   [ "$nl" = 0 ] && copts="$copts -nonetlink"
-  echo "INFO $tag $(/usr/bin/rnull-attach --dry-run $HOST "$port" "$dev" $copts 2>&1)"
-  if ! /usr/bin/rnull-attach $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
+  [ "$probe" = 1 ] && probe_block_size "$dev" "$port" "$bs"
+  echo "INFO $tag $(/usr/bin/rnull-attach --nbd-client $NBDCLIENT --dry-run $HOST "$port" "$dev" $copts 2>&1)"
+  if ! /usr/bin/rnull-attach --nbd-client $NBDCLIENT $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then
     fail attach "rnull-attach: $(tr '\n' ' ' </tmp/attach.log)"
     return
   fi
@@ -245,7 +280,7 @@ check_device() {
   [ "$fs" = 1 ] && check_filesystem "$dev"
   [ "$gone" = 1 ] && check_server_gone "$dev" "$port"
 
-  /usr/sbin/nbd-client -d "$dev" >/tmp/detach.log 2>&1 || fail detach "nbd-client -d: $(cat /tmp/detach.log)"
+  $NBDCLIENT -d "$dev" >/tmp/detach.log 2>&1 || fail detach "nbd-client -d: $(cat /tmp/detach.log)"
   i=0
   while [ "$(cat /sys/block/nbd$n/size)" != 0 ] && [ $i -lt 50 ]; do
     sleep 0.1
@@ -258,7 +293,12 @@ release=$(cat /proc/sys/kernel/osrelease)
 major=${release%%.*}
 minor=${release#*.}
 minor=${minor%%.*}
-echo "BOOTED $release at $(cut -d" " -f1 /proc/uptime) s"
+NBDCLIENT=/usr/sbin/nbd-client
+for kv in $(cat /proc/cmdline); do
+  case $kv in rnull.nbdclient=*) NBDCLIENT=${kv#*=} ;; esac
+done
+nbdclient_version=$($NBDCLIENT -V 2>&1 | sed -n 's/.*nbd \([0-9][0-9.]*\).*/\1/p' | head -n 1)
+echo "BOOTED $release at $(cut -d" " -f1 /proc/uptime) s; nbd-client $nbdclient_version ($NBDCLIENT)"
 if setup_network; then
   for kv in $(cat /proc/cmdline); do
     case $kv in

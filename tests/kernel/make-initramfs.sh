@@ -6,6 +6,9 @@
 # gzip under TCG costs seconds.
 # usage: make-initramfs.sh KERNEL_DIR INIT_SCRIPT OUT.cpio [EXTRA_BINARY...]
 #   each EXTRA_BINARY (e.g. rnull-attach) lands in the guest's /usr/bin.
+# env RNULL_GUEST_CHROOT=DIR: also DIR's nbd-client (Debian 13's 3.26 from the
+#   trixie chroot) with DIR's libraries and loader, under /trixie in the
+#   guest, run by /usr/bin/nbd-client-trixie.
 set -euo pipefail
 
 kdir=$1 init=$2 out=$3
@@ -40,6 +43,24 @@ for t in "${extras[@]}"; do
   copy_with_libs "$t" "/usr/bin/$(basename "$t")"
 done
 
+# Another distribution's nbd-client: its libraries stay apart (/trixie/...)
+# and its own loader runs it.
+if [ -n "${RNULL_GUEST_CHROOT:-}" ]; then
+  r=$RNULL_GUEST_CHROOT
+  mkdir -p "$stage/trixie/usr/sbin"
+  cp -L "$r/usr/sbin/nbd-client" "$stage/trixie/usr/sbin/nbd-client"
+  libdirs=""
+  for lib in $(chroot "$r" ldd /usr/sbin/nbd-client | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+    mkdir -p "$stage/trixie$(dirname "$lib")"
+    cp -L "$r$lib" "$stage/trixie$lib"
+    case ":$libdirs:" in *":/trixie$(dirname "$lib"):"*) ;; *) libdirs+="${libdirs:+:}/trixie$(dirname "$lib")" ;; esac
+  done
+  loader=$(chroot "$r" ldd /usr/sbin/nbd-client | awk '/^\t\/lib/{print $1}')
+  printf '#!/bin/sh\nexec /trixie%s --library-path %s /trixie/usr/sbin/nbd-client "$@"\n' \
+    "$loader" "$libdirs" >"$stage/usr/bin/nbd-client-trixie"
+  chmod 755 "$stage/usr/bin/nbd-client-trixie"
+fi
+
 # Modules: virtio PCI + virtio-net for the user-mode network, nbd for the
 # disk, ext4 (which mounts ext2 too) for a filesystem on it.
 mods=(drivers/block/nbd.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko
@@ -47,11 +68,23 @@ mods=(drivers/block/nbd.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.k
       drivers/virtio/virtio_pci_modern_dev.ko drivers/net/virtio_net.ko
       drivers/net/net_failover.ko net/core/failover.ko
       fs/ext4/ext4.ko fs/jbd2/jbd2.ko fs/mbcache.ko lib/crc16.ko crypto/crc32c_generic.ko)
+# Debian 13 ships them xz-compressed (busybox insmod reads plain .ko only) and
+# builds the virtio core in: modules.builtin tells the guest.
 mdir="$stage/lib/modules/$release"
 for m in "${mods[@]}"; do
   mkdir -p "$mdir/kernel/$(dirname "$m")"
-  cp "$kdir/modules/kernel/$m" "$mdir/kernel/$m"
+  if [ -f "$kdir/modules/kernel/$m" ]; then
+    cp "$kdir/modules/kernel/$m" "$mdir/kernel/$m"
+  elif [ -f "$kdir/modules/kernel/$m.xz" ]; then
+    xz -dc "$kdir/modules/kernel/$m.xz" >"$mdir/kernel/$m"
+  elif grep -qx "kernel/$m" "$kdir/modules/modules.builtin"; then
+    continue
+  else
+    echo "make-initramfs: $m neither a module nor built in" >&2
+    exit 1
+  fi
 done
+cp "$kdir/modules/modules.builtin" "$mdir/modules.builtin"
 busybox depmod -b "$stage" "$release"
 # Every dependency depmod found must be one we copied, or modprobe fails late.
 tr ' ' '\n' <"$mdir/modules.dep" | tr -d ':' | grep . | sort -u | while read -r dep; do

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The kernel's NBD client against rnull, in a VM (this host has no nbd module).
-# usage: vm-test.sh plugin|server   (env RNULL_BUILD_DIR: the CMake build dir)
+# usage: vm-test.sh plugin|server [6.1|6.12]   (env RNULL_BUILD_DIR: the CMake build dir)
+#   6.1 (default): Debian 12's kernel and nbd-client 3.24;
+#   6.12: Debian 13's kernel and nbd-client 3.26, both from the trixie chroot
+#         (tests/newest/trixie-chroot.sh), which must be available.
 #
 # Starts one front end per disk configuration below on Unix sockets in a temp
 # dir, checks the -b `rnull-attach --dry-run` computes for each, and boots one
@@ -12,7 +15,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-fe=${1:?usage: vm-test.sh plugin|server}
+fe=${1:?usage: vm-test.sh plugin|server [6.1|6.12]}
+series=${2:-6.1}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
 # shellcheck source=../interop/frontends.sh
 . "$here/../interop/frontends.sh"
@@ -35,15 +39,22 @@ configs=(
   "bs512-rot-null|size=64M blocksize=512 rotational=1 discard=0 irqmode=0|size=$((64 * MiB)),bs=512,rot=1,ro=0,mem=0,discard=0,zeros=64,gone=1"
   "bs1024-ro-bad|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1 badblocks=131072-131079|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0,bad=131072"
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
-  "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1"
+  "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1,probe=1"
 )
 
-kdir=$("$here/kernel-cache.sh")
+kdir=$("$here/kernel-cache.sh" "$series")
 rc=$?
-[ $rc -eq 77 ] && skip "no kernel available (see kernel-cache.sh output above)"
+[ $rc -eq 77 ] && skip "no $series kernel available (see kernel-cache.sh output above)"
 [ $rc -eq 0 ] || die "kernel-cache.sh failed ($rc)"
+append_client=""
+if [ "$series" != 6.1 ]; then
+  # Debian 13's nbd-client into the guest, and rnull-attach runs it.
+  RNULL_GUEST_CHROOT=$("$here/../newest/trixie-chroot.sh") || skip "no trixie chroot for nbd-client 3.26"
+  export RNULL_GUEST_CHROOT
+  append_client=" rnull.nbdclient=/usr/bin/nbd-client-trixie"
+fi
 
-make_tmpdir "vm-$fe"
+make_tmpdir "vm-$fe-$series"
 cleanup() {
   frontend_cleanup
   rm -rf "$TMPDIR_TEST"
@@ -70,6 +81,7 @@ expected_checks() {
   local spec=$1 bs ro mem discard zeros
   bs=$(field "$spec" bs) ro=$(field "$spec" ro) mem=$(field "$spec" mem)
   discard=$(field "$spec" discard) zeros=$(field "$spec" zeros)
+  [ "$(field "$spec" probe)" = 1 ] && echo nbd_client_without_b
   echo attach connections size logical_block_size flags
   kernel_at_least 6 12 && echo rotational
   echo readonly "reads_zeros_${zeros}MiB"
@@ -93,7 +105,7 @@ expected_checks() {
   echo detach_size_zero
 }
 
-append="console=ttyS0 loglevel=1 panic=-1"
+append="console=ttyS0 loglevel=1 panic=-1$append_client"
 netdev="user,id=n0,restrict=on"
 expected=()
 host_failures=0
@@ -140,6 +152,7 @@ done
 fails=$(grep -c '^FAIL ' "$log")
 passes=$(grep -c '^PASS ' "$log")
 grep -qx DONE "$log" || { echo "FAIL: the guest did not reach DONE" && missing=$((missing + 1)); }
+grep -h "^INFO .*nbd-client .* the block size" "$log" | sed 's/^INFO /recorded: /'
 echo "guest: $passes passed, $fails failed, $missing missing of ${#expected[@]} expected; host: $host_failures failed"
 if [ "$fails" -gt 0 ] || [ "$missing" -gt 0 ] || [ "$host_failures" -gt 0 ] || [ "$qemu_rc" -ne 0 ]; then
   for i in "${!configs[@]}"; do
