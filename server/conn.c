@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +26,11 @@ static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static bool tls_begin(struct conn *c);
+static void buf_retry_cb(struct ev_loop *ev, ev_timer *w, int revents);
+static void hup_check_cb(struct ev_loop *ev, ev_timer *w, int revents);
+
+/* rnull_hctx_abort's match: is this request (its slot) the connection's? */
+static bool slot_of_conn(void *cookie, void *conn) { return ((struct slot *)cookie)->c == conn; }
 
 static void mark_dirty(struct conn *c) {
   if (!c->closing)
@@ -61,7 +68,10 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
     hs = CONN_REFUSED_TIMEOUT;
   ev_timer_init(&c->hs_timer, hs_timeout_cb, hs, 0.0);
   ev_timer_init(&c->idle_timer, idle_cb, l->srv->o.idle_timeout, 0.0);
-  c->rio.data = c->wio.data = c->hs_timer.data = c->idle_timer.data = c;
+  ev_timer_init(&c->buf_retry, buf_retry_cb, CONN_BUF_RETRY, 0.0);
+  ev_timer_init(&c->hup_check, hup_check_cb, 0.0, CONN_HUP_CHECK);
+  c->hup_check.data = c;
+  c->rio.data = c->wio.data = c->hs_timer.data = c->idle_timer.data = c->buf_retry.data = c;
   c->last_rx = ev_now(l->ev);
   if (hs > 0)
     ev_timer_start(l->ev, &c->hs_timer);
@@ -76,46 +86,100 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
 
 /* --- slots --------------------------------------------------------------- */
 
+/* --- payload buffers (see CONN_BUF_SMALL) -------------------------------- */
+
+static void buf_free(struct conn *c, struct slot *s) {
+  if (!s->buf)
+    return;
+  if (s->buf_mapped)
+    munmap(s->buf, s->buf_cap);
+  else
+    free(s->buf);
+  c->buf_alloc -= s->buf_cap;
+  atomic_fetch_sub(&c->loop->srv->buf_used, s->buf_cap);
+  s->buf = NULL;
+  s->buf_cap = 0;
+  s->buf_mapped = false;
+}
+
+/* Give back the buffers kept on free slots (but skip's). */
+static void buf_drop_kept(struct conn *c, struct slot *skip) {
+  for (struct slot *f = c->free; f && c->buf_kept; f = f->next) {
+    if (f != skip && f->buf) {
+      c->buf_kept -= f->buf_cap;
+      buf_free(c, f);
+    }
+  }
+}
+
+static bool budget_take(struct server *srv, size_t n) {
+  if (atomic_fetch_add(&srv->buf_used, n) + n <= srv->o.buffer_memory)
+    return true;
+  atomic_fetch_sub(&srv->buf_used, n);
+  return false;
+}
+
+/* Make s (the next free slot) hold len bytes. 1 ok; 0 wait (a budget is
+ * spent: stop reading until buffers come back); -1 the allocation failed. */
+static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
+  struct server *srv = c->loop->srv;
+  if (s->buf_cap >= len)
+    return 1;
+  bool small = len <= CONN_BUF_SMALL;
+  size_t page = 4096, need = small ? len : (len + page - 1) / page * page;
+  if (s->buf) {
+    c->buf_kept -= s->buf_cap;
+    buf_free(c, s);
+  }
+  if (c->buf_alloc + need > srv->o.conn_buffer_memory)
+    buf_drop_kept(c, s);
+  if (c->buf_alloc + need > srv->o.conn_buffer_memory)
+    return 0; /* this connection's own requests hold it: they come back */
+  if (!budget_take(srv, need)) {
+    buf_drop_kept(c, s);
+    /* a connection holding nothing may always take a small buffer: it is
+     * served while others pin the budget */
+    if (!budget_take(srv, need)) {
+      if (!small || c->buf_alloc)
+        return 0;
+      atomic_fetch_add(&srv->buf_used, need); /* over by one small buffer at most */
+    }
+  }
+  void *p = small ? malloc(need)
+                  : mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (!p || p == MAP_FAILED) {
+    atomic_fetch_sub(&srv->buf_used, need);
+    return -1;
+  }
+  s->buf = p;
+  s->buf_cap = (uint32_t)need;
+  s->buf_mapped = !small;
+  c->buf_alloc += need;
+  c->buf_kept += need; /* s is still on the free list */
+  return 1;
+}
+
+/* --- slots --------------------------------------------------------------- */
+
 static struct slot *slot_get(struct conn *c) {
   struct slot *s = c->free;
   c->free = s->next;
   c->nfree--;
+  c->buf_kept -= s->buf_cap;
   s->next = NULL;
   return s;
 }
 
 static void slot_put(struct conn *c, struct slot *s) {
   s->state = SLOT_FREE;
+  if (s->buf && (s->buf_mapped || c->buf_kept + s->buf_cap > CONN_BUF_KEEP))
+    buf_free(c, s); /* large, or enough kept: back to the system */
+  c->buf_kept += s->buf_cap;
   s->next = c->free;
   c->free = s;
   c->nfree++;
   c->buf_wait = false;
   mark_dirty(c); /* may unblock reading */
-}
-
-/* Make s->buf hold len bytes (memory-backed disks). 1 ok, 0 wait for
- * buffers in use to come back, -1 out of memory. */
-static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
-  if (s->buf_cap >= len)
-    return 1;
-  size_t need = len - s->buf_cap;
-  for (struct slot *f = c->free; f && c->buf_alloc + need > CONN_BUF_CAP; f = f->next) {
-    if (f != s && f->buf) {
-      c->buf_alloc -= f->buf_cap;
-      free(f->buf);
-      f->buf = NULL;
-      f->buf_cap = 0;
-    }
-  }
-  if (c->buf_alloc + need > CONN_BUF_CAP && c->nfree < c->nslots)
-    return 0;
-  uint8_t *p = realloc(s->buf, len);
-  if (!p)
-    return -1;
-  s->buf = p;
-  s->buf_cap = len;
-  c->buf_alloc += need;
-  return 1;
 }
 
 static bool start_transmission(struct conn *c) {
@@ -170,6 +234,8 @@ static const char *nbd_err_msg(uint32_t err) {
     return "operation not supported";
   case NBD_ESHUTDOWN:
     return "server shutting down";
+  case NBD_ENOMEM:
+    return "out of memory for this request's buffer";
   case NBD_EOVERFLOW:
     return "request too large";
   default:
@@ -267,6 +333,7 @@ void conn_end_io(void *cookie, int status, uint32_t done_flags) {
   struct slot *s = cookie;
   struct conn *c = s->c;
   c->inflight--;
+  c->eng_bytes -= s->io.len;
   c->loop->tag_freed = true;
   if (c->closing) {
     slot_put(c, s);
@@ -321,18 +388,26 @@ void conn_submit_pending(struct conn *c) {
   bool any = false;
   while (c->pend_head && !c->closing) {
     struct slot *s = c->pend_head;
+    /* mbps: at most one largest request's worth in the engine per
+     * connection, so the throttle (first come, first served) takes the
+     * connections in turn; the rest waits here for this one's completions. */
+    uint64_t fair = c->loop->srv->fair_bytes;
+    if (fair && c->inflight && c->eng_bytes + s->io.len > fair)
+      break;
     c->pend_head = s->next;
     if (!c->pend_head)
       c->pend_tail = NULL;
     unsigned flags = RNULL_SUBMIT_NOWAIT | (c->pend_head ? 0 : RNULL_SUBMIT_LAST);
     s->state = SLOT_INFLIGHT;
     c->inflight++; /* before: direct mode ends it inside rnull_submit */
+    c->eng_bytes += s->io.len;
     int ret = rnull_submit(h, &s->io, flags);
     if (ret == 0) {
       any = true;
       continue;
     }
     c->inflight--;
+    c->eng_bytes -= s->io.len;
     if (ret == -EAGAIN) {
       /* No tag: keep it first in line, stop reading until one frees. */
       s->state = SLOT_PARSED;
@@ -397,11 +472,14 @@ static void process_requests(struct conn *c) {
     if (needbuf) {
       int b = slot_buf(c, c->free, (uint32_t)r.len); /* <= max_block: checked */
       if (b < 0) {
-        conn_abort(c);
-        return;
-      }
-      if (b == 0) {
+        /* no memory for this one: it fails, the connection goes on (its
+         * payload, if any, is read and dropped) */
+        err = NBD_ENOMEM;
+        needbuf = false;
+      } else if (b == 0) {
         c->buf_wait = true;
+        if (!ev_is_active(&c->buf_retry))
+          ev_timer_start(c->loop->ev, &c->buf_retry);
         return;
       }
     }
@@ -665,7 +743,12 @@ static void conn_read(struct conn *c) {
       continue;
     }
     if (n == 0) {
-      c->rx_done = true; /* EOF: finish what was asked, then close */
+      /* EOF without NBD_CMD_DISC: the client is gone. What is done is still
+       * answered (then we close); what waits in the engine (throttled,
+       * requeued, lost) is cancelled, not served. */
+      c->rx_done = true;
+      if (c->inflight)
+        rnull_hctx_abort(c->loop->hctx, slot_of_conn, c, -ECANCELED);
       break;
     }
     if (errno == EINTR)
@@ -731,6 +814,28 @@ static void conn_update(struct conn *c) {
     ev_io_start(ev, &c->wio);
   else
     ev_io_stop(ev, &c->wio);
+  /* Not reading (back-pressure) with requests in the engine: EOF would go
+   * unseen, so look for a hang-up now and then. */
+  bool watch = !rd && c->transmission && c->inflight && !c->rx_done;
+  if (watch && !ev_is_active(&c->hup_check))
+    ev_timer_again(ev, &c->hup_check);
+  else if (!watch && ev_is_active(&c->hup_check))
+    ev_timer_stop(ev, &c->hup_check);
+}
+
+/* The client hung up (or shut down its sending side): as at EOF, cancel
+ * what waits in the engine. */
+static void hup_check_cb(struct ev_loop *ev, ev_timer *w, int revents) {
+  (void)revents;
+  struct conn *c = w->data;
+  struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+    ev_timer_stop(ev, w);
+    c->rx_done = true;
+    if (c->inflight)
+      rnull_hctx_abort(c->loop->hctx, slot_of_conn, c, -ECANCELED);
+    mark_dirty(c);
+  }
 }
 
 void conn_service(struct conn *c) {
@@ -760,6 +865,15 @@ static void hs_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   conn_abort(w->data);
+}
+
+/* Another connection may have given budget back: try again. */
+static void buf_retry_cb(struct ev_loop *ev, ev_timer *w, int revents) {
+  (void)ev;
+  (void)revents;
+  struct conn *c = w->data;
+  c->buf_wait = false;
+  mark_dirty(c);
 }
 
 /* --idle-timeout: nothing in flight, nothing queued, nothing received for
@@ -817,6 +931,8 @@ void conn_abort(struct conn *c) {
   ev_timer_stop(l->ev, &c->idle_timer);
   if (c->tls && !c->tls_handshaking)
     rnull_tls_bye(c->tls);
+  ev_timer_stop(l->ev, &c->buf_retry);
+  ev_timer_stop(l->ev, &c->hup_check);
   close(c->fd);
   c->fd = -1;
   unlink_tag_wait(c);
@@ -836,7 +952,11 @@ void conn_abort(struct conn *c) {
     slot_put(c, c->payload_slot);
     c->payload_slot = NULL;
   }
-  if (c->inflight == 0) {
+  /* Nobody will read the replies: what still waits in the engine (throttled,
+   * requeued, lost) is cancelled, not served (its end_io marks us dead). */
+  if (c->inflight)
+    rnull_hctx_abort(l->hctx, slot_of_conn, c, -ECANCELED);
+  if (c->inflight == 0 && !c->dead) {
     c->dead = true;
     c->wait_next = l->dead;
     l->dead = c;
@@ -857,7 +977,7 @@ void conn_free(struct conn *c) {
   else
     atomic_fetch_sub(&l->srv->nrefusing, 1);
   for (unsigned i = 0; i < c->nslots; i++)
-    free(c->slots[i].buf);
+    buf_free(c, &c->slots[i]);
   free(c->slots);
   rnull_tls_session_free(c->tls);
   free(c->in);

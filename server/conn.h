@@ -20,8 +20,17 @@
 #define CONN_HS_OUT_CAP (2 * RNULL_HS_REPLY_MAX)
 /* Stop reading requests while this many reply bytes wait to be sent. */
 #define CONN_BACKLOG_CAP (64u * 1024 * 1024)
-/* Data buffers a connection may hold (memory-backed disks only). */
-#define CONN_BUF_CAP (64u * 1024 * 1024)
+/* Payload buffers (memory-backed disks only) count against --buffer-memory
+ * (all connections) and --conn-buffer-memory (one). Up to CONN_BUF_SMALL
+ * they come from malloc and stay on their slot for reuse, CONN_BUF_KEEP of
+ * them per connection at most; larger ones are mapped for one request and
+ * unmapped once it is answered, so the memory goes back to the system. */
+#define CONN_BUF_SMALL (32u * 1024)
+#define CONN_BUF_KEEP (64u * 1024)
+/* Seconds between hang-up checks of a connection not read (back-pressure). */
+#define CONN_HUP_CHECK 0.5
+/* Seconds between retries of a connection waiting for buffer budget. */
+#define CONN_BUF_RETRY 0.005
 /* Seconds a refused client may take to give up (at most). */
 #define CONN_REFUSED_TIMEOUT 5.0
 /* Seconds a client in the handshake gets, once shutdown began, to send its
@@ -40,8 +49,9 @@ struct slot {
   uint16_t type, cmdflags;
   uint32_t err; /* NBD error decided at parse time */
   struct rnull_io io;
-  uint8_t *buf; /* data buffer (memory-backed disks), grow-only */
+  uint8_t *buf; /* data buffer (memory-backed disks) */
   uint32_t buf_cap;
+  bool buf_mapped;     /* mmap'd (large): unmapped once answered */
   const uint8_t *data; /* reply data: buf, or NULL for zeros */
   uint32_t data_len;
   uint16_t hdr_len;
@@ -59,6 +69,8 @@ struct conn {
   ev_io rio, wio;
   ev_timer hs_timer;
   ev_timer idle_timer; /* --idle-timeout, transmission phase */
+  ev_timer buf_retry;  /* waiting for buffer budget another connection holds */
+  ev_timer hup_check;  /* hang-up watch while not reading */
   ev_tstamp last_rx;   /* last time bytes arrived */
 
   struct rnull_tls_session *tls; /* NULL: plaintext */
@@ -92,7 +104,9 @@ struct conn {
   size_t out_skip;                    /* bytes of out_head already sent */
   size_t out_bytes;                   /* reply bytes queued */
   unsigned inflight;
-  size_t buf_alloc;
+  size_t buf_alloc;   /* payload buffer bytes held */
+  size_t buf_kept;    /* of which on free slots, kept for reuse */
+  uint64_t eng_bytes; /* bytes of the requests in the engine (mbps fairness) */
   bool buf_wait;
 };
 

@@ -17,10 +17,11 @@
 #include "server.h"
 
 /* Draining: requests keep being served this long (those the client sent
- * before the signal may still be arriving), then get ESHUTDOWN (so a busy
- * client stops); connections left after the guard are closed. */
+ * before the signal may still be arriving; at most --shutdown-timeout), then
+ * get ESHUTDOWN (so a busy client stops). After --shutdown-timeout the
+ * requests still in flight are ended with ESHUTDOWN and the connections
+ * closed. */
 #define DRAIN_SERVE_NS 2000000000ull
-#define DRAIN_GUARD_SECONDS 10.0
 
 void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
   if (c->dirty)
@@ -59,20 +60,34 @@ static void wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   take_handoffs(l);
   if (atomic_load(&l->srv->draining) && !l->draining) {
     l->draining = true;
-    l->eshutdown_ns = rnull_hctx_now(l->hctx) + DRAIN_SERVE_NS;
+    uint64_t serve_ns = (uint64_t)l->srv->o.shutdown_timeout * 1000000000ull;
+    l->eshutdown_ns =
+        rnull_hctx_now(l->hctx) + (serve_ns < DRAIN_SERVE_NS ? serve_ns : DRAIN_SERVE_NS);
     for (struct conn *c = l->conns; c; c = c->next)
       conn_begin_drain(c);
     ev_timer_start(l->ev, &l->drain_guard);
   }
 }
 
+/* --shutdown-timeout: what is still in flight is abandoned: ended with
+ * ESHUTDOWN (sent where the client still reads), then every connection is
+ * closed; the loop ends once the engine gave everything back. */
 static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
-  fprintf(stderr, "rnull-server: queue %u: drain took too long, closing connections\n", l->idx);
+  unsigned n = rnull_hctx_abort(l->hctx, NULL, NULL, -ESHUTDOWN);
   for (struct conn *c = l->conns; c; c = c->next)
+    for (struct slot *s = c->pend_head; s; s = s->next)
+      n++; /* parsed, never submitted */
+  fprintf(stderr,
+          "rnull-server: queue %u: --shutdown-timeout (%u s) reached: %u request(s) abandoned, "
+          "closing connections\n",
+          l->idx, l->srv->o.shutdown_timeout, n);
+  for (struct conn *c = l->conns; c; c = c->next) {
+    conn_service(c); /* the ESHUTDOWN replies, as far as the socket takes them */
     conn_abort(c);
+  }
 }
 
 static void kick_cb(struct ev_loop *ev, ev_timer *w, int revents) {
@@ -281,7 +296,7 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen) {
     l->armed_ns = RNULL_NO_DEADLINE;
     ev_timer_init(&l->kick, kick_cb, 0.0, 0.0);
     ev_io_init(&l->timer_io, timer_io_cb, l->timer_fd, EV_READ);
-    ev_timer_init(&l->drain_guard, drain_guard_cb, DRAIN_GUARD_SECONDS, 0.0);
+    ev_timer_init(&l->drain_guard, drain_guard_cb, (double)s->o.shutdown_timeout, 0.0);
     ev_idle_init(&l->poll_idle, poll_idle_cb);
     pw_init(&l->pw, &s->o.poll);
     l->wake.data = l->settle.data = l->kick.data = l->drain_guard.data = l;

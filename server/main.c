@@ -27,6 +27,8 @@
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_POLL "adaptive"
 #define DEFAULT_HANDSHAKE_TIMEOUT 10 /* seconds, as qemu-nbd's --handshake-limit */
+#define DEFAULT_SHUTDOWN_TIMEOUT 10  /* seconds */
+#define DEFAULT_BUFFER_MEMORY (256ull << 20)
 #define MAX_SECONDS 86400
 
 static void usage(FILE *out) {
@@ -64,16 +66,24 @@ static void usage(FILE *out) {
           "  --tls-psk FILE         pre-shared keys, psktool's identity:hexkey lines\n"
           "  --tls-verify-peer      require client certificates signed by ca-cert.pem\n"
           "  --tls-priority STRING  GnuTLS priority (default %s)\n"
+          "  --shutdown-timeout S   on SIGTERM/SIGINT, wait at most S seconds for in-flight\n"
+          "                         requests, then end them with ESHUTDOWN (default %d)\n"
+          "  --buffer-memory SIZE   payload buffers of all connections together (memory-\n"
+          "                         backed disks; K/M/G suffixes; default 256M); when spent,\n"
+          "                         the server stops reading requests until some are free\n"
+          "  --conn-buffer-memory SIZE  the same for one connection (default 2 x max_transfer)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
-          "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0 (a second\n"
+          "SIGINT/SIGTERM: stop accepting, finish in-flight requests (at most\n"
+          "--shutdown-timeout seconds), exit 0 (a second\n"
           "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n"
           "SIGHUP: read the TLS certificates and keys again (for new connections).\n"
           "\nDisk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
-          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY);
+          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY,
+          DEFAULT_SHUTDOWN_TIMEOUT);
   rnull_config_help(out);
 }
 
@@ -104,6 +114,15 @@ static const char *absolute(const char *p) {
   return a; /* lives as long as the process */
 }
 
+static int parse_bytes(const char *flag, const char *v, uint64_t *out) {
+  if (rnull_parse_size(v, out) < 0 || *out == 0) {
+    fprintf(stderr, "rnull-server: %s %s: expected a decimal size in bytes, K/M/G/T suffixes\n",
+            flag, v);
+    return -1;
+  }
+  return 0;
+}
+
 enum {
   OPT_UNIX = 256,
   OPT_PORT,
@@ -120,6 +139,9 @@ enum {
   OPT_TLS_PSK,
   OPT_TLS_VERIFY,
   OPT_TLS_PRIORITY,
+  OPT_SHUTDOWN_TIMEOUT,
+  OPT_BUFMEM,
+  OPT_CONN_BUFMEM,
 };
 
 static const struct option longopts[] = {
@@ -141,6 +163,9 @@ static const struct option longopts[] = {
     {"tls-psk", required_argument, NULL, OPT_TLS_PSK},
     {"tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY},
     {"tls-priority", required_argument, NULL, OPT_TLS_PRIORITY},
+    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
+    {"buffer-memory", required_argument, NULL, OPT_BUFMEM},
+    {"conn-buffer-memory", required_argument, NULL, OPT_CONN_BUFMEM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -222,6 +247,8 @@ static int parse_args(struct server *s, int argc, char **argv) {
   s->o.max_conns = DEFAULT_MAX_CONNS;
   s->o.export_name = "";
   s->o.handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
+  s->o.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
+  s->o.buffer_memory = DEFAULT_BUFFER_MEMORY;
   bool port_set = false, bind_set = false;
   char perr[160];
   pw_parse(DEFAULT_POLL, &s->o.poll, perr, sizeof(perr));
@@ -259,6 +286,18 @@ static int parse_args(struct server *s, int argc, char **argv) {
       break;
     case OPT_IDLE_TIMEOUT:
       if (parse_uint("--idle-timeout", optarg, MAX_SECONDS, &s->o.idle_timeout) < 0)
+        return -1;
+      break;
+    case OPT_SHUTDOWN_TIMEOUT:
+      if (parse_uint("--shutdown-timeout", optarg, MAX_SECONDS, &s->o.shutdown_timeout) < 0)
+        return -1;
+      break;
+    case OPT_BUFMEM:
+      if (parse_bytes("--buffer-memory", optarg, &s->o.buffer_memory) < 0)
+        return -1;
+      break;
+    case OPT_CONN_BUFMEM:
+      if (parse_bytes("--conn-buffer-memory", optarg, &s->o.conn_buffer_memory) < 0)
         return -1;
       break;
 
@@ -370,6 +409,27 @@ static void export_info(struct server *s) {
   s->reads_zero = rnull_disk_reads_zero(d);
 }
 
+/* Payload buffers: the budgets must hold at least one largest request. */
+static int check_buffer_memory(struct server *s) {
+  uint64_t mt = rnull_disk_max_transfer(s->disk);
+  if (!s->o.conn_buffer_memory)
+    s->o.conn_buffer_memory = 2 * mt;
+  if (s->o.buffer_memory < mt || s->o.conn_buffer_memory < mt) {
+    bool total = s->o.buffer_memory < mt;
+    fprintf(stderr,
+            "rnull-server: %s %llu: must be at least max_transfer (%llu), the largest request\n",
+            total ? "--buffer-memory" : "--conn-buffer-memory",
+            (unsigned long long)(total ? s->o.buffer_memory : s->o.conn_buffer_memory),
+            (unsigned long long)mt);
+    return -1;
+  }
+  /* mbps: a connection keeps at most one largest request's worth of bytes
+   * in the engine, so the throttle's FIFO serves connections in turn. */
+  if (rnull_disk_config(s->disk)->mbps)
+    s->fair_bytes = mt;
+  return 0;
+}
+
 struct main_ctx {
   struct server *srv;
   struct listeners *ls;
@@ -434,6 +494,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   export_info(&srv);
+  if (check_buffer_memory(&srv) < 0) {
+    rnull_disk_destroy(srv.disk);
+    return 1;
+  }
 
   int r = rnull_listen_systemd(&ls, err, sizeof(err));
   bool activated = r > 0;

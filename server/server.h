@@ -25,10 +25,13 @@ struct rnull_server_opts {
   const char *pidfile;
   unsigned max_conns; /* 0 = unlimited */
   const char *export_name;
-  struct pw_opts poll; /* --poll */
-  bool readonly;              /* -r: wins over every readonly= key */
-  unsigned handshake_timeout; /* seconds, 0 = none */
-  unsigned idle_timeout;      /* seconds, 0 = none */
+  struct pw_opts poll;         /* --poll */
+  bool readonly;               /* -r: wins over every readonly= key */
+  unsigned handshake_timeout;  /* seconds, 0 = none */
+  unsigned idle_timeout;       /* seconds, 0 = none */
+  unsigned shutdown_timeout;   /* seconds a drain may wait for in-flight requests */
+  uint64_t buffer_memory;      /* payload buffers, all connections */
+  uint64_t conn_buffer_memory; /* payload buffers, one connection (0: 2 x max_transfer) */
 };
 
 /* A connection waiting to be handed to a loop. */
@@ -82,6 +85,8 @@ struct server {
   atomic_bool draining;
   struct rnull_tls_opts tls_opts; /* from the command line */
   struct rnull_tls tls;
+  _Atomic uint64_t buf_used; /* payload buffer bytes held, all connections */
+  uint64_t fair_bytes;       /* mbps: bytes a connection may have in the engine (0 = no cap) */
 };
 
 /* loop.c */

@@ -40,6 +40,17 @@ RNULL_API uint64_t rnull_hctx_next_deadline(struct rnull_hctx *hctx);
  * longer look at it). Safe to call from several threads. */
 RNULL_API unsigned rnull_hctx_run(struct rnull_hctx *hctx, uint64_t now);
 
+/* Cancel requests the driver is not working on: those waiting in the core
+ * (a throttled or requeued dispatch, a timer completion) and those the driver
+ * dropped its reference to (refcount 1, e.g. the timeout fault). Each whose
+ * cookie satisfies match(cookie, arg) (match NULL: every one) is ended now
+ * with status, as blk-mq's abort path ends a request: end_io is called, from
+ * this thread. Requests inside the driver's queue_rq are left alone. Returns
+ * how many were ended. For front ends: a closed connection's requests, and
+ * a shutdown that may wait no longer. */
+RNULL_API unsigned rnull_hctx_abort(struct rnull_hctx *hctx, bool (*match)(void *cookie, void *arg),
+                                    void *arg, int status);
+
 /* The engine clock of the hctx's disk. */
 RNULL_API uint64_t rnull_hctx_now(struct rnull_hctx *hctx);
 

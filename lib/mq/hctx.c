@@ -3,6 +3,7 @@
  * dispatches), the deferred (softirq) list and the timeout scan. */
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 
 #include "mq.h"
 
@@ -160,6 +161,46 @@ unsigned rnull_hctx_run(struct rnull_hctx *h, uint64_t now) {
     d->ops->commit_rqs(h);
   n += run_deferred(h);
   n += run_timeouts(h, now);
+  return n;
+}
+
+/* ---- abort ---- */
+
+/* Take a reference on the next request abort may end, or NULL: one in the
+ * timer heap (its reference is the heap's: ref 2), or one the driver dropped
+ * (ref 1: we take the one reference end needs). */
+static struct rnull_rq *grab_abortable(struct rnull_hctx *h, bool (*match)(void *, void *),
+                                       void *arg) {
+  struct rnull_rq *found = NULL;
+  pthread_mutex_lock(&h->lock);
+  for (unsigned i = 0; i < h->timers.n && !found; i++) {
+    struct rnull_rq *rq = h->timers.v[i];
+    if (!match || match(rq->io.cookie, arg)) {
+      hctx_timer_del(h, rq);
+      found = rq;
+    }
+  }
+  for (struct rnull_rq *rq = h->inflight_head; rq && !found; rq = rq->next) {
+    uint32_t one = 1;
+    if (rq->where == RQ_WITH_DRIVER && (!match || match(rq->io.cookie, arg)) &&
+        atomic_compare_exchange_strong(&rq->ref, &one, 2))
+      found = rq;
+  }
+  pthread_mutex_unlock(&h->lock);
+  return found;
+}
+
+unsigned rnull_hctx_abort(struct rnull_hctx *h, bool (*match)(void *cookie, void *arg), void *arg,
+                          int status) {
+  unsigned n = 0;
+  struct rnull_rq *rq;
+  /* bounded: each pass ends one of at most depth requests */
+  for (unsigned budget = h->depth; budget && (rq = grab_abortable(h, match, arg)); budget--) {
+    /* a peeker (tag_to_rq) only looks and lets go: wait for it */
+    while (rnull_rq_end(rq, status) == -EBUSY)
+      sched_yield();
+    n++;
+  }
   return n;
 }
 

@@ -324,7 +324,8 @@ static void test_new_flags(void) {
   const char *help[] = {srv_path(), "--help", NULL};
   EXPECT(harness_run((char *const *)help, out, 10) == 0);
   char *o = harness_read_file(out);
-  const char *flags[] = {"--handshake-timeout", "--idle-timeout"};
+  const char *flags[] = {"--handshake-timeout", "--idle-timeout", "--shutdown-timeout",
+                         "--buffer-memory", "--conn-buffer-memory"};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     EXPECT_MSG(o && strstr(o, flags[i]), "--help mentions %s", flags[i]);
   free(o);
