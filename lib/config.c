@@ -61,6 +61,29 @@ static const struct rnull_option options[] = {
                  "(0 = no limit); trim and zeroes give pages back"),
     OPT("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
     OPT("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, "throughput limit in MiB/s (0 = unlimited)"),
+    OPT("iops", UINT, uint64_t, "0", 0, 100000000, iops,
+        "request rate limit per second, every operation (0 = unlimited; token bucket as mbps)"),
+    OPT("latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, latency,
+        "service time of every operation without its own *_latency key, drawn per request "
+        "(e.g. lognormal:80us,1ms); each request completes at its own computed time"),
+    OPT("read_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, read_latency,
+        "service time of reads"),
+    OPT("write_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, write_latency,
+        "service time of writes"),
+    OPT("flush_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, flush_latency,
+        "service time of flushes"),
+    OPT("trim_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, trim_latency,
+        "service time of trims"),
+    OPT("zero_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, zero_latency,
+        "service time of write zeroes"),
+    OPT("latency_per_kib", DURATION, uint64_t, "0", 0, RNULL_LATENCY_MAX_NS, latency_per_kib,
+        "transfer time added per KiB a read or write moves (size-proportional service time)"),
+    OPT("channels", UINT, uint64_t, "0", 0, 65536, channels,
+        "requests the device serves at once; others wait in order and their service time "
+        "starts when a channel frees (0 = unlimited)"),
+    OPT("seed", UINT, uint64_t, "0", 0, UINT64_MAX, seed,
+        "seed of every random draw: latencies (per hw queue) and faults unless fault_seed is "
+        "set (0 = a new seed each run)"),
     OPT("timeout_ms", UINT, uint64_t, "30000", 1, 3600000, timeout_ms,
         "request timeout in ms: a request the driver never completes ends with an error"),
     OPT("timeout", FAULT, struct rnull_fault_attr, NULL, 0, 0, timeout_inject,
@@ -226,6 +249,12 @@ void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len) 
   case RNULL_OPT_PATH:
     snprintf(buf, len, "a path of 1 to %" PRIu64 " bytes", o->max);
     break;
+  case RNULL_OPT_LATENCY:
+    snprintf(buf, len, "%s", RNULL_LATENCY_FORMS);
+    break;
+  case RNULL_OPT_DURATION:
+    snprintf(buf, len, "a duration, decimal with ns/us/ms/s suffix (ns if none), at most 3600s");
+    break;
   case RNULL_OPT_REJECT:
     snprintf(buf, len, "%s", o->help);
     break;
@@ -284,12 +313,25 @@ static int set_option(const struct rnull_option *o, struct rnull_config *cfg, co
   case RNULL_OPT_RANGES:
     r = parse_ranges(v, (struct rnull_ranges *)field);
     break;
+  case RNULL_OPT_LATENCY: {
+    char detail[RNULL_ERR_LEN];
+    r = rnull_latency_parse(v, (struct rnull_latency_attr *)field, detail, sizeof detail);
+    if (r && detail[0]) {
+      snprintf(err, errlen, "%s=%s: invalid value: %s; expected %s", o->key, v, detail,
+               RNULL_LATENCY_FORMS);
+      return -EINVAL;
+    }
+    break;
+  }
+  case RNULL_OPT_DURATION:
+    r = rnull_duration_parse(v, (uint64_t *)field);
+    break;
   case RNULL_OPT_REJECT:
     snprintf(err, errlen, "%s=%s: %s", o->key, v, o->help);
     return -EINVAL;
   }
   if (r) {
-    char range[160];
+    char range[320];
     rnull_option_describe(o, range, sizeof range);
     snprintf(err, errlen, "%s=%s: invalid value: expected %s", o->key, v, range);
     return -EINVAL;
@@ -335,7 +377,27 @@ void rnull_config_init(struct rnull_config *cfg) {
   cfg->memory_limit = rnull_default_memory_limit();
 }
 
+/* The first latency key set (none: the latency model is off). */
+static const char *first_latency_key(const struct rnull_config *cfg) {
+  if (cfg->latency_per_kib)
+    return "latency_per_kib";
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    if (options[i].type == RNULL_OPT_LATENCY &&
+        ((const struct rnull_latency_attr *)((const char *)cfg + options[i].offset))->kind !=
+            RNULL_DIST_NONE)
+      return options[i].key;
+  return NULL;
+}
+
 int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen) {
+  const char *lat = first_latency_key(cfg);
+  if (lat && cfg->irqmode == RNULL_IRQ_TIMER) {
+    snprintf(err, errlen,
+             "%s and irqmode=timer (completion_nsec=%" PRIu64 ") cannot be combined: "
+             "irqmode=timer is latency=fixed:%" PRIu64 "ns, use one or the other",
+             lat, cfg->completion_nsec, cfg->completion_nsec);
+    return -EINVAL;
+  }
   if (cfg->stats_file[0] && rnull_stats_file_usable(cfg->stats_file) != 0) {
     snprintf(err, errlen,
              "stats_file=%s: exists and is not a regular file (it is replaced by rename every "
@@ -383,7 +445,7 @@ int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen)
 void rnull_config_help(FILE *out) {
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
     const struct rnull_option *o = &options[i];
-    char range[160];
+    char range[320];
     if (o->type == RNULL_OPT_REJECT) {
       fprintf(out, "%s=  (refused: %s)\n", o->key, o->help);
       continue;
@@ -434,6 +496,17 @@ static void dump_option(const struct rnull_config *cfg, const struct rnull_optio
     for (unsigned i = 0; i < rg->n; i++)
       fprintf(out, "%s%s%" PRIu64 "-%" PRIu64 "%s", i ? "," : o->key, i ? "" : "=", rg->r[i].start,
               rg->r[i].end, i + 1 == rg->n ? "\n" : "");
+    return;
+  case RNULL_OPT_LATENCY: {
+    char buf[300];
+    if (((const struct rnull_latency_attr *)field)->kind == RNULL_DIST_NONE)
+      return;
+    rnull_latency_format((const struct rnull_latency_attr *)field, buf, sizeof buf);
+    fprintf(out, "%s=%s\n", o->key, buf);
+    return;
+  }
+  case RNULL_OPT_DURATION:
+    fprintf(out, "%s=%" PRIu64 "ns\n", o->key, *(const uint64_t *)field);
     return;
   case RNULL_OPT_REJECT:
     return;

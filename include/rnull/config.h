@@ -18,7 +18,7 @@
 
 #define RNULL_DISK_NAME_LEN 32 /* as the kernel's DISK_NAME_LEN: 31 bytes + NUL */
 #define RNULL_MAX_BADBLOCK_RANGES 64
-#define RNULL_ERR_LEN 256 /* size of an error message buffer */
+#define RNULL_ERR_LEN 512 /* size of an error message buffer */
 
 enum rnull_irqmode {
   RNULL_IRQ_NONE = 0,    /* direct: ended inside queue_rq */
@@ -39,6 +39,46 @@ struct rnull_fault_attr {
 /* Parse "<interval>,<probability>,<space>,<times>". 0 or -EINVAL with err. */
 RNULL_API int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err,
                                 size_t errlen);
+
+/* A latency distribution (the latency keys): see rnull_latency_parse. */
+enum rnull_dist_kind {
+  RNULL_DIST_NONE,      /* unset: the key does not apply */
+  RNULL_DIST_FIXED,     /* fixed:D                   a = D */
+  RNULL_DIST_UNIFORM,   /* uniform:MIN-MAX           a = MIN, b = MAX */
+  RNULL_DIST_NORMAL,    /* normal:MEAN,STDDEV        a = MEAN, b = STDDEV (truncated at 0) */
+  RNULL_DIST_EXP,       /* exp:MEAN                  a = MEAN */
+  RNULL_DIST_LOGNORMAL, /* lognormal:P50,P99         a = P50, b = P99 (> P50) */
+  RNULL_DIST_PARETO,    /* pareto:MIN,ALPHA          a = MIN, alpha = ALPHA */
+  RNULL_DIST_HIST,      /* hist:FILE                 lines "latency_ns weight" */
+};
+
+#define RNULL_LATENCY_MAX_NS 3600000000000ull /* one hour: longer draws are clamped */
+#define RNULL_LATENCY_FORMS                                                                        \
+  "fixed:D, uniform:MIN-MAX, normal:MEAN,STDDEV, exp:MEAN, lognormal:P50,P99 (P99 > P50), "      \
+  "pareto:MIN,ALPHA (ALPHA > 0), hist:FILE (lines 'latency_ns weight') or none; durations are "        \
+  "decimal with ns/us/ms/s suffix (ns if none), at most 3600s"
+
+struct rnull_latency_attr {
+  enum rnull_dist_kind kind;
+  uint64_t a, b; /* ns */
+  double alpha;
+  char file[256];
+};
+
+/* Parse a distribution (RNULL_LATENCY_FORMS); hist:FILE is read to check it.
+ * 0 or -EINVAL with the reason in err. */
+RNULL_API int rnull_latency_parse(const char *s, struct rnull_latency_attr *out, char *err,
+                                  size_t errlen);
+/* Write a distribution back in the form rnull_latency_parse reads. */
+RNULL_API void rnull_latency_format(const struct rnull_latency_attr *a, char *buf, size_t len);
+/* A duration: decimal, optional fraction, ns/us/ms/s suffix (ns if none),
+ * at most RNULL_LATENCY_MAX_NS. 0 or -EINVAL. */
+RNULL_API int rnull_duration_parse(const char *s, uint64_t *ns);
+/* Read a hist:FILE: n latencies (ns, ascending as in the file or not) and
+ * their cumulative weights (cum[n-1] = total > 0), malloc'd: the caller
+ * frees both. 0, -EINVAL (err names the line) or -errno. */
+RNULL_API int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum,
+                                      size_t *n, char *err, size_t errlen);
 
 struct rnull_range {
   uint64_t start, end; /* inclusive, in 512-byte sectors */
@@ -72,6 +112,14 @@ struct rnull_config {
   struct rnull_fault_attr requeue_inject;
   struct rnull_fault_attr error_inject;
   bool badblocks_once;
+  /* realistic devices: latency per operation, transfer time, parallelism */
+  struct rnull_latency_attr latency; /* every operation without its own */
+  struct rnull_latency_attr read_latency, write_latency, flush_latency, trim_latency,
+      zero_latency;
+  uint64_t latency_per_kib; /* ns added per KiB moved */
+  uint64_t channels;        /* requests in service at once, 0 = unlimited */
+  uint64_t iops;            /* requests per second, 0 = unlimited */
+  uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
   char stats_file[256]; /* front ends rewrite it every second as JSON */
   struct rnull_ranges badblocks;
 };
@@ -86,6 +134,8 @@ enum rnull_opt_type {
   RNULL_OPT_FAULT,  /* <interval>,<probability>,<space>,<times> */
   RNULL_OPT_RANGES, /* START-END[,START-END...] in sectors */
   RNULL_OPT_PATH,   /* file path, at most 255 bytes */
+  RNULL_OPT_LATENCY,  /* a distribution (struct rnull_latency_attr) */
+  RNULL_OPT_DURATION, /* ns, with ns/us/ms/s suffix */
   RNULL_OPT_REJECT, /* accepted key name, always refused (e.g. zoned) */
 };
 

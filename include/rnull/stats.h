@@ -1,7 +1,8 @@
 /* Front-end API: per hw queue statistics, readable while serving (relaxed
  * atomics), as a struct, a table or JSON. The counters are listed once, in
  * RNULL_STATS_COUNTERS; the struct, the JSON keys, the table and the sums
- * are all generated from that list. */
+ * are all generated from that list. Latencies (submission to end, in ns)
+ * are kept per operation in a log-linear histogram (struct rnull_hist). */
 #ifndef RNULL_STATS_H
 #define RNULL_STATS_H
 
@@ -9,11 +10,40 @@
 #include <stdio.h>
 
 #include "rnull/export.h"
+#include "rnull/io.h"
 
 struct rnull_disk;
 struct rnull_hctx;
 
-#define RNULL_LAT_BUCKETS 40 /* bucket i counts latencies in [2^i, 2^(i+1)) ns */
+/* The log-linear (HDR-style) latency histogram: values below 2^SUB_BITS ns
+ * have a bucket each; above, every power of two [2^e, 2^(e+1)) is cut into
+ * 2^SUB_BITS equal buckets, so a bucket is at most 1/128 (0.78%) of its
+ * values wide: a percentile read from it is within 0.78% of the truth, from
+ * 1 ns up to 2^40 ns (18 minutes; longer lands in the last bucket). Fixed
+ * memory: RNULL_HIST_BUCKETS counters per operation and hw queue. */
+#define RNULL_HIST_SUB_BITS 7
+#define RNULL_HIST_MAX_EXP 40 /* values < 2^40 ns are bucketed exactly */
+#define RNULL_HIST_BUCKETS ((RNULL_HIST_MAX_EXP - RNULL_HIST_SUB_BITS + 1) << RNULL_HIST_SUB_BITS)
+
+struct rnull_hist {
+  uint64_t count, min, max; /* ns; min and max exact, 0 when count is 0 */
+  uint64_t bucket[RNULL_HIST_BUCKETS];
+};
+
+/* The bucket of a latency, and the lowest and highest ns it holds. */
+RNULL_API unsigned rnull_hist_index(uint64_t ns);
+RNULL_API uint64_t rnull_hist_low(unsigned idx);
+RNULL_API uint64_t rnull_hist_high(unsigned idx);
+/* Percentile (0..100): the highest value of the bucket it falls in, kept
+ * within [min, max]; 0 when empty. */
+RNULL_API uint64_t rnull_hist_percentile(const struct rnull_hist *h, double pct);
+/* One operation's histogram (RNULL_OP_MAX: every operation together) of a
+ * hw queue, or summed over all of a disk's. */
+RNULL_API void rnull_hctx_latency(struct rnull_hctx *hctx, enum rnull_op op,
+                                  struct rnull_hist *out);
+RNULL_API void rnull_disk_latency(struct rnull_disk *d, enum rnull_op op, struct rnull_hist *out);
+/* "read", "write", "flush", "trim", "zero", "cache"; "all" for RNULL_OP_MAX. */
+RNULL_API const char *rnull_op_name(enum rnull_op op);
 
 /* X(name, table column heading, its width; NULL, 0 when not in the table) */
 #define RNULL_STATS_COUNTERS(X)                                                                    \
@@ -32,20 +62,20 @@ struct rnull_stats {
 #define RNULL_STAT_FIELD(name, col, width) uint64_t name;
   RNULL_STATS_COUNTERS(RNULL_STAT_FIELD)
 #undef RNULL_STAT_FIELD
-  uint64_t lat[RNULL_LAT_BUCKETS];
 };
 
 RNULL_API void rnull_hctx_stats(struct rnull_hctx *hctx, struct rnull_stats *out);
 /* Sum over all hw queues. */
 RNULL_API void rnull_disk_stats(struct rnull_disk *d, struct rnull_stats *out);
 
-/* Latency percentile (0..100) from a histogram: the upper bound of the
- * bucket it falls in, in ns; 0 when empty. */
-RNULL_API uint64_t rnull_stats_percentile(const struct rnull_stats *s, double pct);
-
-/* A readable table, one row per hw queue and a total. */
+/* A readable table, one row per hw queue and a total (with p50 and p99 of
+ * every operation), then per operation: count, p50, p90, p99, p99.9, max. */
 RNULL_API void rnull_stats_print(struct rnull_disk *d, FILE *out);
-/* One JSON object: {"disk":..., "queues":[{...}], "total":{...}}. */
+/* One JSON object: {"disk":..., "queues":[{...}], "total":{...}}. Each has
+ * the counters and "latency": {"read": {"count", "min", "p50", "p90",
+ * "p99", "p99_9", "max"}, ...} per operation in ns; the total's operations
+ * also carry "buckets": [[low_ns, high_ns, count], ...], the non-empty
+ * buckets in order. */
 RNULL_API void rnull_stats_json(struct rnull_disk *d, FILE *out);
 
 /* Rewrite path with rnull_stats_json via a temp file and rename (never over

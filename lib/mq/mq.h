@@ -17,13 +17,19 @@
 #include "rnull/tagset.h"
 #include "rq.h"
 
+/* One operation's live latency histogram (written under the hctx lock). */
+struct rnull_hist_live {
+  _Atomic uint64_t count, min, max;
+  _Atomic uint64_t bucket[RNULL_HIST_BUCKETS];
+};
+
 /* The live counters of one hctx: one _Atomic field per RNULL_STATS_COUNTERS
- * entry, plus the latency histogram. */
+ * entry, plus a latency histogram per operation. */
 struct rnull_stats_live {
 #define RNULL_STAT_LIVE(name, col, width) _Atomic uint64_t name;
   RNULL_STATS_COUNTERS(RNULL_STAT_LIVE)
 #undef RNULL_STAT_LIVE
-  _Atomic uint64_t lat[RNULL_LAT_BUCKETS];
+  struct rnull_hist_live lat[RNULL_OP_MAX];
 };
 
 struct rnull_hctx {

@@ -3,16 +3,19 @@
  * own struct null_dev (the disk's driver_data, as null_blk's nullb_device),
  * and each request's struct null_cmd lives in the request's PDU. It moves
  * data through the store (or not), applies throttling, fault injection and
- * bad blocks, and completes the way irqmode says. One concern a function on
+ * bad blocks, and completes the way irqmode says, or at the time the latency
+ * keys compute (latency.h). One concern a function on
  * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "badblocks.h"
 #include "fault.h"
+#include "latency.h"
 #include "rnull/driver.h"
 #include "rnull/null.h"
 #include "store.h"
@@ -23,8 +26,23 @@ struct null_dev {
   struct rnull_store *store;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
   struct rnull_badblocks badblocks;
-  struct rnull_throttle throttle;
+  struct rnull_throttle throttle;      /* mbps */
+  struct rnull_throttle iops_throttle; /* iops */
+  /* The latency settings: one immutable snapshot, NULL when the model is
+   * off. A request loads it once; a live change swaps the pointer (and
+   * keeps the old snapshot until free_disk: requests may still use it). */
+  struct null_latency *_Atomic latency;
+  struct null_queue *queues; /* per hw queue: the draws */
+  unsigned nr_queues;
   bool inited; /* init_disk got past the locks: free_disk destroys them */
+};
+
+/* Per hw queue (null_blk's nullb_queue): its random generator, so draws of
+ * one queue are one reproducible sequence. Locked: the plugin's threads may
+ * submit to one queue at once. */
+struct null_queue {
+  pthread_mutex_t lock;
+  struct null_rng rng;
 };
 
 /* Per request, in the PDU; prepared at its first dispatch. */
@@ -82,14 +100,19 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
-/* mbps: a request the bucket cannot pay for yet is given back to the core
- * until it can (it waits, it is not failed). true if it was. */
+/* mbps and iops: a request the buckets cannot pay for yet is given back to
+ * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq) {
-  if (!nd->cfg.mbps || cmd->paced || !moves_data(rnull_rq_io(rq)))
+  if ((!nd->cfg.mbps && !nd->cfg.iops) || cmd->paced)
     return false;
   cmd->paced = true;
-  uint64_t start = rnull_rq_start_time(rq);
-  uint64_t when = rnull_throttle_reserve(&nd->throttle, rnull_rq_io(rq)->len, start);
+  uint64_t start = rnull_rq_start_time(rq), when = start;
+  if (nd->cfg.mbps && moves_data(rnull_rq_io(rq)))
+    when = rnull_throttle_reserve(&nd->throttle, rnull_rq_io(rq)->len, start);
+  if (nd->cfg.iops) {
+    uint64_t w = rnull_throttle_reserve(&nd->iops_throttle, 1, start);
+    when = w > when ? w : when;
+  }
   if (when <= start)
     return false;
   rnull_rq_requeue_at(rq, when);
@@ -123,6 +146,26 @@ static void null_handle_completion(struct null_dev *nd, struct null_cmd *cmd, st
   }
 }
 
+/* The latency model: the request completes at its computed time (its
+ * operation's draw, its transfer time, after waiting for a channel), out of
+ * order if the draws say so. false if the model is off. */
+static bool null_handle_latency(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq,
+                                int status) {
+  struct null_latency *lat = atomic_load_explicit(&nd->latency, memory_order_acquire);
+  if (!lat)
+    return false;
+  struct rnull_hctx *h = rnull_rq_hctx(rq);
+  struct null_queue *q = &nd->queues[rnull_hctx_index(h)];
+  pthread_mutex_lock(&q->lock);
+  uint64_t service = null_latency_service(lat, &q->rng, rnull_rq_io(rq));
+  pthread_mutex_unlock(&q->lock);
+  /* a request held back (throttle, requeue) arrives at the device now */
+  uint64_t arrival = rnull_rq_requeued(rq) ? rnull_hctx_now(h) : rnull_rq_start_time(rq);
+  cmd->status = status;
+  rnull_rq_complete_at(rq, null_latency_complete_time(lat, arrival, service));
+  return true;
+}
+
 static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct null_cmd *cmd = rnull_rq_pdu(rq);
@@ -142,7 +185,8 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
     return RNULL_STS_RESOURCE;
   }
   int status = rnull_fault_hit(&nd->error_fault, 1) ? -EIO : null_transfer(nd, rq);
-  null_handle_completion(nd, cmd, rq, status);
+  if (!null_handle_latency(nd, cmd, rq, status))
+    null_handle_completion(nd, cmd, rq, status);
   return 0;
 }
 
@@ -170,9 +214,12 @@ static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hc
   return 0;
 }
 
+/* seed covers every draw; fault_seed, when set, still decides the faults'. */
 static uint64_t fault_seed(const struct null_dev *nd) {
   if (nd->cfg.fault_seed)
     return nd->cfg.fault_seed;
+  if (nd->cfg.seed)
+    return nd->cfg.seed;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)nd;
@@ -193,8 +240,30 @@ static int create_store(struct null_dev *nd, char *err, size_t errlen) {
   return 0;
 }
 
-/* The configuration is frozen: build the store, faults, bad blocks and
- * throttle, and say what the disk offers. */
+/* The latency snapshot and one generator per hw queue, seeded from seed
+ * (else fault_seed, else the clock): queue i draws its own sequence. */
+static int init_latency(struct null_dev *nd, char *err, size_t errlen) {
+  int r;
+  struct null_latency *lat = null_latency_create(&nd->cfg, &r, err, errlen);
+  if (r < 0)
+    return r;
+  atomic_store_explicit(&nd->latency, lat, memory_order_release);
+  nd->nr_queues = nd->cfg.submit_queues;
+  nd->queues = calloc(nd->nr_queues, sizeof *nd->queues);
+  if (!nd->queues) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  uint64_t seed = nd->cfg.seed ? nd->cfg.seed : fault_seed(nd);
+  for (unsigned i = 0; i < nd->nr_queues; i++) {
+    pthread_mutex_init(&nd->queues[i].lock, NULL);
+    null_rng_seed(&nd->queues[i].rng, seed + i * 0x632be59bd9b4e019ull);
+  }
+  return 0;
+}
+
+/* The configuration is frozen: build the store, faults, bad blocks,
+ * throttles and latency model, and say what the disk offers. */
 static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err, size_t errlen) {
   struct null_dev *nd = driver_data;
   nd->cfg = *rnull_disk_config(disk);
@@ -205,7 +274,12 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
   rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks.r, nd->cfg.badblocks.n,
                        nd->cfg.badblocks_once);
   rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
+  rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops,
+                           nd->cfg.iops / 10 > 1 ? nd->cfg.iops / 10 : 1, rnull_disk_now(disk));
   nd->inited = true;
+  int r = init_latency(nd, err, errlen);
+  if (r < 0)
+    return r;
   /* both stores zero by freeing or skipping pages: never slower than a write */
   unsigned features = RNULL_FEAT_FAST_ZERO;
   if (nd->cfg.discard)
@@ -222,7 +296,12 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
   if (nd->inited) {
     rnull_badblocks_destroy(&nd->badblocks);
     rnull_throttle_destroy(&nd->throttle);
+    rnull_throttle_destroy(&nd->iops_throttle);
   }
+  for (unsigned i = 0; nd->queues && i < nd->nr_queues; i++)
+    pthread_mutex_destroy(&nd->queues[i].lock);
+  free(nd->queues);
+  null_latency_free(atomic_load(&nd->latency));
   if (nd->store)
     rnull_store_destroy(nd->store);
   free(nd);

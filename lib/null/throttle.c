@@ -2,13 +2,19 @@
  * drive the balance negative, and the request then waits until it is paid. */
 #include "throttle.h"
 
-void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_ns) {
+void rnull_throttle_init_rate(struct rnull_throttle *t, uint64_t rate, uint64_t burst,
+                              uint64_t now_ns) {
   pthread_mutex_init(&t->lock, NULL);
-  t->rate = mbps * 1024 * 1024;
-  /* a burst of 1/10 s of budget (at least 1 MiB) keeps small requests smooth */
-  t->burst = t->rate / 10 > (1u << 20) ? t->rate / 10 : (1u << 20);
+  t->rate = rate;
+  t->burst = burst;
   t->tokens = (double)t->burst;
   t->last_ns = now_ns;
+}
+
+void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_ns) {
+  uint64_t rate = mbps * 1024 * 1024;
+  /* a burst of 1/10 s of budget (at least 1 MiB) keeps small requests smooth */
+  rnull_throttle_init_rate(t, rate, rate / 10 > (1u << 20) ? rate / 10 : (1u << 20), now_ns);
 }
 
 void rnull_throttle_destroy(struct rnull_throttle *t) { pthread_mutex_destroy(&t->lock); }

@@ -1,4 +1,5 @@
-/* Throughput limit (null_blk's mbps): a token bucket per disk. A request
+/* Throughput limit (null_blk's mbps) and request rate limit (iops): a
+ * token bucket per disk. A request
  * reserves its bytes; if the bucket is short it is told when it may go, and
  * the engine holds it until then: requests wait, they are not failed. Time is
  * passed in, so tests run in virtual time. Thread-safe. */
@@ -17,6 +18,9 @@ struct rnull_throttle {
 };
 
 void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_ns);
+/* The same bucket counting any unit (iops: requests) at rate per second. */
+void rnull_throttle_init_rate(struct rnull_throttle *t, uint64_t rate, uint64_t burst,
+                              uint64_t now_ns);
 void rnull_throttle_destroy(struct rnull_throttle *t);
 
 /* Reserve bytes at now_ns; returns when the request may be dispatched
