@@ -10,6 +10,7 @@
 #   mismatch/        server-cert.pem with a key that is not its key
 #   keys.psk         alice's key (psktool format); wrong.psk: alice with another key
 #   bob.psk          an identity the server does not know
+#   psk/keys.psk     the same keys in a directory (qemu's tls-creds-psk dir=)
 # Usage: make-certs.sh DIR
 set -euo pipefail
 D=$1
@@ -49,4 +50,5 @@ ct --generate-privkey --key-type=ecdsa --outfile mismatch/server-key.pem
 psktool -u alice -p keys.psk >/dev/null
 psktool -u alice -p wrong.psk >/dev/null
 psktool -u bob -p bob.psk >/dev/null
+mkdir -p psk && cp keys.psk psk/
 chmod -R go-rwx "$D"

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# qemu-img and qemu-io with --object tls-creds-x509 / tls-creds-psk against
+# rnull-server --tls=require (Unix socket, 127.0.0.1, ::1) and against the
+# plugin under nbdkit --tls=require (--tls-certificates, --tls-psk), with
+# nbdinfo and nbdcopy for the plugin too: memory-backed disks, data checked.
+# Usage: tls-interop.sh RNULL_SERVER RNULL_PLUGIN MAKE_CERTS
+set -euo pipefail
+SERVER=$1 PLUGIN=$2 MAKE_CERTS=$3
+for t in qemu-img qemu-io nbdkit nbdinfo nbdcopy; do
+  command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+done
+T=$(mktemp -d /tmp/rnull-tls-interop.XXXXXX)
+PID=
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+    kill -TERM "$PID"
+    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$PID" 2>/dev/null || true
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+fail=0
+check() { # check DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: expected '$2', got '$3'"; fail=1; fi
+}
+bash "$MAKE_CERTS" "$T/c"
+C=$T/c
+X509="tls-creds-x509,id=tls0,dir=$C/client,endpoint=client"
+PSK="tls-creds-psk,id=tls0,dir=$C/psk,username=alice,endpoint=client"
+
+wait_up() { # wait_up LOGFILE: the server says it serves (rnull-server) or the socket exists
+  for _ in $(seq 100); do
+    { grep -q serving "$1" 2>/dev/null || { [ -n "${SOCK:-}" ] && [ -S "$SOCK" ]; }; } && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$1"
+  return 1
+}
+stop() {
+  kill -TERM "$PID"
+  wait "$PID" && rc=0 || rc=$?
+  PID=
+  check "$1 exits 0 on SIGTERM" 0 "$rc"
+}
+
+# qemu_checks NAME IMAGE-OPTS: qemu-img info and a qemu-io round trip with
+# X.509 and with PSK.
+qemu_checks() {
+  local name=$1 opts=$2 creds kind
+  for kind in x509 psk; do
+    [ $kind = x509 ] && creds=$X509 || creds=$PSK
+    check "$name: qemu-img info ($kind)" 1 "$(qemu-img info --object "$creds" --image-opts \
+      "$opts,tls-creds=tls0" 2>&1 | grep -c 'virtual size: 32 MiB (33554432 bytes)')"
+    out=$(qemu-io --object "$creds" --image-opts "$opts,tls-creds=tls0" \
+      -c "write -P 0x5a 1M 256k" -c "read -P 0x5a 1M 256k" -c "read -P 0 4M 64k" 2>&1 || true)
+    check "$name: qemu-io write/read pattern ($kind)" 0 \
+      "$(grep -ci 'fail\|mismatch\|error\|pattern verification' <<<"$out" || true)"
+    check "$name: qemu-io did the I/O ($kind)" 3 "$(grep -c '^[a-z]* [0-9]*/[0-9]* bytes at offset' <<<"$out")"
+  done
+  check "$name: qemu-img without TLS refused" refused \
+    "$(qemu-img info --image-opts "$opts" >/dev/null 2>&1 || echo refused)"
+}
+
+SOCK=$T/s.sock
+"$SERVER" -f --unix "$SOCK" --tls=require --tls-certificates "$C/server" --tls-psk "$C/keys.psk" \
+  --export-name disk size=32M memory_backed=1 >"$T/server.log" 2>&1 &
+PID=$!
+wait_up "$T/server.log"
+qemu_checks "rnull-server unix" \
+  "driver=nbd,server.type=unix,server.path=$SOCK,export=disk,tls-hostname=localhost"
+stop rnull-server
+SOCK=
+
+for addr in 127.0.0.1 ::1; do
+  "$SERVER" -f --bind "$addr" --port 0 --tls=require --tls-certificates "$C/server" \
+    --tls-psk "$C/keys.psk" --export-name disk size=32M memory_backed=1 >"$T/server.log" 2>&1 &
+  PID=$!
+  wait_up "$T/server.log"
+  PORT=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/server.log")
+  qemu_checks "rnull-server $addr" \
+    "driver=nbd,server.type=inet,server.host=$addr,server.port=$PORT,export=disk"
+  stop "rnull-server $addr"
+done
+
+# The plugin gets TLS from nbdkit.
+SOCK=$T/p.sock
+for kind in certificates psk; do
+  if [ $kind = certificates ]; then tlsopt=--tls-certificates=$C/server; else tlsopt=--tls-psk=$C/keys.psk; fi
+  rm -f "$SOCK"
+  nbdkit -f -U "$SOCK" --threads=1 --tls=require "$tlsopt" "$PLUGIN" size=32M memory_backed=1 \
+    >"$T/nbdkit.log" 2>&1 &
+  PID=$!
+  wait_up "$T/nbdkit.log"
+  if [ $kind = certificates ]; then
+    URI="nbds+unix:///?socket=$SOCK&tls-certificates=$C/client"; creds=$X509
+  else
+    URI="nbds+unix://alice@/?socket=$SOCK&tls-psk-file=$C/keys.psk"; creds=$PSK
+  fi
+  check "nbdkit --tls-$kind rnull.so: nbdinfo size" 33554432 "$(nbdinfo --size "$URI")"
+  check "nbdkit --tls-$kind rnull.so: plaintext refused" refused \
+    "$(nbdinfo --size "nbd+unix:///?socket=$SOCK" >/dev/null 2>&1 || echo refused)"
+  head -c 3M /dev/urandom >"$T/src"
+  truncate -s 32M "$T/src"
+  nbdcopy "$T/src" "$URI"
+  nbdcopy "$URI" "$T/back"
+  check "nbdkit --tls-$kind rnull.so: nbdcopy round trip" same \
+    "$(cmp -s "$T/src" "$T/back" && echo same || echo differ)"
+  check "nbdkit --tls-$kind rnull.so: qemu-img info" 1 "$(qemu-img info --object "$creds" --image-opts \
+    "driver=nbd,server.type=unix,server.path=$SOCK,tls-creds=tls0,tls-hostname=localhost" 2>&1 |
+    grep -c 'virtual size: 32 MiB')"
+  stop "nbdkit --tls-$kind"
+done
+exit $fail
