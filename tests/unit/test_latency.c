@@ -393,6 +393,34 @@ START_TEST(parse_and_dump_round_trip) {
 }
 END_TEST
 
+/* The shipped device profiles (examples/profiles) are valid key files, and
+ * their 4 KiB read medians are what their README says. */
+START_TEST(shipped_profiles_parse) {
+  static const struct {
+    const char *file;
+    uint64_t read_p50_4k;
+  } profiles[] = {{"nvme-ssd.conf", 49584}, {"sata-ssd.conf", 87320}, {"hdd-7200.conf", 12727200}};
+  for (unsigned i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+    char path[512], line[512], err[RNULL_ERR_LEN];
+    snprintf(path, sizeof path, "%s/examples/profiles/%s", RNULL_SOURCE_DIR, profiles[i].file);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s", path);
+    struct rnull_config cfg;
+    rnull_config_init(&cfg);
+    while (fgets(line, sizeof line, f)) {
+      line[strcspn(line, "\n")] = '\0';
+      if (line[0] && line[0] != '#')
+        ck_assert_msg(rnull_config_set_kv(&cfg, line, err, sizeof err) == 0, "%s: %s", path, err);
+    }
+    fclose(f);
+    ck_assert_msg(rnull_config_check(&cfg, err, sizeof err) == 0, "%s: %s", path, err);
+    ck_assert_uint_ne(cfg.channels, 0);
+    /* the median of the read distribution (lognormal: P50, normal: MEAN) + 4 KiB of transfer */
+    ck_assert_uint_eq(cfg.read_latency.a + 4 * cfg.latency_per_kib, profiles[i].read_p50_4k);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("latency");
   TCase *tc = new_tcase("distributions");
@@ -418,6 +446,7 @@ int main(void) {
   tcase_add_test(tc, hist_file_errors_name_the_line);
   tcase_add_test(tc, timer_and_latency_refused_together);
   tcase_add_test(tc, parse_and_dump_round_trip);
+  tcase_add_test(tc, shipped_profiles_parse);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
