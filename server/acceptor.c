@@ -11,7 +11,7 @@
 static void pause_accepting(struct acceptor *a, struct ev_loop *ev) {
   if (ev_is_active(&a->resume))
     return; /* another listener hit it in the same turn: one pause, one line */
-  fprintf(stderr, "rnull-server: accept: %m (pausing for %.1f s)\n", RNULL_ACCEPT_PAUSE);
+  fprintf(stderr, "%s: accept: %m (pausing for %.1f s)\n", a->srv->progname, RNULL_ACCEPT_PAUSE);
   for (unsigned i = 0; i < a->ls->n; i++)
     ev_io_stop(ev, &a->w[i]);
   /* A one-shot timer that fired keeps its expired time: set it again, or
@@ -38,7 +38,7 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
         pause_accepting(a, ev);
       else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-        fprintf(stderr, "rnull-server: accept: %m\n");
+        fprintf(stderr, "%s: accept: %m\n", s->progname);
       return;
     }
     unsigned n = atomic_fetch_add(&s->nconns, 1) + 1;

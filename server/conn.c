@@ -884,7 +884,8 @@ static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   double limit = c->loop->srv->o.idle_timeout, left = c->last_rx + limit - ev_now(ev);
   bool busy = c->inflight || c->pend_head || out_pending(c) || c->payload_slot;
   if (!busy && left <= 0) {
-    fprintf(stderr, "rnull-server: closing a connection idle for %.0f s (--idle-timeout)\n", limit);
+    fprintf(stderr, "%s: closing a connection idle for %.0f s (--idle-timeout)\n",
+            c->loop->srv->progname, limit);
     conn_abort(c);
     return;
   }

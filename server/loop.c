@@ -81,16 +81,34 @@ static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents) {
     for (struct slot *s = c->pend_head; s; s = s->next)
       n++; /* parsed, never submitted */
   fprintf(stderr,
-          "rnull-server: queue %u: --shutdown-timeout (%u s) reached: %u request(s) abandoned, "
+          "%s: queue %u: --shutdown-timeout (%u s) reached: %u request(s) abandoned, "
           "closing connections\n",
-          l->idx, l->srv->o.shutdown_timeout, n);
+          l->srv->progname, l->idx, l->srv->o.shutdown_timeout, n);
   for (struct conn *c = l->conns; c; c = c->next) {
     conn_service(c); /* the ESHUTDOWN replies, as far as the socket takes them */
     conn_abort(c);
   }
 }
 
+/* The loop this thread runs, if any: a kick from it needs no wake-up. */
+static _Thread_local struct loop *this_loop;
+
+/* The engine's kick (rnull_hctx_set_kick): a driver's own thread deferred a
+ * completion or a requeue. Wake the loop; settle runs the hctx next. */
+static void engine_kick(struct rnull_hctx *hctx, void *ctx) {
+  (void)hctx;
+  struct loop *l = ctx;
+  if (this_loop != l)
+    ev_async_send(l->ev, &l->engine_wake);
+}
+
 static void kick_cb(struct ev_loop *ev, ev_timer *w, int revents) {
+  (void)ev;
+  (void)revents;
+  (void)w; /* the work happens in settle, which runs next */
+}
+
+static void engine_wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   (void)ev;
   (void)revents;
   (void)w; /* the work happens in settle, which runs next */
@@ -240,13 +258,15 @@ static void *loop_main(void *arg) {
   /* Timer completions are µs apart: don't let the kernel batch wake-ups
    * (the default slack is 50 µs). */
   prctl(PR_SET_TIMERSLACK, 1UL);
+  this_loop = l;
   ev_run(l->ev, 0);
   if (l->pw.o.mode == PW_ADAPTIVE)
     fprintf(stderr,
-            "rnull-server: queue %u: poll window %llu ns at exit; %llu grows, %llu shrinks, "
+            "%s: queue %u: poll window %llu ns at exit; %llu grows, %llu shrinks, "
             "%llu back-offs\n",
-            l->idx, (unsigned long long)l->pw.window_ns, (unsigned long long)l->pw.grows,
-            (unsigned long long)l->pw.shrinks, (unsigned long long)l->pw.backoffs);
+            l->srv->progname, l->idx, (unsigned long long)l->pw.window_ns,
+            (unsigned long long)l->pw.grows, (unsigned long long)l->pw.shrinks,
+            (unsigned long long)l->pw.backoffs);
   /* Anything the loop still holds (drain guard fired) goes now. */
   while (l->conns) {
     struct conn *c = l->conns;
@@ -284,6 +304,7 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen) {
     }
     pthread_mutex_init(&l->lock, NULL);
     ev_async_init(&l->wake, wake_cb);
+    ev_async_init(&l->engine_wake, engine_wake_cb);
     ev_prepare_init(&l->settle, settle_cb);
     l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (l->timer_fd < 0) {
@@ -302,6 +323,8 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen) {
     l->wake.data = l->settle.data = l->kick.data = l->drain_guard.data = l;
     l->timer_io.data = l;
     ev_async_start(l->ev, &l->wake);
+    ev_async_start(l->ev, &l->engine_wake);
+    rnull_hctx_set_kick(l->hctx, engine_kick, l);
     ev_prepare_start(l->ev, &l->settle);
     ev_io_start(l->ev, &l->timer_io);
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
@@ -354,6 +377,7 @@ void rnull_loops_join(struct server *s) {
   for (unsigned i = 0; i < s->nloops; i++) {
     struct loop *l = &s->loops[i];
     pthread_join(l->thread, NULL);
+    rnull_hctx_set_kick(l->hctx, NULL, NULL);
     for (unsigned j = 0; j < l->nqueue; j++)
       close(l->queue[j].fd);
     free(l->queue);

@@ -1,35 +1,39 @@
 /* rnull-server [OPTIONS] [key=value...]: serve one rnull disk over NBD.
  * Engine keys go through the engine's option table (rnull_config_set_kv);
  * the flags below are the server's own. */
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "acceptor.h"
-#include "conn.h"
 #include "daemon.h"
-#include "listen.h"
 #include "nbd_proto.h"
-#include "server.h"
-#include "signals.h"
-#include "stats_file.h"
+#include "poll_window.h"
+#include "rnull/nbd_server.h"
+#include "rnull/rnull.h"
+#include "tls.h"
 
-#define DEFAULT_PORT 10809
-#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_PORT RNULL_NBD_DEFAULT_PORT
+#define DEFAULT_MAX_CONNS RNULL_NBD_DEFAULT_MAX_CONNECTIONS
 #define DEFAULT_POLL "adaptive"
-#define DEFAULT_HANDSHAKE_TIMEOUT 10 /* seconds, as qemu-nbd's --handshake-limit */
-#define DEFAULT_SHUTDOWN_TIMEOUT 10  /* seconds */
-#define DEFAULT_BUFFER_MEMORY (256ull << 20)
+#define DEFAULT_HANDSHAKE_TIMEOUT RNULL_NBD_DEFAULT_HANDSHAKE_TIMEOUT
+#define DEFAULT_SHUTDOWN_TIMEOUT RNULL_NBD_DEFAULT_SHUTDOWN_TIMEOUT
 #define MAX_SECONDS 86400
+
+/* The command line: the server library's options, the disk's keys, and
+ * what only a program does (daemon, pidfile). */
+struct args {
+  struct rnull_nbd_server_opts o;
+  struct rnull_config cfg;
+  bool foreground;
+  const char *pidfile;
+  bool readonly; /* -r: wins over every readonly= key */
+};
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -81,9 +85,8 @@ static void usage(FILE *out) {
           "SIGUSR1: print per-queue statistics to stderr.\n"
           "SIGHUP: read the TLS certificates and keys again (for new connections).\n"
           "\nDisk keys (key=value):\n",
-          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US,
-          DEFAULT_POLL, DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY,
-          DEFAULT_SHUTDOWN_TIMEOUT);
+          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
+          DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY, DEFAULT_SHUTDOWN_TIMEOUT);
   rnull_config_help(out);
 }
 
@@ -171,7 +174,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int set_key(struct server *s, const char *kv) {
+static int set_key(struct args *s, const char *kv) {
   char err[RNULL_ERR_LEN];
   if (rnull_config_set_kv(&s->cfg, kv, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
@@ -182,7 +185,7 @@ static int set_key(struct server *s, const char *kv) {
 
 /* A config file: the same key=value as the command line, one per line;
  * blank lines and lines starting with # are skipped. */
-static int read_config(struct server *s, const char *path) {
+static int read_config(struct args *s, const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
     fprintf(stderr, "rnull-server: --config %s: %m\n", path);
@@ -215,13 +218,13 @@ static int read_config(struct server *s, const char *path) {
   return ret;
 }
 
-static int parse_tls_mode(const char *v, enum rnull_hs_tls *mode) {
+static int parse_tls_mode(const char *v, enum rnull_nbd_tls *mode) {
   if (strcmp(v, "off") == 0)
-    *mode = RNULL_HS_TLS_OFF;
+    *mode = RNULL_NBD_TLS_OFF;
   else if (strcmp(v, "on") == 0)
-    *mode = RNULL_HS_TLS_ON;
+    *mode = RNULL_NBD_TLS_ON;
   else if (strcmp(v, "require") == 0)
-    *mode = RNULL_HS_TLS_REQUIRE;
+    *mode = RNULL_NBD_TLS_REQUIRE;
   else {
     fprintf(stderr, "rnull-server: --tls=%s: expected off, on or require\n", v);
     return -1;
@@ -236,22 +239,16 @@ static bool is_loopback(const char *addr) {
   if (inet_pton(AF_INET, addr, &a4) == 1)
     return (ntohl(a4.s_addr) >> 24) == 127;
   if (inet_pton(AF_INET6, addr, &a6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&a6) ||
-           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
   return false;
 }
 
-static int parse_args(struct server *s, int argc, char **argv) {
-  s->o.port = DEFAULT_PORT;
-  s->o.bind_addr = "127.0.0.1";
-  s->o.max_conns = DEFAULT_MAX_CONNS;
-  s->o.export_name = "";
-  s->o.handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
-  s->o.shutdown_timeout = DEFAULT_SHUTDOWN_TIMEOUT;
-  s->o.buffer_memory = DEFAULT_BUFFER_MEMORY;
+static int parse_args(struct args *s, int argc, char **argv) {
+  rnull_nbd_server_opts_init(&s->o);
+  s->o.progname = "rnull-server";
   bool port_set = false, bind_set = false;
   char perr[160];
-  pw_parse(DEFAULT_POLL, &s->o.poll, perr, sizeof(perr));
+  struct pw_opts poll;
   int c;
   while ((c = getopt_long(argc, argv, "fre:hV", longopts, NULL)) != -1) {
     switch (c) {
@@ -268,17 +265,17 @@ static int parse_args(struct server *s, int argc, char **argv) {
       bind_set = true;
       break;
     case 'f':
-      s->o.foreground = true;
+      s->foreground = true;
       break;
     case OPT_PIDFILE:
-      s->o.pidfile = optarg;
+      s->pidfile = optarg;
       break;
     case OPT_MAXCONN:
-      if (parse_uint("--max-connections", optarg, 1000000, &s->o.max_conns) < 0)
+      if (parse_uint("--max-connections", optarg, 1000000, &s->o.max_connections) < 0)
         return -1;
       break;
     case 'r':
-      s->o.readonly = true; /* applied after every key and file */
+      s->readonly = true; /* applied after every key and file */
       break;
     case OPT_HS_TIMEOUT:
       if (parse_uint("--handshake-timeout", optarg, MAX_SECONDS, &s->o.handshake_timeout) < 0)
@@ -324,26 +321,27 @@ static int parse_args(struct server *s, int argc, char **argv) {
         return -1;
       break;
     case OPT_POLL:
-      if (pw_parse(optarg, &s->o.poll, perr, sizeof(perr)) < 0) {
+      if (pw_parse(optarg, &poll, perr, sizeof(perr)) < 0) { /* (the library parses it again) */
         fprintf(stderr, "rnull-server: %s\n", perr);
         return -1;
       }
+      s->o.poll = optarg;
       break;
     case OPT_TLS:
-      if (parse_tls_mode(optarg, &s->tls_opts.mode) < 0)
+      if (parse_tls_mode(optarg, &s->o.tls) < 0)
         return -1;
       break;
     case OPT_TLS_CERTS:
-      s->tls_opts.certs_dir = optarg;
+      s->o.tls_certificates = optarg;
       break;
     case OPT_TLS_PSK:
-      s->tls_opts.psk_file = optarg;
+      s->o.tls_psk = optarg;
       break;
     case OPT_TLS_VERIFY:
-      s->tls_opts.verify_peer = true;
+      s->o.tls_verify_peer = true;
       break;
     case OPT_TLS_PRIORITY:
-      s->tls_opts.priority = optarg;
+      s->o.tls_priority = optarg;
       break;
     case 'h':
       usage(stdout);
@@ -366,13 +364,13 @@ static int parse_args(struct server *s, int argc, char **argv) {
   }
   /* -r wins over readonly= anywhere (getopt moves keys after the flags), as
    * nbdkit -r and qemu-nbd -r do. */
-  if (s->o.readonly && set_key(s, "readonly=1") < 0)
+  if (s->readonly && set_key(s, "readonly=1") < 0)
     return -1;
   if (s->o.unix_path && (port_set || bind_set)) {
     fprintf(stderr, "rnull-server: --unix cannot be combined with --port/--bind\n");
     return -1;
   }
-  if (!s->o.unix_path && s->tls_opts.mode == RNULL_HS_TLS_OFF && !is_loopback(s->o.bind_addr))
+  if (!s->o.unix_path && s->o.tls == RNULL_NBD_TLS_OFF && !is_loopback(s->o.bind_addr))
     fprintf(stderr,
             "rnull-server: warning: --bind %s is not loopback and TLS is off: anyone who can "
             "reach it can read and write the disk (see --tls)\n",
@@ -380,81 +378,15 @@ static int parse_args(struct server *s, int argc, char **argv) {
   return 0;
 }
 
-static void export_info(struct server *s) {
-  struct rnull_disk *d = s->disk;
-  uint16_t f =
-      NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN | NBD_FLAG_SEND_CACHE;
-  if (rnull_disk_rotational(d))
-    f |= NBD_FLAG_ROTATIONAL;
-  if (rnull_disk_readonly(d)) {
-    f |= NBD_FLAG_READ_ONLY;
-  } else {
-    f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_WRITE_ZEROES;
-    if (rnull_disk_can_discard(d))
-      f |= NBD_FLAG_SEND_TRIM;
-    if (rnull_disk_can_fast_zero(d))
-      f |= NBD_FLAG_SEND_FAST_ZERO;
-  }
-  snprintf(s->description, sizeof(s->description), "rnull disk %s (%s store)", rnull_disk_name(d),
-           rnull_disk_reads_zero(d) ? "null" : "memory");
-  s->exp = (struct rnull_hs_export){
-      .name = s->o.export_name,
-      .description = s->description,
-      .size = rnull_disk_size(d),
-      .flags = f,
-      .min_block = rnull_disk_logical_block_size(d),
-      .pref_block = rnull_disk_physical_block_size(d),
-      .max_block = rnull_disk_max_transfer(d),
-  };
-  s->reads_zero = rnull_disk_reads_zero(d);
-}
-
-/* Payload buffers: the budgets must hold at least one largest request. */
-static int check_buffer_memory(struct server *s) {
-  uint64_t mt = rnull_disk_max_transfer(s->disk);
-  if (!s->o.conn_buffer_memory)
-    s->o.conn_buffer_memory = 2 * mt;
-  if (s->o.buffer_memory < mt || s->o.conn_buffer_memory < mt) {
-    bool total = s->o.buffer_memory < mt;
-    fprintf(stderr,
-            "rnull-server: %s %llu: must be at least max_transfer (%llu), the largest request\n",
-            total ? "--buffer-memory" : "--conn-buffer-memory",
-            (unsigned long long)(total ? s->o.buffer_memory : s->o.conn_buffer_memory),
-            (unsigned long long)mt);
-    return -1;
-  }
-  /* mbps: a connection keeps at most one largest request's worth of bytes
-   * in the engine, so the throttle's FIFO serves connections in turn. */
-  if (rnull_disk_config(s->disk)->mbps)
-    s->fair_bytes = mt;
-  return 0;
-}
-
-struct main_ctx {
-  struct server *srv;
-  struct listeners *ls;
-  struct acceptor *acc;
-  struct signals *sig;
-};
-
-/* SIGINT/SIGTERM: stop accepting, let the loops drain, leave the main loop. */
-static void on_stop(struct ev_loop *ev, void *arg) {
-  struct main_ctx *m = arg;
-  /* Stopping the watchers restores SIG_DFL: a second SIGINT/SIGTERM during
-   * the drain ends the process at once. */
-  rnull_signals_stop(m->sig, ev);
-  rnull_acceptor_stop(m->acc, ev);
-  rnull_listen_close(m->ls);
-  rnull_loops_drain(m->srv);
-  ev_break(ev, EVBREAK_ALL);
+static void daemon_ready(void *arg) {
+  (void)arg;
+  rnull_daemon_ready();
 }
 
 int main(int argc, char **argv) {
-  static struct server srv;
-  static struct listeners ls;
-  static struct acceptor acc;
-  static struct signals sig;
-  static struct stats_file sf;
+  static struct args a;
+  struct rnull_disk *disk = NULL;
+  struct rnull_nbd_server *srv = NULL;
   char err[RNULL_ERR_LEN] = "";
 
   /* Every client is a file descriptor: allow as many as the hard limit. */
@@ -463,107 +395,53 @@ int main(int argc, char **argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  rnull_config_init(&srv.cfg);
-  if (parse_args(&srv, argc, argv) < 0)
+  rnull_config_init(&a.cfg);
+  if (parse_args(&a, argc, argv) < 0)
     return 1;
-  if (!srv.o.foreground) {
-    srv.o.unix_path = absolute(srv.o.unix_path);
-    srv.o.pidfile = absolute(srv.o.pidfile);
-    if (srv.cfg.stats_file[0]) {
-      const char *a = absolute(srv.cfg.stats_file);
-      if (strlen(a) >= sizeof(srv.cfg.stats_file)) {
+  if (!a.foreground) {
+    a.o.unix_path = absolute(a.o.unix_path);
+    a.pidfile = absolute(a.pidfile);
+    a.o.tls_certificates = absolute(a.o.tls_certificates);
+    a.o.tls_psk = absolute(a.o.tls_psk);
+    if (a.cfg.stats_file[0]) {
+      const char *p = absolute(a.cfg.stats_file);
+      if (strlen(p) >= sizeof(a.cfg.stats_file)) {
         fprintf(stderr, "rnull-server: stats file path too long\n");
         return 1;
       }
-      memmove(srv.cfg.stats_file, a, strlen(a) + 1);
+      memmove(a.cfg.stats_file, p, strlen(p) + 1);
     }
   }
-  if (!srv.o.foreground) {
-    srv.tls_opts.certs_dir = absolute(srv.tls_opts.certs_dir);
-    srv.tls_opts.psk_file = absolute(srv.tls_opts.psk_file);
+  char description[160];
+  a.o.announce = a.foreground;
+  a.o.on_ready = daemon_ready;
+  if (rnull_null_disk_create(&disk, &a.cfg, err, sizeof(err)) == 0) {
+    snprintf(description, sizeof(description), "rnull disk %s (%s store)", rnull_disk_name(disk),
+             a.cfg.memory_backed ? "memory" : "null");
+    a.o.description = description;
   }
-  if (rnull_tls_init(&srv.tls, &srv.tls_opts, err, sizeof(err)) < 0) {
-    fprintf(stderr, "rnull-server: %s\n", err);
-    return 1;
-  }
-  if (rnull_null_disk_create(&srv.disk, &srv.cfg, err, sizeof(err)) < 0 ||
-      rnull_disk_add(srv.disk, conn_end_io, err, sizeof(err)) < 0) {
+  if (!disk || rnull_nbd_server_create(&srv, disk, &a.o, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
-    if (srv.disk)
-      rnull_disk_destroy(srv.disk);
+    if (disk)
+      rnull_disk_destroy(disk);
     return 1;
   }
-  export_info(&srv);
-  if (check_buffer_memory(&srv) < 0) {
-    rnull_disk_destroy(srv.disk);
-    return 1;
-  }
-
-  int r = rnull_listen_systemd(&ls, err, sizeof(err));
-  bool activated = r > 0;
-  if (r == 0) {
-    if (srv.o.unix_path)
-      r = rnull_listen_unix(&ls, srv.o.unix_path, err, sizeof(err));
-    else
-      r = rnull_listen_tcp(&ls, srv.o.bind_addr, srv.o.port, err, sizeof(err));
-  }
-  if (r < 0) {
-    fprintf(stderr, "rnull-server: %s\n", err);
-    rnull_disk_destroy(srv.disk);
-    return 1;
-  }
-  if (!srv.o.foreground && (r = rnull_daemonize()) < 0) {
+  int r;
+  if (!a.foreground && (r = rnull_daemonize()) < 0) {
     fprintf(stderr, "rnull-server: cannot daemonize: %s\n", strerror(-r));
     return 1;
   }
-  if (srv.o.pidfile && (r = rnull_pidfile_write(srv.o.pidfile)) < 0) {
-    fprintf(stderr, "rnull-server: --pidfile %s: %s\n", srv.o.pidfile, strerror(-r));
-    rnull_listen_close(&ls);
+  if (a.pidfile && (r = rnull_pidfile_write(a.pidfile)) < 0) {
+    fprintf(stderr, "rnull-server: --pidfile %s: %s\n", a.pidfile, strerror(-r));
+    rnull_nbd_server_destroy(srv);
     return 1;
   }
-
-  struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
-  if (!ev || rnull_loops_start(&srv, err, sizeof(err)) < 0) {
-    fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the event loop");
-    rnull_listen_close(&ls);
-    return 1;
-  }
-  struct main_ctx m = {.srv = &srv, .ls = &ls, .acc = &acc, .sig = &sig};
-  rnull_signals_start(&sig, ev, &srv, on_stop, &m);
-  if (srv.cfg.stats_file[0])
-    rnull_stats_file_start(&sf, ev, srv.disk, srv.cfg.stats_file);
-  rnull_acceptor_start(&acc, ev, &srv, &ls);
-  if (srv.o.foreground) {
-    char where[300];
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof(sa);
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (activated)
-      snprintf(where, sizeof(where), "%u inherited socket(s) from systemd", ls.n);
-    else if (ls.unix_path)
-      snprintf(where, sizeof(where), "unix:%s", ls.unix_path);
-    else if (getsockname(ls.fd[0], (struct sockaddr *)&sa, &sl) == 0 &&
-             getnameinfo((struct sockaddr *)&sa, sl, host, sizeof(host), NULL, 0, NI_NUMERICHOST) ==
-                 0)
-      snprintf(where, sizeof(where), "%s port %u", host,
-               ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                              : ((struct sockaddr_in *)&sa)->sin_port));
-    else
-      snprintf(where, sizeof(where), "%s port %u", srv.o.bind_addr, srv.o.port);
-    char poll[64];
-    pw_describe(&srv.o.poll, poll, sizeof(poll));
-    fprintf(stderr, "rnull-server: serving %s (%llu bytes, %u hw queue(s)) on %s, polling %s\n",
-            rnull_disk_name(srv.disk), (unsigned long long)srv.exp.size, srv.nloops, where, poll);
-  }
-  rnull_daemon_ready();
-
-  ev_run(ev, 0);
-
-  rnull_loops_join(&srv);
-  rnull_stats_file_stop(&sf, ev);
-  rnull_disk_destroy(srv.disk);
-  rnull_tls_fini(&srv.tls);
-  if (srv.o.pidfile)
-    unlink(srv.o.pidfile);
-  return 0;
+  r = rnull_nbd_server_run(srv, err, sizeof(err));
+  if (r < 0)
+    fprintf(stderr, "rnull-server: %s\n", err);
+  rnull_nbd_server_destroy(srv);
+  rnull_disk_destroy(disk);
+  if (a.pidfile)
+    unlink(a.pidfile);
+  return r < 0 ? 1 : 0;
 }

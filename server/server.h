@@ -16,17 +16,15 @@
 
 struct conn;
 
-/* Server-only command line flags (engine keys go to struct rnull_config). */
+/* The server's own settings (rnull_nbd_server_opts, checked); the disk's
+ * keys are in its struct rnull_config. */
 struct rnull_server_opts {
   const char *unix_path;
   const char *bind_addr; /* default 127.0.0.1 */
   unsigned port;         /* default 10809 */
-  bool foreground;
-  const char *pidfile;
-  unsigned max_conns; /* 0 = unlimited */
+  unsigned max_conns;    /* 0 = unlimited */
   const char *export_name;
   struct pw_opts poll;         /* --poll */
-  bool readonly;               /* -r: wins over every readonly= key */
   unsigned handshake_timeout;  /* seconds, 0 = none */
   unsigned idle_timeout;       /* seconds, 0 = none */
   unsigned shutdown_timeout;   /* seconds a drain may wait for in-flight requests */
@@ -48,10 +46,11 @@ struct loop {
   pthread_t thread;
   struct ev_loop *ev;
   struct rnull_hctx *hctx;
-  ev_async wake;     /* new connections, drain request */
-  ev_prepare settle; /* after every iteration: run engine, flush */
-  ev_timer kick;     /* an immediate extra iteration */
-  ev_io timer_io;    /* timerfd at the engine's next deadline (ns precision) */
+  ev_async wake;        /* new connections, drain request */
+  ev_async engine_wake; /* the engine's kick: a driver thread queued work */
+  ev_prepare settle;    /* after every iteration: run engine, flush */
+  ev_timer kick;        /* an immediate extra iteration */
+  ev_io timer_io;       /* timerfd at the engine's next deadline (ns precision) */
   int timer_fd;
   uint64_t armed_ns; /* deadline the timerfd is set to */
   ev_timer drain_guard;
@@ -72,7 +71,7 @@ struct loop {
 
 struct server {
   struct rnull_server_opts o;
-  struct rnull_config cfg;
+  const char *progname; /* prefix of messages */
   struct rnull_disk *disk;
   struct rnull_hs_export exp;
   char description[160];

@@ -12,7 +12,7 @@
 static void write_stats(struct stats_file *sf) {
   int r = rnull_stats_file_write(sf->disk, sf->path);
   if (r != 0)
-    fprintf(stderr, "rnull-server: stats file %s: %s\n", sf->path, strerror(-r));
+    fprintf(stderr, "%s: stats file %s: %s\n", sf->progname, sf->path, strerror(-r));
 }
 
 static void *writer_main(void *arg) {
@@ -52,7 +52,7 @@ void rnull_stats_file_start(struct stats_file *sf, struct ev_loop *ev, struct rn
   sf->running = pthread_create(&sf->thread, NULL, writer_main, sf) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!sf->running)
-    fprintf(stderr, "rnull-server: stats file %s: cannot start its thread\n", path);
+    fprintf(stderr, "%s: stats file %s: cannot start its thread\n", sf->progname, path);
 }
 
 void rnull_stats_file_stop(struct stats_file *sf, struct ev_loop *ev) {

@@ -15,6 +15,7 @@
 struct stats_file {
   struct rnull_disk *disk;
   const char *path;
+  const char *progname; /* prefix of messages (set before start) */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;

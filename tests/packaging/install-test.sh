@@ -118,7 +118,9 @@ check_librnull() {
   out=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v '^rnull_')
   [ -z "$out" ] || bad "librnull exports non-rnull_ symbols: $out"
   # every function the installed headers declare is exported, and only those
-  sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' "$pfx"/include/rnull/*.h | sort -u >"$tmp/declared"
+  # (nbd_server.h's by librnull-nbd, below)
+  ls "$pfx"/include/rnull/*.h | grep -v '/nbd_server\.h$' |
+    xargs sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' | sort -u >"$tmp/declared"
   nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u >"$tmp/exported"
   [ "$(wc -l <"$tmp/declared")" -gt 50 ] || bad "fewer than 50 RNULL_API declarations found"
   out=$(comm -3 "$tmp/declared" "$tmp/exported")
@@ -130,6 +132,19 @@ check_librnull() {
     rnull_heap_push rnull_tag_put rnull_fault_should_fail; do
     nm -D --defined-only "$so" | grep -qw "$f" && bad "librnull exports the private $f"
   done
+  # librnull-nbd.so.0: the server library, exporting nbd_server.h and no more
+  local nbd
+  nbd=$(find "$pfx" -name librnull-nbd.so.0)
+  [ -n "$nbd" ] && [ -f "$pc/rnull-nbd.pc" ] || bad "librnull-nbd.so.0 or rnull-nbd.pc not installed"
+  readelf -d "$nbd" | grep -q 'SONAME.*\[librnull-nbd\.so\.0\]' || bad "$nbd: SONAME"
+  readelf -d "$nbd" | grep -q 'NEEDED.*\[librnull\.so\.0\]' || bad "$nbd does not need librnull.so.0"
+  sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' "$pfx"/include/rnull/nbd_server.h |
+    sort -u >"$tmp/declared-nbd"
+  nm -D --defined-only "$nbd" | awk '{ print $3 }' | sort -u >"$tmp/exported-nbd"
+  out=$(comm -3 "$tmp/declared-nbd" "$tmp/exported-nbd")
+  [ -z "$out" ] || bad "librnull-nbd: declared (left) and exported (right) differ: $out"
+  PKG_CONFIG_PATH=$pc pkg-config --libs rnull-nbd | grep -q -- '-lrnull-nbd' ||
+    bad "pkg-config --libs rnull-nbd lacks -lrnull-nbd"
   flags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs rnull) || bad "pkg-config rnull failed"
   [ "$(PKG_CONFIG_PATH=$pc pkg-config --modversion rnull)" = "$version" ] ||
     bad "pkg-config --modversion rnull is not $version"

@@ -1,0 +1,306 @@
+/* The NBD server as a library (include/rnull/nbd_server.h): the disk's
+ * export as the handshake announces it, the listening sockets, then the
+ * loops, the acceptor, signals and the stats file around one ev_run. */
+#include "rnull/nbd_server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "acceptor.h"
+#include "conn.h"
+#include "listen.h"
+#include "nbd_proto.h"
+#include "server.h"
+#include "signals.h"
+#include "stats_file.h"
+
+struct rnull_nbd_server {
+  struct server srv;
+  struct listeners ls;
+  bool activated; /* listening on sockets systemd passed */
+  struct acceptor acc;
+  struct signals sig;
+  struct stats_file sf;
+  bool handle_signals, announce;
+  const char *progname;
+  void (*on_ready)(void *arg);
+  void *on_ready_arg;
+  ev_async stop_w;
+  struct ev_loop *_Atomic ev; /* the running loop, once stop_w is started */
+  atomic_bool stop;
+  bool ran;
+};
+
+void rnull_nbd_server_opts_init(struct rnull_nbd_server_opts *o) {
+  *o = (struct rnull_nbd_server_opts){
+      .bind_addr = "127.0.0.1",
+      .port = RNULL_NBD_DEFAULT_PORT,
+      .export_name = "",
+      .max_connections = RNULL_NBD_DEFAULT_MAX_CONNECTIONS,
+      .handshake_timeout = RNULL_NBD_DEFAULT_HANDSHAKE_TIMEOUT,
+      .shutdown_timeout = RNULL_NBD_DEFAULT_SHUTDOWN_TIMEOUT,
+      .buffer_memory = RNULL_NBD_DEFAULT_BUFFER_MEMORY,
+      .poll = "adaptive",
+      .handle_signals = true,
+      .progname = "rnull-nbd",
+  };
+}
+
+/* What the handshake says about the disk: size, flags, block sizes. */
+static void export_info(struct server *s, const char *description) {
+  struct rnull_disk *d = s->disk;
+  uint16_t f =
+      NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN | NBD_FLAG_SEND_CACHE;
+  if (rnull_disk_rotational(d))
+    f |= NBD_FLAG_ROTATIONAL;
+  if (rnull_disk_readonly(d)) {
+    f |= NBD_FLAG_READ_ONLY;
+  } else {
+    f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_WRITE_ZEROES;
+    if (rnull_disk_can_discard(d))
+      f |= NBD_FLAG_SEND_TRIM;
+    if (rnull_disk_can_fast_zero(d))
+      f |= NBD_FLAG_SEND_FAST_ZERO;
+  }
+  if (description)
+    snprintf(s->description, sizeof(s->description), "%s", description);
+  else
+    snprintf(s->description, sizeof(s->description), "rnull disk %s", rnull_disk_name(d));
+  s->exp = (struct rnull_hs_export){
+      .name = s->o.export_name,
+      .description = s->description,
+      .size = rnull_disk_size(d),
+      .flags = f,
+      .min_block = rnull_disk_logical_block_size(d),
+      .pref_block = rnull_disk_physical_block_size(d),
+      .max_block = rnull_disk_max_transfer(d),
+  };
+  s->reads_zero = rnull_disk_reads_zero(d);
+}
+
+/* Payload buffers: the budgets must hold at least one largest request. */
+static int check_buffer_memory(struct server *s, char *err, size_t errlen) {
+  uint64_t mt = rnull_disk_max_transfer(s->disk);
+  if (!s->o.conn_buffer_memory)
+    s->o.conn_buffer_memory = 2 * mt;
+  if (s->o.buffer_memory < mt || s->o.conn_buffer_memory < mt) {
+    bool total = s->o.buffer_memory < mt;
+    snprintf(err, errlen, "%s %llu: must be at least max_transfer (%llu), the largest request",
+             total ? "--buffer-memory" : "--conn-buffer-memory",
+             (unsigned long long)(total ? s->o.buffer_memory : s->o.conn_buffer_memory),
+             (unsigned long long)mt);
+    return -EINVAL;
+  }
+  /* mbps: a connection keeps at most one largest request's worth of bytes
+   * in the engine, so the throttle's FIFO serves connections in turn. */
+  if (rnull_disk_config(s->disk)->mbps)
+    s->fair_bytes = mt;
+  return 0;
+}
+
+static int take_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_opts *o, char *err,
+                     size_t errlen) {
+  struct rnull_server_opts *so = &n->srv.o;
+  so->unix_path = o->unix_path;
+  so->bind_addr = o->bind_addr ? o->bind_addr : "127.0.0.1";
+  so->port = o->port;
+  so->max_conns = o->max_connections;
+  so->export_name = o->export_name ? o->export_name : "";
+  so->handshake_timeout = o->handshake_timeout;
+  so->idle_timeout = o->idle_timeout;
+  so->shutdown_timeout = o->shutdown_timeout;
+  so->buffer_memory = o->buffer_memory;
+  so->conn_buffer_memory = o->conn_buffer_memory;
+  if (strlen(so->export_name) > NBD_MAX_STRING) {
+    snprintf(err, errlen, "export name: longer than %d bytes", NBD_MAX_STRING);
+    return -EINVAL;
+  }
+  if (o->port > 65535) {
+    snprintf(err, errlen, "port %u: expected 0..65535", o->port);
+    return -EINVAL;
+  }
+  if (pw_parse(o->poll ? o->poll : "adaptive", &so->poll, err, errlen) < 0)
+    return -EINVAL;
+  static const enum rnull_hs_tls tls_mode[] = {
+      [RNULL_NBD_TLS_OFF] = RNULL_HS_TLS_OFF,
+      [RNULL_NBD_TLS_ON] = RNULL_HS_TLS_ON,
+      [RNULL_NBD_TLS_REQUIRE] = RNULL_HS_TLS_REQUIRE,
+  };
+  if ((unsigned)o->tls > RNULL_NBD_TLS_REQUIRE) {
+    snprintf(err, errlen, "tls mode %d: expected off, on or require", (int)o->tls);
+    return -EINVAL;
+  }
+  n->srv.tls_opts = (struct rnull_tls_opts){.mode = tls_mode[o->tls],
+                                            .certs_dir = o->tls_certificates,
+                                            .psk_file = o->tls_psk,
+                                            .verify_peer = o->tls_verify_peer,
+                                            .priority = o->tls_priority};
+  n->handle_signals = o->handle_signals;
+  n->announce = o->announce;
+  n->progname = o->progname ? o->progname : "rnull-nbd";
+  n->srv.progname = n->progname;
+  n->on_ready = o->on_ready;
+  n->on_ready_arg = o->on_ready_arg;
+  return 0;
+}
+
+static int open_listeners(struct rnull_nbd_server *n, char *err, size_t errlen) {
+  struct server *s = &n->srv;
+  int r = rnull_listen_systemd(&n->ls, err, errlen);
+  n->activated = r > 0;
+  if (r == 0) {
+    if (s->o.unix_path)
+      r = rnull_listen_unix(&n->ls, s->o.unix_path, err, errlen);
+    else
+      r = rnull_listen_tcp(&n->ls, s->o.bind_addr, s->o.port, err, errlen);
+  }
+  return r < 0 ? r : 0;
+}
+
+int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *disk,
+                            const struct rnull_nbd_server_opts *o, char *err, size_t errlen) {
+  *out = NULL;
+  if (err && errlen)
+    err[0] = 0;
+  struct rnull_nbd_server *n = calloc(1, sizeof(*n));
+  if (!n) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  int r = take_opts(n, o, err, errlen);
+  bool tls = false;
+  if (r == 0 && rnull_tls_init(&n->srv.tls, &n->srv.tls_opts, err, errlen) < 0)
+    r = -EINVAL;
+  tls = r == 0;
+  if (r == 0 && (r = rnull_disk_add(disk, conn_end_io, err, errlen)) < 0 && !err[0])
+    snprintf(err, errlen, "cannot add the disk: %s", strerror(-r));
+  if (r == 0) {
+    n->srv.disk = disk;
+    export_info(&n->srv, o->description);
+    r = check_buffer_memory(&n->srv, err, errlen);
+  }
+  if (r == 0) {
+    r = open_listeners(n, err, errlen);
+  }
+  if (r < 0) {
+    if (tls)
+      rnull_tls_fini(&n->srv.tls);
+    free(n);
+    return r;
+  }
+  *out = n;
+  return 0;
+}
+
+unsigned rnull_nbd_server_port(const struct rnull_nbd_server *n) {
+  struct sockaddr_storage sa;
+  socklen_t sl = sizeof(sa);
+  if (n->ls.n == 0 || !n->ls.tcp[0] || getsockname(n->ls.fd[0], (struct sockaddr *)&sa, &sl) < 0)
+    return 0;
+  return ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                        : ((struct sockaddr_in *)&sa)->sin_port);
+}
+
+/* Stop (signal or rnull_nbd_server_stop): stop accepting, let the loops
+ * drain, leave the main loop once they are joined. */
+static void stop_now(struct rnull_nbd_server *n, struct ev_loop *ev) {
+  /* Stopping the watchers restores SIG_DFL: a second SIGINT/SIGTERM during
+   * the drain ends the process at once. */
+  if (n->handle_signals)
+    rnull_signals_stop(&n->sig, ev);
+  rnull_acceptor_stop(&n->acc, ev);
+  rnull_listen_close(&n->ls);
+  ev_async_stop(ev, &n->stop_w);
+  rnull_loops_drain(&n->srv);
+  ev_break(ev, EVBREAK_ALL);
+}
+
+static void on_signal_stop(struct ev_loop *ev, void *arg) { stop_now(arg, ev); }
+
+static void stop_cb(struct ev_loop *ev, ev_async *w, int revents) {
+  (void)revents;
+  stop_now(w->data, ev);
+}
+
+void rnull_nbd_server_stop(struct rnull_nbd_server *n) {
+  atomic_store(&n->stop, true);
+  struct ev_loop *ev = atomic_load(&n->ev);
+  if (ev)
+    ev_async_send(ev, &n->stop_w); /* async-signal-safe */
+}
+
+static void announce(struct rnull_nbd_server *n) {
+  struct server *s = &n->srv;
+  char where[300], poll[64];
+  struct sockaddr_storage sa;
+  socklen_t sl = sizeof(sa);
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (n->activated)
+    snprintf(where, sizeof(where), "%u inherited socket(s) from systemd", n->ls.n);
+  else if (n->ls.unix_path)
+    snprintf(where, sizeof(where), "unix:%s", n->ls.unix_path);
+  else if (getsockname(n->ls.fd[0], (struct sockaddr *)&sa, &sl) == 0 &&
+           getnameinfo((struct sockaddr *)&sa, sl, host, sizeof(host), NULL, 0, NI_NUMERICHOST) ==
+               0)
+    snprintf(where, sizeof(where), "%s port %u", host, rnull_nbd_server_port(n));
+  else
+    snprintf(where, sizeof(where), "%s port %u", s->o.bind_addr, s->o.port);
+  pw_describe(&s->o.poll, poll, sizeof(poll));
+  fprintf(stderr, "%s: serving %s (%llu bytes, %u hw queue(s)) on %s, polling %s\n", n->progname,
+          rnull_disk_name(s->disk), (unsigned long long)s->exp.size, s->nloops, where, poll);
+}
+
+int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
+  struct server *s = &n->srv;
+  if (n->ran) {
+    snprintf(err, errlen, "the server already ran");
+    return -EINVAL;
+  }
+  n->ran = true;
+  struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
+  if (!ev) {
+    snprintf(err, errlen, "cannot create the event loop");
+    return -ENOMEM;
+  }
+  int r = rnull_loops_start(s, err, errlen);
+  if (r < 0)
+    return r;
+  ev_async_init(&n->stop_w, stop_cb);
+  n->stop_w.data = n;
+  ev_async_start(ev, &n->stop_w);
+  atomic_store(&n->ev, ev);
+  if (n->handle_signals)
+    rnull_signals_start(&n->sig, ev, s, on_signal_stop, n);
+  const char *stats_path = rnull_disk_config(s->disk)->stats_file;
+  n->sf.progname = n->progname;
+  if (stats_path[0])
+    rnull_stats_file_start(&n->sf, ev, s->disk, stats_path);
+  rnull_acceptor_start(&n->acc, ev, s, &n->ls);
+  if (n->announce)
+    announce(n);
+  if (n->on_ready)
+    n->on_ready(n->on_ready_arg);
+  if (atomic_load(&n->stop))
+    stop_now(n, ev); /* stopped before the loop could hear it */
+  else
+    ev_run(ev, 0);
+  atomic_store(&n->ev, NULL);
+  rnull_loops_join(s);
+  if (stats_path[0])
+    rnull_stats_file_stop(&n->sf, ev);
+  return 0;
+}
+
+void rnull_nbd_server_destroy(struct rnull_nbd_server *n) {
+  if (!n)
+    return;
+  rnull_listen_close(&n->ls);
+  rnull_tls_fini(&n->srv.tls);
+  free(n);
+}
