@@ -82,7 +82,21 @@ static bool is_ours(const char *arg)
 {
   return strcmp(arg, "--dry-run") == 0 || strcmp(arg, "--nbd-client") == 0 ||
          strncmp(arg, "--nbd-client=", 13) == 0 || strcmp(arg, "--help") == 0 ||
-         strcmp(arg, "--version") == 0;
+         strcmp(arg, "--version") == 0 || strcmp(arg, "--tls-certificates") == 0 ||
+         strncmp(arg, "--tls-certificates=", 19) == 0;
+}
+
+/* --name VALUE or --name=VALUE (one of ours). NULL with err set if missing. */
+static const char *our_value(int argc, char **argv, int *i, size_t namelen, const char *what,
+                             char *err, int errlen)
+{
+  const char *arg = argv[*i];
+  if (arg[namelen] == '=')
+    return arg + namelen + 1;
+  if (*i + 1 < argc)
+    return argv[++*i];
+  snprintf(err, (size_t)errlen, "%s needs %s", arg, what);
+  return NULL;
 }
 
 void attach_args_free(struct attach_args *a)
@@ -117,14 +131,12 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
         a->mode = ATTACH_HELP;
       else if (strcmp(arg, "--version") == 0)
         a->mode = ATTACH_VERSION;
-      else if (arg[12] == '=')
-        a->nbd_client = arg + 13;
-      else if (i + 1 < argc)
-        a->nbd_client = argv[++i];
-      else {
-        snprintf(err, (size_t)errlen, "--nbd-client needs a path");
+      else if (strncmp(arg, "--tls-certificates", 18) == 0) {
+        if (!(a->tls_dir = our_value(argc, argv, &i, 18, "a directory", err, errlen)))
+          return -1;
+        a->tls = true;
+      } else if (!(a->nbd_client = our_value(argc, argv, &i, 12, "a path", err, errlen)))
         return -1;
-      }
       continue;
     }
     a->argv[a->nargv++] = argv[i];
@@ -164,8 +176,16 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
         a->block_size = val;
       else if (strcmp(o->shrt, "N") == 0)
         a->export_name = val;
-      else if (strchr("FKAHx", o->shrt[0]))
+      else if (strchr("FKAHx", o->shrt[0])) {
         a->tls = true;
+        const char **slot = o->shrt[0] == 'A'   ? &a->tls_ca
+                            : o->shrt[0] == 'F' ? &a->tls_cert
+                            : o->shrt[0] == 'K' ? &a->tls_key
+                            : o->shrt[0] == 'H' ? &a->tls_host
+                                                : NULL;
+        if (slot)
+          *slot = val;
+      }
       continue;
     }
     if (npos == 3) {
@@ -221,6 +241,13 @@ void attach_usage(FILE *out)
         "\n"
         "  --dry-run          print the nbd-client command instead of running it\n"
         "  --nbd-client PATH  nbd-client to run (default: $RNULL_NBD_CLIENT, PATH, /usr/sbin)\n"
-        "  --help, --version\n",
+        "  --tls-certificates DIR\n"
+        "                     TLS with DIR/ca-cert.pem and, if there, DIR/client-cert.pem and\n"
+        "                     DIR/client-key.pem (libnbd's and qemu's client layout): passed\n"
+        "                     to nbd-client as -cacertfile/-certfile/-keyfile\n"
+        "  --help, --version\n"
+        "\n"
+        "With TLS (--tls-certificates, or nbd-client's -cacertfile, -certfile, -keyfile,\n"
+        "-tlshostname) the block size is asked over TLS with the same files and host name.\n",
         out);
 }

@@ -23,7 +23,12 @@ struct attach_args {
   const char *device;      /* /dev/nbdX */
   const char *export_name; /* -N/-name, "" by default */
   const char *block_size;  /* -b given by the user: no need to ask */
-  bool tls;                /* any TLS option: libnbd cannot ask without it */
+  bool tls;                /* any TLS option: the question is asked over TLS too */
+  const char *tls_dir;     /* --tls-certificates DIR (libnbd's client layout) */
+  const char *tls_ca;      /* nbd-client's -A/-cacertfile */
+  const char *tls_cert;    /* -F/-certfile */
+  const char *tls_key;     /* -K/-keyfile */
+  const char *tls_host;    /* -H/-tlshostname */
   int nopts;               /* nbd-client options to pass through, in order (not -unix) */
   char **opts;
   int nargv; /* the whole nbd-client argument list (passthrough mode) */

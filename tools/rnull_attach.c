@@ -108,6 +108,22 @@ out:
   return rc;
 }
 
+/* --tls-certificates DIR as nbd-client's options: the CA always, the
+ * client certificate and key when DIR has them. */
+static int add_tls_files(char **out, int n, const char *dir, char files[3][4096])
+{
+  static const char *const opt[] = {"-cacertfile", "-certfile", "-keyfile"};
+  static const char *const name[] = {"ca-cert.pem", "client-cert.pem", "client-key.pem"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(files[i], 4096, "%s/%s", dir, name[i]);
+    if (i > 0 && access(files[i], F_OK) != 0)
+      continue;
+    out[n++] = (char *)opt[i];
+    out[n++] = files[i];
+  }
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   struct attach_args a;
@@ -132,7 +148,8 @@ int main(int argc, char **argv)
   }
 
   /* nbd-client, [-unix] host [port] device, [-b N], the user's options. */
-  char **out = calloc((size_t)argc + 8, sizeof(char *));
+  char **out = calloc((size_t)argc + 16, sizeof(char *));
+  char tlsfiles[3][4096];
   char bsbuf[16];
   if (!out) {
     fputs("rnull-attach: out of memory\n", stderr);
@@ -148,13 +165,6 @@ int main(int argc, char **argv)
   }
 
   if (!a.block_size) {
-    if (a.tls) {
-      fputs("rnull-attach: TLS options given: cannot ask the server without TLS; pass -b SIZE\n",
-            stderr);
-      free(out);
-      attach_args_free(&a);
-      return 2;
-    }
     uint32_t bs;
     uint64_t size;
     signal(SIGALRM, on_alarm);
@@ -179,6 +189,8 @@ int main(int argc, char **argv)
     out[n++] = "-b";
     out[n++] = bsbuf;
   }
+  if (a.tls_dir)
+    n = add_tls_files(out, n, a.tls_dir, tlsfiles);
   for (int i = 0; i < a.nopts; i++)
     out[n++] = a.opts[i];
   return run(out, a.dry_run, &a);

@@ -109,6 +109,20 @@ START_TEST(tls_options_noted)
   ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-cacertfile", "/ca.pem"), 0);
   ck_assert(a.tls);
   ck_assert_int_eq(a.mode, ATTACH_CONNECT); /* not -c */
+  ck_assert_str_eq(a.tls_ca, "/ca.pem");
+  ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-F", "/c.pem", "-keyfile", "/k.pem", "-H", "srv"), 0);
+  ck_assert_str_eq(a.tls_cert, "/c.pem");
+  ck_assert_str_eq(a.tls_key, "/k.pem");
+  ck_assert_str_eq(a.tls_host, "srv");
+  /* ours: not passed through as it is (expanded into nbd-client's files) */
+  ck_assert_int_eq(PARSE("h", "/dev/nbd0", "--tls-certificates", "/etc/pki/c"), 0);
+  ck_assert(a.tls);
+  ck_assert_str_eq(a.tls_dir, "/etc/pki/c");
+  ck_assert_int_eq(a.nopts, 0);
+  ck_assert_int_eq(PARSE("h", "/dev/nbd0", "--tls-certificates=/d"), 0);
+  ck_assert_str_eq(a.tls_dir, "/d");
+  ck_assert_int_eq(PARSE("h", "/dev/nbd0", "--tls-certificates"), -1);
+  ck_assert_str_eq(err, "--tls-certificates needs a directory");
 }
 END_TEST
 

@@ -100,6 +100,42 @@ else
     attach --dry-run -unix "$T/peer.sock" /dev/nbd0
 fi
 
+echo "== TLS: the question is asked over TLS, nbd-client gets the files"
+C=$T/certs
+bash "$here/../tls/make-certs.sh" "$C" || die "make-certs.sh failed"
+FRONTEND_OPTS=(--tls=require "--tls-certificates=$C/server")
+start_frontend_unix "$fe" "$T/tls.sock" "$T/tls.log" size=8M blocksize=2048
+FRONTEND_OPTS=()
+TS=$T/tls.sock
+expect_out "--tls-certificates DIR" \
+  "nbd-client -unix $TS /dev/nbd0 -b 2048 -cacertfile $C/client/ca-cert.pem -certfile $C/client/client-cert.pem -keyfile $C/client/client-key.pem -t 30" \
+  attach --dry-run -unix "$TS" /dev/nbd0 --tls-certificates "$C/client" -t 30
+expect_out "--tls-certificates DIR without a client certificate" \
+  "nbd-client -unix $TS /dev/nbd0 -b 2048 -cacertfile $C/noclient/ca-cert.pem" \
+  attach --dry-run -unix "$TS" /dev/nbd0 --tls-certificates="$C/noclient"
+expect_out "nbd-client's own -cacertfile/-certfile/-keyfile" \
+  "nbd-client -unix $TS /dev/nbd0 -b 2048 -A $C/client/ca-cert.pem -certfile $C/client/client-cert.pem -K $C/client/client-key.pem" \
+  attach --dry-run -unix "$TS" /dev/nbd0 -A "$C/client/ca-cert.pem" -certfile "$C/client/client-cert.pem" -K "$C/client/client-key.pem"
+expect_err "TLS server, no TLS option: the question fails" 1 "TLS" \
+  attach --dry-run -unix "$TS" /dev/nbd0
+expect_err "a missing certificate file is named" 1 "$C/none.pem" \
+  attach --dry-run -unix "$TS" /dev/nbd0 -cacertfile "$C/none.pem"
+# Over TCP libnbd checks the server's certificate against the host name.
+FRONTEND_OPTS=(--tls=require "--tls-certificates=$C/server")
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' || echo 0)
+if [ "$port" != 0 ]; then
+  frontend_argv "$fe" tcp 127.0.0.1 "$port" size=8M blocksize=1024
+  "${FRONTEND_ARGV[@]}" >"$T/tls-tcp.log" 2>&1 &
+  FRONTEND_PIDS+=($!)
+  wait_until 20 eval "ss -ltn | grep -q ':$port '" || die "TLS front end did not listen on $port"
+  expect_out "over TCP 127.0.0.1" \
+    "nbd-client 127.0.0.1 $port /dev/nbd0 -b 1024 -cacertfile $C/client/ca-cert.pem -certfile $C/client/client-cert.pem -keyfile $C/client/client-key.pem" \
+    attach --dry-run 127.0.0.1 "$port" /dev/nbd0 --tls-certificates "$C/client"
+  expect_err "over TCP, a CA that did not sign the server's certificate" 1 "certificate" \
+    attach --dry-run 127.0.0.1 "$port" /dev/nbd0 --tls-certificates "$C/wrongca"
+fi
+FRONTEND_OPTS=()
+
 echo "== exec"
 cat >"$T/fake-nbd-client" <<EOF
 #!/bin/sh
@@ -122,7 +158,8 @@ expect_err "bad port" 2 "bad port '99999'" attach localhost 99999 /dev/nbd0
 expect_err "port with -unix" 2 "not a port" attach -unix "$S" 10809 /dev/nbd0
 expect_err "unknown option" 2 "unknown option '--frobnicate'" attach --frobnicate -unix "$S" /dev/nbd0
 expect_err "option without value" 2 "needs a value" attach -unix "$S" /dev/nbd0 -t
-expect_err "TLS needs an explicit -b" 2 "pass -b" attach -unix "$S" /dev/nbd0 -x
+expect_err "--tls-certificates without a directory" 2 "needs a directory" \
+  attach -unix "$S" /dev/nbd0 --tls-certificates
 expect_err "absent socket" 1 "cannot connect to unix socket $T/absent.sock" \
   attach --dry-run -unix "$T/absent.sock" /dev/nbd0
 expect_err "refused TCP port" 1 "cannot connect to 127.0.0.1 port 1 " \

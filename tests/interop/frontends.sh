@@ -44,14 +44,18 @@ require_tool() {
 # frontend_cmd FE LISTEN... -- KEY=VALUE...: print nothing, set FRONTEND_ARGV.
 # LISTEN is "unix PATH" or "tcp ADDR PORT". --threads=1: Debian's nbdkit 1.32
 # aborts when a client hangs up with replies queued (raw_send_socket assertion).
+FRONTEND_OPTS=()
 frontend_argv() {
   local fe=$1 kind=$2
+  # FRONTEND_OPTS: options both front ends spell alike (--tls=require,
+  # --tls-certificates=DIR, --tls-psk=FILE), put where each takes them.
+  local o=("${FRONTEND_OPTS[@]}")
   shift 2
   case $fe/$kind in
-  plugin/unix) FRONTEND_ARGV=(nbdkit -f --threads=1 -U "$1" "$RNULL_PLUGIN") && shift ;;
-  plugin/tcp) FRONTEND_ARGV=(nbdkit -f --threads=1 -i "$1" -p "$2" "$RNULL_PLUGIN") && shift 2 ;;
-  server/unix) FRONTEND_ARGV=("$RNULL_SERVER" --foreground --unix "$1") && shift ;;
-  server/tcp) FRONTEND_ARGV=("$RNULL_SERVER" --foreground --bind "$1" --port "$2") && shift 2 ;;
+  plugin/unix) FRONTEND_ARGV=(nbdkit -f --threads=1 "${o[@]}" -U "$1" "$RNULL_PLUGIN") && shift ;;
+  plugin/tcp) FRONTEND_ARGV=(nbdkit -f --threads=1 "${o[@]}" -i "$1" -p "$2" "$RNULL_PLUGIN") && shift 2 ;;
+  server/unix) FRONTEND_ARGV=("$RNULL_SERVER" --foreground "${o[@]}" --unix "$1") && shift ;;
+  server/tcp) FRONTEND_ARGV=("$RNULL_SERVER" --foreground "${o[@]}" --bind "$1" --port "$2") && shift 2 ;;
   *) die "frontend_argv: bad front end/listen '$fe/$kind'" ;;
   esac
   FRONTEND_ARGV+=("$@")
