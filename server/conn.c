@@ -59,6 +59,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->tcp = tcp;
   rnull_hs_init(&c->hs, &l->srv->exp, refuse);
   c->hs.tls = l->srv->tls.o.mode;
+  c->hs.more = &l->srv->exports;
   rnull_hs_greeting(c->hs_out);
   c->hs_out_len = RNULL_HS_GREETING_LEN;
   ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
@@ -186,16 +187,18 @@ static bool start_transmission(struct conn *c) {
   struct server *srv = c->loop->srv;
   c->transmission = true;
   ev_timer_stop(c->loop->ev, &c->hs_timer);
+  if (!rnull_disks_bind(c))
+    return false; /* the disk chosen went away: close (nothing was bound) */
   if (srv->o.idle_timeout)
     ev_timer_start(c->loop->ev, &c->idle_timer);
-  c->lim.size = srv->exp.size;
-  c->lim.min_block = srv->exp.min_block;
-  c->lim.max_block = srv->exp.max_block;
+  c->lim.size = c->hs.cur->size;
+  c->lim.min_block = c->hs.cur->min_block;
+  c->lim.max_block = c->hs.cur->max_block;
   c->lim.tx_flags = c->hs.flags;
   c->lim.structured = c->hs.structured;
   c->lim.meta = c->hs.meta;
   c->lim.extended = c->hs.extended;
-  c->nslots = rnull_disk_queue_depth(srv->disk);
+  c->nslots = rnull_disk_queue_depth(c->disk);
   c->slots = calloc(c->nslots, sizeof(*c->slots));
   if (!c->slots)
     return false;
@@ -294,7 +297,7 @@ static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
 }
 
 static void block_status(struct conn *c, struct slot *s) {
-  struct rnull_disk *d = c->loop->srv->disk;
+  struct rnull_disk *d = c->disk;
   struct rnull_extent e[RNULL_BS_MAX_EXTENTS];
   unsigned n = 0, max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
   uint64_t off = s->offset, left = s->len;
@@ -384,7 +387,7 @@ static void dispatch(struct conn *c, struct slot *s) {
 }
 
 void conn_submit_pending(struct conn *c) {
-  struct rnull_hctx *h = c->loop->hctx;
+  struct rnull_hctx *h = c->hctx;
   bool any = false;
   while (c->pend_head && !c->closing) {
     struct slot *s = c->pend_head;
@@ -429,7 +432,6 @@ void conn_submit_pending(struct conn *c) {
 }
 
 static void process_requests(struct conn *c) {
-  struct server *srv = c->loop->srv;
   while (!c->closing) {
     size_t avail = c->in_end - c->in_pos;
     if (c->payload_slot) {
@@ -466,9 +468,11 @@ static void process_requests(struct conn *c) {
       return;
     }
     uint32_t err = rnull_req_check(&r, &c->lim);
-    if (!err && c->draining && rnull_hctx_now(c->loop->hctx) > c->loop->eshutdown_ns)
+    if (!err && c->draining && rnull_hctx_now(c->hctx) > c->loop->eshutdown_ns)
       err = NBD_ESHUTDOWN;
-    bool needbuf = !err && !srv->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
+    if (!err && c->power_off)
+      err = NBD_ESHUTDOWN; /* the disk is being powered off */
+    bool needbuf = !err && !c->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
       int b = slot_buf(c, c->free, (uint32_t)r.len); /* <= max_block: checked */
       if (b < 0) {
@@ -748,7 +752,7 @@ static void conn_read(struct conn *c) {
        * requeued, lost) is cancelled, not served. */
       c->rx_done = true;
       if (c->inflight)
-        rnull_hctx_abort(c->loop->hctx, slot_of_conn, c, -ECANCELED);
+        rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
       break;
     }
     if (errno == EINTR)
@@ -792,7 +796,7 @@ static void conn_update(struct conn *c) {
   bool idle = !pending && c->inflight == 0 && !c->pend_head;
   /* (after EOF a half-received payload can never complete: drop it) */
   bool quiet = c->draining && c->rx_quiet && c->in_pos == c->in_end && !c->payload_slot;
-  if (!pending && (c->close_after_flush || (idle && (c->rx_done || quiet)))) {
+  if (!pending && (c->close_after_flush || (idle && (c->rx_done || quiet || c->power_off)))) {
     conn_abort(c); /* everything answered: close */
     return;
   }
@@ -833,7 +837,7 @@ static void hup_check_cb(struct ev_loop *ev, ev_timer *w, int revents) {
     ev_timer_stop(ev, w);
     c->rx_done = true;
     if (c->inflight)
-      rnull_hctx_abort(c->loop->hctx, slot_of_conn, c, -ECANCELED);
+      rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
     mark_dirty(c);
   }
 }
@@ -956,7 +960,7 @@ void conn_abort(struct conn *c) {
   /* Nobody will read the replies: what still waits in the engine (throttled,
    * requeued, lost) is cancelled, not served (its end_io marks us dead). */
   if (c->inflight)
-    rnull_hctx_abort(l->hctx, slot_of_conn, c, -ECANCELED);
+    rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
   if (c->inflight == 0 && !c->dead) {
     c->dead = true;
     c->wait_next = l->dead;
@@ -964,8 +968,16 @@ void conn_abort(struct conn *c) {
   }
 }
 
+void conn_power_off(struct conn *c) {
+  if (c->closing || c->power_off)
+    return;
+  c->power_off = true;
+  mark_dirty(c);
+}
+
 void conn_free(struct conn *c) {
   struct loop *l = c->loop;
+  rnull_disks_unbind(c);
   if (c->prev)
     c->prev->next = c->next;
   else

@@ -78,6 +78,11 @@ struct conn {
   bool tls_handshaking;
 
   bool transmission; /* handshake done */
+  struct rnull_ctl_disk *cd; /* the disk bound at transmission (disks.h) */
+  struct rnull_disk *disk;
+  struct rnull_hctx *hctx; /* the disk's hw queue this loop drives */
+  bool reads_zero;
+  bool power_off; /* the disk is powering off: ESHUTDOWN, close once idle */
   struct rnull_hs hs;
   struct rnull_tx_limits lim;
   uint8_t *hs_out;
@@ -116,6 +121,8 @@ void conn_service(struct conn *c);
 void conn_submit_pending(struct conn *c);
 void conn_begin_drain(struct conn *c);
 void conn_abort(struct conn *c);
+/* The connection's disk is being powered off (disks.h). */
+void conn_power_off(struct conn *c);
 void conn_free(struct conn *c);
 
 /* The engine's end_io (registered at rnull_disk_add). */

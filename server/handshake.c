@@ -11,6 +11,7 @@
 void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse) {
   memset(hs, 0, sizeof(*hs));
   hs->exp = exp;
+  hs->cur = exp;
   hs->phase = RNULL_HS_CLIENT_FLAGS;
   hs->refuse = refuse;
 }
@@ -22,7 +23,7 @@ void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN]) {
 }
 
 uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs) {
-  uint16_t f = hs->exp->flags | NBD_FLAG_HAS_FLAGS;
+  uint16_t f = hs->cur->flags | NBD_FLAG_HAS_FLAGS;
   if (hs->structured)
     f |= NBD_FLAG_SEND_DF;
   return f;
@@ -47,12 +48,45 @@ static void reply_err(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type,
   reply(out, outlen, opt, type, msg, (uint32_t)strlen(msg));
 }
 
-static bool name_is_export(const struct rnull_hs *hs, const uint8_t *name, uint32_t len) {
-  return strlen(hs->exp->name) == len && memcmp(hs->exp->name, name, len) == 0;
+/* Is name an export? If so it becomes hs->cur: the default one, or one
+ * the other exports' find knows. */
+static bool name_is_export(struct rnull_hs *hs, const uint8_t *name, uint32_t len) {
+  if (strlen(hs->exp->name) == len && memcmp(hs->exp->name, name, len) == 0) {
+    hs->cur = hs->exp;
+    return true;
+  }
+  if (!hs->more || !hs->more->find || len > RNULL_HS_NAME_MAX || memchr(name, 0, len))
+    return false;
+  memcpy(hs->found_name, name, len);
+  hs->found_name[len] = 0;
+  if (!hs->more->find(hs->more->ctx, hs->found_name, &hs->found, hs->found_desc))
+    return false;
+  hs->found.name = hs->found_name;
+  hs->found.description = hs->found_desc;
+  hs->cur = &hs->found;
+  return true;
+}
+
+struct list_out {
+  uint8_t *out;
+  size_t *outlen;
+  size_t limit; /* stop listing past this (the reply buffer's room) */
+};
+
+/* NBD_REP_SERVER: u32 namelen, name, description. */
+static void list_one(void *arg, const char *name, const char *desc) {
+  struct list_out *lo = arg;
+  size_t n = strnlen(name, NBD_MAX_STRING), dn = strnlen(desc, RNULL_HS_DESC_MAX);
+  if (*lo->outlen + 20 + 4 + n + dn > lo->limit)
+    return; /* no room: the list is cut (RNULL_HS_REPLY_MAX holds 100+ disks) */
+  uint8_t *p = reply(lo->out, lo->outlen, NBD_OPT_LIST, NBD_REP_SERVER, NULL, (uint32_t)(4 + n + dn));
+  nbd_put32(p, (uint32_t)n);
+  memcpy(p + 4, name, n);
+  memcpy(p + 4 + n, desc, dn);
 }
 
 /* NBD_REP_INFO for one information type. */
-static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt,
+static void info(struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt,
                  uint16_t type) {
   uint8_t *p;
   size_t n;
@@ -60,12 +94,12 @@ static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32
   case NBD_INFO_EXPORT:
     p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 12);
     nbd_put16(p, NBD_INFO_EXPORT);
-    nbd_put64(p + 2, hs->exp->size);
+    nbd_put64(p + 2, hs->cur->size);
     nbd_put16(p + 10, rnull_hs_tx_flags(hs));
     break;
   case NBD_INFO_NAME:
   case NBD_INFO_DESCRIPTION: {
-    const char *s = type == NBD_INFO_NAME ? hs->exp->name : hs->exp->description;
+    const char *s = type == NBD_INFO_NAME ? hs->cur->name : hs->cur->description;
     n = strnlen(s, NBD_MAX_STRING);
     p = reply(out, outlen, opt, NBD_REP_INFO, NULL, (uint32_t)(2 + n));
     nbd_put16(p, type);
@@ -75,9 +109,9 @@ static void info(const struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32
   case NBD_INFO_BLOCK_SIZE:
     p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 14);
     nbd_put16(p, NBD_INFO_BLOCK_SIZE);
-    nbd_put32(p + 2, hs->exp->min_block);
-    nbd_put32(p + 6, hs->exp->pref_block);
-    nbd_put32(p + 10, hs->exp->max_block);
+    nbd_put32(p + 2, hs->cur->min_block);
+    nbd_put32(p + 6, hs->cur->pref_block);
+    nbd_put32(p + 10, hs->cur->max_block);
     break;
   }
 }
@@ -250,7 +284,7 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
       return RNULL_HS_CLOSE;
     hs->flags = rnull_hs_tx_flags(hs);
     uint8_t *p = out + *outlen;
-    nbd_put64(p, hs->exp->size);
+    nbd_put64(p, hs->cur->size);
     nbd_put16(p + 8, hs->flags);
     size_t n = NBD_EXPORT_NAME_REPLY_SIZE;
     if (!hs->no_zeroes) {
@@ -269,10 +303,11 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
       reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
       return RNULL_HS_OK;
     }
-    size_t n = strnlen(hs->exp->name, NBD_MAX_STRING);
-    uint8_t *p = reply(out, outlen, opt, NBD_REP_SERVER, NULL, (uint32_t)(4 + n));
-    nbd_put32(p, (uint32_t)n);
-    memcpy(p + 4, hs->exp->name, n);
+    /* the default export, then the others (room kept for the ACK) */
+    struct list_out lo = {out, outlen, *outlen + RNULL_HS_REPLY_MAX - 20};
+    list_one(&lo, hs->exp->name, "");
+    if (hs->more && hs->more->list)
+      hs->more->list(hs->more->ctx, list_one, &lo);
     reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);
     return RNULL_HS_OK;
   }

@@ -29,6 +29,21 @@ struct rnull_hs_export {
   uint32_t min_block, pref_block, max_block;
 };
 
+/* Exports other than the default one, looked up by name (rnull-server: the
+ * disks of its registry). Called from the handshake, on the connection's
+ * thread; both may be NULL. */
+#define RNULL_HS_NAME_MAX 63 /* longest name find is asked about */
+#define RNULL_HS_DESC_MAX 127
+struct rnull_hs_exports {
+  void *ctx;
+  /* Fill out (name and description point into the buffers given) for a
+   * served export called name. false: unknown (or not serving). */
+  bool (*find)(void *ctx, const char *name, struct rnull_hs_export *out,
+               char desc[RNULL_HS_DESC_MAX + 1]);
+  /* emit each export (name, description) for NBD_OPT_LIST */
+  void (*list)(void *ctx, void (*emit)(void *arg, const char *name, const char *desc), void *arg);
+};
+
 enum rnull_hs_phase {
   RNULL_HS_CLIENT_FLAGS, /* waiting for the 32-bit client flags */
   RNULL_HS_OPTIONS,      /* option haggling */
@@ -42,7 +57,12 @@ enum rnull_hs_phase {
 enum rnull_hs_tls { RNULL_HS_TLS_OFF, RNULL_HS_TLS_ON, RNULL_HS_TLS_REQUIRE };
 
 struct rnull_hs {
-  const struct rnull_hs_export *exp;
+  const struct rnull_hs_export *exp;    /* the default export */
+  const struct rnull_hs_exports *more;  /* the others, or NULL */
+  const struct rnull_hs_export *cur;    /* last named (after GO: the chosen one) */
+  struct rnull_hs_export found;         /* cur when more found it */
+  char found_name[RNULL_HS_NAME_MAX + 1];
+  char found_desc[RNULL_HS_DESC_MAX + 1];
   enum rnull_hs_phase phase;
   bool no_zeroes;  /* client set NBD_FLAG_C_NO_ZEROES */
   bool structured; /* structured replies: NBD_OPT_STRUCTURED_REPLY or

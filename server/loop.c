@@ -58,11 +58,12 @@ static void wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   (void)revents;
   struct loop *l = w->data;
   take_handoffs(l);
+  rnull_disks_check_power(l);
   if (atomic_load(&l->srv->draining) && !l->draining) {
     l->draining = true;
     uint64_t serve_ns = (uint64_t)l->srv->o.shutdown_timeout * 1000000000ull;
     l->eshutdown_ns =
-        rnull_hctx_now(l->hctx) + (serve_ns < DRAIN_SERVE_NS ? serve_ns : DRAIN_SERVE_NS);
+        rnull_disk_now(l->srv->disk) + (serve_ns < DRAIN_SERVE_NS ? serve_ns : DRAIN_SERVE_NS);
     for (struct conn *c = l->conns; c; c = c->next)
       conn_begin_drain(c);
     ev_timer_start(l->ev, &l->drain_guard);
@@ -76,7 +77,9 @@ static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
-  unsigned n = rnull_hctx_abort(l->hctx, NULL, NULL, -ESHUTDOWN);
+  unsigned n = 0;
+  for (unsigned i = 0; i < l->ndisks; i++)
+    n += rnull_hctx_abort(l->disks[i].hctx, NULL, NULL, -ESHUTDOWN);
   for (struct conn *c = l->conns; c; c = c->next)
     for (struct slot *s = c->pend_head; s; s = s->next)
       n++; /* parsed, never submitted */
@@ -136,13 +139,27 @@ static void arm_deadline(struct loop *l, uint64_t dl) {
     l->armed_ns = dl;
 }
 
+/* The earliest engine deadline of the hw queues this loop drives. */
+static uint64_t next_deadline(struct loop *l) {
+  uint64_t dl = RNULL_NO_DEADLINE;
+  for (unsigned i = 0; i < l->ndisks; i++) {
+    uint64_t d = rnull_hctx_next_deadline(l->disks[i].hctx);
+    if (d < dl)
+      dl = d;
+  }
+  return dl;
+}
+
 /* Returns whether anything happened. */
 static bool settle_once(struct loop *l) {
   bool work = false;
-  uint64_t dl = rnull_hctx_next_deadline(l->hctx), now;
-  if (dl != RNULL_NO_DEADLINE && dl <= (now = rnull_hctx_now(l->hctx))) {
-    rnull_hctx_run(l->hctx, now);
-    work = true;
+  for (unsigned i = 0; i < l->ndisks; i++) {
+    struct rnull_hctx *h = l->disks[i].hctx;
+    uint64_t dl = rnull_hctx_next_deadline(h), now;
+    if (dl != RNULL_NO_DEADLINE && dl <= (now = rnull_hctx_now(h))) {
+      rnull_hctx_run(h, now);
+      work = true;
+    }
   }
   if (l->tag_freed && l->tag_wait) {
     struct conn *w = l->tag_wait;
@@ -235,8 +252,8 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
     conn_free(c);
   }
   /* (no clock read when nothing is pending: direct mode's common case) */
-  uint64_t dl = rnull_hctx_next_deadline(l->hctx);
-  if (l->dirty || l->tag_freed || (dl != RNULL_NO_DEADLINE && dl <= rnull_hctx_now(l->hctx))) {
+  uint64_t dl = next_deadline(l);
+  if (l->dirty || l->tag_freed || (dl != RNULL_NO_DEADLINE && dl <= rnull_disk_now(l->srv->disk))) {
     if (!ev_is_active(&l->kick))
       ev_timer_start(ev, &l->kick); /* 0 s: poll without sleeping */
   } else {
@@ -244,7 +261,7 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
     if (dl != RNULL_NO_DEADLINE)
       arm_deadline(l, dl);
   }
-  if (l->draining && l->nconns == 0 && rnull_hctx_inflight(l->hctx) == 0) {
+  if (l->draining && l->nconns == 0 && l->ndisks == 0) {
     ev_timer_stop(ev, &l->drain_guard);
     ev_idle_stop(ev, &l->poll_idle);
     ev_break(ev, EVBREAK_ONE);

@@ -33,6 +33,8 @@ struct args {
   bool foreground;
   const char *pidfile;
   bool readonly; /* -r: wins over every readonly= key */
+  const char *control_path; /* --control */
+  unsigned nr_devices;      /* nr_devices=N */
 };
 
 static void usage(FILE *out) {
@@ -76,6 +78,10 @@ static void usage(FILE *out) {
           "                         backed disks; K/M/G suffixes; default 256M); when spent,\n"
           "                         the server stops reading requests until some are free\n"
           "  --conn-buffer-memory SIZE  the same for one connection (default 2 x max_transfer)\n"
+          "  --control PATH         a control socket (Unix, mode 0600, root or our uid\n"
+          "                         only) to create, change, power and remove disks at\n"
+          "                         run time: see rnull-ctl(1). Each disk is an export\n"
+          "                         of its name\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
@@ -84,6 +90,10 @@ static void usage(FILE *out) {
           "one exits at once).\n"
           "SIGUSR1: print per-queue statistics to stderr.\n"
           "SIGHUP: read the TLS certificates and keys again (for new connections).\n"
+          "\nServer keys (key=value):\n"
+          "nr_devices=N  disks like the command line's, as null_blk's module parameter: the\n"
+          "    first is the command line's (name=, the default export), the others\n"
+          "    rnullb1..rnullb<N-1>. default: 1; allowed: 1 to %d\n"
           "\nDisk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
           DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY, DEFAULT_SHUTDOWN_TIMEOUT);
@@ -145,6 +155,7 @@ enum {
   OPT_SHUTDOWN_TIMEOUT,
   OPT_BUFMEM,
   OPT_CONN_BUFMEM,
+  OPT_CONTROL,
 };
 
 static const struct option longopts[] = {
@@ -169,6 +180,7 @@ static const struct option longopts[] = {
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
     {"buffer-memory", required_argument, NULL, OPT_BUFMEM},
     {"conn-buffer-memory", required_argument, NULL, OPT_CONN_BUFMEM},
+    {"control", required_argument, NULL, OPT_CONTROL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -176,6 +188,9 @@ static const struct option longopts[] = {
 
 static int set_key(struct args *s, const char *kv) {
   char err[RNULL_ERR_LEN];
+  int sk = server_key(s, kv);
+  if (sk)
+    return sk < 0 ? -1 : 0;
   if (rnull_config_set_kv(&s->cfg, kv, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
     return -1;
@@ -208,7 +223,12 @@ static int read_config(struct args *s, const char *path) {
     if (!*p || *p == '#')
       continue;
     char err[RNULL_ERR_LEN];
-    if (!strchr(p, '=') || rnull_config_set_kv(&s->cfg, p, err, sizeof(err)) < 0) {
+    int sk = strchr(p, '=') ? server_key(s, p) : 0;
+    if (sk < 0) {
+      ret = -1;
+      break;
+    }
+    if (sk == 0 && (!strchr(p, '=') || rnull_config_set_kv(&s->cfg, p, err, sizeof(err)) < 0)) {
       fprintf(stderr, "rnull-server: %s:%d: %s\n", path, lineno,
               strchr(p, '=') ? err : "expected key=value");
       ret = -1;
@@ -297,6 +317,9 @@ static int parse_args(struct args *s, int argc, char **argv) {
       if (parse_bytes("--conn-buffer-memory", optarg, &s->o.conn_buffer_memory) < 0)
         return -1;
       break;
+    case OPT_CONTROL:
+      s->control_path = optarg;
+      break;
 
     case 'e':
       if (strlen(optarg) > NBD_MAX_STRING) {
@@ -383,6 +406,18 @@ static void daemon_ready(void *arg) {
   rnull_daemon_ready();
 }
 
+/* nr_devices=N: rnullb1..rnullb<N-1>, each like the command line's disk. */
+static int create_devices(struct args *a, struct rnull_ctl *ctl, char *err, size_t errlen) {
+  for (unsigned i = 1; i < a->nr_devices; i++) {
+    struct rnull_config c = a->cfg;
+    snprintf(c.name, sizeof c.name, "rnullb%u", i);
+    c.stats_file[0] = 0;
+    if (rnull_ctl_create(ctl, &c, true, err, errlen) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static struct args a;
   struct rnull_disk *disk = NULL;
@@ -412,6 +447,16 @@ int main(int argc, char **argv) {
       memmove(a.cfg.stats_file, p, strlen(p) + 1);
     }
   }
+  if (!a.foreground)
+    a.control_path = absolute(a.control_path);
+  /* every disk by name: the command line's (added by the server), then
+   * nr_devices' others, then those --control creates */
+  struct rnull_ctl *ctl = NULL;
+  if (rnull_ctl_new(&ctl, &(struct rnull_ctl_hooks){0}) < 0) {
+    fprintf(stderr, "rnull-server: out of memory\n");
+    return 1;
+  }
+  a.o.ctl = ctl;
   char description[160];
   a.o.announce = a.foreground;
   a.o.on_ready = daemon_ready;
@@ -420,8 +465,11 @@ int main(int argc, char **argv) {
              a.cfg.memory_backed ? "memory" : "null");
     a.o.description = description;
   }
-  if (!disk || rnull_nbd_server_create(&srv, disk, &a.o, err, sizeof(err)) < 0) {
+  if (!disk || rnull_nbd_server_create(&srv, disk, &a.o, err, sizeof(err)) < 0 ||
+      create_devices(&a, ctl, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
+    rnull_nbd_server_destroy(srv);
+    rnull_ctl_free(ctl);
     if (disk)
       rnull_disk_destroy(disk);
     return 1;
@@ -436,9 +484,18 @@ int main(int argc, char **argv) {
     rnull_nbd_server_destroy(srv);
     return 1;
   }
+  /* after the fork: the control socket's threads live in the daemon */
+  if (a.control_path && (r = rnull_ctl_listen(ctl, a.control_path, err, sizeof(err))) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err);
+    rnull_nbd_server_destroy(srv);
+    rnull_ctl_free(ctl);
+    rnull_disk_destroy(disk);
+    return 1;
+  }
   r = rnull_nbd_server_run(srv, err, sizeof(err));
   if (r < 0)
     fprintf(stderr, "rnull-server: %s\n", err);
+  rnull_ctl_free(ctl); /* the control socket, then the disks it made */
   rnull_nbd_server_destroy(srv);
   rnull_disk_destroy(disk);
   if (a.pidfile)

@@ -55,32 +55,11 @@ void rnull_nbd_server_opts_init(struct rnull_nbd_server_opts *o) {
 /* What the handshake says about the disk: size, flags, block sizes. */
 static void export_info(struct server *s, const char *description) {
   struct rnull_disk *d = s->disk;
-  uint16_t f =
-      NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_CAN_MULTI_CONN | NBD_FLAG_SEND_CACHE;
-  if (rnull_disk_rotational(d))
-    f |= NBD_FLAG_ROTATIONAL;
-  if (rnull_disk_readonly(d)) {
-    f |= NBD_FLAG_READ_ONLY;
-  } else {
-    f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_WRITE_ZEROES;
-    if (rnull_disk_can_discard(d))
-      f |= NBD_FLAG_SEND_TRIM;
-    if (rnull_disk_can_fast_zero(d))
-      f |= NBD_FLAG_SEND_FAST_ZERO;
-  }
   if (description)
     snprintf(s->description, sizeof(s->description), "%s", description);
   else
     snprintf(s->description, sizeof(s->description), "rnull disk %s", rnull_disk_name(d));
-  s->exp = (struct rnull_hs_export){
-      .name = s->o.export_name,
-      .description = s->description,
-      .size = rnull_disk_size(d),
-      .flags = f,
-      .min_block = rnull_disk_logical_block_size(d),
-      .pref_block = rnull_disk_physical_block_size(d),
-      .max_block = rnull_disk_max_transfer(d),
-  };
+  rnull_export_of(d, s->o.export_name, s->description, &s->exp);
   s->reads_zero = rnull_disk_reads_zero(d);
 }
 
@@ -185,9 +164,10 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     export_info(&n->srv, o->description);
     r = check_buffer_memory(&n->srv, err, errlen);
   }
-  if (r == 0) {
-    r = open_listeners(n, err, errlen);
-  }
+  if (r == 0)
+    r = rnull_disks_init(&n->srv, o->ctl, err, errlen);
+  if (r == 0 && (r = open_listeners(n, err, errlen)) < 0)
+    rnull_disks_fini(&n->srv);
   if (r < 0) {
     if (tls)
       rnull_tls_fini(&n->srv.tls);
@@ -301,6 +281,7 @@ void rnull_nbd_server_destroy(struct rnull_nbd_server *n) {
   if (!n)
     return;
   rnull_listen_close(&n->ls);
+  rnull_disks_fini(&n->srv);
   rnull_tls_fini(&n->srv.tls);
   free(n);
 }

@@ -9,6 +9,7 @@
 
 #include <ev.h>
 
+#include "disks.h"
 #include "handshake.h"
 #include "poll_window.h"
 #include "rnull/rnull.h"
@@ -67,12 +68,19 @@ struct loop {
   bool tag_freed;
   bool draining;
   uint64_t eshutdown_ns; /* drain: requests parsed after this get ESHUTDOWN */
+  struct loop_disk disks[RNULL_CTL_MAX_DISKS]; /* the disks bound here (disks.h) */
+  unsigned ndisks;
+  atomic_bool power_check; /* a disk is powering off: look at the connections */
 };
 
 struct server {
   struct rnull_server_opts o;
   const char *progname; /* prefix of messages */
-  struct rnull_disk *disk;
+  struct rnull_ctl *ctl;           /* every disk, by name (include/rnull/ctl.h) */
+  bool own_ctl;                    /* ctl is the server's (none was given) */
+  const char *main_name;           /* the served disk's name: the default export */
+  struct rnull_hs_exports exports; /* the registry's disks, for the handshake */
+  struct rnull_disk *disk;         /* the disk given to create (pinned in ctl) */
   struct rnull_hs_export exp;
   char description[160];
   bool reads_zero;

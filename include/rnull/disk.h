@@ -63,6 +63,10 @@ RNULL_API int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char 
  * requests must have ended. */
 RNULL_API void rnull_disk_destroy(struct rnull_disk *d);
 
+/* The request timeout, live: requests dispatched from now on expire ms
+ * after dispatch. 0 or -EINVAL (outside timeout_ms's range). */
+RNULL_API int rnull_disk_set_timeout_ms(struct rnull_disk *d, uint64_t ms);
+
 RNULL_API enum rnull_disk_state rnull_disk_state(const struct rnull_disk *d);
 RNULL_API const struct rnull_config *rnull_disk_config(const struct rnull_disk *d);
 RNULL_API void *rnull_disk_driver_data(const struct rnull_disk *d);

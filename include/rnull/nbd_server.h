@@ -29,6 +29,7 @@
 
 #include "rnull/export.h"
 
+struct rnull_ctl;
 struct rnull_disk;
 struct rnull_nbd_server;
 
@@ -80,6 +81,13 @@ struct rnull_nbd_server_opts {
   /* Print "<progname>: serving ..." on stderr once serving. Default false. */
   bool announce;
   const char *progname; /* default "rnull-nbd" */
+  /* More disks, by name (include/rnull/ctl.h): each powered disk of this
+   * registry is an export of its name (NBD_OPT_LIST lists them), and the
+   * disk given to create joins it under its name (pinned: never powered off
+   * by the registry, never destroyed by it). The server sets the registry's
+   * hooks; the caller frees it after run returned, before destroy. NULL: the
+   * server keeps a registry of its own with the one disk. */
+  struct rnull_ctl *ctl;
   /* Called once from run, in the caller's thread, when the server accepts
    * clients (e.g. to tell a parent process it may go). Optional. */
   void (*on_ready)(void *arg);

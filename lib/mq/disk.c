@@ -120,7 +120,7 @@ int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char *err, size
   d->end_io = end_io;
   if (!d->cfg.physical_blocksize) /* 0 follows blocksize, resolved once frozen */
     d->cfg.physical_blocksize = d->cfg.blocksize;
-  d->timeout_ns = d->cfg.timeout_ms * 1000000ull;
+  atomic_store(&d->timeout_ns, d->cfg.timeout_ms * 1000000ull);
   int r = 0;
   if (d->ops->init_disk && (r = d->ops->init_disk(d, d->driver_data, err, errlen)) != 0)
     return r; /* the caller destroys the disk, which frees what was made */
@@ -217,4 +217,12 @@ int rnull_disk_extent(struct rnull_disk *d, uint64_t offset, uint64_t len, uint6
     return 0;
   }
   return d->ops->extent(d, offset, len, len_out, hole);
+}
+
+int rnull_disk_set_timeout_ms(struct rnull_disk *d, uint64_t ms) {
+  const struct rnull_option *o = rnull_option_find("timeout_ms");
+  if (o && (ms < o->min || ms > o->max))
+    return -EINVAL;
+  atomic_store_explicit(&d->timeout_ns, ms * 1000000ull, memory_order_relaxed);
+  return 0;
 }

@@ -6,6 +6,7 @@
 #define RNULL_MQ_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "heap.h"
 #include "rnull/config.h"
@@ -64,7 +65,7 @@ struct rnull_disk {
   struct rnull_hctx *hctxs;
   unsigned nr_hctx;
   void *pdus; /* all requests' PDUs, one allocation */
-  uint64_t timeout_ns;
+  _Atomic uint64_t timeout_ns; /* changes live (rnull_disk_set_timeout_ms) */
 };
 
 static inline uint64_t disk_now(const struct rnull_disk *d) { return d->clock(d->clock_ctx); }
@@ -114,7 +115,7 @@ static inline void rnull_inflight_remove(struct rnull_hctx *h, struct rnull_rq *
 }
 
 static inline void rnull_inflight_append(struct rnull_hctx *h, struct rnull_rq *rq, uint64_t now) {
-  rq->expires_ns = now + h->disk->timeout_ns;
+  rq->expires_ns = now + atomic_load_explicit(&h->disk->timeout_ns, memory_order_relaxed);
   rq->next = NULL;
   rq->prev = h->inflight_tail;
   if (h->inflight_tail)

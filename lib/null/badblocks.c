@@ -1,5 +1,6 @@
 /* Bad sector ranges: a small sorted array under a mutex. The lock is only
  * taken when bad blocks are configured (the driver checks n first). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +119,42 @@ void rnull_badblocks_clear(struct rnull_badblocks *bb, uint64_t sector, uint64_t
   pthread_mutex_lock(&bb->lock);
   clear_locked(bb, sector, sector + nr - 1);
   pthread_mutex_unlock(&bb->lock);
+}
+
+int rnull_badblocks_add(struct rnull_badblocks *bb, uint64_t start, uint64_t end) {
+  pthread_mutex_lock(&bb->lock);
+  struct rnull_range tmp[RNULL_MAX_BADBLOCK_RANGES + 1];
+  unsigned n = bb->n;
+  memcpy(tmp, bb->r, n * sizeof *tmp);
+  tmp[n++] = (struct rnull_range){start, end};
+  /* merge as init does; refuse when the result would not fit */
+  qsort(tmp, n, sizeof *tmp, cmp_range);
+  struct rnull_range out[RNULL_MAX_BADBLOCK_RANGES + 1];
+  unsigned m = 0;
+  for (unsigned i = 0; i < n; i++) {
+    struct rnull_range *prev = m ? &out[m - 1] : NULL;
+    if (prev && (prev->end == UINT64_MAX || tmp[i].start <= prev->end + 1)) {
+      if (tmp[i].end > prev->end)
+        prev->end = tmp[i].end;
+    } else {
+      out[m++] = tmp[i];
+    }
+  }
+  int r = 0;
+  if (m > RNULL_MAX_BADBLOCK_RANGES) {
+    r = -ENOSPC;
+  } else {
+    memcpy(bb->r, out, m * sizeof *out);
+    bb->n = m;
+  }
+  pthread_mutex_unlock(&bb->lock);
+  return r;
+}
+
+unsigned rnull_badblocks_get(struct rnull_badblocks *bb, struct rnull_range *out) {
+  pthread_mutex_lock(&bb->lock);
+  unsigned n = bb->n;
+  memcpy(out, bb->r, n * sizeof *out);
+  pthread_mutex_unlock(&bb->lock);
+  return n;
 }

@@ -33,4 +33,11 @@ bool rnull_badblocks_covers(struct rnull_badblocks *bb, uint64_t sector, uint64_
 /* Remove [sector, sector + nr) from the bad ranges (splitting as needed). */
 void rnull_badblocks_clear(struct rnull_badblocks *bb, uint64_t sector, uint64_t nr);
 
+/* Add [start, end] (inclusive, merged with neighbours). 0, or -ENOSPC when
+ * the table would need more than RNULL_MAX_BADBLOCK_RANGES ranges. */
+int rnull_badblocks_add(struct rnull_badblocks *bb, uint64_t start, uint64_t end);
+
+/* Copy the ranges out (at most RNULL_MAX_BADBLOCK_RANGES); returns how many. */
+unsigned rnull_badblocks_get(struct rnull_badblocks *bb, struct rnull_range *out);
+
 #endif

@@ -7,8 +7,10 @@
  * keys compute (latency.h). One concern a function on
  * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
-#include <sched.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,10 +23,24 @@
 #include "store.h"
 #include "throttle.h"
 
-struct null_dev {
-  struct rnull_config cfg; /* frozen at rnull_disk_add */
-  struct rnull_store *store;
+/* What may change while the disk serves (null_blk's attributes writable
+ * while powered): one immutable snapshot, replaced whole by a change. A
+ * request loads the pointer once and reads everything from it, so it never
+ * sees half-old, half-new settings. Replaced snapshots are kept until the
+ * disk goes (a change is an operator's action: a few bytes each). */
+struct null_live {
+  uint64_t mbps, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
+  struct null_live *retired; /* older snapshots, freed with the disk */
+};
+
+struct null_dev {
+  struct rnull_config cfg; /* frozen at rnull_disk_add (live keys: see live_cfg) */
+  struct rnull_store *store;
+  _Atomic(struct null_live *) live;
+  pthread_mutex_t live_lock;   /* serializes changes; never taken by requests */
+  struct rnull_config live_cfg; /* the live keys' current values, under live_lock */
+  atomic_bool has_badblocks;    /* any bad range: the request path looks only then */
   struct rnull_badblocks badblocks;
   struct rnull_throttle throttle;      /* mbps */
   struct rnull_throttle iops_throttle; /* iops */
@@ -78,7 +94,8 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   const struct rnull_io *io = rnull_rq_io(rq);
   bool zero = false;
   int r;
-  if (nd->cfg.badblocks.n && moves_data(io) && (r = null_handle_badblocks(nd, io)) != 0)
+  if (atomic_load_explicit(&nd->has_badblocks, memory_order_relaxed) && moves_data(io) &&
+      (r = null_handle_badblocks(nd, io)) != 0)
     return r;
   switch (io->op) {
   case RNULL_OP_READ: /* data ops: len <= max_transfer (rnull_disk checked it) */
@@ -102,12 +119,13 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
 
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
-static bool null_handle_throttled(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq) {
-  if ((!nd->cfg.mbps && !nd->cfg.iops) || cmd->paced)
+static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
+                                  struct null_cmd *cmd, struct rnull_rq *rq) {
+  if ((!lv->mbps && !nd->cfg.iops) || cmd->paced)
     return false;
   cmd->paced = true;
   uint64_t start = rnull_rq_start_time(rq), when = start;
-  if (nd->cfg.mbps && moves_data(rnull_rq_io(rq)))
+  if (lv->mbps && moves_data(rnull_rq_io(rq)))
     when = rnull_throttle_reserve(&nd->throttle, rnull_rq_io(rq)->len, start);
   if (nd->cfg.iops) {
     uint64_t w = rnull_throttle_reserve(&nd->iops_throttle, 1, start);
@@ -129,8 +147,8 @@ static void null_end(struct rnull_rq *rq, int status) {
 
 /* irqmode: end now (none), at the next commit or run (softirq), or
  * completion_nsec after submission (timer). */
-static void null_handle_completion(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq,
-                                   int status) {
+static void null_handle_completion(struct null_dev *nd, const struct null_live *lv,
+                                   struct null_cmd *cmd, struct rnull_rq *rq, int status) {
   switch (nd->cfg.irqmode) {
   case RNULL_IRQ_NONE:
     null_end(rq, status);
@@ -141,7 +159,7 @@ static void null_handle_completion(struct null_dev *nd, struct null_cmd *cmd, st
     return;
   case RNULL_IRQ_TIMER:
     cmd->status = status;
-    rnull_rq_complete_at(rq, rnull_rq_start_time(rq) + nd->cfg.completion_nsec);
+    rnull_rq_complete_at(rq, rnull_rq_start_time(rq) + lv->completion_nsec);
     return;
   }
 }
@@ -170,23 +188,25 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct null_cmd *cmd = rnull_rq_pdu(rq);
   struct null_dev *nd = cmd->nd;
+  /* one snapshot of the live settings for this request's whole dispatch */
+  struct null_live *lv = atomic_load_explicit(&nd->live, memory_order_acquire);
   if (!rnull_rq_requeued(rq)) /* a new request: prepare its PDU once */
     cmd->paced = cmd->fault_requeued = false;
-  if (null_handle_throttled(nd, cmd, rq))
+  if (null_handle_throttled(nd, lv, cmd, rq))
     return 0;
   /* each request weighs 1 against a fault's space, as null_blk passes it */
-  if (rnull_fault_hit(&nd->timeout_fault, 1)) {
+  if (rnull_fault_hit(&lv->timeout_fault, 1)) {
     /* lost: keep ownership, drop our reference (2 -> 1); the timeout ends it */
     rnull_rq_put(rq);
     return 0;
   }
-  if (!cmd->fault_requeued && rnull_fault_hit(&nd->requeue_fault, 1)) {
+  if (!cmd->fault_requeued && rnull_fault_hit(&lv->requeue_fault, 1)) {
     cmd->fault_requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  int status = rnull_fault_hit(&nd->error_fault, 1) ? -EIO : null_transfer(nd, rq);
+  int status = rnull_fault_hit(&lv->error_fault, 1) ? -EIO : null_transfer(nd, rq);
   if (!null_handle_latency(nd, cmd, rq, status))
-    null_handle_completion(nd, cmd, rq, status);
+    null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
 }
 
@@ -215,14 +235,48 @@ static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hc
 }
 
 /* seed covers every draw; fault_seed, when set, still decides the faults'. */
-static uint64_t fault_seed(const struct null_dev *nd) {
-  if (nd->cfg.fault_seed)
-    return nd->cfg.fault_seed;
+static uint64_t fault_seed(const struct null_dev *nd, uint64_t cfg_fault_seed) {
+  if (cfg_fault_seed)
+    return cfg_fault_seed;
   if (nd->cfg.seed)
     return nd->cfg.seed;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)nd;
+}
+
+/* A fault carried over to a new snapshot keeps its progress (times left,
+ * space, interval count, random sequence); a changed one starts afresh. */
+static void fault_carry(struct rnull_fault *to, const struct rnull_fault *from) {
+  atomic_init(&to->times, atomic_load(&from->times));
+  atomic_init(&to->space, atomic_load(&from->space));
+  atomic_init(&to->count, atomic_load(&from->count));
+  atomic_init(&to->rng, atomic_load(&from->rng));
+}
+
+/* A snapshot of nd->live_cfg. changed: the key just set (NULL: all fresh);
+ * old: the snapshot it replaces, whose unchanged faults carry over. */
+static struct null_live *live_new(struct null_dev *nd, const struct null_live *old,
+                                  const char *changed) {
+  struct null_live *lv = calloc(1, sizeof *lv);
+  if (!lv)
+    return NULL;
+  const struct rnull_config *c = &nd->live_cfg;
+  lv->mbps = c->mbps;
+  lv->completion_nsec = c->completion_nsec;
+  uint64_t seed = fault_seed(nd, c->fault_seed);
+  rnull_fault_init(&lv->timeout_fault, &c->timeout_inject, seed);
+  rnull_fault_init(&lv->requeue_fault, &c->requeue_inject, seed + 1);
+  rnull_fault_init(&lv->error_fault, &c->error_inject, seed + 2);
+  if (old && changed && strcmp(changed, "fault_seed") != 0) {
+    if (strcmp(changed, "timeout") != 0)
+      fault_carry(&lv->timeout_fault, &old->timeout_fault);
+    if (strcmp(changed, "requeue") != 0)
+      fault_carry(&lv->requeue_fault, &old->requeue_fault);
+    if (strcmp(changed, "error") != 0)
+      fault_carry(&lv->error_fault, &old->error_fault);
+  }
+  return lv;
 }
 
 static int create_store(struct null_dev *nd, char *err, size_t errlen) {
@@ -267,12 +321,17 @@ static int init_latency(struct null_dev *nd, char *err, size_t errlen) {
 static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err, size_t errlen) {
   struct null_dev *nd = driver_data;
   nd->cfg = *rnull_disk_config(disk);
-  uint64_t seed = fault_seed(nd);
-  rnull_fault_init(&nd->timeout_fault, &nd->cfg.timeout_inject, seed);
-  rnull_fault_init(&nd->requeue_fault, &nd->cfg.requeue_inject, seed + 1);
-  rnull_fault_init(&nd->error_fault, &nd->cfg.error_inject, seed + 2);
+  nd->live_cfg = nd->cfg;
+  struct null_live *lv = live_new(nd, NULL, NULL);
+  if (!lv) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  atomic_init(&nd->live, lv);
+  pthread_mutex_init(&nd->live_lock, NULL);
   rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks.r, nd->cfg.badblocks.n,
                        nd->cfg.badblocks_once);
+  atomic_init(&nd->has_badblocks, nd->cfg.badblocks.n > 0);
   rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
   rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops,
                            nd->cfg.iops / 10 > 1 ? nd->cfg.iops / 10 : 1, rnull_disk_now(disk));
@@ -297,6 +356,11 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
     rnull_badblocks_destroy(&nd->badblocks);
     rnull_throttle_destroy(&nd->throttle);
     rnull_throttle_destroy(&nd->iops_throttle);
+    pthread_mutex_destroy(&nd->live_lock);
+    for (struct null_live *lv = atomic_load(&nd->live), *next; lv; lv = next) {
+      next = lv->retired;
+      free(lv);
+    }
   }
   for (unsigned i = 0; nd->queues && i < nd->nr_queues; i++)
     pthread_mutex_destroy(&nd->queues[i].lock);
@@ -333,4 +397,124 @@ int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *c
   rnull_disk_set_ops(d, &null_ops, nd);
   *out = d;
   return 0;
+}
+
+/* ---- live changes (null_blk's attributes writable while powered) ---- */
+
+static const char *const live_keys[] = {"timeout",  "requeue",    "error",
+                                        "fault_seed", "mbps", "completion_nsec",
+                                        "timeout_ms", "badblocks"};
+
+bool rnull_null_key_is_live(const char *key) {
+  for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
+    if (strcmp(key, live_keys[i]) == 0)
+      return true;
+  return false;
+}
+
+static struct null_dev *added_null_dev(struct rnull_disk *d) {
+  if (rnull_disk_state(d) != RNULL_DISK_ADDED)
+    return NULL;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  return nd && nd->inited ? nd : NULL;
+}
+
+/* Replace every bad range with cfg's (badblocks=RANGES while powered). */
+static int badblocks_replace(struct null_dev *nd, const struct rnull_config *c) {
+  rnull_badblocks_clear(&nd->badblocks, 0, UINT64_MAX);
+  for (unsigned i = 0; i < c->nr_badblocks; i++)
+    if (rnull_badblocks_add(&nd->badblocks, c->badblocks[i].start, c->badblocks[i].end) < 0)
+      return -ENOSPC;
+  atomic_store(&nd->has_badblocks, c->nr_badblocks > 0);
+  return 0;
+}
+
+int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *value, char *err,
+                             size_t errlen) {
+  struct null_dev *nd = added_null_dev(d);
+  if (!nd) {
+    snprintf(err, errlen, "%s: the disk is not serving (not an added null disk)", key);
+    return -EINVAL;
+  }
+  if (!rnull_null_key_is_live(key)) {
+    snprintf(err, errlen, "%s: can only change while the disk is powered off", key);
+    return -EBUSY;
+  }
+  pthread_mutex_lock(&nd->live_lock);
+  struct rnull_config c = nd->live_cfg;
+  int r = rnull_config_set(&c, key, value, err, errlen);
+  if (r == 0 && strcmp(key, "timeout_ms") == 0)
+    r = rnull_disk_set_timeout_ms(d, c.timeout_ms);
+  if (r == 0 && strcmp(key, "badblocks") == 0)
+    r = badblocks_replace(nd, &c);
+  if (r == 0 && strcmp(key, "mbps") == 0)
+    rnull_throttle_set(&nd->throttle, c.mbps);
+  if (r == 0) {
+    struct null_live *old = atomic_load(&nd->live), *lv;
+    nd->live_cfg = c;
+    if ((lv = live_new(nd, old, key)) == NULL) {
+      snprintf(err, errlen, "out of memory");
+      r = -ENOMEM;
+    } else {
+      lv->retired = old;
+      atomic_store_explicit(&nd->live, lv, memory_order_release);
+    }
+  }
+  pthread_mutex_unlock(&nd->live_lock);
+  return r;
+}
+
+/* "+START-END" / "-START-END", sectors, inclusive. */
+static int parse_bb_edit(const char *spec, bool *add, uint64_t *s, uint64_t *e) {
+  if (spec[0] != '+' && spec[0] != '-')
+    return -EINVAL;
+  *add = spec[0] == '+';
+  struct rnull_config tmp;
+  rnull_config_init(&tmp);
+  char e2[8];
+  if (rnull_config_set(&tmp, "badblocks", spec + 1, e2, sizeof e2) < 0 || tmp.nr_badblocks != 1)
+    return -EINVAL;
+  *s = tmp.badblocks[0].start;
+  *e = tmp.badblocks[0].end;
+  return 0;
+}
+
+int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, const char *spec,
+                              char *err, size_t errlen) {
+  bool add;
+  uint64_t s, e;
+  if (parse_bb_edit(spec, &add, &s, &e) < 0) {
+    snprintf(err, errlen,
+             "badblocks %s: invalid value: expected +START-END or -START-END in 512-byte "
+             "sectors, START <= END",
+             spec);
+    return -EINVAL;
+  }
+  struct null_dev *nd = d ? added_null_dev(d) : NULL;
+  struct rnull_badblocks tmp, *bb = nd ? &nd->badblocks : &tmp;
+  if (!nd)
+    rnull_badblocks_init(&tmp, cfg->badblocks, cfg->nr_badblocks, false);
+  int r = 0;
+  if (add)
+    r = rnull_badblocks_add(bb, s, e);
+  else
+    rnull_badblocks_clear(bb, s, e - s + 1);
+  if (r < 0)
+    snprintf(err, errlen, "badblocks %s: more than %d bad ranges", spec, RNULL_MAX_BADBLOCK_RANGES);
+  struct rnull_range out[RNULL_MAX_BADBLOCK_RANGES];
+  unsigned n = rnull_badblocks_get(bb, out);
+  if (nd)
+    atomic_store(&nd->has_badblocks, n > 0);
+  else
+    rnull_badblocks_destroy(&tmp);
+  if (cfg) {
+    memcpy(cfg->badblocks, out, n * sizeof *out);
+    cfg->nr_badblocks = n;
+  }
+  return r;
+}
+
+unsigned rnull_null_badblocks_get(struct rnull_disk *d, struct rnull_range *out) {
+  struct null_dev *nd = added_null_dev(d);
+  return nd ? rnull_badblocks_get(&nd->badblocks, out) : 0;
 }

@@ -17,12 +17,24 @@ void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_n
   rnull_throttle_init_rate(t, rate, rate / 10 > (1u << 20) ? rate / 10 : (1u << 20), now_ns);
 }
 
+void rnull_throttle_set(struct rnull_throttle *t, uint64_t mbps) {
+  uint64_t rate = mbps * 1024 * 1024;
+  pthread_mutex_lock(&t->lock);
+  t->rate = rate;
+  t->burst = rate / 10 > (1u << 20) ? rate / 10 : (1u << 20);
+  if (t->tokens > (double)t->burst)
+    t->tokens = (double)t->burst;
+  pthread_mutex_unlock(&t->lock);
+}
+
 void rnull_throttle_destroy(struct rnull_throttle *t) { pthread_mutex_destroy(&t->lock); }
 
 uint64_t rnull_throttle_reserve(struct rnull_throttle *t, uint64_t bytes, uint64_t now_ns) {
-  if (t->rate == 0)
-    return now_ns;
   pthread_mutex_lock(&t->lock);
+  if (t->rate == 0) {
+    pthread_mutex_unlock(&t->lock);
+    return now_ns;
+  }
   if (now_ns > t->last_ns) {
     t->tokens += (double)(now_ns - t->last_ns) * (double)t->rate / 1e9;
     if (t->tokens > (double)t->burst)

@@ -23,6 +23,9 @@ void rnull_throttle_init_rate(struct rnull_throttle *t, uint64_t rate, uint64_t 
                               uint64_t now_ns);
 void rnull_throttle_destroy(struct rnull_throttle *t);
 
+/* Change the rate live (mbps, 0 = unlimited); reservations made so far stand. */
+void rnull_throttle_set(struct rnull_throttle *t, uint64_t mbps);
+
 /* Reserve bytes at now_ns; returns when the request may be dispatched
  * (now_ns if the budget was there). */
 uint64_t rnull_throttle_reserve(struct rnull_throttle *t, uint64_t bytes, uint64_t now_ns);

@@ -1,0 +1,90 @@
+/* Front-end API: disks created, changed and powered at run time (null_blk's
+ * configfs, in user space). One model, several faces: a registry of named
+ * disks, each with the option table as its attributes and a power switch;
+ * the control socket (rnull_ctl_listen, spoken by rnull-ctl and socat), and
+ * whatever else a front end adds, are thin layers over it.
+ *
+ * A disk is INITIALIZED-only while powered off: its keys change freely. Power
+ * on builds the engine disk (rnull_null_disk_create + rnull_disk_add) and the
+ * front end serves it under its name. While powered, only the live keys
+ * (rnull_null_key_is_live) change, taking effect for the next request. Power
+ * off refuses new users, asks the front end to disconnect the current ones
+ * (new requests get ESHUTDOWN, in-flight ones complete), waits for them, and
+ * frees the engine disk. */
+#ifndef RNULL_CTL_H
+#define RNULL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "rnull/config.h"
+#include "rnull/export.h"
+#include "rnull/io.h"
+
+struct rnull_ctl;
+struct rnull_ctl_disk;
+struct rnull_disk;
+
+#define RNULL_CTL_MAX_DISKS 128
+#define RNULL_CTL_DESC_LEN 96
+
+/* What the front end serving the disks provides. */
+struct rnull_ctl_hooks {
+  void *fe;
+  rnull_end_io_fn end_io; /* given to rnull_disk_add */
+  /* the engine disk gets max(submit_queues, min_queues) hw queues (a front
+   * end with that many threads gives each its own) */
+  unsigned min_queues;
+  /* cd is being powered off: make its users let go soon (rnull_ctl_put).
+   * Called without the registry lock, from the control thread. */
+  void (*disconnect)(void *fe, struct rnull_ctl_disk *cd);
+};
+
+RNULL_API int rnull_ctl_new(struct rnull_ctl **out, const struct rnull_ctl_hooks *hooks);
+/* Replace the hooks (a front end created after the registry: before any
+ * disk is powered on through it). */
+RNULL_API void rnull_ctl_set_hooks(struct rnull_ctl *ctl, const struct rnull_ctl_hooks *hooks);
+/* Add a disk the front end made and added itself (ADDED, serving): listed
+ * and found under its name, pinned, never destroyed by the registry. */
+RNULL_API int rnull_ctl_adopt(struct rnull_ctl *ctl, struct rnull_disk *disk, char *err,
+                              size_t errlen);
+/* Stops the control socket, powers every disk off, frees everything. */
+RNULL_API void rnull_ctl_free(struct rnull_ctl *ctl);
+
+/* One command of the line protocol (see rnull-ctl(1)): its output lines,
+ * then "ok" or "error: MESSAGE", are written to out. 0 or -errno. */
+RNULL_API int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out);
+
+/* The same as the commands create (powered or not) and power, for a front
+ * end's own disks (its command line). err names disk, key, value, why. */
+RNULL_API int rnull_ctl_create(struct rnull_ctl *ctl, const struct rnull_config *cfg, bool power,
+                               char *err, size_t errlen);
+/* Pin a disk: it cannot be powered off or removed (a front end's default
+ * disk, which its stats and signals use). */
+RNULL_API int rnull_ctl_pin(struct rnull_ctl *ctl, const char *name);
+
+/* Users (a front end's connections): take a powered disk by name, NULL if
+ * unknown or powered off; put it back when done with it. */
+RNULL_API struct rnull_ctl_disk *rnull_ctl_get(struct rnull_ctl *ctl, const char *name);
+RNULL_API void rnull_ctl_put(struct rnull_ctl_disk *cd);
+RNULL_API struct rnull_disk *rnull_ctl_disk_engine(const struct rnull_ctl_disk *cd);
+RNULL_API const char *rnull_ctl_disk_name(const struct rnull_ctl_disk *cd);
+/* false from the moment power off begins (a user then lets go). */
+RNULL_API bool rnull_ctl_disk_powered(const struct rnull_ctl_disk *cd);
+
+/* Fill desc with cd's export description; 0, or -ENOENT (unknown, off). */
+RNULL_API int rnull_ctl_describe(struct rnull_ctl *ctl, const char *name,
+                                 char desc[RNULL_CTL_DESC_LEN]);
+/* Call emit for every powered disk, in name order, under the registry lock
+ * (emit must not call back into ctl). */
+RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl,
+                                      void (*emit)(void *arg, const char *name, const char *desc),
+                                      void *arg);
+
+/* The control socket: a Unix socket at path, created mode 0600; a client is
+ * served only if SO_PEERCRED says root or this process's uid. One thread
+ * accepts, one per client serves. 0 or -errno (err says). */
+RNULL_API int rnull_ctl_listen(struct rnull_ctl *ctl, const char *path, char *err, size_t errlen);
+
+#endif

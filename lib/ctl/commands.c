@@ -1,0 +1,336 @@
+/* The line protocol: one command a line, words separated by blanks; the
+ * reply is zero or more lines of output, then "ok" or "error: MESSAGE". An
+ * error names the disk, the key, the value and why. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "rnull/disk.h"
+#include "rnull/null.h"
+#include "rnull/stats.h"
+
+#define MAX_WORDS 80
+
+struct cmd {
+  struct rnull_ctl *ctl;
+  FILE *out;
+  int argc;
+  char **argv;
+  char err[2 * RNULL_ERR_LEN];
+};
+
+static int fail(struct cmd *c, int r, const char *fmt, const char *a, const char *b) {
+  snprintf(c->err, sizeof c->err, fmt, a, b);
+  return r;
+}
+
+static bool is_fault_key(const char *k) {
+  return !strcmp(k, "timeout") || !strcmp(k, "requeue") || !strcmp(k, "error");
+}
+
+/* "off" turns a fault off (never fails: times 0). */
+static const char *fault_value(const char *key, const char *v) {
+  return is_fault_key(key) && !strcmp(v, "off") ? "1,0,0,0" : v;
+}
+
+static int split_kv(char *kv, char **k, char **v) {
+  char *eq = strchr(kv, '=');
+  if (!eq || eq == kv)
+    return -EINVAL;
+  *eq = 0;
+  *k = kv;
+  *v = eq + 1;
+  return 0;
+}
+
+/* Apply key=value words to cfg (a powered-off disk's or a new one). power=
+ * is no key of the table: *power reports it. */
+static int apply_kvs(struct cmd *c, const char *disk, struct rnull_config *cfg, int from,
+                     int *power) {
+  for (int i = from; i < c->argc; i++) {
+    char *k, *v, e[RNULL_ERR_LEN];
+    if (split_kv(c->argv[i], &k, &v) < 0)
+      return fail(c, -EINVAL, "%s: '%s': expected key=value", disk, c->argv[i]);
+    if (!strcmp(k, "power")) {
+      bool on = !strcmp(v, "1") || !strcmp(v, "on");
+      if (!on && strcmp(v, "0") && strcmp(v, "off"))
+        return fail(c, -EINVAL, "%s: power=%s: invalid value: expected 0/1 or on/off", disk, v);
+      *power = on;
+      continue;
+    }
+    if (!strcmp(k, "name"))
+      return fail(c, -EINVAL, "%s: name: cannot be set: the name is given by create (%s)", disk,
+                  "create NAME");
+    if (rnull_config_set(cfg, k, fault_value(k, v), e, sizeof e) < 0)
+      return fail(c, -EINVAL, "%s: %s", disk, e);
+  }
+  return 0;
+}
+
+static struct rnull_ctl_disk *need_disk(struct cmd *c, int argi) {
+  if (c->argc <= argi) {
+    fail(c, -EINVAL, "%s: missing disk name%s", c->argv[0], "");
+    return NULL;
+  }
+  struct rnull_ctl_disk *cd;
+  if (!ctl_wait_idle(c->ctl, c->argv[argi], &cd))
+    fail(c, -ENOENT, "%s: unknown disk (see 'list')%s", c->argv[argi], "");
+  return cd;
+}
+
+static int cmd_create(struct cmd *c) {
+  if (c->argc < 2)
+    return fail(c, -EINVAL, "create: missing disk name%s%s", "", "");
+  char e[RNULL_ERR_LEN];
+  if (ctl_check_name(c->argv[1], e, sizeof e) < 0)
+    return fail(c, -EINVAL, "%s%s", e, "");
+  if (ctl_find(c->ctl, c->argv[1]))
+    return fail(c, -EEXIST, "%s: name taken: a disk of that name exists%s", c->argv[1], "");
+  struct rnull_config cfg;
+  rnull_config_init(&cfg);
+  snprintf(cfg.name, sizeof cfg.name, "%s", c->argv[1]);
+  int power = 1; /* a created disk serves unless power=0 */
+  int r = apply_kvs(c, c->argv[1], &cfg, 2, &power);
+  if (r)
+    return r;
+  struct rnull_ctl_disk *cd;
+  if ((r = ctl_add(c->ctl, &cfg, &cd, c->err, sizeof c->err)) < 0)
+    return r;
+  if (power && (r = ctl_power_on(cd, c->err, sizeof c->err)) < 0)
+    ctl_remove(cd, e, sizeof e);
+  return r;
+}
+
+/* A powered disk: live keys only, each through the driver, then recorded. */
+static int set_live(struct cmd *c, struct rnull_ctl_disk *cd) {
+  const char *disk = cd->cfg.name;
+  for (int i = 2; i < c->argc; i++) {
+    char *k, *v, e[RNULL_ERR_LEN];
+    if (split_kv(c->argv[i], &k, &v) < 0)
+      return fail(c, -EINVAL, "%s: '%s': expected key=value", disk, c->argv[i]);
+    if (!strcmp(k, "power"))
+      return fail(c, -EINVAL, "%s: power: use 'power %s on|off'", disk, disk);
+    if (!rnull_option_find(k))
+      return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", disk, k);
+    if (!rnull_null_key_is_live(k))
+      return fail(c, -EBUSY, "%s: %s: can only change while the disk is powered off", disk, k);
+    struct rnull_config next = cd->cfg;
+    const char *val = fault_value(k, v);
+    if (rnull_config_set(&next, k, val, e, sizeof e) < 0 ||
+        rnull_config_check(&next, e, sizeof e) < 0)
+      return fail(c, -EINVAL, "%s: %s", disk, e);
+    if (rnull_null_disk_set_live(cd->disk, k, val, e, sizeof e) < 0)
+      return fail(c, -EINVAL, "%s: %s", disk, e);
+    cd->cfg = next;
+  }
+  return 0;
+}
+
+static int cmd_set(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  if (c->argc < 3)
+    return fail(c, -EINVAL, "%s: set: expected key=value...%s", cd->cfg.name, "");
+  if (atomic_load(&cd->powered))
+    return set_live(c, cd);
+  struct rnull_config next = cd->cfg;
+  int power = -1, r = apply_kvs(c, cd->cfg.name, &next, 2, &power);
+  char e[RNULL_ERR_LEN];
+  if (r)
+    return r;
+  if (rnull_config_check(&next, e, sizeof e) < 0)
+    return fail(c, -EINVAL, "%s: %s", cd->cfg.name, e);
+  cd->cfg = next;
+  return power == 1 ? ctl_power_on(cd, c->err, sizeof c->err) : 0;
+}
+
+static int cmd_get(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  const char *key = c->argc > 2 ? c->argv[2] : NULL;
+  if (key && strcmp(key, "power") && !rnull_option_find(key))
+    return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", cd->cfg.name, key);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  if (!m)
+    return fail(c, -ENOMEM, "%s: out of memory%s", cd->cfg.name, "");
+  rnull_config_dump(&cd->cfg, m);
+  fprintf(m, "power=%d\n", atomic_load(&cd->powered) ? 1 : 0);
+  fclose(m);
+  size_t kl = key ? strlen(key) : 0;
+  bool shown = false;
+  char *save = NULL;
+  for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (!key || (!strncmp(line, key, kl) && line[kl] == '=')) {
+      fprintf(c->out, "%s\n", line);
+      shown = true;
+    }
+  }
+  if (key && !shown) /* unset keys (faults, badblocks) are not dumped */
+    fprintf(c->out, "%s=\n", key);
+  free(buf);
+  return 0;
+}
+
+static int cmd_power(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  const char *v = c->argc > 2 ? c->argv[2] : "";
+  if (c->argc != 3 || (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "1") && strcmp(v, "0")))
+    return fail(c, -EINVAL, "%s: power '%s': expected on or off", cd->cfg.name, v);
+  if (!strcmp(v, "on") || !strcmp(v, "1"))
+    return ctl_power_on(cd, c->err, sizeof c->err);
+  return ctl_power_off(cd, c->err, sizeof c->err);
+}
+
+static int cmd_remove(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  return cd ? ctl_remove(cd, c->err, sizeof c->err) : -ENOENT;
+}
+
+static void human(uint64_t v, char *buf, size_t len) {
+  static const char units[] = "KMGTPE";
+  int u = -1;
+  while (v >= 1024 && v % 1024 == 0 && u < 5) {
+    v /= 1024;
+    u++;
+  }
+  if (u < 0)
+    snprintf(buf, len, "%" PRIu64, v);
+  else
+    snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+}
+
+static int cmd_list(struct cmd *c) {
+  fprintf(c->out, "%-31s %-5s %8s %9s %7s %8s\n", "NAME", "STATE", "SIZE", "BLOCKSIZE", "CLIENTS",
+          "INFLIGHT");
+  for (unsigned i = 0; i < c->ctl->n; i++) {
+    struct rnull_ctl_disk *cd = c->ctl->disks[i];
+    bool on = atomic_load(&cd->powered);
+    uint64_t inflight = 0;
+    if (cd->disk) {
+      struct rnull_stats s;
+      rnull_disk_stats(cd->disk, &s);
+      inflight = s.inflight;
+    }
+    char size[32];
+    human(cd->cfg.size, size, sizeof size);
+    fprintf(c->out, "%-31s %-5s %8s %9" PRIu32 " %7u %8" PRIu64 "\n", cd->cfg.name,
+            on ? "on" : cd->busy ? "going" : "off", size, cd->cfg.blocksize, cd->users, inflight);
+  }
+  return 0;
+}
+
+static int cmd_stats(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  bool json = c->argc > 2 && !strcmp(c->argv[2], "--json");
+  if (c->argc > 3 || (c->argc == 3 && !json))
+    return fail(c, -EINVAL, "%s: stats: unexpected '%s' (only --json)", cd->cfg.name, c->argv[2]);
+  if (!cd->disk)
+    return fail(c, -ENODEV, "%s: powered off: no statistics%s", cd->cfg.name, "");
+  if (json) {
+    rnull_stats_json(cd->disk, c->out);
+    fputc('\n', c->out);
+  } else {
+    rnull_stats_print(cd->disk, c->out);
+  }
+  return 0;
+}
+
+static int cmd_badblocks(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  if (c->argc != 3)
+    return fail(c, -EINVAL, "%s: badblocks: expected +START-END or -START-END%s", cd->cfg.name, "");
+  struct rnull_config next = cd->cfg;
+  char e[RNULL_ERR_LEN];
+  int r = rnull_null_badblocks_edit(NULL, &next, c->argv[2], e, sizeof e);
+  if (r == 0 && rnull_config_check(&next, e, sizeof e) < 0)
+    r = -EINVAL;
+  if (r == 0 && cd->disk)
+    r = rnull_null_badblocks_edit(cd->disk, NULL, c->argv[2], e, sizeof e);
+  if (r < 0)
+    return fail(c, r, "%s: %s", cd->cfg.name, e);
+  cd->cfg = next;
+  return 0;
+}
+
+static int cmd_features(struct cmd *c) {
+  size_t n;
+  const struct rnull_option *o = rnull_options(&n);
+  for (size_t i = 0; i < n; i++)
+    if (o[i].type != RNULL_OPT_REJECT)
+      fprintf(c->out, "%s%s", i ? "," : "", o[i].key);
+  fprintf(c->out, ",power\n");
+  return 0;
+}
+
+static int cmd_help(struct cmd *c) {
+  fputs("create NAME [key=value...] [power=0]\n"
+        "set NAME key=value...\n"
+        "get NAME [key]\n"
+        "power NAME on|off\n"
+        "remove NAME\n"
+        "list\n"
+        "stats NAME [--json]\n"
+        "badblocks NAME +START-END|-START-END\n"
+        "features\n",
+        c->out);
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  int (*fn)(struct cmd *c);
+} commands[] = {
+    {"create", cmd_create},     {"set", cmd_set},     {"get", cmd_get},
+    {"power", cmd_power},       {"remove", cmd_remove}, {"list", cmd_list},
+    {"stats", cmd_stats},       {"badblocks", cmd_badblocks}, {"features", cmd_features},
+    {"help", cmd_help},
+};
+
+int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {
+  char copy[4096];
+  char *argv[MAX_WORDS];
+  struct cmd c = {.ctl = ctl, .out = out, .argv = argv};
+  if (strlen(line) >= sizeof copy) {
+    fprintf(out, "error: command line longer than %zu bytes\n", sizeof copy - 1);
+    return -E2BIG;
+  }
+  strcpy(copy, line);
+  char *save = NULL;
+  for (char *w = strtok_r(copy, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+    if (c.argc == MAX_WORDS) {
+      fprintf(out, "error: more than %d words\n", MAX_WORDS);
+      return -E2BIG;
+    }
+    argv[c.argc++] = w;
+  }
+  if (c.argc == 0) {
+    fprintf(out, "error: empty command (try 'help')\n");
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    if (strcmp(argv[0], commands[i].name))
+      continue;
+    pthread_mutex_lock(&ctl->lock);
+    int r = commands[i].fn(&c);
+    pthread_mutex_unlock(&ctl->lock);
+    if (r < 0)
+      fprintf(out, "error: %s\n", c.err[0] ? c.err : strerror(-r));
+    else
+      fprintf(out, "ok\n");
+    return r < 0 ? r : 0;
+  }
+  fprintf(out, "error: %s: unknown command (try 'help')\n", argv[0]);
+  return -EINVAL;
+}

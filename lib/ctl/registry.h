@@ -1,0 +1,45 @@
+/* Private to lib/ctl: the registry of named disks (see include/rnull/ctl.h). */
+#ifndef RNULL_CTL_REGISTRY_H
+#define RNULL_CTL_REGISTRY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "rnull/ctl.h"
+
+struct rnull_ctl_disk {
+  struct rnull_ctl *ctl;
+  struct rnull_config cfg; /* the attributes: live keys follow their changes */
+  atomic_bool powered;
+  bool pinned; /* a front end's own disk: no power off, no remove */
+  bool busy;   /* powering off: other commands on it wait their turn */
+  bool external; /* adopted: the front end's disk, never destroyed here */
+  struct rnull_disk *disk; /* the engine disk while powered */
+  unsigned users;          /* rnull_ctl_get'ers, under the registry lock */
+  char desc[RNULL_CTL_DESC_LEN];
+};
+
+struct rnull_ctl {
+  pthread_mutex_t lock;
+  pthread_cond_t released; /* a user let go, or a disk stopped being busy */
+  struct rnull_ctl_hooks hooks;
+  struct rnull_ctl_disk *disks[RNULL_CTL_MAX_DISKS]; /* sorted by name */
+  unsigned n;
+  /* the control socket (control.c), stopped by rnull_ctl_free */
+  void (*stop_listen)(struct rnull_ctl *ctl);
+  void *listen_state;
+};
+
+/* All with ctl->lock held. err names the disk and says why. */
+struct rnull_ctl_disk *ctl_find(struct rnull_ctl *ctl, const char *name);
+int ctl_check_name(const char *name, char *err, size_t errlen);
+int ctl_add(struct rnull_ctl *ctl, const struct rnull_config *cfg, struct rnull_ctl_disk **out,
+            char *err, size_t errlen);
+int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen);
+/* Releases and retakes the lock while waiting for users to let go. */
+int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen);
+int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen);
+/* Wait while cd is busy (another command powering it off). false if it went. */
+bool ctl_wait_idle(struct rnull_ctl *ctl, const char *name, struct rnull_ctl_disk **cd);
+
+#endif
