@@ -25,7 +25,7 @@ printf '.TH BROKEN 1\n.SH NAME\nbroken \\- page\n.XQ bogus macro\n\\f(ZZunknown 
   >"$tmp/broken.1"
 [ -n "$(lint "$tmp/broken.1")" ] || bad "the lint does not report a broken page"
 
-pages=(rnull-server nbdkit-rnull-plugin rnull-attach)
+pages=(rnull-server nbdkit-rnull-plugin rnull-attach rnull-ctl)
 for page in "${pages[@]}"; do
   f=$mandir/man1/$page.1
   [ -s "$f" ] || { bad "$f missing"; continue; }
