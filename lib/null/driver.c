@@ -422,10 +422,10 @@ static struct null_dev *added_null_dev(struct rnull_disk *d) {
 /* Replace every bad range with cfg's (badblocks=RANGES while powered). */
 static int badblocks_replace(struct null_dev *nd, const struct rnull_config *c) {
   rnull_badblocks_clear(&nd->badblocks, 0, UINT64_MAX);
-  for (unsigned i = 0; i < c->nr_badblocks; i++)
-    if (rnull_badblocks_add(&nd->badblocks, c->badblocks[i].start, c->badblocks[i].end) < 0)
+  for (unsigned i = 0; i < c->badblocks.n; i++)
+    if (rnull_badblocks_add(&nd->badblocks, c->badblocks.r[i].start, c->badblocks.r[i].end) < 0)
       return -ENOSPC;
-  atomic_store(&nd->has_badblocks, c->nr_badblocks > 0);
+  atomic_store(&nd->has_badblocks, c->badblocks.n > 0);
   return 0;
 }
 
@@ -472,10 +472,10 @@ static int parse_bb_edit(const char *spec, bool *add, uint64_t *s, uint64_t *e) 
   struct rnull_config tmp;
   rnull_config_init(&tmp);
   char e2[8];
-  if (rnull_config_set(&tmp, "badblocks", spec + 1, e2, sizeof e2) < 0 || tmp.nr_badblocks != 1)
+  if (rnull_config_set(&tmp, "badblocks", spec + 1, e2, sizeof e2) < 0 || tmp.badblocks.n != 1)
     return -EINVAL;
-  *s = tmp.badblocks[0].start;
-  *e = tmp.badblocks[0].end;
+  *s = tmp.badblocks.r[0].start;
+  *e = tmp.badblocks.r[0].end;
   return 0;
 }
 
@@ -493,7 +493,7 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, co
   struct null_dev *nd = d ? added_null_dev(d) : NULL;
   struct rnull_badblocks tmp, *bb = nd ? &nd->badblocks : &tmp;
   if (!nd)
-    rnull_badblocks_init(&tmp, cfg->badblocks, cfg->nr_badblocks, false);
+    rnull_badblocks_init(&tmp, cfg->badblocks.r, cfg->badblocks.n, false);
   int r = 0;
   if (add)
     r = rnull_badblocks_add(bb, s, e);
@@ -508,8 +508,8 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, co
   else
     rnull_badblocks_destroy(&tmp);
   if (cfg) {
-    memcpy(cfg->badblocks, out, n * sizeof *out);
-    cfg->nr_badblocks = n;
+    memcpy(cfg->badblocks.r, out, n * sizeof *out);
+    cfg->badblocks.n = n;
   }
   return r;
 }
