@@ -308,7 +308,7 @@ static int init_latency(struct null_dev *nd, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  uint64_t seed = nd->cfg.seed ? nd->cfg.seed : fault_seed(nd);
+  uint64_t seed = nd->cfg.seed ? nd->cfg.seed : fault_seed(nd, nd->cfg.fault_seed);
   for (unsigned i = 0; i < nd->nr_queues; i++) {
     pthread_mutex_init(&nd->queues[i].lock, NULL);
     null_rng_seed(&nd->queues[i].rng, seed + i * 0x632be59bd9b4e019ull);
