@@ -96,7 +96,8 @@ static void usage(FILE *out) {
           "    rnullb1..rnullb<N-1>. default: 1; allowed: 1 to %d\n"
           "\nDisk keys (key=value):\n",
           DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
-          DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY, DEFAULT_SHUTDOWN_TIMEOUT);
+          DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY, DEFAULT_SHUTDOWN_TIMEOUT,
+          RNULL_CTL_MAX_DISKS);
   rnull_config_help(out);
 }
 
@@ -185,6 +186,21 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+
+/* The server's own keys (not a disk's): 1 if kv was one, -1 if bad. */
+static int server_key(struct args *s, const char *kv) {
+  if (strncmp(kv, "nr_devices=", 11) != 0)
+    return 0;
+  char flag[] = "nr_devices";
+  if (parse_uint(flag, kv + 11, RNULL_CTL_MAX_DISKS, &s->nr_devices) < 0)
+    return -1;
+  if (s->nr_devices == 0) {
+    fprintf(stderr, "rnull-server: nr_devices=0: expected an integer in 1..%d\n",
+            RNULL_CTL_MAX_DISKS);
+    return -1;
+  }
+  return 1;
+}
 
 static int set_key(struct args *s, const char *kv) {
   char err[RNULL_ERR_LEN];
