@@ -6,6 +6,8 @@
 # gzip under TCG costs seconds.
 # usage: make-initramfs.sh KERNEL_DIR INIT_SCRIPT OUT.cpio [EXTRA_BINARY...]
 #   each EXTRA_BINARY (e.g. rnull-attach) lands in the guest's /usr/bin.
+# env RNULL_GUEST_TLS=DIR: DIR's ca-cert.pem, client-cert.pem, client-key.pem
+#   land in the guest's /etc/rnull/tls (rnull-attach --tls-certificates).
 # env RNULL_GUEST_CHROOT=DIR: also DIR's nbd-client (Debian 13's 3.26 from the
 #   trixie chroot) with DIR's libraries and loader, under /trixie in the
 #   guest, run by /usr/bin/nbd-client-trixie.
@@ -90,6 +92,11 @@ busybox depmod -b "$stage" "$release"
 tr ' ' '\n' <"$mdir/modules.dep" | tr -d ':' | grep . | sort -u | while read -r dep; do
   [ -f "$mdir/$dep" ] || { echo "make-initramfs: missing module dependency $dep" >&2; exit 1; }
 done
+
+if [ -n "${RNULL_GUEST_TLS:-}" ]; then
+  mkdir -p "$stage/etc/rnull/tls"
+  cp "$RNULL_GUEST_TLS"/{ca-cert.pem,client-cert.pem,client-key.pem} "$stage/etc/rnull/tls/"
+fi
 
 cp "$init" "$stage/init"
 chmod 755 "$stage/init"

@@ -30,7 +30,9 @@ require_tool qemu-system-x86_64 busybox cpio socat nbd-client ss
 
 # One disk per line: tag | engine keys | guest expectations
 #   (size, bs = logical block size, rot, ro, mem, discard, zeros = MiB read;
-#   optional conns, nl, bad, fs, gone: see guest-init.sh).
+#   optional conns, nl, bad, fs, gone, tls: see guest-init.sh; tls=1: the
+#   front end runs with --tls=require and test certificates, the guest gets
+#   the CA and client files in its initramfs).
 # Together they cover each logical block size, both stores, rotational,
 # read-only, discard on and off, each completion mode, nbd-client's netlink
 # and ioctl interfaces, a multi-connection attach, a bad block, a filesystem,
@@ -40,6 +42,7 @@ configs=(
   "bs1024-ro-bad|size=96M blocksize=1024 readonly=1 discard=0 irqmode=1 badblocks=131072-131079|size=$((96 * MiB)),bs=1024,rot=0,ro=1,mem=0,discard=0,zeros=16,nl=0,bad=131072"
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
   "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1,probe=1"
+  "bs4096-mem-tls|size=32M blocksize=4096 memory_backed=1 discard=1|size=$((32 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=8,tls=1"
 )
 
 kdir=$("$here/kernel-cache.sh" "$series")
@@ -61,6 +64,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
+certs=$TMPDIR_TEST/certs
+bash "$here/../tls/make-certs.sh" "$certs" || die "make-certs.sh failed"
+export RNULL_GUEST_TLS=$certs/client
 
 "$here/make-initramfs.sh" "$kdir" "$here/guest-init.sh" "$TMPDIR_TEST/initramfs.cpio" "$RNULL_ATTACH" ||
   die "could not build the initramfs"
@@ -114,10 +120,16 @@ for i in "${!configs[@]}"; do
   tag="$fe-$tag"
   sock="$TMPDIR_TEST/d$i.sock"
   port=$((10809 + i))
+  tlsopts=()
+  if [ "$(field "$spec" tls)" = 1 ]; then
+    FRONTEND_OPTS=(--tls=require "--tls-certificates=$certs/server")
+    tlsopts=(--tls-certificates "$certs/client")
+  fi
   # shellcheck disable=SC2086 # keys are word-split on purpose
   start_frontend_unix "$fe" "$sock" "$TMPDIR_TEST/d$i.log" $keys
+  FRONTEND_OPTS=()
   # The host asks the server for -b exactly as a user would.
-  cmd=$("$RNULL_ATTACH" --dry-run -unix "$sock" "/dev/nbd$i" 2>&1) || die "rnull-attach failed: $cmd"
+  cmd=$("$RNULL_ATTACH" --dry-run -unix "$sock" "/dev/nbd$i" "${tlsopts[@]}" 2>&1) || die "rnull-attach failed: $cmd"
   b=$(sed -n 's/.* -b \([0-9]*\).*/\1/p' <<<"$cmd")
   want_bs=$(field "$spec" bs)
   if [ "$b" = "$want_bs" ]; then

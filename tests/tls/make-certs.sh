@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes throw-away TLS material in DIR with certtool and psktool (gnutls-bin):
-#   server/          ca-cert.pem server-cert.pem server-key.pem (localhost, 127.0.0.1, ::1)
+#   server/          ca-cert.pem server-cert.pem server-key.pem (localhost, 127.0.0.1, ::1,
+#                    and 10.0.2.100: the host as the kernel VM test's guest sees it)
 #   client/          ca-cert.pem client-cert.pem client-key.pem (libnbd's layout)
 #   other-client/    trusts our CA, but its client certificate is another CA's
 #   wrongca/         trusts only another CA (so not our server); no client certificate
@@ -33,7 +34,7 @@ mkcert() { # mkcert CA_DIR OUT_CERT OUT_KEY TEMPLATE_TEXT
 }
 mkca ca "rnull test CA"
 mkca other-ca "another CA"
-SERVER='cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\nip_address = ::1\ntls_www_server\nencryption_key\nsigning_key\nexpiration_days = 30\n'
+SERVER='cn = localhost\ndns_name = localhost\nip_address = 127.0.0.1\nip_address = ::1\nip_address = 10.0.2.100\ntls_www_server\nencryption_key\nsigning_key\nexpiration_days = 30\n'
 CLIENT='cn = rnull test client\ntls_www_client\nencryption_key\nsigning_key\nexpiration_days = 30\n'
 mkcert ca server/server-cert.pem server/server-key.pem "$SERVER"
 mkcert ca client/client-cert.pem client/client-key.pem "$CLIENT"
