@@ -73,8 +73,10 @@ static void lognormal_qd1(const char *fio) {
   double p50 = fio_clat_pct(json, "50.000000"), p99 = fio_clat_pct(json, "99.000000");
   fprintf(stderr, "lognormal:200us,2ms at QD1 through %s: fio p50 %.0f us, p99 %.0f us\n",
           feature_frontend(), p50 / 1000, p99 / 1000);
-  EXPECT_MSG(p50 >= 150e3 && p50 <= 600e3, "p50 %.0f ns within [150 us, 600 us]", p50);
-  EXPECT_MSG(p99 >= 1.4e6 && p99 <= 6e6, "p99 %.0f ns within [1.4 ms, 6 ms]", p99);
+  /* the lower bounds catch latencies ignored, the upper ones a unit error;
+   * between them a sanitizer build on a loaded machine fits (ASan: p99 7 ms) */
+  EXPECT_MSG(p50 >= 150e3 && p50 <= 1e6, "p50 %.0f ns within [150 us, 1 ms]", p50);
+  EXPECT_MSG(p99 >= 1.4e6 && p99 <= 20e6, "p99 %.0f ns within [1.4 ms, 20 ms]", p99);
   free(json);
 }
 
@@ -86,10 +88,11 @@ static void channels_qd16(const char *fio) {
   double iops = fio_read_value(json, "iops"), p50 = fio_clat_pct(json, "50.000000");
   fprintf(stderr, "channels=4 latency=fixed:1ms at QD16 through %s: %.0f IOPS, p50 %.0f us\n",
           feature_frontend(), iops, p50 / 1000);
-  EXPECT_MSG(iops >= 2000 && iops <= 4400, "%.0f IOPS within [2000, 4400] (4 x 1 ms channels)",
+  /* not 16000 (channels ignored), not 1000 (one channel) */
+  EXPECT_MSG(iops >= 1500 && iops <= 4400, "%.0f IOPS within [1500, 4400] (4 x 1 ms channels)",
              iops);
   /* 16 in flight, 4 served at a time: each waits about 4 ms */
-  EXPECT_MSG(p50 >= 3e6 && p50 <= 12e6, "p50 %.0f ns within [3 ms, 12 ms]", p50);
+  EXPECT_MSG(p50 >= 3e6 && p50 <= 20e6, "p50 %.0f ns within [3 ms, 20 ms]", p50);
   free(json);
 }
 
