@@ -6,7 +6,10 @@
  *
  * Settings are one immutable snapshot (struct null_latency): a request reads
  * the disk's current snapshot once, so a live change (replacing the
- * snapshot) never mixes old and new values within one request. Random draws
+ * snapshot) never mixes old and new values within one request; the channels'
+ * state belongs to the snapshot, so a new one starts with every channel free
+ * (the old snapshot must live on until the requests that hold it are done:
+ * the driver keeps it until free_disk). Random draws
  * come from a generator per hw queue, seeded from `seed`: a run on a
  * virtual clock repeats exactly. */
 #ifndef RNULL_NULL_LATENCY_H
