@@ -377,21 +377,27 @@ void rnull_config_init(struct rnull_config *cfg) {
   cfg->memory_limit = rnull_default_memory_limit();
 }
 
-/* The first latency key set (none: the latency model is off). */
-static const char *first_latency_key(const struct rnull_config *cfg) {
+/* The first latency key set, as key=value in buf; false when none is (the
+ * latency model is off). */
+static bool first_latency_key(const struct rnull_config *cfg, char *buf, size_t len) {
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+    const struct rnull_latency_attr *a =
+        (const struct rnull_latency_attr *)((const char *)cfg + options[i].offset);
+    if (options[i].type == RNULL_OPT_LATENCY && a->kind != RNULL_DIST_NONE) {
+      char v[300];
+      rnull_latency_format(a, v, sizeof v);
+      snprintf(buf, len, "%s=%s", options[i].key, v);
+      return true;
+    }
+  }
   if (cfg->latency_per_kib)
-    return "latency_per_kib";
-  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
-    if (options[i].type == RNULL_OPT_LATENCY &&
-        ((const struct rnull_latency_attr *)((const char *)cfg + options[i].offset))->kind !=
-            RNULL_DIST_NONE)
-      return options[i].key;
-  return NULL;
+    snprintf(buf, len, "latency_per_kib=%" PRIu64 "ns", cfg->latency_per_kib);
+  return cfg->latency_per_kib != 0;
 }
 
 int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen) {
-  const char *lat = first_latency_key(cfg);
-  if (lat && cfg->irqmode == RNULL_IRQ_TIMER) {
+  char lat[320];
+  if (cfg->irqmode == RNULL_IRQ_TIMER && first_latency_key(cfg, lat, sizeof lat)) {
     snprintf(err, errlen,
              "%s and irqmode=timer (completion_nsec=%" PRIu64 ") cannot be combined: "
              "irqmode=timer is latency=fixed:%" PRIu64 "ns, use one or the other",

@@ -351,7 +351,7 @@ START_TEST(timer_and_latency_refused_together) {
   ck_assert_int_eq(rnull_config_set(&cfg, "irqmode", "timer", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "write_latency", "fixed:1ms", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_check(&cfg, err, sizeof err), -EINVAL);
-  ck_assert_msg(strstr(err, "write_latency") && strstr(err, "irqmode=timer") &&
+  ck_assert_msg(strstr(err, "write_latency=fixed:1ms and irqmode=timer") &&
                     strstr(err, "completion_nsec"),
                 "%s", err);
 }
