@@ -22,7 +22,9 @@ RNULL_API int rnull_null_disk_create(struct rnull_disk **out, const struct rnull
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the fault keys (timeout, requeue, error) and fault_seed, mbps,
- * completion_nsec, timeout_ms and badblocks. They take effect for the next
+ * completion_nsec, timeout_ms, badblocks and the latency keys (latency,
+ * read/write/flush/trim/zero_latency, latency_per_kib; channels and seed
+ * need power off). They take effect for the next
  * request; each request reads one consistent snapshot of them. */
 RNULL_API bool rnull_null_key_is_live(const char *key);
 

@@ -32,6 +32,7 @@ struct null_live {
   uint64_t mbps, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
   struct null_live *retired; /* older snapshots, freed with the disk */
+  struct null_latency *old_latency; /* a latency model this change replaced */
 };
 
 struct null_dev {
@@ -359,6 +360,8 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
     pthread_mutex_destroy(&nd->live_lock);
     for (struct null_live *lv = atomic_load(&nd->live), *next; lv; lv = next) {
       next = lv->retired;
+      if (lv->old_latency)
+        null_latency_free(lv->old_latency);
       free(lv);
     }
   }
@@ -401,9 +404,14 @@ int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *c
 
 /* ---- live changes (null_blk's attributes writable while powered) ---- */
 
-static const char *const live_keys[] = {"timeout",  "requeue",    "error",
-                                        "fault_seed", "mbps", "completion_nsec",
-                                        "timeout_ms", "badblocks"};
+static const char *const live_keys[] = {
+    "timeout",       "requeue",      "error",         "fault_seed",    "mbps",
+    "completion_nsec", "timeout_ms", "badblocks",     "latency",       "read_latency",
+    "write_latency", "flush_latency", "trim_latency", "zero_latency", "latency_per_kib"};
+
+static bool is_latency_key(const char *key) {
+  return strstr(key, "latency") != NULL;
+}
 
 bool rnull_null_key_is_live(const char *key) {
   for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
@@ -443,6 +451,11 @@ int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *
   pthread_mutex_lock(&nd->live_lock);
   struct rnull_config c = nd->live_cfg;
   int r = rnull_config_set(&c, key, value, err, errlen);
+  if (r == 0)
+    r = rnull_config_check(&c, err, errlen);
+  struct null_latency *lat = NULL;
+  if (r == 0 && is_latency_key(key))
+    lat = null_latency_create(&c, &r, err, errlen); /* NULL with r == 0: the model is off */
   if (r == 0 && strcmp(key, "timeout_ms") == 0)
     r = rnull_disk_set_timeout_ms(d, c.timeout_ms);
   if (r == 0 && strcmp(key, "badblocks") == 0)
@@ -457,9 +470,14 @@ int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *
       r = -ENOMEM;
     } else {
       lv->retired = old;
+      if (is_latency_key(key)) /* the old model stays until the disk goes */
+        lv->old_latency = atomic_exchange_explicit(&nd->latency, lat, memory_order_acq_rel);
+      lat = NULL;
       atomic_store_explicit(&nd->live, lv, memory_order_release);
     }
   }
+  if (lat)
+    null_latency_free(lat);
   pthread_mutex_unlock(&nd->live_lock);
   return r;
 }

@@ -86,12 +86,41 @@ START_TEST(badblocks_edit_live_and_offline) {
 }
 END_TEST
 
+START_TEST(latency_changes_live) {
+  const char *kv[] = {"size=1M", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  struct rnull_hctx *h = rnull_disk_hctx(d, 0);
+  char err[RNULL_ERR_LEN];
+  ck_assert_int_eq(read_at(d, 0), 0); /* direct: ended in submit */
+  ck_assert_msg(rnull_null_disk_set_live(d, "read_latency", "fixed:1ms", err, sizeof err) == 0,
+                "%s", err);
+  struct rnull_io io = rd(0, 4096, 2);
+  unsigned before = atomic_load(&nr_ends);
+  ck_assert_int_eq(rnull_submit(h, &io, RNULL_SUBMIT_LAST), 0);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before); /* held for 1 ms */
+  vclock_ns += 999000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before);
+  vclock_ns += 1000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 1);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "read_latency", "none", err, sizeof err), 0);
+  ck_assert_int_eq(read_at(d, 0), 0);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 2); /* direct again */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "channels", "2", err, sizeof err), -EBUSY);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "read_latency", "fixed:-1", err, sizeof err),
+                   -EINVAL);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 /* ---- changes racing with I/O ---- */
 
 #define THREADS 3
 #define PER_THREAD 4000
 static _Atomic unsigned char seen[THREADS * PER_THREAD];
 static _Atomic bool stop;
+static bool race_timer; /* irqmode=timer: no latency model (they exclude each other) */
 
 static void race_end_io(void *cookie, int status, uint32_t flags) {
   (void)flags;
@@ -126,9 +155,13 @@ static void *changer(void *arg) {
       {"error", "1,50,0,-1"},   {"completion_nsec", "2000"}, {"mbps", "4000"},
       {"error", "1,0,0,0"},     {"completion_nsec", "100"},  {"mbps", "0"},
       {"fault_seed", "7"},      {"timeout_ms", "1000"},      {"requeue", "3,100,0,-1"},
-      {"requeue", "1,0,0,0"},   {"badblocks", "0-7"},        {"timeout_ms", "30000"}};
+      {"requeue", "1,0,0,0"},   {"badblocks", "0-7"},        {"timeout_ms", "30000"},
+      {"latency", "fixed:2us"}, {"read_latency", "uniform:1us-5us"}, {"latency", "none"},
+      {"read_latency", "none"}};
   for (unsigned i = 0; !atomic_load(&stop); i++) {
     const char *const *s = sets[i % (sizeof sets / sizeof *sets)];
+    if (race_timer && strstr(s[0], "latency"))
+      continue;
     ck_assert_msg(rnull_null_disk_set_live(d, s[0], s[1], err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(rnull_null_badblocks_edit(d, NULL, i % 2 ? "+16-23" : "-0-31", err, sizeof err),
                      0);
@@ -143,6 +176,7 @@ START_TEST(changes_racing_with_io) {
     char err[RNULL_ERR_LEN];
     rnull_config_init(&cfg);
     rnull_config_set(&cfg, "irqmode", modes[m], err, sizeof err);
+    race_timer = m == 2;
     rnull_config_set(&cfg, "submit_queues", "2", err, sizeof err);
     rnull_config_set(&cfg, "hw_queue_depth", "16", err, sizeof err);
     rnull_config_set(&cfg, "size", "1M", err, sizeof err);
@@ -187,6 +221,7 @@ int main(void) {
   tcase_add_test(tc, error_fault_starts_and_stops);
   tcase_add_test(tc, refusals_say_why);
   tcase_add_test(tc, badblocks_edit_live_and_offline);
+  tcase_add_test(tc, latency_changes_live);
   tcase_add_test(tc, changes_racing_with_io);
   suite_add_tcase(s, tc);
   return run_suite(s);
