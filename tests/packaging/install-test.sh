@@ -108,9 +108,13 @@ check() {
 # the installed headers and library runs.
 check_librnull() {
   local pfx=$tmp/pfx so pc flags out
-  echo "== cmake --install --prefix $pfx --component librnull"
+  echo "== cmake --install --prefix $pfx --component librnull, then librnull_dev"
   cmake --install "$build" --prefix "$pfx" --component librnull >"$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; bad "cmake --install --component librnull"; return; }
+  [ -z "$(find "$pfx" -name '*.h' -o -name '*.pc' -o -name librnull.so)" ] ||
+    bad "component librnull installs development files: $(find "$pfx" -name '*.h' -o -name '*.pc')"
+  cmake --install "$build" --prefix "$pfx" --component librnull_dev >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; bad "cmake --install --component librnull_dev"; return; }
   so=$(find "$pfx" -name librnull.so.0)
   pc=$(dirname "$(find "$pfx" -name rnull.pc)")
   [ -n "$so" ] && [ -n "$pc" ] || { bad "librnull.so.0 or rnull.pc not installed"; return; }
