@@ -740,9 +740,10 @@ static void conn_read(struct conn *c) {
       }
       conn_process(c);
       /* A short read drained the socket: no second recv just to see
-       * EAGAIN (a syscall per wake-up), except when draining. */
+       * EAGAIN (a syscall per wake-up), except when draining (with TLS:
+       * unless bytes read ahead still wait in the TLS layer). */
       c->rx_quiet = false;
-      if ((size_t)n < asked && !c->draining && !c->tls)
+      if ((size_t)n < asked && !c->draining && (!c->tls || !rnull_tls_pending(c->tls)))
         break;
       continue;
     }
