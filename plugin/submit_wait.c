@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "rnull/clock.h"
@@ -32,7 +33,15 @@ void rnull_plugin_end_io(void *cookie, int status, uint32_t done_flags) {
 static void sleep_ns(uint64_t ns) {
   struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
                         .tv_nsec = (long)(ns % 1000000000ull)};
+  static _Thread_local bool slack_set;
 
+  /* A completion due in 50 us must not wake 50 us late: the kernel's default
+   * timer slack for this (nbdkit worker) thread would add that to every
+   * modelled latency. Once per thread. */
+  if (!slack_set) {
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    slack_set = true;
+  }
   clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
