@@ -6,29 +6,12 @@
 
 #include <nbdkit-plugin.h>
 
+#include "extents.h"
+#include "nbd_errno.h"
 #include "plugin.h"
 #include "rnull/disk.h"
 #include "rnull/io.h"
 #include "submit_wait.h"
-
-int rnull_plugin_nbd_errno(int err) {
-  switch (err) {
-  case EPERM:
-  case EIO:
-  case EINVAL:
-  case ENOSPC:
-  case EOVERFLOW:
-  case ENOTSUP:
-  case ESHUTDOWN:
-    return err;
-  case EROFS:
-    return EPERM;
-  case ENOMEM: /* the memory store could not allocate a page: disk full */
-    return ENOSPC;
-  default: /* ETIMEDOUT and the like: the request failed */
-    return EIO;
-  }
-}
 
 /* One request, start to end; on error nbdkit gets the errno to send. */
 static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uint64_t offset,
@@ -37,7 +20,7 @@ static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uin
   int r = rnull_plugin_submit_wait(handle, &io, done_flags);
 
   if (r < 0) {
-    nbdkit_set_error(rnull_plugin_nbd_errno(-r));
+    nbdkit_set_error(rnull_nbd_error_errno(-r));
     return -1;
   }
   return 0;
@@ -100,6 +83,13 @@ int rnull_plugin_cache(void *handle, uint32_t count, uint64_t offset, uint32_t f
   return run_io(handle, RNULL_OP_CACHE, NULL, count, offset, 0, &done);
 }
 
+static int add_extent(void *extents, uint64_t offset, uint64_t len, bool hole) {
+  return nbdkit_add_extent(extents, offset, len,
+                           hole ? NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO : 0) < 0
+             ? -ENOBUFS
+             : 0;
+}
+
 /* Allocation status straight from the store, no request needed. Extent
  * lengths must be whole blocks (proto.md) and nbdkit 1.32 passes an
  * unaligned request through: cover it up to its next block boundary (the
@@ -123,23 +113,14 @@ int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t
     nbdkit_set_error(EINVAL);
     return -1;
   }
-  while (offset < end) {
-    uint64_t len = 0;
-    bool hole = false;
-    int r = rnull_disk_extent(rnull_plugin_disk, offset, end - offset, &len, &hole);
+  unsigned max = (flags & NBDKIT_FLAG_REQ_ONE) ? 1 : 0;
+  int r = rnull_extents_walk(rnull_plugin_disk, offset, end - offset, max, add_extent, extents);
 
-    if (r == 0 && len == 0)
-      r = -EIO; /* would never advance */
-    if (r < 0) {
-      nbdkit_set_error(rnull_plugin_nbd_errno(-r));
-      return -1;
-    }
-    if (nbdkit_add_extent(extents, offset, len,
-                          hole ? NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO : 0) < 0)
-      return -1;
-    offset += len;
-    if (flags & NBDKIT_FLAG_REQ_ONE)
-      break;
+  if (r == -ENOBUFS) /* nbdkit_add_extent failed: it set the error */
+    return -1;
+  if (r < 0) {
+    nbdkit_set_error(rnull_nbd_error_errno(-r));
+    return -1;
   }
   return 0;
 }

@@ -11,9 +11,6 @@ struct nbdkit_extents;
 /* Created by config_complete, added by get_ready, destroyed by unload. */
 extern struct rnull_disk *rnull_plugin_disk;
 
-/* Engine errno -> one the NBD protocol can carry. */
-int rnull_plugin_nbd_errno(int err);
-
 /* Data path (data_path.c): handle is a struct rnull_hctx *. */
 int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags);
 int rnull_plugin_pwrite(void *handle, const void *buf, uint32_t count, uint64_t offset,

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "extents.h"
+#include "nbd_errno.h"
 #include "nbd_proto.h"
 #include "tls.h"
 
@@ -296,35 +298,32 @@ static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
   out_push(c, s);
 }
 
-static void block_status(struct conn *c, struct slot *s) {
-  struct rnull_disk *d = c->disk;
+/* The extents of one block status reply, filled by the one walk. */
+struct bs_extents {
   struct rnull_extent e[RNULL_BS_MAX_EXTENTS];
-  unsigned n = 0, max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
-  uint64_t off = s->offset, left = s->len;
-  while (left && n < max) {
-    uint64_t got = 0;
-    bool hole = false;
-    int ret = rnull_disk_extent(d, off, left, &got, &hole);
-    if (ret < 0) {
-      if (n == 0) {
-        reply_error(c, s, rnull_nbd_errno(ret), true);
-        return;
-      }
-      break;
-    }
-    if (got == 0 || got > left)
-      got = left;
-    uint32_t fl = hole ? (NBD_STATE_HOLE | NBD_STATE_ZERO) : 0;
-    if (n && e[n - 1].flags == fl) {
-      e[n - 1].len += got; /* sums to at most s->len: 32 bits unless extended */
-    } else {
-      e[n].len = got;
-      e[n].flags = fl;
-      n++;
-    }
-    off += got;
-    left -= got;
+  unsigned n;
+};
+
+static int bs_add(void *ctx, uint64_t offset, uint64_t len, bool hole) {
+  (void)offset;
+  struct bs_extents *x = ctx;
+  /* (lengths sum to at most the request's: 32 bits unless extended) */
+  x->e[x->n].len = len;
+  x->e[x->n].flags = hole ? (NBD_STATE_HOLE | NBD_STATE_ZERO) : 0;
+  x->n++;
+  return 0;
+}
+
+static void block_status(struct conn *c, struct slot *s) {
+  struct bs_extents x = {.n = 0};
+  unsigned max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
+  int ret = rnull_extents_walk(c->disk, s->offset, s->len, max, bs_add, &x);
+  if (ret < 0) {
+    reply_error(c, s, rnull_nbd_error(-ret), true);
+    return;
   }
+  struct rnull_extent *e = x.e;
+  unsigned n = x.n;
   struct rnull_reply_to to = reply_to(c, s);
   s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, &to, RNULL_META_BASE_ALLOCATION, e, n);
   s->data = NULL;
@@ -348,7 +347,7 @@ void conn_end_io(void *cookie, int status, uint32_t done_flags) {
     return;
   }
   if (status)
-    reply_error(c, s, rnull_nbd_errno(status), true);
+    reply_error(c, s, rnull_nbd_error(-status), true);
   else
     reply_done(c, s, done_flags);
 }
@@ -425,7 +424,7 @@ void conn_submit_pending(struct conn *c) {
       }
       break;
     }
-    reply_error(c, s, rnull_nbd_errno(ret), false);
+    reply_error(c, s, rnull_nbd_error(-ret), false);
   }
   if (any)
     rnull_hctx_commit(h);

@@ -160,27 +160,3 @@ void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io) {
   }
 }
 
-uint32_t rnull_nbd_errno(int err) {
-  switch (-err) {
-  case 0:
-    return 0;
-  case EPERM:
-  case EROFS:
-    return NBD_EPERM;
-  case EINVAL:
-    return NBD_EINVAL;
-  case ENOSPC:
-  case ENOMEM: /* the memory store is full: the disk has no space */
-  case EDQUOT:
-  case EFBIG:
-    return NBD_ENOSPC;
-  case EOVERFLOW:
-    return NBD_EOVERFLOW;
-  case ENOTSUP:
-    return NBD_ENOTSUP;
-  case ESHUTDOWN:
-    return NBD_ESHUTDOWN;
-  default:
-    return NBD_EIO;
-  }
-}

@@ -60,7 +60,4 @@ bool rnull_req_payload_fatal(const struct rnull_nbd_req *r, const struct rnull_t
 /* Map a checked request to an engine I/O (not DISC or BLOCK_STATUS). */
 void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io);
 
-/* Map an engine errno (negative) to an NBD error value. */
-uint32_t rnull_nbd_errno(int err);
-
 #endif
