@@ -201,7 +201,32 @@ def rss_table(out, meta):
     return lines + [""]
 
 
-def targets(data, meta, c):
+def load_idle(out):
+    """server -> CPU % of one core while one connected client idles"""
+    r = {}
+    try:
+        with open(os.path.join(out, "idle.tsv")) as f:
+            for line in f:
+                s, ticks, hz, secs = line.split()
+                r[s] = int(ticks) / int(hz) / float(secs) * 100
+    except (OSError, ValueError):
+        pass
+    return r
+
+
+def idle_table(out, meta, servers):
+    idle = load_idle(out)
+    if not idle:
+        return []
+    lines = ["#### Idle: server CPU while one connected client sends nothing", "",
+             "| Server | CPU (% of one core) |", "|---|---:|"]
+    for s in servers:
+        if s in idle:
+            lines.append(f"| {meta.get('label_' + s, s)} | {idle[s]:.1f} |")
+    return lines + [""]
+
+
+def targets(data, meta, c, idle):
     """Issue 14's targets for rnull-server, from client c's rounds."""
     def check(text, v, minimum):
         if v is None:
@@ -227,6 +252,10 @@ def targets(data, meta, c):
     p99 = paired(data, c, "rnull-server", "rnull-server-off", wl, "p99", higher_better=False)
     out.append(check("2 conns: rnull-server p99 within 1.5× --poll off (off p99 ÷ ours ≥ 0.67)",
                      p99, 1 / 1.5))
+    if "rnull-server" in idle:
+        v = idle["rnull-server"]
+        out.append(f"- idle client: rnull-server uses {v:.1f}% of a core (~0: "
+                   f"{'met' if v < 2 else 'NOT met'}; 10 ms ticks)")
     plug = [f"{WORKLOADS[w][0]} {fmt(paired(data, c, 'plugin', 'nbdkit-null', w, WORKLOADS[w][1]), 'ratio')}"
             f" (CPU/req {fmt(paired(data, c, 'plugin', 'nbdkit-null', w, 'scpu', False), 'ratio')})"
             for w in WORKLOADS if data.get(c, {}).get("plugin", {}).get(w)]
@@ -239,6 +268,7 @@ def main():
     out = sys.argv[1]
     meta = load_meta(out)
     data = load_all(out, meta)
+    idle = load_idle(out)
     servers = meta.get("servers", "").split()
     wls = [w for w in meta.get("workloads", "").split() if w in WORKLOADS]
     p = []
@@ -268,11 +298,12 @@ def main():
             p += summary_table(data, meta, c, servers, wls)
     for c in meta.get("clients", "").split():
         if c in data:
-            p += targets(data, meta, c)
+            p += targets(data, meta, c, idle)
     for c in meta.get("clients", "").split():
         for wl in wls:
             if c in data:
                 p += workload_table(data, meta, c, wl, servers)
+    p += idle_table(out, meta, servers)
     p += copy_table(out, meta, servers)
     p += rss_table(out, meta)
     print("\n".join(p))
