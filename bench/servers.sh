@@ -6,9 +6,10 @@
 # name -> pid of servers we started
 declare -A SERVER_PID=()
 # The order of the rows in every table. ceiling: bench/ceiling.c, the least a
-# server can do (the yardstick); rnull-server-off: --poll off; the -13 ones
+# server can do (the yardstick); rnull-server-off: --poll off; rnull-server-50:
+# a fixed 50 µs window, never backing off (as the ceiling); the -13 ones
 # run from a Debian 13 chroot (the peers of today), the others are Debian 12's.
-SERVERS=(ceiling rnull-server rnull-server-off plugin nbdkit-null qemu-nbd nbdkit-null-13 qemu-nbd-13)
+SERVERS=(ceiling rnull-server rnull-server-off rnull-server-50 plugin nbdkit-null qemu-nbd nbdkit-null-13 qemu-nbd-13)
 
 # Debian 13 (trixie: nbdkit 1.42, qemu-nbd 10, fio 3.39, libnbd 1.22) as a
 # chroot, the one tests/newest/ builds. Its programs see $BENCH_TMP only if
@@ -42,6 +43,7 @@ server_label() {
     ceiling) echo "ceiling (bench/ceiling.c, 50 µs poll)" ;;
     rnull-server) echo "rnull-server (--poll adaptive)" ;;
     rnull-server-off) echo "rnull-server --poll off" ;;
+    rnull-server-50) echo "rnull-server --poll 50 (fixed)" ;;
     plugin) echo "nbdkit 1.32 + rnull.so" ;;
     nbdkit-null) echo "nbdkit 1.32 null" ;;
     qemu-nbd) echo "qemu-nbd 7.2 null-co" ;;
@@ -68,6 +70,10 @@ server_cmd() {
       [ -x "$RNULL_SERVER" ] || return 0
       # shellcheck disable=SC2086
       printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground --poll off "size=$size" $RNULL_ARGS ;;
+    rnull-server-50)
+      [ -x "$RNULL_SERVER" ] || return 0
+      # shellcheck disable=SC2086
+      printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground --poll 50 "size=$size" $RNULL_ARGS ;;
     nbdkit-null-13)
       newest_ok || return 0
       printf '%s\n' chroot "$NEWEST_ROOT" nbdkit -f -U "$(in_newest "$sock")" null "size=$size" ;;
