@@ -22,6 +22,12 @@
 
 #define IOV_BATCH 512
 #define DIRECT_RECV_MIN (64u * 1024)
+/* recv calls per read event, so one busy client cannot hold the loop; a TLS
+ * recv returns one record (16 KiB at most), so more of them. */
+#define READ_ROUNDS 4
+#define READ_ROUNDS_TLS 64
+/* Room kept at the end of the input buffer beyond the largest option. */
+#define IN_SLACK 16
 
 static void conn_read_cb(struct ev_loop *ev, ev_io *w, int revents);
 static void conn_write_cb(struct ev_loop *ev, ev_io *w, int revents);
@@ -707,12 +713,11 @@ static void conn_read(struct conn *c) {
       mark_dirty(c);
     return;
   }
-  /* (a TLS recv returns one record, 16 KiB at most: more rounds) */
-  int rounds = c->tls ? 64 : 4;
+  int rounds = c->tls ? READ_ROUNDS_TLS : READ_ROUNDS;
   for (int round = 0; round < rounds && wants_read(c); round++) {
     if (c->in_pos == c->in_end) {
       c->in_pos = c->in_end = 0;
-    } else if (c->in_pos && CONN_IN_CAP - c->in_end < RNULL_HS_OPT_MAX + 16) {
+    } else if (c->in_pos && CONN_IN_CAP - c->in_end < RNULL_HS_OPT_MAX + IN_SLACK) {
       memmove(c->in, c->in + c->in_pos, c->in_end - c->in_pos);
       c->in_end -= c->in_pos;
       c->in_pos = 0;

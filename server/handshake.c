@@ -7,6 +7,9 @@
 #include "nbd_proto.h"
 
 #define BASE_ALLOCATION "base:allocation"
+#define BASE_NAMESPACE "base:" /* LIST_META_CONTEXT: every context of it */
+
+_Static_assert(RNULL_HS_GREETING_LEN == NBD_GREETING_SIZE, "the greeting's size");
 
 void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool refuse) {
   memset(hs, 0, sizeof(*hs));
@@ -17,9 +20,9 @@ void rnull_hs_init(struct rnull_hs *hs, const struct rnull_hs_export *exp, bool 
 }
 
 void rnull_hs_greeting(uint8_t out[RNULL_HS_GREETING_LEN]) {
-  nbd_put64(out, NBD_MAGIC);
-  nbd_put64(out + 8, NBD_IHAVEOPT);
-  nbd_put16(out + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+  nbd_put64(out + NBD_GREETING_MAGIC, NBD_MAGIC);
+  nbd_put64(out + NBD_GREETING_IHAVEOPT, NBD_IHAVEOPT);
+  nbd_put16(out + NBD_GREETING_FLAGS, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
 }
 
 uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs) {
@@ -34,14 +37,14 @@ uint16_t rnull_hs_tx_flags(const struct rnull_hs *hs) {
 static uint8_t *reply(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type, const void *data,
                       uint32_t len) {
   uint8_t *p = out + *outlen;
-  nbd_put64(p, NBD_REP_MAGIC);
-  nbd_put32(p + 8, opt);
-  nbd_put32(p + 12, type);
-  nbd_put32(p + 16, len);
+  nbd_put64(p + NBD_OREP_MAGIC, NBD_REP_MAGIC);
+  nbd_put32(p + NBD_OREP_OPT, opt);
+  nbd_put32(p + NBD_OREP_TYPE, type);
+  nbd_put32(p + NBD_OREP_LENGTH, len);
   if (data && len)
-    memcpy(p + 20, data, len);
-  *outlen += 20 + (size_t)len;
-  return p + 20;
+    memcpy(p + NBD_OREP_HDR_SIZE, data, len);
+  *outlen += NBD_OREP_HDR_SIZE + (size_t)len;
+  return p + NBD_OREP_HDR_SIZE;
 }
 
 static void reply_err(uint8_t *out, size_t *outlen, uint32_t opt, uint32_t type, const char *msg) {
@@ -77,41 +80,41 @@ struct list_out {
 static void list_one(void *arg, const char *name, const char *desc) {
   struct list_out *lo = arg;
   size_t n = strnlen(name, NBD_MAX_STRING), dn = strnlen(desc, RNULL_HS_DESC_MAX);
-  if (*lo->outlen + 20 + 4 + n + dn > lo->limit)
+  if (*lo->outlen + NBD_OREP_HDR_SIZE + NBD_STRLEN_SIZE + n + dn > lo->limit)
     return; /* no room: the list is cut (RNULL_HS_REPLY_MAX holds 100+ disks) */
-  uint8_t *p = reply(lo->out, lo->outlen, NBD_OPT_LIST, NBD_REP_SERVER, NULL, (uint32_t)(4 + n + dn));
+  uint8_t *p = reply(lo->out, lo->outlen, NBD_OPT_LIST, NBD_REP_SERVER, NULL,
+                     (uint32_t)(NBD_STRLEN_SIZE + n + dn));
   nbd_put32(p, (uint32_t)n);
-  memcpy(p + 4, name, n);
-  memcpy(p + 4 + n, desc, dn);
+  memcpy(p + NBD_STRLEN_SIZE, name, n);
+  memcpy(p + NBD_STRLEN_SIZE + n, desc, dn);
 }
 
 /* NBD_REP_INFO for one information type. */
-static void info(struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt,
-                 uint16_t type) {
+static void info(struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt, uint16_t type) {
   uint8_t *p;
   size_t n;
   switch (type) {
   case NBD_INFO_EXPORT:
-    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 12);
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, NBD_INFO_EXPORT_LEN);
     nbd_put16(p, NBD_INFO_EXPORT);
-    nbd_put64(p + 2, hs->cur->size);
-    nbd_put16(p + 10, rnull_hs_tx_flags(hs));
+    nbd_put64(p + NBD_INFO_EXPORT_SIZE, hs->cur->size);
+    nbd_put16(p + NBD_INFO_EXPORT_FLAGS, rnull_hs_tx_flags(hs));
     break;
   case NBD_INFO_NAME:
   case NBD_INFO_DESCRIPTION: {
     const char *s = type == NBD_INFO_NAME ? hs->cur->name : hs->cur->description;
     n = strnlen(s, NBD_MAX_STRING);
-    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, (uint32_t)(2 + n));
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, (uint32_t)(NBD_INFO_TYPE_SIZE + n));
     nbd_put16(p, type);
-    memcpy(p + 2, s, n);
+    memcpy(p + NBD_INFO_TYPE_SIZE, s, n);
     break;
   }
   case NBD_INFO_BLOCK_SIZE:
-    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, 14);
+    p = reply(out, outlen, opt, NBD_REP_INFO, NULL, NBD_INFO_BLOCK_SIZE_LEN);
     nbd_put16(p, NBD_INFO_BLOCK_SIZE);
-    nbd_put32(p + 2, hs->cur->min_block);
-    nbd_put32(p + 6, hs->cur->pref_block);
-    nbd_put32(p + 10, hs->cur->max_block);
+    nbd_put32(p + NBD_INFO_BLOCK_MIN, hs->cur->min_block);
+    nbd_put32(p + NBD_INFO_BLOCK_PREF, hs->cur->pref_block);
+    nbd_put32(p + NBD_INFO_BLOCK_MAX, hs->cur->max_block);
     break;
   }
 }
@@ -119,21 +122,23 @@ static void info(struct rnull_hs *hs, uint8_t *out, size_t *outlen, uint32_t opt
 /* NBD_OPT_INFO / NBD_OPT_GO: u32 namelen, name, u16 n, n x u16 requests. */
 static enum rnull_hs_result opt_info_go(struct rnull_hs *hs, uint32_t opt, const uint8_t *d,
                                         uint32_t len, uint8_t *out, size_t *outlen) {
-  if (len < 6)
+  const uint32_t fixed = NBD_STRLEN_SIZE + NBD_INFO_COUNT_SIZE;
+  if (len < fixed)
     goto invalid;
   uint32_t namelen = nbd_get32(d);
-  if (namelen > len - 6 || namelen > NBD_MAX_STRING)
+  if (namelen > len - fixed || namelen > NBD_MAX_STRING)
     goto invalid;
-  uint16_t nreq = nbd_get16(d + 4 + namelen);
-  if ((uint64_t)4 + namelen + 2 + 2ull * nreq != len)
+  const uint8_t *reqs = d + NBD_STRLEN_SIZE + namelen + NBD_INFO_COUNT_SIZE;
+  uint16_t nreq = nbd_get16(reqs - NBD_INFO_COUNT_SIZE);
+  if ((uint64_t)fixed + namelen + (uint64_t)NBD_INFO_REQ_SIZE * nreq != len)
     goto invalid;
-  if (!name_is_export(hs, d + 4, namelen)) {
+  if (!name_is_export(hs, d + NBD_STRLEN_SIZE, namelen)) {
     reply_err(out, outlen, opt, NBD_REP_ERR_UNKNOWN, "no export of that name");
     return RNULL_HS_OK;
   }
   bool want_name = false, want_desc = false;
   for (uint16_t i = 0; i < nreq; i++) {
-    uint16_t t = nbd_get16(d + 4 + namelen + 2 + 2u * i);
+    uint16_t t = nbd_get16(reqs + NBD_INFO_REQ_SIZE * i);
     want_name |= t == NBD_INFO_NAME;
     want_desc |= t == NBD_INFO_DESCRIPTION;
   }
@@ -166,28 +171,28 @@ static enum rnull_hs_result opt_meta(struct rnull_hs *hs, uint32_t opt, const ui
     reply_err(out, outlen, opt, NBD_REP_ERR_INVALID, "structured replies not negotiated");
     return RNULL_HS_OK;
   }
-  if (len < 8)
+  if (len < NBD_STRLEN_SIZE + NBD_META_COUNT_SIZE)
     goto invalid;
   uint32_t namelen = nbd_get32(d);
-  if (namelen > len - 8 || namelen > NBD_MAX_STRING)
+  if (namelen > len - NBD_STRLEN_SIZE - NBD_META_COUNT_SIZE || namelen > NBD_MAX_STRING)
     goto invalid;
-  const uint8_t *name = d + 4;
-  uint32_t pos = 4 + namelen;
+  const uint8_t *name = d + NBD_STRLEN_SIZE;
+  uint32_t pos = NBD_STRLEN_SIZE + namelen;
   uint32_t nq = nbd_get32(d + pos);
-  pos += 4;
+  pos += NBD_META_COUNT_SIZE;
   bool match = !set && nq == 0; /* LIST with no query: everything */
   for (uint32_t i = 0; i < nq; i++) {
-    if (len - pos < 4)
+    if (len - pos < NBD_STRLEN_SIZE)
       goto invalid;
     uint32_t qlen = nbd_get32(d + pos);
-    pos += 4;
+    pos += NBD_STRLEN_SIZE;
     if (qlen > len - pos || qlen > NBD_MAX_STRING)
       goto invalid;
     const uint8_t *q = d + pos;
     pos += qlen;
     if (qlen == strlen(BASE_ALLOCATION) && memcmp(q, BASE_ALLOCATION, qlen) == 0)
       match = true;
-    else if (!set && qlen == 5 && memcmp(q, "base:", 5) == 0)
+    else if (!set && qlen == strlen(BASE_NAMESPACE) && memcmp(q, BASE_NAMESPACE, qlen) == 0)
       match = true;
   }
   if (pos != len)
@@ -198,9 +203,9 @@ static enum rnull_hs_result opt_meta(struct rnull_hs *hs, uint32_t opt, const ui
   }
   if (match) {
     uint8_t *p = reply(out, outlen, opt, NBD_REP_META_CONTEXT, NULL,
-                       (uint32_t)(4 + strlen(BASE_ALLOCATION)));
+                       (uint32_t)(NBD_META_ID_SIZE + strlen(BASE_ALLOCATION)));
     nbd_put32(p, set ? RNULL_META_BASE_ALLOCATION : 0);
-    memcpy(p + 4, BASE_ALLOCATION, strlen(BASE_ALLOCATION));
+    memcpy(p + NBD_META_ID_SIZE, BASE_ALLOCATION, strlen(BASE_ALLOCATION));
     if (set)
       hs->meta = true;
   }
@@ -284,8 +289,8 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
       return RNULL_HS_CLOSE;
     hs->flags = rnull_hs_tx_flags(hs);
     uint8_t *p = out + *outlen;
-    nbd_put64(p, hs->cur->size);
-    nbd_put16(p + 8, hs->flags);
+    nbd_put64(p + NBD_EXPORT_NAME_SIZE, hs->cur->size);
+    nbd_put16(p + NBD_EXPORT_NAME_FLAGS, hs->flags);
     size_t n = NBD_EXPORT_NAME_REPLY_SIZE;
     if (!hs->no_zeroes) {
       memset(p + n, 0, NBD_EXPORT_NAME_ZEROES);
@@ -304,7 +309,7 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
       return RNULL_HS_OK;
     }
     /* the default export, then the others (room kept for the ACK) */
-    struct list_out lo = {out, outlen, *outlen + RNULL_HS_REPLY_MAX - 20};
+    struct list_out lo = {out, outlen, *outlen + RNULL_HS_REPLY_MAX - NBD_OREP_HDR_SIZE};
     list_one(&lo, hs->exp->name, "");
     if (hs->more && hs->more->list)
       hs->more->list(hs->more->ctx, list_one, &lo);
@@ -352,10 +357,10 @@ enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_
   *used = 0;
   switch (hs->phase) {
   case RNULL_HS_CLIENT_FLAGS: {
-    if (len < 4)
+    if (len < NBD_CLIENT_FLAGS_SIZE)
       return RNULL_HS_MORE;
     uint32_t cf = nbd_get32(in);
-    *used = 4;
+    *used = NBD_CLIENT_FLAGS_SIZE;
     if (cf & ~(uint32_t)(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
       hs->phase = RNULL_HS_CLOSED; /* unknown client flag: MUST drop */
       return RNULL_HS_CLOSE;
@@ -365,11 +370,11 @@ enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_
     return RNULL_HS_OK;
   }
   case RNULL_HS_OPTIONS: {
-    if (len < 16)
+    if (len < NBD_OPTION_HDR_SIZE)
       return RNULL_HS_MORE;
-    uint32_t opt = nbd_get32(in + 8);
-    uint32_t olen = nbd_get32(in + 12);
-    if (nbd_get64(in) != NBD_IHAVEOPT) {
+    uint32_t opt = nbd_get32(in + NBD_OPTION_OPT);
+    uint32_t olen = nbd_get32(in + NBD_OPTION_LENGTH);
+    if (nbd_get64(in + NBD_OPTION_MAGIC) != NBD_IHAVEOPT) {
       *used = len;
       hs->phase = RNULL_HS_CLOSED;
       return RNULL_HS_CLOSE;
@@ -381,10 +386,10 @@ enum rnull_hs_result rnull_hs_step(struct rnull_hs *hs, const uint8_t *in, size_
       hs->phase = RNULL_HS_CLOSED;
       return RNULL_HS_CLOSE;
     }
-    if (len - 16 < olen)
+    if (len - NBD_OPTION_HDR_SIZE < olen)
       return RNULL_HS_MORE;
-    *used = 16 + (size_t)olen;
-    enum rnull_hs_result r = option(hs, opt, in + 16, olen, out, outlen);
+    *used = NBD_OPTION_HDR_SIZE + (size_t)olen;
+    enum rnull_hs_result r = option(hs, opt, in + NBD_OPTION_HDR_SIZE, olen, out, outlen);
     if (r == RNULL_HS_CLOSE)
       hs->phase = RNULL_HS_CLOSED;
     return r;

@@ -22,6 +22,13 @@
  * requests still in flight are ended with ESHUTDOWN and the connections
  * closed. */
 #define DRAIN_SERVE_NS 2000000000ull
+/* Accepted connections taken from the hand-off queue per lock. */
+#define HANDOFF_BATCH 64
+/* Settle passes per loop iteration at most (engine work, tag waiters,
+ * dirty connections): then the loop polls its sockets again. */
+#define SETTLE_MAX_PASSES 16
+/* First size of the hand-off queue (it doubles when full). */
+#define HANDOFF_QUEUE_START 16
 
 void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
   if (c->dirty)
@@ -33,9 +40,9 @@ void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
 
 static void take_handoffs(struct loop *l) {
   pthread_mutex_lock(&l->lock);
-  struct handoff q[64];
+  struct handoff q[HANDOFF_BATCH];
   for (;;) {
-    unsigned n = l->nqueue < 64 ? l->nqueue : 64;
+    unsigned n = l->nqueue < HANDOFF_BATCH ? l->nqueue : HANDOFF_BATCH;
     if (n == 0) {
       pthread_mutex_unlock(&l->lock);
       return;
@@ -237,7 +244,7 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
   bool worked = false;
   while (settle_once(l)) {
     worked = true;
-    if (++i >= 16)
+    if (++i >= SETTLE_MAX_PASSES)
       break;
   }
   /* Free closed connections, except any still queued to be serviced (the
@@ -368,7 +375,7 @@ void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp) {
   struct loop *l = &s->loops[s->next_loop++ % s->nloops];
   pthread_mutex_lock(&l->lock);
   if (l->nqueue == l->capqueue) {
-    unsigned cap = l->capqueue ? 2 * l->capqueue : 16;
+    unsigned cap = l->capqueue ? 2 * l->capqueue : HANDOFF_QUEUE_START;
     struct handoff *q = realloc(l->queue, cap * sizeof(*q));
     if (!q) {
       pthread_mutex_unlock(&l->lock);

@@ -106,8 +106,50 @@
 #define NBD_BS_EXT_HDR_SIZE 8   /* u32 context id, u32 descriptor count */
 #define NBD_BS_EXT_DESC_SIZE 16 /* u64 length, u64 status */
 
+/* The server's greeting (18 bytes). */
+#define NBD_GREETING_MAGIC 0    /* u64 NBDMAGIC */
+#define NBD_GREETING_IHAVEOPT 8 /* u64 IHAVEOPT */
+#define NBD_GREETING_FLAGS 16   /* u16 handshake flags */
+#define NBD_GREETING_SIZE 18
+#define NBD_CLIENT_FLAGS_SIZE 4 /* the client's u32 flags that answer it */
+
+/* A client option (16-byte header, then its data). */
+#define NBD_OPTION_MAGIC 0   /* u64 IHAVEOPT */
+#define NBD_OPTION_OPT 8     /* u32 option */
+#define NBD_OPTION_LENGTH 12 /* u32 data length */
+#define NBD_OPTION_HDR_SIZE 16
+
+/* An option reply (20-byte header, then its data). */
+#define NBD_OREP_MAGIC 0   /* u64 NBD_REP_MAGIC */
+#define NBD_OREP_OPT 8     /* u32 the option replied to */
+#define NBD_OREP_TYPE 12   /* u32 NBD_REP_* */
+#define NBD_OREP_LENGTH 16 /* u32 data length */
+#define NBD_OREP_HDR_SIZE 20
+
+/* Option data. A string is a u32 length then the bytes. */
+#define NBD_STRLEN_SIZE 4 /* u32 */
+/* NBD_OPT_INFO/GO: string export name, u16 count, count x u16 info types */
+#define NBD_INFO_COUNT_SIZE 2
+#define NBD_INFO_REQ_SIZE 2
+/* LIST/SET_META_CONTEXT: string export name, u32 count, count x string */
+#define NBD_META_COUNT_SIZE 4
+/* NBD_REP_SERVER: string name, then the description (rest of the data) */
+/* NBD_REP_META_CONTEXT: u32 context id, then the name */
+#define NBD_META_ID_SIZE 4
+/* NBD_REP_INFO: u16 information type, then: */
+#define NBD_INFO_TYPE_SIZE 2
+#define NBD_INFO_EXPORT_SIZE 2   /* u64 at 2 */
+#define NBD_INFO_EXPORT_FLAGS 10 /* u16 transmission flags */
+#define NBD_INFO_EXPORT_LEN 12
+#define NBD_INFO_BLOCK_MIN 2  /* u32 minimum block size */
+#define NBD_INFO_BLOCK_PREF 6 /* u32 preferred */
+#define NBD_INFO_BLOCK_MAX 10 /* u32 maximum */
+#define NBD_INFO_BLOCK_SIZE_LEN 14
+
 /* NBD_OPT_EXPORT_NAME's reply: u64 size, u16 flags, 124 zeroes unless
  * NBD_FLAG_C_NO_ZEROES. */
+#define NBD_EXPORT_NAME_SIZE 0  /* u64 */
+#define NBD_EXPORT_NAME_FLAGS 8 /* u16 transmission flags */
 #define NBD_EXPORT_NAME_REPLY_SIZE 10
 #define NBD_EXPORT_NAME_ZEROES 124
 
