@@ -9,6 +9,7 @@ pkgs=(
   clang llvm libclang-rt-14-dev valgrind
   iproute2 python3 python3-libnbd groff-base man-db strace jq file procps util-linux
   xz-utils e2fsprogs systemd
+  libfuse3-dev fuse3 socat # rnull-server --configfs (FUSE); socat speaks the control socket
   debootstrap # tests/newest: a Debian 13 chroot with today's clients
 )
 if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then

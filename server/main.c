@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "configfs.h"
 #include "daemon.h"
 #include "nbd_proto.h"
 #include "poll_window.h"
@@ -34,6 +35,7 @@ struct args {
   const char *pidfile;
   bool readonly; /* -r: wins over every readonly= key */
   const char *control_path; /* --control */
+  const char *configfs_dir; /* --configfs */
   unsigned nr_devices;      /* nr_devices=N */
 };
 
@@ -82,6 +84,8 @@ static void usage(FILE *out) {
           "                         only) to create, change, power and remove disks at\n"
           "                         run time: see rnull-ctl(1). Each disk is an export\n"
           "                         of its name\n"
+          "  --configfs DIR         mount the disks as a FUSE tree laid out like null_blk's\n"
+          "                         /sys/kernel/config/nullb (mkdir, echo, power, rmdir)\n"
           "  -h, --help             this help\n"
           "  -V, --version          print the version\n\n"
           "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
@@ -157,6 +161,7 @@ enum {
   OPT_BUFMEM,
   OPT_CONN_BUFMEM,
   OPT_CONTROL,
+  OPT_CONFIGFS,
 };
 
 static const struct option longopts[] = {
@@ -182,6 +187,7 @@ static const struct option longopts[] = {
     {"buffer-memory", required_argument, NULL, OPT_BUFMEM},
     {"conn-buffer-memory", required_argument, NULL, OPT_CONN_BUFMEM},
     {"control", required_argument, NULL, OPT_CONTROL},
+    {"configfs", required_argument, NULL, OPT_CONFIGFS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -336,6 +342,9 @@ static int parse_args(struct args *s, int argc, char **argv) {
     case OPT_CONTROL:
       s->control_path = optarg;
       break;
+    case OPT_CONFIGFS:
+      s->configfs_dir = optarg;
+      break;
 
     case 'e':
       if (strlen(optarg) > NBD_MAX_STRING) {
@@ -422,6 +431,24 @@ static void daemon_ready(void *arg) {
   rnull_daemon_ready();
 }
 
+#ifdef RNULL_HAVE_FUSE
+static int start_configfs(struct rnull_configfs **fs, struct rnull_ctl *ctl, const char *dir,
+                          char *err, size_t errlen) {
+  return rnull_configfs_start(fs, ctl, dir, err, errlen);
+}
+static void stop_configfs(struct rnull_configfs *fs) { rnull_configfs_stop(fs); }
+#else
+static int start_configfs(struct rnull_configfs **fs, struct rnull_ctl *ctl, const char *dir,
+                          char *err, size_t errlen) {
+  (void)ctl;
+  *fs = NULL;
+  snprintf(err, errlen, "--configfs %s: this rnull-server was built without FUSE (libfuse3-dev)",
+           dir);
+  return -ENOTSUP;
+}
+static void stop_configfs(struct rnull_configfs *fs) { (void)fs; }
+#endif
+
 /* nr_devices=N: rnullb1..rnullb<N-1>, each like the command line's disk. */
 static int create_devices(struct args *a, struct rnull_ctl *ctl, char *err, size_t errlen) {
   for (unsigned i = 1; i < a->nr_devices; i++) {
@@ -463,8 +490,10 @@ int main(int argc, char **argv) {
       memmove(a.cfg.stats_file, p, strlen(p) + 1);
     }
   }
-  if (!a.foreground)
+  if (!a.foreground) {
     a.control_path = absolute(a.control_path);
+    a.configfs_dir = absolute(a.configfs_dir);
+  }
   /* every disk by name: the command line's (added by the server), then
    * nr_devices' others, then those --control creates */
   struct rnull_ctl *ctl = NULL;
@@ -508,9 +537,18 @@ int main(int argc, char **argv) {
     rnull_disk_destroy(disk);
     return 1;
   }
+  struct rnull_configfs *cfs = NULL;
+  if (a.configfs_dir && start_configfs(&cfs, ctl, a.configfs_dir, err, sizeof(err)) < 0) {
+    fprintf(stderr, "rnull-server: %s\n", err);
+    rnull_ctl_free(ctl);
+    rnull_nbd_server_destroy(srv);
+    rnull_disk_destroy(disk);
+    return 1;
+  }
   r = rnull_nbd_server_run(srv, err, sizeof(err));
   if (r < 0)
     fprintf(stderr, "rnull-server: %s\n", err);
+  stop_configfs(cfs);
   rnull_ctl_free(ctl); /* the control socket, then the disks it made */
   rnull_nbd_server_destroy(srv);
   rnull_disk_destroy(disk);

@@ -1,0 +1,407 @@
+/* rnull-server --configfs (see configfs.h): FUSE operations over the line
+ * protocol of the registry (rnull_ctl_exec). */
+#define FUSE_USE_VERSION 31
+#include "configfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <fuse.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rnull/ctl.h"
+#include "rnull/rnull.h"
+
+#define MAX_INDEX RNULL_CTL_MAX_DISKS
+
+struct rnull_configfs {
+  struct rnull_ctl *ctl;
+  struct fuse *fuse;
+  pthread_t thread;
+  char dir[4096];
+  pthread_mutex_t lock; /* index table */
+  char index[MAX_INDEX][RNULL_DISK_NAME_LEN]; /* "" = free */
+};
+
+static struct rnull_configfs *fs_of(void) { return fuse_get_context()->private_data; }
+
+/* Run one command; its output (without the final "ok") in *out (malloc'd).
+ * 0, or a negative errno guessed from the error message (also logged). */
+static int run(struct rnull_configfs *fs, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int run(struct rnull_configfs *fs, char **out, const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  if (!m)
+    return -ENOMEM;
+  int r = rnull_ctl_exec(fs->ctl, line, m);
+  fclose(m);
+  char *last = buf;
+  for (char *p = buf; *p; p++)
+    if (p[0] == '\n' && p[1])
+      last = p + 1;
+  if (r < 0 && strncmp(line, "get ", 4) != 0) /* (a lookup's miss is no news) */
+    fprintf(stderr, "rnull-server: configfs: %s: %s", line, last);
+  *last = 0; /* drop the ok / error line */
+  if (out)
+    *out = buf;
+  else
+    free(buf);
+  return r;
+}
+
+/* The attribute file name <-> key: null_blk's names are our keys. */
+static bool is_attr(const char *name) {
+  return !strcmp(name, "power") || !strcmp(name, "index") ||
+         (rnull_option_find(name) && strcmp(name, "name") != 0);
+}
+
+/* Split "/NAME/ATTR" (or "/NAME", "/"). */
+static int parse_path(const char *path, char *disk, size_t dl, const char **attr) {
+  *attr = NULL;
+  disk[0] = 0;
+  if (!strcmp(path, "/"))
+    return 0;
+  const char *p = path + 1, *slash = strchr(p, '/');
+  size_t n = slash ? (size_t)(slash - p) : strlen(p);
+  if (n == 0 || n >= dl)
+    return -ENOENT;
+  memcpy(disk, p, n);
+  disk[n] = 0;
+  if (slash) {
+    *attr = slash + 1;
+    if (strchr(*attr, '/') || !**attr)
+      return -ENOENT;
+  }
+  return 0;
+}
+
+static bool disk_exists(struct rnull_configfs *fs, const char *disk) {
+  char *o = NULL;
+  int r = run(fs, &o, "get %s power", disk);
+  free(o);
+  return r == 0;
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
+  (void)fi;
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN];
+  const char *attr;
+  memset(st, 0, sizeof *st);
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  if (parse_path(path, disk, sizeof disk, &attr) < 0)
+    return -ENOENT;
+  if (!disk[0]) {
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2;
+    return 0;
+  }
+  if (!attr && !strcmp(disk, "features")) {
+    st->st_mode = S_IFREG | 0444;
+    st->st_size = 4096;
+    st->st_nlink = 1;
+    return 0;
+  }
+  if (!disk_exists(fs, disk))
+    return -ENOENT;
+  if (!attr) {
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2;
+    return 0;
+  }
+  if (!is_attr(attr))
+    return -ENOENT;
+  st->st_mode = S_IFREG | (strcmp(attr, "index") ? 0644 : 0444);
+  st->st_size = 4096; /* as sysfs: reads are direct, the size is a page */
+  st->st_nlink = 1;
+  return 0;
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
+  (void)off;
+  (void)fi;
+  (void)flags;
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0 || attr)
+    return -ENOENT;
+  fill(buf, ".", NULL, 0, 0);
+  fill(buf, "..", NULL, 0, 0);
+  if (!disk[0]) {
+    fill(buf, "features", NULL, 0, 0);
+    char *o = NULL;
+    if (run(fs, &o, "list") == 0) {
+      char *save = NULL, *line = strtok_r(o, "\n", &save); /* the header */
+      while ((line = strtok_r(NULL, "\n", &save))) {
+        char name[RNULL_DISK_NAME_LEN];
+        if (sscanf(line, "%31s", name) == 1)
+          fill(buf, name, NULL, 0, 0);
+      }
+    }
+    free(o);
+    return 0;
+  }
+  if (!disk_exists(fs, disk))
+    return -ENOENT;
+  size_t n;
+  const struct rnull_option *opt = rnull_options(&n);
+  for (size_t i = 0; i < n; i++)
+    if (opt[i].type != RNULL_OPT_REJECT && strcmp(opt[i].key, "name"))
+      fill(buf, opt[i].key, NULL, 0, 0);
+  fill(buf, "power", NULL, 0, 0);
+  fill(buf, "index", NULL, 0, 0);
+  return 0;
+}
+
+static int take_index(struct rnull_configfs *fs, const char *disk) {
+  pthread_mutex_lock(&fs->lock);
+  int idx = -1;
+  for (int i = 0; i < MAX_INDEX && idx < 0; i++)
+    if (!fs->index[i][0] || !strcmp(fs->index[i], disk))
+      idx = i;
+  if (idx >= 0)
+    snprintf(fs->index[idx], sizeof fs->index[idx], "%s", disk);
+  pthread_mutex_unlock(&fs->lock);
+  return idx;
+}
+
+static int find_index(struct rnull_configfs *fs, const char *disk, bool drop) {
+  pthread_mutex_lock(&fs->lock);
+  int idx = -1;
+  for (int i = 0; i < MAX_INDEX && idx < 0; i++)
+    if (!strcmp(fs->index[i], disk))
+      idx = i;
+  if (idx >= 0 && drop)
+    fs->index[idx][0] = 0;
+  pthread_mutex_unlock(&fs->lock);
+  return idx;
+}
+
+static int fs_mkdir(const char *path, mode_t mode) {
+  (void)mode;
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0 || attr || !disk[0])
+    return -EINVAL;
+  if (!strcmp(disk, "features"))
+    return -EEXIST;
+  int r = run(fs, NULL, "create %s power=0", disk);
+  if (r == 0)
+    take_index(fs, disk);
+  return r;
+}
+
+static int fs_rmdir(const char *path) {
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0 || attr || !disk[0])
+    return -ENOENT;
+  int r = run(fs, NULL, "remove %s", disk);
+  if (r == 0)
+    find_index(fs, disk, true);
+  return r;
+}
+
+/* The attribute's value as null_blk shows it, newline-terminated. */
+static int attr_text(struct rnull_configfs *fs, const char *disk, const char *attr, char *text,
+                     size_t len) {
+  if (!strcmp(attr, "index")) {
+    int idx = find_index(fs, disk, false);
+    snprintf(text, len, "%d\n", idx < 0 ? take_index(fs, disk) : idx);
+    return 0;
+  }
+  char *o = NULL;
+  int r = run(fs, &o, "get %s %s", disk, attr);
+  if (r < 0) {
+    free(o);
+    return r;
+  }
+  const char *v = strchr(o, '=') ? strchr(o, '=') + 1 : "";
+  char val[512];
+  snprintf(val, sizeof val, "%s", v);
+  val[strcspn(val, "\n")] = 0;
+  free(o);
+  if (!strcmp(attr, "size")) /* null_blk: MB */
+    snprintf(text, len, "%llu\n", strtoull(val, NULL, 10) >> 20);
+  else if (!strcmp(attr, "irqmode"))
+    snprintf(text, len, "%d\n", !strcmp(val, "softirq") ? 1 : !strcmp(val, "timer") ? 2 : 0);
+  else
+    snprintf(text, len, "%s\n", val);
+  return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi) {
+  char disk[RNULL_DISK_NAME_LEN];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0)
+    return -ENOENT;
+  bool features = !attr && !strcmp(disk, "features");
+  if (!features && (!attr || !is_attr(attr)))
+    return -ENOENT;
+  if ((features || !strcmp(attr, "index")) && (fi->flags & O_ACCMODE) != O_RDONLY)
+    return -EACCES;
+  fi->direct_io = 1; /* values change under us: no page cache */
+  return 0;
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off,
+                   struct fuse_file_info *fi) {
+  (void)fi;
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN], text[4096];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0)
+    return -ENOENT;
+  int r;
+  if (!attr && !strcmp(disk, "features")) {
+    char *o = NULL;
+    r = run(fs, &o, "features");
+    snprintf(text, sizeof text, "%s", r == 0 ? o : "");
+    free(o);
+  } else {
+    r = attr_text(fs, disk, attr, text, sizeof text);
+  }
+  if (r < 0)
+    return r;
+  size_t n = strlen(text);
+  if ((size_t)off >= n)
+    return 0;
+  if (size > n - (size_t)off)
+    size = n - (size_t)off;
+  memcpy(buf, text + off, size);
+  return (int)size;
+}
+
+static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
+  (void)off;
+  (void)fi;
+  struct rnull_configfs *fs = fs_of();
+  char disk[RNULL_DISK_NAME_LEN], val[1024];
+  const char *attr;
+  if (parse_path(path, disk, sizeof disk, &attr) < 0 || !attr || !is_attr(attr))
+    return -ENOENT;
+  if (size >= sizeof val)
+    return -EINVAL;
+  memcpy(val, buf, size);
+  val[size] = 0;
+  val[strcspn(val, "\n")] = 0; /* echo's newline */
+  if (!val[0] || strpbrk(val, " \t"))
+    return -EINVAL;
+  int r;
+  if (!strcmp(attr, "power"))
+    r = run(fs, NULL, "power %s %s", disk, val);
+  else if (!strcmp(attr, "index"))
+    r = -EACCES;
+  else if (!strcmp(attr, "badblocks") && (val[0] == '+' || val[0] == '-'))
+    r = run(fs, NULL, "badblocks %s %s", disk, val);
+  else if (!strcmp(attr, "size")) /* null_blk: MB */
+    r = run(fs, NULL, "set %s size=%sM", disk, val);
+  else
+    r = run(fs, NULL, "set %s %s=%s", disk, attr, val);
+  return r < 0 ? r : (int)size;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
+  (void)path;
+  (void)size;
+  (void)fi;
+  return 0; /* echo > attr truncates first: attributes have no length */
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
+  (void)conn;
+  cfg->direct_io = 1;
+  cfg->entry_timeout = cfg->attr_timeout = cfg->negative_timeout = 0;
+  return fuse_get_context()->private_data;
+}
+
+static const struct fuse_operations ops = {
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .readdir = fs_readdir,
+    .mkdir = fs_mkdir,
+    .rmdir = fs_rmdir,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .truncate = fs_truncate,
+};
+
+static void *fs_main(void *arg) {
+  struct rnull_configfs *fs = arg;
+  fuse_loop_mt(fs->fuse, 0); /* (FUSE 3.1's form: no cloned fds) */
+  return NULL;
+}
+
+int rnull_configfs_start(struct rnull_configfs **out, struct rnull_ctl *ctl, const char *dir,
+                         char *err, size_t errlen) {
+  *out = NULL;
+  if (access("/dev/fuse", R_OK | W_OK) < 0) {
+    int e = errno;
+    snprintf(err, errlen, "--configfs %s: /dev/fuse: %s (FUSE is needed for the configfs tree)",
+             dir, strerror(e));
+    return -e;
+  }
+  struct rnull_configfs *fs = calloc(1, sizeof *fs);
+  if (!fs)
+    return -ENOMEM;
+  fs->ctl = ctl;
+  snprintf(fs->dir, sizeof fs->dir, "%s", dir);
+  pthread_mutex_init(&fs->lock, NULL);
+  char *argv[] = {"rnull-server", "-o", "default_permissions,fsname=rnull-configfs", NULL};
+  struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+  fs->fuse = fuse_new(&args, &ops, sizeof ops, fs);
+  fuse_opt_free_args(&args);
+  if (!fs->fuse || fuse_mount(fs->fuse, dir) != 0) {
+    snprintf(err, errlen, "--configfs %s: cannot mount the FUSE tree (is it an empty directory?)",
+             dir);
+    if (fs->fuse)
+      fuse_destroy(fs->fuse);
+    free(fs);
+    return -EINVAL;
+  }
+  sigset_t all, prev;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &prev);
+  int r = pthread_create(&fs->thread, NULL, fs_main, fs);
+  pthread_sigmask(SIG_SETMASK, &prev, NULL);
+  if (r != 0) {
+    fuse_unmount(fs->fuse);
+    fuse_destroy(fs->fuse);
+    free(fs);
+    snprintf(err, errlen, "--configfs %s: cannot start its thread", dir);
+    return -r;
+  }
+  *out = fs;
+  return 0;
+}
+
+void rnull_configfs_stop(struct rnull_configfs *fs) {
+  if (!fs)
+    return;
+  fuse_exit(fs->fuse);
+  fuse_unmount(fs->fuse); /* the loop's read of /dev/fuse ends */
+  pthread_join(fs->thread, NULL);
+  fuse_destroy(fs->fuse);
+  pthread_mutex_destroy(&fs->lock);
+  free(fs);
+}
