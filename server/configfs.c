@@ -12,8 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "rnull/ctl.h"
 #include "rnull/rnull.h"
@@ -398,9 +403,20 @@ int rnull_configfs_start(struct rnull_configfs **out, struct rnull_ctl *ctl, con
 void rnull_configfs_stop(struct rnull_configfs *fs) {
   if (!fs)
     return;
+  /* Unmount first (the kernel ends the connection: the loop's reads of
+   * /dev/fuse return), join, then let libfuse close its descriptor: never
+   * closed under a thread still reading it. */
   fuse_exit(fs->fuse);
-  fuse_unmount(fs->fuse); /* the loop's read of /dev/fuse ends */
+  if (umount2(fs->dir, MNT_DETACH) < 0) { /* not root: the setuid helper */
+    char *argv[] = {"fusermount3", "-u", "-z", fs->dir, NULL};
+    pid_t pid;
+    int st = 1;
+    if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) != 0 ||
+        waitpid(pid, &st, 0) < 0 || st != 0)
+      fprintf(stderr, "rnull-server: configfs: cannot unmount %s\n", fs->dir);
+  }
   pthread_join(fs->thread, NULL);
+  fuse_unmount(fs->fuse);
   fuse_destroy(fs->fuse);
   pthread_mutex_destroy(&fs->lock);
   free(fs);

@@ -12,7 +12,8 @@ PY=/usr/bin/python3
 for t in nbdinfo fusermount3 unshare; do
   command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
-"$SERVER" --help | grep -q -- --configfs || { echo "SKIP: rnull-server built without FUSE"; exit 77; }
+help=$("$SERVER" --help)
+grep -q -- --configfs <<<"$help" || { echo "SKIP: rnull-server built without FUSE"; exit 77; }
 T=$(mktemp -d /tmp/rnull-configfs.XXXXXX)
 PID=
 # shellcheck disable=SC2317 # called by the EXIT trap
