@@ -1,6 +1,8 @@
 /* Many threads get tags, submit and end on shared queues in every completion
- * mode while a prober looks tags up: every I/O ends exactly once and the
- * counters add up. Run under TSan in CI (RNULL_TSAN). */
+ * mode (and with the latency model: per-queue draws and channels shared by
+ * the threads) while a prober looks tags up and reads the latency
+ * histograms: every I/O ends exactly once and the counters add up. Run
+ * under TSan in CI (RNULL_TSAN). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +58,23 @@ static void *worker(void *arg) {
 }
 
 static _Atomic bool stop;
+static struct rnull_hist probed; /* only the prober writes it */
 static void *prober(void *arg) {
   struct rnull_disk *d = arg;
-  while (!atomic_load(&stop))
+  while (!atomic_load(&stop)) {
+    rnull_disk_latency(d, RNULL_OP_MAX, &probed); /* read while being written */
+    ck_assert_uint_le(probed.min, probed.max);
     for (unsigned q = 0; q < rnull_disk_nr_hw_queues(d); q++)
       for (uint32_t t = 0; t < rnull_disk_queue_depth(d); t++) {
         struct rnull_rq *rq = rnull_tag_to_rq(rnull_disk_hctx(d, q), t);
         if (rq)
           rnull_rq_put(rq);
       }
+  }
   return NULL;
 }
 
-static void run_mode(const char *irqmode) {
+static void run_mode(const char *irqmode, const char *const *extra) {
   struct rnull_config cfg;
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
@@ -76,6 +82,8 @@ static void run_mode(const char *irqmode) {
   ck_assert_int_eq(rnull_config_set(&cfg, "submit_queues", "2", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "8", err, sizeof err), 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "completion_nsec", "1000", err, sizeof err), 0);
+  for (; extra && *extra; extra++)
+    ck_assert_msg(rnull_config_set_kv(&cfg, *extra, err, sizeof err) == 0, "%s", err);
   struct rnull_disk *d;
   ck_assert_int_eq(rnull_null_disk_create(&d, &cfg, err, sizeof err), 0);
   ck_assert_int_eq(rnull_disk_add(d, stress_end_io, err, sizeof err), 0);
@@ -110,11 +118,17 @@ static void run_mode(const char *irqmode) {
   rnull_disk_destroy(d);
 }
 
-START_TEST(stress_direct) { run_mode("none"); }
+START_TEST(stress_direct) { run_mode("none", NULL); }
 END_TEST
-START_TEST(stress_softirq) { run_mode("softirq"); }
+START_TEST(stress_softirq) { run_mode("softirq", NULL); }
 END_TEST
-START_TEST(stress_timer) { run_mode("timer"); }
+START_TEST(stress_timer) { run_mode("timer", NULL); }
+END_TEST
+START_TEST(stress_latency_channels) {
+  static const char *const kv[] = {"read_latency=exp:2us", "write_latency=uniform:1us-3us",
+                                   "latency_per_kib=10ns", "channels=3", "seed=5", NULL};
+  run_mode("none", kv);
+}
 END_TEST
 
 int main(void) {
@@ -123,6 +137,7 @@ int main(void) {
   tcase_add_test(tc, stress_direct);
   tcase_add_test(tc, stress_softirq);
   tcase_add_test(tc, stress_timer);
+  tcase_add_test(tc, stress_latency_channels);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
