@@ -84,11 +84,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->last_rx = ev_now(l->ev);
   if (hs > 0)
     ev_timer_start(l->ev, &c->hs_timer);
-  c->next = l->conns;
-  if (l->conns)
-    l->conns->prev = c;
-  l->conns = c;
-  l->nconns++;
+  rnull_loop_conn_add(l, c);
   mark_dirty(c); /* send the greeting */
   return c;
 }
@@ -342,14 +338,11 @@ void conn_end_io(void *cookie, int status, uint32_t done_flags) {
   struct conn *c = s->c;
   c->inflight--;
   c->eng_bytes -= s->io.len;
-  c->loop->tag_freed = true;
+  rnull_loop_tag_freed(c->loop);
   if (c->closing) {
     slot_put(c, s);
-    if (c->inflight == 0 && !c->dead) {
-      c->dead = true;
-      c->wait_next = c->loop->dead;
-      c->loop->dead = c;
-    }
+    if (c->inflight == 0)
+      rnull_loop_conn_dead(c->loop, c);
     return;
   }
   if (status)
@@ -423,11 +416,7 @@ void conn_submit_pending(struct conn *c) {
       c->pend_head = s;
       if (!c->pend_tail)
         c->pend_tail = s;
-      if (!c->in_tag_wait) {
-        c->in_tag_wait = true;
-        c->wait_next = c->loop->tag_wait;
-        c->loop->tag_wait = c;
-      }
+      rnull_loop_tag_wait(c->loop, c);
       break;
     }
     reply_error(c, s, rnull_nbd_error(-ret), false);
@@ -918,18 +907,6 @@ void conn_begin_drain(struct conn *c) {
   mark_dirty(c);
 }
 
-static void unlink_tag_wait(struct conn *c) {
-  if (!c->in_tag_wait)
-    return;
-  for (struct conn **p = &c->loop->tag_wait; *p; p = &(*p)->wait_next) {
-    if (*p == c) {
-      *p = c->wait_next;
-      break;
-    }
-  }
-  c->in_tag_wait = false;
-}
-
 void conn_abort(struct conn *c) {
   struct loop *l = c->loop;
   if (c->closing)
@@ -945,7 +922,7 @@ void conn_abort(struct conn *c) {
   ev_timer_stop(l->ev, &c->hup_check);
   close(c->fd);
   c->fd = -1;
-  unlink_tag_wait(c);
+  rnull_loop_tag_wait_cancel(l, c);
   while (c->out_head) {
     struct slot *s = c->out_head;
     c->out_head = s->next;
@@ -966,11 +943,8 @@ void conn_abort(struct conn *c) {
    * requeued, lost) is cancelled, not served (its end_io marks us dead). */
   if (c->inflight)
     rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
-  if (c->inflight == 0 && !c->dead) {
-    c->dead = true;
-    c->wait_next = l->dead;
-    l->dead = c;
-  }
+  if (c->inflight == 0)
+    rnull_loop_conn_dead(l, c);
 }
 
 void conn_power_off(struct conn *c) {
@@ -983,13 +957,7 @@ void conn_power_off(struct conn *c) {
 void conn_free(struct conn *c) {
   struct loop *l = c->loop;
   rnull_disks_unbind(c);
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    l->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  l->nconns--;
+  rnull_loop_conn_remove(l, c);
   if (c->counted)
     atomic_fetch_sub(&l->srv->nconns, 1);
   else

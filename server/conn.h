@@ -61,10 +61,12 @@ struct slot {
 struct conn {
   struct loop *loop;
   int fd;
-  bool counted;                        /* holds one of max_conns */
-  bool tcp;                            /* TCP: recv(MSG_TRUNC) drops payloads without a copy */
+  bool counted; /* holds one of max_conns */
+  bool tcp;     /* TCP: recv(MSG_TRUNC) drops payloads without a copy */
+  /* The loop's bookkeeping: only loop.c writes these (rnull_loop_conn_add,
+   * _mark_dirty, _tag_wait, _conn_dead...); conn.c may read them. */
   struct conn *prev, *next;            /* loop->conns */
-  struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait */
+  struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait or loop->dead */
   bool dirty, in_tag_wait, dead;
   ev_io rio, wio;
   ev_timer hs_timer;
@@ -77,7 +79,7 @@ struct conn {
   bool tls_start;                /* STARTTLS acknowledged: TLS once the ACK is out */
   bool tls_handshaking;
 
-  bool transmission; /* handshake done */
+  bool transmission;         /* handshake done */
   struct rnull_ctl_disk *cd; /* the disk bound at transmission (disks.h) */
   struct rnull_disk *disk;
   struct rnull_hctx *hctx; /* the disk's hw queue this loop drives */

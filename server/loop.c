@@ -38,6 +38,55 @@ void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
   l->dirty = c;
 }
 
+void rnull_loop_conn_add(struct loop *l, struct conn *c) {
+  c->prev = NULL;
+  c->next = l->conns;
+  if (l->conns)
+    l->conns->prev = c;
+  l->conns = c;
+  l->nconns++;
+}
+
+void rnull_loop_conn_remove(struct loop *l, struct conn *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    l->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  l->nconns--;
+}
+
+void rnull_loop_tag_wait(struct loop *l, struct conn *c) {
+  if (c->in_tag_wait)
+    return;
+  c->in_tag_wait = true;
+  c->wait_next = l->tag_wait;
+  l->tag_wait = c;
+}
+
+void rnull_loop_tag_wait_cancel(struct loop *l, struct conn *c) {
+  if (!c->in_tag_wait)
+    return;
+  for (struct conn **p = &l->tag_wait; *p; p = &(*p)->wait_next) {
+    if (*p == c) {
+      *p = c->wait_next;
+      break;
+    }
+  }
+  c->in_tag_wait = false;
+}
+
+void rnull_loop_tag_freed(struct loop *l) { l->tag_freed = true; }
+
+void rnull_loop_conn_dead(struct loop *l, struct conn *c) {
+  if (c->dead)
+    return;
+  c->dead = true;
+  c->wait_next = l->dead;
+  l->dead = c;
+}
+
 static void take_handoffs(struct loop *l) {
   pthread_mutex_lock(&l->lock);
   struct handoff q[HANDOFF_BATCH];
