@@ -57,6 +57,7 @@ def load_run(path, cpu_path):
         with open(cpu_path) as f:
             ticks, hz = (int(x) for x in f.read().split())
         r["scpu"] = ticks / hz * 1e6 / ios
+        r["sload"] = r["scpu"] * (job["read"]["iops"] + job["write"]["iops"]) / 1e4
     except (OSError, ValueError):
         pass
     return r
@@ -134,8 +135,8 @@ def workload_table(data, meta, c, wl, servers):
     title, field, unit = WORKLOADS[wl]
     lines = [f"#### {title}, {meta.get('client_' + c, c)}", "",
              f"| Server | {unit} | ÷ ceiling | p50 µs | p99 µs | server CPU µs/req | "
-             "client wake-ups/req | client CPU % |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "server CPU % | client wake-ups/req | client CPU % |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in servers:
         if not data.get(c, {}).get(s, {}).get(wl):
             continue
@@ -146,6 +147,7 @@ def workload_table(data, meta, c, wl, servers):
             meta.get("label_" + s, s), fmt(col(field), unit),
             fmt(paired(data, c, s, "ceiling", wl, field), "ratio"),
             fmt(col("p50"), "µs"), fmt(col("p99"), "µs"), fmt(col("scpu"), "µs"),
+            fmt(col("sload"), "%"),
             fmt(col("cctx"), "n"), fmt(col("ccpu"), "%")]) + " |")
     return lines + [""]
 
