@@ -14,6 +14,7 @@
 #include "config_help.h" /* generated from the engine's option table */
 #include "plugin.h"
 #include "rnull/rnull.h"
+#include "shutdown_watch.h"
 #include "stats_reporter.h"
 #include "submit_wait.h"
 
@@ -28,6 +29,7 @@ static void rnull_load(void) { rnull_config_init(&cfg); }
 
 /* Stop the reporter before the disk it reads goes away; final stats. */
 static void rnull_unload(void) {
+  rnull_shutdown_watch_stop();
   rnull_stats_reporter_stop();
   if (rnull_plugin_disk == NULL)
     return;
@@ -70,8 +72,10 @@ static int rnull_get_ready(void) {
   return 0;
 }
 
-/* Threads do not survive nbdkit's fork into the background: start here. */
+/* Threads do not survive nbdkit's fork into the background: start here.
+ * nbdkit's signal handlers are set by now: chain ours in front. */
 static int rnull_after_fork(void) {
+  rnull_shutdown_watch_start();
   return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
 }
 

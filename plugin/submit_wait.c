@@ -1,6 +1,7 @@
 /* Submit-and-wait for nbdkit worker threads: see submit_wait.h. */
 #include "submit_wait.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/prctl.h>
@@ -8,6 +9,7 @@
 
 #include "rnull/clock.h"
 #include "rnull/hctx.h"
+#include "shutdown_watch.h"
 
 /* Longest single sleep: bounds how late we notice a deadline moving earlier. */
 #define MAX_SLEEP_NS 1000000ull
@@ -29,6 +31,8 @@ void rnull_plugin_end_io(void *cookie, int status, uint32_t done_flags) {
   /* Last touch: once done is visible the waiter's stack frame may vanish. */
   atomic_store_explicit(&w->done, true, memory_order_release);
 }
+
+static bool is_waiter(void *cookie, void *w) { return cookie == w; }
 
 static void sleep_ns(uint64_t ns) {
   struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
@@ -61,6 +65,10 @@ int rnull_plugin_submit_wait(struct rnull_hctx *hctx, struct rnull_io *io, uint3
   while (!atomic_load_explicit(&w.done, memory_order_acquire)) {
     uint64_t deadline = rnull_hctx_next_deadline(hctx);
     uint64_t now = rnull_hctx_now(hctx);
+
+    /* nbdkit is quitting and this one would hold it (throttled, lost) */
+    if (rnull_shutdown_overdue() && rnull_hctx_abort(hctx, is_waiter, &w, -ESHUTDOWN))
+      break;
 
     if (deadline <= now)
       rnull_hctx_run(hctx, now);
