@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every rnull test: install dependencies, build with -Werror, run the
 # sanitizer variants (ASan+UBSan over the engine, plugin, server and feature
-# tests; TSan over the threaded paths: engine, server, plugin), then the whole
+# tests; TSan over the threaded paths: engine, server, plugin, the example driver's workers), then the whole
 # CTest suite. The last line is CTest's summary of the whole suite. Usage: packaging/test.sh [ctest args]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,8 @@ sanitizer_run() { # name cmake-flag ctest-label-regex
   (cd "$dir" && ctest --output-on-failure -j"$jobs" -L "$3" -LE "slow|bench|valgrind|kernel|netns|interop")
 }
 if [ "${RNULL_SKIP_SANITIZERS:-0}" != 1 ]; then
-  sanitizer_run asan -DRNULL_ASAN=ON 'unit|server|plugin|features' || status=1
-  sanitizer_run tsan -DRNULL_TSAN=ON 'unit|server|plugin' || status=1
+  sanitizer_run asan -DRNULL_ASAN=ON 'unit|server|plugin|features|example' || status=1
+  sanitizer_run tsan -DRNULL_TSAN=ON 'unit|server|plugin|example' || status=1
   # libFuzzer (clang) over the server's handshake and request parsers: a short bounded run
   echo "=== fuzz build: tests labelled 'fuzz' ==="
   if cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRNULL_FUZZ=ON >build-fuzz.log 2>&1 &&

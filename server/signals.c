@@ -26,9 +26,9 @@ static void reload_cb(struct ev_loop *ev, ev_signal *w, int revents) {
   if (sg->srv->tls.o.mode == RNULL_HS_TLS_OFF)
     return;
   if (rnull_tls_reload(&sg->srv->tls, err, sizeof(err)) < 0)
-    fprintf(stderr, "rnull-server: SIGHUP: %s (keeping the credentials in use)\n", err);
+    fprintf(stderr, "%s: SIGHUP: %s (keeping the credentials in use)\n", sg->srv->progname, err);
   else
-    fprintf(stderr, "rnull-server: SIGHUP: TLS credentials reloaded\n");
+    fprintf(stderr, "%s: SIGHUP: TLS credentials reloaded\n", sg->srv->progname);
 }
 
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
