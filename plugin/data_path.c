@@ -9,6 +9,7 @@
 #include "extents.h"
 #include "nbd_errno.h"
 #include "plugin.h"
+#include "rnull/ctl.h"
 #include "rnull/disk.h"
 #include "rnull/io.h"
 #include "submit_wait.h"
@@ -16,8 +17,15 @@
 /* One request, start to end; on error nbdkit gets the errno to send. */
 static int run_io(void *handle, enum rnull_op op, void *buf, uint32_t count, uint64_t offset,
                   uint32_t io_flags, uint32_t *done_flags) {
+  struct rnull_plugin_conn *c = handle;
   struct rnull_io io = {.op = op, .flags = io_flags, .offset = offset, .len = count, .buf = buf};
-  int r = rnull_plugin_submit_wait(handle, &io, done_flags);
+
+  /* powering off: new requests get ESHUTDOWN until the client goes */
+  if (c->cd && !rnull_ctl_disk_powered(c->cd)) {
+    nbdkit_set_error(ESHUTDOWN);
+    return -1;
+  }
+  int r = rnull_plugin_submit_wait(c->hctx, &io, done_flags);
 
   if (r < 0) {
     nbdkit_set_error(rnull_nbd_error_errno(-r));
@@ -98,11 +106,11 @@ static int add_extent(void *extents, uint64_t offset, uint64_t len, bool hole) {
  * it; below one block there is none: EINVAL, as rnull-server answers. */
 int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t flags,
                          struct nbdkit_extents *extents) {
-  uint64_t bs = rnull_disk_logical_block_size(rnull_plugin_disk);
-  uint64_t size = rnull_disk_size(rnull_plugin_disk);
+  struct rnull_disk *d = ((struct rnull_plugin_conn *)handle)->disk;
+  uint64_t bs = rnull_disk_logical_block_size(d);
+  uint64_t size = rnull_disk_size(d);
   uint64_t end = offset + count;
 
-  (void)handle;
   if (flags & NBDKIT_FLAG_REQ_ONE)
     end = offset + count / bs * bs;
   else
@@ -114,7 +122,7 @@ int rnull_plugin_extents(void *handle, uint32_t count, uint64_t offset, uint32_t
     return -1;
   }
   unsigned max = (flags & NBDKIT_FLAG_REQ_ONE) ? 1 : 0;
-  int r = rnull_extents_walk(rnull_plugin_disk, offset, end - offset, max, add_extent, extents);
+  int r = rnull_extents_walk(d, offset, end - offset, max, add_extent, extents);
 
   if (r == -ENOBUFS) /* nbdkit_add_extent failed: it set the error */
     return -1;

@@ -40,6 +40,13 @@ int main(int argc, char **argv) {
   if (m == NULL)
     return 1;
   rnull_config_help(m);
+  /* the plugin's own keys (not a disk's) */
+  fputs("control=PATH  a control socket (Unix, mode 0600, root or nbdkit's uid) to create,\n"
+        "    change, power and remove disks at run time (rnull-ctl); each disk is an\n"
+        "    export of its name (list_exports)\n"
+        "nr_devices=N  disks like this one, rnullb1..rnullb<N-1> beside it, as null_blk's\n"
+        "    module parameter (default 1)\n",
+        m);
   fclose(m);
   out = fopen(argv[1], "w");
   if (out == NULL) {

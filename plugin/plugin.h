@@ -8,10 +8,20 @@
 struct rnull_disk;
 struct nbdkit_extents;
 
+struct rnull_ctl_disk;
+struct rnull_hctx;
+
 /* Created by config_complete, added by get_ready, destroyed by unload. */
 extern struct rnull_disk *rnull_plugin_disk;
 
-/* Data path (data_path.c): handle is a struct rnull_hctx *. */
+/* A connection: the disk its export name chose and the hw queue it uses. */
+struct rnull_plugin_conn {
+  struct rnull_ctl_disk *cd; /* the registry's hold on it (NULL: the plugin's own disk) */
+  struct rnull_disk *disk;
+  struct rnull_hctx *hctx;
+};
+
+/* Data path (data_path.c): handle is a struct rnull_plugin_conn *. */
 int rnull_plugin_pread(void *handle, void *buf, uint32_t count, uint64_t offset, uint32_t flags);
 int rnull_plugin_pwrite(void *handle, const void *buf, uint32_t count, uint64_t offset,
                         uint32_t flags);

@@ -23,6 +23,9 @@
 struct rnull_disk *rnull_plugin_disk;
 static struct rnull_config cfg;
 static atomic_uint next_queue; /* round-robin of connections over hw queues */
+static char *control_path;     /* control=: the registry's control socket */
+static unsigned nr_devices = 1;
+static struct rnull_ctl *ctl; /* more disks by name (control= or nr_devices=) */
 
 /* Defaults first, so config only overrides what the user gave. */
 static void rnull_load(void) { rnull_config_init(&cfg); }
@@ -31,6 +34,9 @@ static void rnull_load(void) { rnull_config_init(&cfg); }
 static void rnull_unload(void) {
   rnull_shutdown_watch_stop();
   rnull_stats_reporter_stop();
+  rnull_ctl_free(ctl); /* its socket, its disks (ours is only adopted) */
+  ctl = NULL;
+  free(control_path);
   if (rnull_plugin_disk == NULL)
     return;
   if (rnull_disk_state(rnull_plugin_disk) == RNULL_DISK_ADDED)
@@ -43,6 +49,22 @@ static void rnull_unload(void) {
 static int rnull_config(const char *key, const char *value) {
   char err[RNULL_ERR_LEN];
 
+  if (strcmp(key, "control") == 0) { /* the plugin's own keys */
+    free(control_path);
+    control_path = strdup(value);
+    return control_path ? 0 : -1;
+  }
+  if (strcmp(key, "nr_devices") == 0) {
+    char *end;
+    unsigned long n = strtoul(value, &end, 10);
+    if (!*value || *end || value[0] == '-' || n < 1 || n > RNULL_CTL_MAX_DISKS) {
+      nbdkit_error("nr_devices=%s: invalid value: expected an integer from 1 to %d", value,
+                   RNULL_CTL_MAX_DISKS);
+      return -1;
+    }
+    nr_devices = (unsigned)n;
+    return 0;
+  }
   if (rnull_config_set(&cfg, key, value, err, sizeof err) < 0) {
     nbdkit_error("%s", err);
     return -1;
@@ -61,6 +83,27 @@ static int rnull_config_complete(void) {
   return 0;
 }
 
+/* The registry: our disk under its name, then nr_devices' others. */
+static int make_registry(void) {
+  char err[RNULL_ERR_LEN];
+  struct rnull_ctl_hooks h = {.end_io = rnull_plugin_end_io};
+
+  if (rnull_ctl_new(&ctl, &h) < 0 || rnull_ctl_adopt(ctl, rnull_plugin_disk, err, sizeof err) < 0) {
+    nbdkit_error("%s", ctl ? err : "out of memory");
+    return -1;
+  }
+  for (unsigned i = 1; i < nr_devices; i++) {
+    struct rnull_config c = cfg;
+    snprintf(c.name, sizeof c.name, "rnullb%u", i);
+    c.stats_file[0] = 0;
+    if (rnull_ctl_create(ctl, &c, true, err, sizeof err) < 0) {
+      nbdkit_error("%s", err);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Allocate tags and requests before the first connection: ADDED. */
 static int rnull_get_ready(void) {
   char err[RNULL_ERR_LEN];
@@ -69,14 +112,35 @@ static int rnull_get_ready(void) {
     nbdkit_error("%s", err);
     return -1;
   }
-  return 0;
+  return control_path || nr_devices > 1 ? make_registry() : 0;
 }
 
 /* Threads do not survive nbdkit's fork into the background: start here.
  * nbdkit's signal handlers are set by now: chain ours in front. */
 static int rnull_after_fork(void) {
   rnull_shutdown_watch_start();
+  char err[RNULL_ERR_LEN];
+
+  if (control_path && rnull_ctl_listen(ctl, control_path, err, sizeof err) < 0) {
+    nbdkit_error("%s", err + (strncmp(err, "--", 2) == 0 ? 2 : 0));
+    return -1;
+  }
   return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
+}
+
+static void add_export(void *exports, const char *name, const char *desc) {
+  nbdkit_add_export(exports, name, desc);
+}
+
+/* "" (our disk), then every powered disk of the registry by name. */
+static int rnull_list_exports(int readonly, int is_tls, struct nbdkit_exports *exports) {
+  (void)readonly;
+  (void)is_tls;
+  if (nbdkit_add_export(exports, "", rnull_disk_name(rnull_plugin_disk)) < 0)
+    return -1;
+  if (ctl)
+    rnull_ctl_list_powered(ctl, add_export, exports);
+  return 0;
 }
 
 /* Effective settings, prefixed so scripts can pick them out. */
@@ -94,48 +158,72 @@ static void rnull_dump_plugin(void) {
   free(text);
 }
 
-/* A connection lives on one hw queue, as a CPU maps to one in blk-mq. */
+/* The export name picks the disk ("" ours, else a powered disk of the
+ * registry); a connection lives on one hw queue, as a CPU maps to one. */
 static void *rnull_open(int readonly) {
-  unsigned n = rnull_disk_nr_hw_queues(rnull_plugin_disk);
+  const char *name = nbdkit_export_name();
+  struct rnull_plugin_conn *c = calloc(1, sizeof *c);
 
   (void)readonly;
-  return rnull_disk_hctx(rnull_plugin_disk, atomic_fetch_add(&next_queue, 1) % n);
+  if (!c) {
+    nbdkit_error("out of memory");
+    return NULL;
+  }
+  c->disk = rnull_plugin_disk;
+  if (name && name[0]) {
+    c->cd = ctl ? rnull_ctl_get(ctl, name) : NULL;
+    if (!c->cd) {
+      nbdkit_error("%s: no such disk, or powered off", name);
+      free(c);
+      return NULL;
+    }
+    c->disk = rnull_ctl_disk_engine(c->cd);
+  }
+  unsigned n = rnull_disk_nr_hw_queues(c->disk);
+  c->hctx = rnull_disk_hctx(c->disk, atomic_fetch_add(&next_queue, 1) % n);
+  return c;
 }
+
+/* The registry lets go of the disk (a power off may be waiting for it). */
+static void rnull_close(void *handle) {
+  struct rnull_plugin_conn *c = handle;
+
+  if (c->cd)
+    rnull_ctl_put(c->cd);
+  free(c);
+}
+
+#define DISK(handle) (((struct rnull_plugin_conn *)(handle))->disk)
 
 /* The disk's name, as the kernel's gendisk would show it. */
 static const char *rnull_export_description(void *handle) {
-  const char *name = rnull_disk_name(rnull_plugin_disk);
+  const char *name = rnull_disk_name(DISK(handle));
 
-  (void)handle;
   return name[0] ? name : NULL;
 }
 
 /* Capacity in bytes. */
 static int64_t rnull_get_size(void *handle) {
-  (void)handle;
-  return (int64_t)rnull_disk_size(rnull_plugin_disk);
+  return (int64_t)rnull_disk_size(DISK(handle));
 }
 
 /* Logical block, physical block, largest request: the queue limits. */
 static int rnull_block_size(void *handle, uint32_t *minimum, uint32_t *preferred,
                             uint32_t *maximum) {
-  (void)handle;
-  *minimum = rnull_disk_logical_block_size(rnull_plugin_disk);
-  *preferred = rnull_disk_physical_block_size(rnull_plugin_disk);
-  *maximum = rnull_disk_max_transfer(rnull_plugin_disk);
+  *minimum = rnull_disk_logical_block_size(DISK(handle));
+  *preferred = rnull_disk_physical_block_size(DISK(handle));
+  *maximum = rnull_disk_max_transfer(DISK(handle));
   return 0;
 }
 
 /* readonly=1 makes nbdkit refuse writes before they reach us. */
 static int rnull_can_write(void *handle) {
-  (void)handle;
-  return !rnull_disk_readonly(rnull_plugin_disk);
+  return !rnull_disk_readonly(DISK(handle));
 }
 
 /* rotational=1 advertises a spinning disk. */
 static int rnull_is_rotational(void *handle) {
-  (void)handle;
-  return rnull_disk_rotational(rnull_plugin_disk);
+  return rnull_disk_rotational(DISK(handle));
 }
 
 /* Flush is a request like any other (it takes a tag). */
@@ -152,8 +240,7 @@ static int rnull_can_fua(void *handle) {
 
 /* Only when the disk offers discard. */
 static int rnull_can_trim(void *handle) {
-  (void)handle;
-  return rnull_disk_can_discard(rnull_plugin_disk);
+  return rnull_disk_can_discard(DISK(handle));
 }
 
 /* Write zeroes is always a native request. */
@@ -164,8 +251,7 @@ static int rnull_can_zero(void *handle) {
 
 /* Fast zero only where the store zeroes without writing. */
 static int rnull_can_fast_zero(void *handle) {
-  (void)handle;
-  return rnull_disk_can_fast_zero(rnull_plugin_disk);
+  return rnull_disk_can_fast_zero(DISK(handle));
 }
 
 /* Cache requests reach the engine (counted like any request). */
@@ -200,7 +286,9 @@ static struct nbdkit_plugin plugin = {
     .get_ready = rnull_get_ready,
     .after_fork = rnull_after_fork,
     .dump_plugin = rnull_dump_plugin,
+    .list_exports = rnull_list_exports,
     .open = rnull_open,
+    .close = rnull_close,
     .export_description = rnull_export_description,
     .get_size = rnull_get_size,
     .block_size = rnull_block_size,

@@ -45,7 +45,7 @@ for page in rnull-server nbdkit-rnull-plugin; do
   # Any key=... written in the prose or examples is a real key (URIs' ?socket=,
   # --opt=, VAR= and the placeholders key= / rnull_key= aside).
   for k in $(echo "$text" | grep -oE '(^|[ ([,])[a-z_][a-z_0-9]*=' | sed -E 's/^[ ([,]//; s/=$//' | sort -u); do
-    case $k in key | rnull_key) continue ;; esac
+    case $k in key | rnull_key | control | nr_devices) continue ;; esac # (the front ends' own keys)
     echo "$server_keys" | grep -qx "$k" || bad "$page.1 mentions $k=, which is not a key"
   done
 done

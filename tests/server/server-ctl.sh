@@ -6,10 +6,13 @@
 # second, seen by a probe); power off under fio (errors or a disconnect,
 # never a hang; the server stays up); remove and re-create with another
 # size; socat speaks the protocol; another uid is refused.
-# Usage: server-ctl.sh RNULL_SERVER RNULL_CTL
+# Both front ends: rnull-server --control, and nbdkit rnull.so control=.
+# Usage: server-ctl.sh server RNULL_SERVER RNULL_CTL
+#        server-ctl.sh plugin RNULL_PLUGIN_SO RNULL_CTL
 set -uo pipefail
-SERVER=$1
-CTLBIN=$2
+FE=$1
+SERVER=$2
+CTLBIN=$3
 PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
 for t in nbdinfo fio jq socat setpriv timeout; do
   command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
@@ -49,12 +52,18 @@ expect_err() {
   if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else bad "$d: rc=$rc '$out' !~ /$pat/"; fi
 }
 
-"$SERVER" -f --unix "$SOCK" --control "$CTL" size=64M nr_devices=2 >"$T/server.log" 2>&1 &
+if [ "$FE" = plugin ]; then
+  command -v nbdkit >/dev/null || { echo "SKIP: nbdkit missing"; exit 77; }
+  nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=64M nr_devices=2 >"$T/server.log" 2>&1 &
+else
+  "$SERVER" -f --unix "$SOCK" --control "$CTL" size=64M nr_devices=2 >"$T/server.log" 2>&1 &
+fi
 PID=$!
 for _ in $(seq 100); do [ -S "$CTL" ] && nbdinfo --size "$(uri "")" >/dev/null 2>&1 && break; sleep 0.1; done
 check "control socket mode 0600" 600 "$(stat -c %a "$CTL")"
 
 # --- nr_devices and three run-time disks ---
+echo "front end: $FE"
 check "nr_devices=2: rnullb1 exists" 67108864 "$(nbdinfo --size "$(uri rnullb1)")"
 ctl create small size=16M blocksize=512 || bad "create small"
 ctl create big size=1G blocksize=4096 memory_backed=1 || bad "create big"
@@ -72,7 +81,7 @@ done
 check "mid: preferred block size" 4096 \
   "$(nbdinfo --json "$(uri mid)" | jq -r '.exports[0].block_size_preferred')"
 nbdinfo --list "$(uri "")" | grep -q 'description: rnull disk big: 1073741824 bytes, 4096-byte blocks, memory store' &&
-  ok "NBD_OPT_LIST carries descriptions" || bad "NBD_OPT_LIST description"
+  ok "NBD_OPT_LIST carries descriptions" || bad "NBD_OPT_LIST description: $(nbdinfo --list "$(uri "")" | grep description)"
 ctl create off size=8M power=0 || bad "create power=0"
 nbdinfo --list "$(uri "")" | grep -q 'export="off"' && bad "a powered-off disk is listed" ||
   ok "a powered-off disk is not listed"
