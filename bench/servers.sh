@@ -10,6 +10,10 @@ declare -A SERVER_PID=()
 # a fixed 50 µs window, never backing off (as the ceiling); the -13 ones
 # run from a Debian 13 chroot (the peers of today), the others are Debian 12's.
 SERVERS=(ceiling rnull-server rnull-server-off rnull-server-50 plugin nbdkit-null qemu-nbd nbdkit-null-13 qemu-nbd-13)
+# For bench/ab only, before vs after a change: the same front ends built from
+# another commit (RNULL_SERVER_BASE, RNULL_PLUGIN_BASE: a rnull-server and an
+# rnull.so built elsewhere), run with the same arguments.
+BASE_SERVERS=(rnull-server-base plugin-base)
 
 # Debian 13 (trixie: nbdkit 1.42, qemu-nbd 10, fio 3.39, libnbd 1.22) as a
 # chroot, the one tests/newest/ builds. Its programs see $BENCH_TMP only if
@@ -45,6 +49,8 @@ server_label() {
     rnull-server-off) echo "rnull-server --poll off" ;;
     rnull-server-50) echo "rnull-server --poll 50 (fixed)" ;;
     plugin) echo "nbdkit 1.32 + rnull.so" ;;
+    rnull-server-base) echo "rnull-server of RNULL_SERVER_BASE" ;;
+    plugin-base) echo "nbdkit 1.32 + rnull.so of RNULL_PLUGIN_BASE" ;;
     nbdkit-null) echo "nbdkit 1.32 null" ;;
     qemu-nbd) echo "qemu-nbd 7.2 null-co" ;;
     nbdkit-null-13) echo "nbdkit 1.42 null (Debian 13)" ;;
@@ -74,6 +80,14 @@ server_cmd() {
       [ -x "$RNULL_SERVER" ] || return 0
       # shellcheck disable=SC2086
       printf '%s\n' "$RNULL_SERVER" --unix "$sock" --foreground --poll 50 "size=$size" $RNULL_ARGS ;;
+    rnull-server-base)
+      [ -x "${RNULL_SERVER_BASE:-}" ] || return 0
+      # shellcheck disable=SC2086
+      printf '%s\n' "$RNULL_SERVER_BASE" --unix "$sock" --foreground "size=$size" $RNULL_ARGS ;;
+    plugin-base)
+      [ -f "${RNULL_PLUGIN_BASE:-}" ] && command -v nbdkit >/dev/null || return 0
+      # shellcheck disable=SC2086
+      printf '%s\n' nbdkit -f -U "$sock" "$RNULL_PLUGIN_BASE" "size=$size" $RNULL_ARGS ;;
     nbdkit-null-13)
       newest_ok || return 0
       printf '%s\n' chroot "$NEWEST_ROOT" nbdkit -f -U "$(in_newest "$sock")" null "size=$size" ;;
