@@ -2,7 +2,8 @@
 # The engine's layering, checked on the sources and on the compiled objects:
 #   lib/null (the null driver) -> lib/mq (the blk-mq core) -> lib (option
 #   table, clock), never the other way, and no two files of lib/ depending
-#   on each other, directly or round a longer cycle.
+#   on each other, directly or round a longer cycle. Other folders of lib/
+#   (lib/ctl, ...) sit above both: they may use them, nothing below uses them.
 #  1. includes: a lib/mq file includes no lib/null header; a lib/null file
 #     no lib/mq header (it uses include/rnull/ only); a lib/ top file neither.
 #  2. calls: object A depends on object B when A uses a symbol B defines
