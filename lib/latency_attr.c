@@ -162,8 +162,8 @@ static int hist_read(FILE *f, const char *path, uint64_t **values, double **cum,
   return 0;
 }
 
-int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n,
-                            char *err, size_t errlen) {
+int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n, char *err,
+                            size_t errlen) {
   FILE *f = fopen(path, "re");
   if (!f) {
     int e = errno;
@@ -197,7 +197,17 @@ static int parse_hist(const char *file, struct rnull_latency_attr *a, char *err,
     return -EINVAL;
   free(values);
   free(cum);
-  strcpy(a->file, file);
+  /* kept absolute: the driver reads it again when the disk is added, maybe
+   * after a daemon's chdir("/") */
+  char *abs = realpath(file, NULL);
+  if (!abs || strlen(abs) >= sizeof a->file) {
+    snprintf(err, errlen, "hist:%s: its absolute path is longer than %zu bytes", file,
+             sizeof a->file - 1);
+    free(abs);
+    return -EINVAL;
+  }
+  strcpy(a->file, abs);
+  free(abs);
   return 0;
 }
 

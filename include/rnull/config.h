@@ -54,8 +54,8 @@ enum rnull_dist_kind {
 
 #define RNULL_LATENCY_MAX_NS 3600000000000ull /* one hour: longer draws are clamped */
 #define RNULL_LATENCY_FORMS                                                                        \
-  "fixed:D, uniform:MIN-MAX, normal:MEAN,STDDEV, exp:MEAN, lognormal:P50,P99 (P99 > P50), "      \
-  "pareto:MIN,ALPHA (ALPHA > 0), hist:FILE (lines 'latency_ns weight') or none; durations are "        \
+  "fixed:D, uniform:MIN-MAX, normal:MEAN,STDDEV, exp:MEAN, lognormal:P50,P99 (P99 > P50), "        \
+  "pareto:MIN,ALPHA (ALPHA > 0), hist:FILE (lines 'latency_ns weight') or none; durations are "    \
   "decimal with ns/us/ms/s suffix (ns if none), at most 3600s"
 
 struct rnull_latency_attr {
@@ -77,8 +77,8 @@ RNULL_API int rnull_duration_parse(const char *s, uint64_t *ns);
 /* Read a hist:FILE: n latencies (ns, ascending as in the file or not) and
  * their cumulative weights (cum[n-1] = total > 0), malloc'd: the caller
  * frees both. 0, -EINVAL (err names the line) or -errno. */
-RNULL_API int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum,
-                                      size_t *n, char *err, size_t errlen);
+RNULL_API int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n,
+                                      char *err, size_t errlen);
 
 struct rnull_range {
   uint64_t start, end; /* inclusive, in 512-byte sectors */
@@ -114,29 +114,28 @@ struct rnull_config {
   bool badblocks_once;
   /* realistic devices: latency per operation, transfer time, parallelism */
   struct rnull_latency_attr latency; /* every operation without its own */
-  struct rnull_latency_attr read_latency, write_latency, flush_latency, trim_latency,
-      zero_latency;
+  struct rnull_latency_attr read_latency, write_latency, flush_latency, trim_latency, zero_latency;
   uint64_t latency_per_kib; /* ns added per KiB moved */
   uint64_t channels;        /* requests in service at once, 0 = unlimited */
   uint64_t iops;            /* requests per second, 0 = unlimited */
   uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
-  char stats_file[256]; /* front ends rewrite it every second as JSON */
+  char stats_file[256];     /* front ends rewrite it every second as JSON */
   struct rnull_ranges badblocks;
 };
 
 enum rnull_opt_type {
-  RNULL_OPT_SIZE,   /* bytes, with K/M/G/T/P/E suffix */
-  RNULL_OPT_UINT,   /* unsigned integer in [min, max] */
-  RNULL_OPT_POW2,   /* power of two in [min, max] */
-  RNULL_OPT_BOOL,   /* 0/1, true/false, yes/no, on/off */
-  RNULL_OPT_NAME,   /* string of at most RNULL_DISK_NAME_LEN - 1 bytes */
-  RNULL_OPT_IRQ,    /* none|softirq|timer or 0|1|2 */
-  RNULL_OPT_FAULT,  /* <interval>,<probability>,<space>,<times> */
-  RNULL_OPT_RANGES, /* START-END[,START-END...] in sectors */
-  RNULL_OPT_PATH,   /* file path, at most 255 bytes */
+  RNULL_OPT_SIZE,     /* bytes, with K/M/G/T/P/E suffix */
+  RNULL_OPT_UINT,     /* unsigned integer in [min, max] */
+  RNULL_OPT_POW2,     /* power of two in [min, max] */
+  RNULL_OPT_BOOL,     /* 0/1, true/false, yes/no, on/off */
+  RNULL_OPT_NAME,     /* string of at most RNULL_DISK_NAME_LEN - 1 bytes */
+  RNULL_OPT_IRQ,      /* none|softirq|timer or 0|1|2 */
+  RNULL_OPT_FAULT,    /* <interval>,<probability>,<space>,<times> */
+  RNULL_OPT_RANGES,   /* START-END[,START-END...] in sectors */
+  RNULL_OPT_PATH,     /* file path, at most 255 bytes */
   RNULL_OPT_LATENCY,  /* a distribution (struct rnull_latency_attr) */
   RNULL_OPT_DURATION, /* ns, with ns/us/ms/s suffix */
-  RNULL_OPT_REJECT, /* accepted key name, always refused (e.g. zoned) */
+  RNULL_OPT_REJECT,   /* accepted key name, always refused (e.g. zoned) */
 };
 
 /* One key. Its field in struct rnull_config is described here (offset and

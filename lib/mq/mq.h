@@ -64,7 +64,7 @@ struct rnull_disk {
   rnull_end_io_fn end_io;
   struct rnull_hctx *hctxs;
   unsigned nr_hctx;
-  void *pdus; /* all requests' PDUs, one allocation */
+  void *pdus;                  /* all requests' PDUs, one allocation */
   _Atomic uint64_t timeout_ns; /* changes live (rnull_disk_set_timeout_ms) */
 };
 

@@ -151,15 +151,15 @@ static void print_row(FILE *out, const char *label, const struct rnull_stats *s,
 
 /* Per operation, over all queues: count and the percentiles, in ns. */
 static void print_latency(struct rnull_disk *d, FILE *out, struct rnull_hist *lat) {
-  fprintf(out, "%-6s %12s %12s %12s %12s %12s %12s\n", "op", "count", "p50_ns", "p90_ns",
-          "p99_ns", "p99.9_ns", "max_ns");
+  fprintf(out, "%-6s %12s %12s %12s %12s %12s %12s\n", "op", "count", "p50_ns", "p90_ns", "p99_ns",
+          "p99.9_ns", "max_ns");
   for (unsigned op = 0; op <= RNULL_OP_MAX; op++) {
     rnull_disk_latency(d, (enum rnull_op)op, lat);
     if (!lat->count && op != RNULL_OP_MAX)
       continue;
     fprintf(out,
-            "%-6s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-            " %12" PRIu64 "\n",
+            "%-6s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+            "\n",
             rnull_op_name((enum rnull_op)op), lat->count, rnull_hist_percentile(lat, 50),
             rnull_hist_percentile(lat, 90), rnull_hist_percentile(lat, 99),
             rnull_hist_percentile(lat, 99.9), lat->max);

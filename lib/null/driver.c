@@ -8,9 +8,9 @@
  * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +31,7 @@
 struct null_live {
   uint64_t mbps, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
-  struct null_live *retired; /* older snapshots, freed with the disk */
+  struct null_live *retired;        /* older snapshots, freed with the disk */
   struct null_latency *old_latency; /* a latency model this change replaced */
 };
 
@@ -39,7 +39,7 @@ struct null_dev {
   struct rnull_config cfg; /* frozen at rnull_disk_add (live keys: see live_cfg) */
   struct rnull_store *store;
   _Atomic(struct null_live *) live;
-  pthread_mutex_t live_lock;   /* serializes changes; never taken by requests */
+  pthread_mutex_t live_lock;    /* serializes changes; never taken by requests */
   struct rnull_config live_cfg; /* the live keys' current values, under live_lock */
   atomic_bool has_badblocks;    /* any bad range: the request path looks only then */
   struct rnull_badblocks badblocks;
@@ -405,13 +405,11 @@ int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *c
 /* ---- live changes (null_blk's attributes writable while powered) ---- */
 
 static const char *const live_keys[] = {
-    "timeout",       "requeue",      "error",         "fault_seed",    "mbps",
-    "completion_nsec", "timeout_ms", "badblocks",     "latency",       "read_latency",
-    "write_latency", "flush_latency", "trim_latency", "zero_latency", "latency_per_kib"};
+    "timeout",         "requeue",       "error",        "fault_seed",   "mbps",
+    "completion_nsec", "timeout_ms",    "badblocks",    "latency",      "read_latency",
+    "write_latency",   "flush_latency", "trim_latency", "zero_latency", "latency_per_kib"};
 
-static bool is_latency_key(const char *key) {
-  return strstr(key, "latency") != NULL;
-}
+static bool is_latency_key(const char *key) { return strstr(key, "latency") != NULL; }
 
 bool rnull_null_key_is_live(const char *key) {
   for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)

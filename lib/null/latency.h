@@ -63,7 +63,7 @@ uint64_t null_channels_serve(struct null_channels *c, uint64_t arrival, uint64_t
 /* One snapshot of the latency settings of a disk. */
 struct null_latency {
   struct null_dist op[RNULL_OP_MAX];
-  uint64_t per_kib; /* ns per KiB of reads and writes */
+  uint64_t per_kib;              /* ns per KiB of reads and writes */
   struct null_channels channels; /* n = 0: unlimited */
 };
 

@@ -52,9 +52,18 @@ static char *run(const char *fio, const char *const *args, const char *qd, const
   snprintf(uri, sizeof uri, "--uri=nbd+unix:///?socket=%s", h.sock);
   snprintf(out, sizeof out, "%s/fio.json", h.dir);
   snprintf(depth, sizeof depth, "--iodepth=%s", qd);
-  const char *argv[] = {fio,         "--name=latency",    "--ioengine=nbd", uri,
-                        "--rw=randread", "--bs=4k",       depth,            "--size=64m",
-                        extra,       "--randrepeat=1",    "--output-format=json", NULL};
+  const char *argv[] = {fio,
+                        "--name=latency",
+                        "--ioengine=nbd",
+                        uri,
+                        "--rw=randread",
+                        "--bs=4k",
+                        depth,
+                        "--size=64m",
+                        extra,
+                        "--randrepeat=1",
+                        "--output-format=json",
+                        NULL};
   int st = harness_run((char *const *)argv, out, FIO_TIMEOUT_S);
   char *text = harness_read_file(out);
   EXPECT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fio runs (status 0x%x):\n%s", st, text);

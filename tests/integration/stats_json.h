@@ -11,8 +11,16 @@ struct stats_latency {
   long long count, min, p50, p90, p99, p99_9, max;
 };
 
-enum { STATS_READ, STATS_WRITE, STATS_FLUSH, STATS_TRIM, STATS_ZERO, STATS_CACHE, STATS_ALL,
-       STATS_OPS };
+enum {
+  STATS_READ,
+  STATS_WRITE,
+  STATS_FLUSH,
+  STATS_TRIM,
+  STATS_ZERO,
+  STATS_CACHE,
+  STATS_ALL,
+  STATS_OPS
+};
 
 struct stats_counts {
   long long submitted, completed, errors, timeouts, requeues, tag_waits;

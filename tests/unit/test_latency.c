@@ -154,10 +154,10 @@ static uint64_t run_next(void) {
 /* Each operation gets its own key, the rest `latency`; reads and writes
  * add latency_per_kib for the KiB they move. */
 START_TEST(per_operation_keys_reach_their_operations) {
-  static const char *const kv[] = {"latency=fixed:1ms",        "read_latency=fixed:10us",
-                                   "flush_latency=fixed:2ms",  "trim_latency=fixed:3us",
-                                   "zero_latency=fixed:4us",   "latency_per_kib=1us",
-                                   "irqmode=softirq", NULL};
+  static const char *const kv[] = {"latency=fixed:1ms",       "read_latency=fixed:10us",
+                                   "flush_latency=fixed:2ms", "trim_latency=fixed:3us",
+                                   "zero_latency=fixed:4us",  "latency_per_kib=1us",
+                                   "irqmode=softirq",         NULL};
   d = make_disk(kv, NULL, NULL);
   h = rnull_disk_hctx(d, 0);
   static const struct {
@@ -165,17 +165,18 @@ START_TEST(per_operation_keys_reach_their_operations) {
     uint32_t len;
     uint64_t ns;
   } want[] = {
-      {RNULL_OP_READ, 4096, 10000 + 4000},      {RNULL_OP_READ, 8192, 10000 + 8000},
-      {RNULL_OP_WRITE, 4096, 1000000 + 4000},   {RNULL_OP_FLUSH, 0, 2000000},
-      {RNULL_OP_DISCARD, 1 << 20, 3000},        {RNULL_OP_WRITE_ZEROES, 1 << 20, 4000},
+      {RNULL_OP_READ, 4096, 10000 + 4000},    {RNULL_OP_READ, 8192, 10000 + 8000},
+      {RNULL_OP_WRITE, 4096, 1000000 + 4000}, {RNULL_OP_FLUSH, 0, 2000000},
+      {RNULL_OP_DISCARD, 1 << 20, 3000},      {RNULL_OP_WRITE_ZEROES, 1 << 20, 4000},
       {RNULL_OP_CACHE, 4096, 1000000},
   };
   for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
     uint64_t t0 = vclock_ns;
     submit_op(want[i].op, want[i].len, i + 1);
     ck_assert_uint_eq(atomic_load(&nr_ends), i); /* not ended before its time */
-    ck_assert_msg(rnull_hctx_next_deadline(h) == t0 + want[i].ns, "op %d: deadline +%llu, want +%llu",
-                  want[i].op, (unsigned long long)(rnull_hctx_next_deadline(h) - t0),
+    ck_assert_msg(rnull_hctx_next_deadline(h) == t0 + want[i].ns,
+                  "op %d: deadline +%llu, want +%llu", want[i].op,
+                  (unsigned long long)(rnull_hctx_next_deadline(h) - t0),
                   (unsigned long long)want[i].ns);
     run_next();
     ck_assert_uint_eq(atomic_load(&nr_ends), i + 1);
@@ -312,10 +313,26 @@ static void expect_refused(const char *key, const char *value, const char *want)
 
 START_TEST(bad_values_name_key_value_and_form) {
   static const char *const bad[] = {
-      "fixed",           "fixed:",         "fixed:-1ms",     "fixed:1m",    "fixed:1.ms",
-      "fixed:3601s",     "uniform:2ms-1ms", "uniform:1ms",   "normal:1ms",  "exp:1ms,2ms",
-      "lognormal:2ms,1ms", "lognormal:0,1ms", "pareto:1ms",  "pareto:1ms,0", "pareto:0,2",
-      "gamma:1ms",       "hist:/nonexistent/file", "FIXED:1ms", " fixed:1ms", "fixed:1ms ",
+      "fixed",
+      "fixed:",
+      "fixed:-1ms",
+      "fixed:1m",
+      "fixed:1.ms",
+      "fixed:3601s",
+      "uniform:2ms-1ms",
+      "uniform:1ms",
+      "normal:1ms",
+      "exp:1ms,2ms",
+      "lognormal:2ms,1ms",
+      "lognormal:0,1ms",
+      "pareto:1ms",
+      "pareto:1ms,0",
+      "pareto:0,2",
+      "gamma:1ms",
+      "hist:/nonexistent/file",
+      "FIXED:1ms",
+      " fixed:1ms",
+      "fixed:1ms ",
   };
   for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
     expect_refused(i % 2 ? "latency" : "read_latency", bad[i], "lognormal:P50,P99");
@@ -368,7 +385,7 @@ START_TEST(parse_and_dump_round_trip) {
   ck_assert_uint_eq(ns, 2000000);
   ck_assert_int_eq(rnull_duration_parse("0.25s", &ns), 0);
   ck_assert_uint_eq(ns, 250000000);
-  static const char *const specs[] = {"fixed:1500ns", "uniform:1us-2ms", "normal:1ms,100us",
+  static const char *const specs[] = {"fixed:1500ns", "uniform:1us-2ms",    "normal:1ms,100us",
                                       "exp:200us",    "lognormal:80us,1ms", "pareto:50us,2.5",
                                       "none"};
   for (unsigned i = 0; i < sizeof specs / sizeof specs[0]; i++) {
@@ -421,6 +438,51 @@ START_TEST(shipped_profiles_parse) {
 }
 END_TEST
 
+/* seed covers the faults too (fault_seed unset): the same error pattern
+ * twice, another with another seed. */
+static void error_pattern(const char *seed, int *status) {
+  const char *kv[] = {"error=1,30,0,-1", seed, NULL};
+  d = make_disk(kv, NULL, NULL);
+  h = rnull_disk_hctx(d, 0);
+  for (unsigned i = 0; i < 200; i++)
+    submit_op(RNULL_OP_READ, 4096, i + 1);
+  for (unsigned i = 0; i < 200; i++)
+    status[i] = ends[i].status;
+  rnull_disk_destroy(d);
+}
+
+START_TEST(seed_covers_faults) {
+  static int a[200], b[200], c[200];
+  error_pattern("seed=77", a);
+  error_pattern("seed=77", b);
+  error_pattern("seed=78", c);
+  ck_assert_mem_eq(a, b, sizeof a);
+  ck_assert_msg(memcmp(a, c, sizeof a) != 0, "another seed, other faults");
+}
+END_TEST
+
+/* A relative hist:FILE is kept absolute (the driver reads it again later,
+ * perhaps after a daemon's chdir). */
+START_TEST(hist_path_kept_absolute) {
+  char dir[] = "/tmp/rnull-histdir-XXXXXX", cwd[512];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+  ck_assert_int_eq(chdir(dir), 0);
+  FILE *f = fopen("h.txt", "w");
+  fputs("1000 1\n", f);
+  fclose(f);
+  struct rnull_latency_attr a;
+  char err[RNULL_ERR_LEN], want[600];
+  ck_assert_msg(rnull_latency_parse("hist:h.txt", &a, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(chdir(cwd), 0);
+  ck_assert_ptr_nonnull(realpath(dir, want));
+  strcat(want, "/h.txt");
+  ck_assert_str_eq(a.file, want);
+  unlink(want);
+  rmdir(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("latency");
   TCase *tc = new_tcase("distributions");
@@ -447,6 +509,8 @@ int main(void) {
   tcase_add_test(tc, timer_and_latency_refused_together);
   tcase_add_test(tc, parse_and_dump_round_trip);
   tcase_add_test(tc, shipped_profiles_parse);
+  tcase_add_test(tc, seed_covers_faults);
+  tcase_add_test(tc, hist_path_kept_absolute);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

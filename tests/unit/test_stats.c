@@ -126,8 +126,9 @@ START_TEST(latency_kept_per_operation) {
   out = open_memstream(&buf, &len);
   rnull_stats_json(d, out);
   fclose(out);
-  ck_assert_msg(strstr(buf, "\"read\":{\"count\":3,\"min\":10000,\"p50\":10000,\"p90\":10000,"
-                            "\"p99\":10000,\"p99_9\":10000,\"max\":10000,\"buckets\":[[9984,10047,3]]"),
+  ck_assert_msg(strstr(buf,
+                       "\"read\":{\"count\":3,\"min\":10000,\"p50\":10000,\"p90\":10000,"
+                       "\"p99\":10000,\"p99_9\":10000,\"max\":10000,\"buckets\":[[9984,10047,3]]"),
                 "%s", buf);
   ck_assert_msg(strstr(buf, "\"flush\":{\"count\":1,"), "%s", buf);
   free(buf);

@@ -125,8 +125,12 @@ END_TEST
 START_TEST(stress_timer) { run_mode("timer", NULL); }
 END_TEST
 START_TEST(stress_latency_channels) {
-  static const char *const kv[] = {"read_latency=exp:2us", "write_latency=uniform:1us-3us",
-                                   "latency_per_kib=10ns", "channels=3", "seed=5", NULL};
+  static const char *const kv[] = {"read_latency=exp:2us",
+                                   "write_latency=uniform:1us-3us",
+                                   "latency_per_kib=10ns",
+                                   "channels=3",
+                                   "seed=5",
+                                   NULL};
   run_mode("none", kv);
 }
 END_TEST
