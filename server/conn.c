@@ -124,8 +124,9 @@ static bool budget_take(struct server *srv, size_t n) {
   return false;
 }
 
-/* Make s (the next free slot) hold len bytes. 1 ok; 0 wait (a budget is
- * spent: stop reading until buffers come back); -1 the allocation failed. */
+/* Make s (the next free slot) hold len bytes. 1 ok; 0 wait for this
+ * connection's own buffers to come back; 2 wait for the shared budget (others
+ * hold it: retry now and then); -1 the allocation failed. */
 static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
   struct server *srv = c->loop->srv;
   if (s->buf_cap >= len)
@@ -146,7 +147,7 @@ static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
      * served while others pin the budget */
     if (!budget_take(srv, need)) {
       if (!small || c->buf_alloc)
-        return 0;
+        return 2;
       atomic_fetch_add(&srv->buf_used, need); /* over by one small buffer at most */
     }
   }
@@ -333,11 +334,16 @@ static void block_status(struct conn *c, struct slot *s) {
   out_push(c, s);
 }
 
+/* What mbps throttles (reads and writes move data): counted for fairness. */
+static uint64_t throttled_len(const struct slot *s) {
+  return s->type == NBD_CMD_READ || s->type == NBD_CMD_WRITE ? s->io.len : 0;
+}
+
 void conn_end_io(void *cookie, int status, uint32_t done_flags) {
   struct slot *s = cookie;
   struct conn *c = s->c;
   c->inflight--;
-  c->eng_bytes -= s->io.len;
+  c->eng_bytes -= throttled_len(s);
   rnull_loop_tag_freed(c->loop);
   if (c->closing) {
     slot_put(c, s);
@@ -393,7 +399,7 @@ void conn_submit_pending(struct conn *c) {
      * connection, so the throttle (first come, first served) takes the
      * connections in turn; the rest waits here for this one's completions. */
     uint64_t fair = c->loop->srv->fair_bytes;
-    if (fair && c->inflight && c->eng_bytes + s->io.len > fair)
+    if (fair && c->inflight && c->eng_bytes + throttled_len(s) > fair)
       break;
     c->pend_head = s->next;
     if (!c->pend_head)
@@ -401,14 +407,14 @@ void conn_submit_pending(struct conn *c) {
     unsigned flags = RNULL_SUBMIT_NOWAIT | (c->pend_head ? 0 : RNULL_SUBMIT_LAST);
     s->state = SLOT_INFLIGHT;
     c->inflight++; /* before: direct mode ends it inside rnull_submit */
-    c->eng_bytes += s->io.len;
+    c->eng_bytes += throttled_len(s);
     int ret = rnull_submit(h, &s->io, flags);
     if (ret == 0) {
       any = true;
       continue;
     }
     c->inflight--;
-    c->eng_bytes -= s->io.len;
+    c->eng_bytes -= throttled_len(s);
     if (ret == -EAGAIN) {
       /* No tag: keep it first in line, stop reading until one frees. */
       s->state = SLOT_PARSED;
@@ -474,9 +480,9 @@ static void process_requests(struct conn *c) {
          * payload, if any, is read and dropped) */
         err = NBD_ENOMEM;
         needbuf = false;
-      } else if (b == 0) {
+      } else if (b != 1) {
         c->buf_wait = true;
-        if (!ev_is_active(&c->buf_retry))
+        if (b == 2 && !ev_is_active(&c->buf_retry))
           ev_timer_start(c->loop->ev, &c->buf_retry);
         return;
       }

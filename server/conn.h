@@ -30,7 +30,7 @@
 /* Seconds between hang-up checks of a connection not read (back-pressure). */
 #define CONN_HUP_CHECK 0.5
 /* Seconds between retries of a connection waiting for buffer budget. */
-#define CONN_BUF_RETRY 0.005
+#define CONN_BUF_RETRY 0.02
 /* Seconds a refused client may take to give up (at most). */
 #define CONN_REFUSED_TIMEOUT 5.0
 /* Seconds a client in the handshake gets, once shutdown began, to send its

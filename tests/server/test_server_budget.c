@@ -27,6 +27,15 @@
 #define SANITIZED 1
 #endif
 #endif
+/* TSan shadows every byte touched several times over and slows the copies
+ * tenfold: the RSS bounds (and timings) mean nothing there. */
+#if defined(__SANITIZE_THREAD__)
+#define THREAD_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define THREAD_SANITIZED 1
+#endif
+#endif
 
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -57,16 +66,23 @@ static bool request(int fd, uint16_t type, uint64_t off, uint32_t len, const voi
   return true;
 }
 
+#ifdef THREAD_SANITIZED
+enum { RSS_CHECKS = 0, NHOSTILE = 4 };
+#else
+enum { RSS_CHECKS = 1, NHOSTILE = 16 };
+#endif
+
 static void test_budget_holds_and_is_given_back(void) {
   struct harness h;
-  enum { NHOSTILE = 16, NREQ = 64 };
+  enum { NREQ = 64 };
   int hostile[NHOSTILE];
   static uint8_t block[4096];
   uint8_t *big = malloc(BIG);
   uint32_t err = 1;
   if (!big || harness_init(&h) < 0)
     return;
-  if (!EXPECT(srv_start(&h, "memory_backed=1", "size=64M", (const char *)NULL) == 0))
+  if (!EXPECT(srv_start(&h, "memory_backed=1", "size=64M", "--shutdown-timeout", "2",
+                        (const char *)NULL) == 0))
     goto out;
   int w = raw_connect(h.sock);
   EXPECT(w >= 0 && raw_go(w, false, false) >= 0);
@@ -76,7 +92,7 @@ static void test_budget_holds_and_is_given_back(void) {
   sleep_ms(200);
   long written = rss_kb(&h);
   /* 32 MiB stored; the write's buffer is not kept (it was, 32 MiB more) */
-  EXPECT_MSG(written - base < 32 * 1024 + 16 * 1024,
+  EXPECT_MSG(!RSS_CHECKS || written - base < 32 * 1024 + 16 * 1024,
              "a connection idle after a 32 MiB write holds no 32 MiB buffer: RSS %ld -> %ld kB",
              base, written);
 
@@ -96,7 +112,7 @@ static void test_budget_holds_and_is_given_back(void) {
       peak = kb;
     sleep_ms(100);
   }
-  EXPECT_MSG(peak - written < 256 * 1024 + 64 * 1024,
+  EXPECT_MSG(!RSS_CHECKS || peak - written < 256 * 1024 + 64 * 1024,
              "16 clients x 64 x 32 MiB unread reads stay within --buffer-memory + 64 MiB: "
              "RSS %ld -> peak %ld kB",
              written, peak);
@@ -121,8 +137,8 @@ static void test_budget_holds_and_is_given_back(void) {
     if (after - written < 32 * 1024)
       break;
   }
-  EXPECT_MSG(after - written < 32 * 1024, "RSS falls back once they left: %ld -> %ld -> %ld kB",
-             written, peak, after);
+  EXPECT_MSG(!RSS_CHECKS || after - written < 32 * 1024,
+             "RSS falls back once they left: %ld -> %ld -> %ld kB", written, peak, after);
   if (o >= 0)
     close(o);
   if (w >= 0)
