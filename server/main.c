@@ -2,6 +2,7 @@
  * Engine keys go through the engine's option table (rnull_config_set_kv);
  * the flags below are the server's own. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -109,8 +110,9 @@ static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *o
   char *end;
   errno = 0;
   unsigned long n = strtoul(v, &end, 10);
-  if (!*v || *end || errno || n > max || v[0] == '-') {
-    fprintf(stderr, "rnull-server: %s %s: expected an integer in 0..%u\n", flag, v, max);
+  /* decimal digits only, as the engine's keys (strtoul skips blanks, a sign) */
+  if (!isdigit((unsigned char)v[0]) || *end || errno || n > max) {
+    fprintf(stderr, "rnull-server: %s %s: expected a decimal integer in 0..%u\n", flag, v, max);
     return -1;
   }
   *out = (unsigned)n;
