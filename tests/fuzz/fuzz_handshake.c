@@ -33,14 +33,25 @@ static void check_replies(const uint8_t *out, size_t n) {
   }
 }
 
+/* Before TLS under require: only error replies, and ACKs to ABORT or
+ * STARTTLS; nothing about the export. */
+static void check_no_export_info(const uint8_t *out, size_t n) {
+  for (size_t p = 0; p + 20 <= n; p += 20 + (size_t)nbd_get32(out + p + 16)) {
+    uint32_t opt = nbd_get32(out + p + 8), type = nbd_get32(out + p + 12);
+    assert(type & 0x80000000u || (type == NBD_REP_ACK && (opt == NBD_OPT_ABORT ||
+                                                          opt == NBD_OPT_STARTTLS)));
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static uint8_t out[RNULL_HS_REPLY_MAX];
   struct rnull_hs hs;
   if (size < 1)
     return 0;
-  /* First byte: refuse mode and the feeding piece size. */
+  /* First byte: refuse mode, TLS policy and the feeding piece size. */
   rnull_hs_init(&hs, &exp_, data[0] & 1);
-  size_t piece = (data[0] >> 1) + 1;
+  hs.tls = (data[0] >> 1 & 3) == 3 ? RNULL_HS_TLS_REQUIRE : (enum rnull_hs_tls)(data[0] >> 1 & 3);
+  size_t piece = (data[0] >> 3) + 1;
   data++;
   size--;
   size_t have = 0, pos = 0;
@@ -53,8 +64,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (r == RNULL_HS_CLOSE)
       return 0;
     assert(!hs.extended || hs.structured);
+    /* require: nothing but errors (and ABORT's, STARTTLS's ACK) before TLS */
+    if (hs.tls == RNULL_HS_TLS_REQUIRE && !hs.tls_up && !hs.refuse)
+      check_no_export_info(out, outlen);
+    if (r == RNULL_HS_STARTTLS) {
+      assert(hs.tls != RNULL_HS_TLS_OFF && hs.tls_acked && !hs.tls_up);
+      check_replies(out, outlen);
+      rnull_hs_tls_up(&hs); /* as the connection does once TLS is up */
+      assert(!hs.structured && !hs.meta && !hs.extended);
+      pos += used;
+      have -= used;
+      continue;
+    }
     if (r == RNULL_HS_GO) {
       assert(hs.phase == RNULL_HS_DONE);
+      assert(hs.tls != RNULL_HS_TLS_REQUIRE || hs.tls_up || hs.refuse);
       if (hs.extended) /* entered by NBD_OPT_GO: option replies, no export-name reply */
         check_replies(out, outlen);
       return 0;
