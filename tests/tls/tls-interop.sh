@@ -6,6 +6,10 @@
 # Usage: tls-interop.sh RNULL_SERVER RNULL_PLUGIN MAKE_CERTS
 set -euo pipefail
 SERVER=$1 PLUGIN=$2 MAKE_CERTS=$3
+# A sanitized build: only nbdkit (which loads the sanitized rnull.so) gets
+# the runtime preloaded; certtool, qemu and the libnbd tools do not.
+NBDKIT_PRELOAD=${LD_PRELOAD:-}
+unset LD_PRELOAD
 for t in qemu-img qemu-io nbdkit nbdinfo nbdcopy; do
   command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
@@ -41,6 +45,15 @@ wait_up() { # wait_up LOGFILE: the server says it serves (rnull-server) or the s
 }
 stop() {
   kill -TERM "$PID"
+  for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  if [ -n "$NBDKIT_PRELOAD" ] && [[ $1 == nbdkit* ]] && kill -0 "$PID" 2>/dev/null; then
+    # nbdkit can hang in exit() under sanitizer runtimes (README, Known issues)
+    echo "skip: $1 exit status (nbdkit hangs in exit under the sanitizer runtime)"
+    kill -KILL "$PID"
+    wait "$PID" 2>/dev/null || true
+    PID=
+    return
+  fi
   wait "$PID" && rc=0 || rc=$?
   PID=
   check "$1 exits 0 on SIGTERM" 0 "$rc"
@@ -90,7 +103,8 @@ SOCK=$T/p.sock
 for kind in certificates psk; do
   if [ $kind = certificates ]; then tlsopt=--tls-certificates=$C/server; else tlsopt=--tls-psk=$C/keys.psk; fi
   rm -f "$SOCK"
-  nbdkit -f -U "$SOCK" --threads=1 --tls=require "$tlsopt" "$PLUGIN" size=32M memory_backed=1 \
+  env ${NBDKIT_PRELOAD:+LD_PRELOAD=$NBDKIT_PRELOAD} \
+    nbdkit -f -U "$SOCK" --threads=1 --tls=require "$tlsopt" "$PLUGIN" size=32M memory_backed=1 \
     >"$T/nbdkit.log" 2>&1 &
   PID=$!
   wait_up "$T/nbdkit.log"
