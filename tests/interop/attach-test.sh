@@ -7,8 +7,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fe=${1:?usage: attach-test.sh plugin|server}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
-# shellcheck source=frontends.sh
-. "$here/frontends.sh"
+# shellcheck source=../lib/frontends.sh
+. "$here/../lib/frontends.sh"
 
 require_frontend "$fe"
 [ -x "$RNULL_ATTACH" ] || skip "$RNULL_ATTACH not built"

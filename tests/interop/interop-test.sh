@@ -8,8 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 fe=${1:?usage: interop-test.sh plugin|server 0|1|2}
 irq=${2:?usage: interop-test.sh plugin|server 0|1|2}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
-# shellcheck source=frontends.sh
-. "$here/frontends.sh"
+# shellcheck source=../lib/frontends.sh
+. "$here/../lib/frontends.sh"
 
 require_frontend "$fe"
 require_tool qemu-img qemu-io nbdcopy nbdinfo fio jq ss

@@ -18,8 +18,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 fe=${1:?usage: vm-test.sh plugin|server [6.1|6.12]}
 series=${2:-6.1}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
-# shellcheck source=../interop/frontends.sh
-. "$here/../interop/frontends.sh"
+# shellcheck source=../lib/frontends.sh
+. "$here/../lib/frontends.sh"
 
 VM_TIMEOUT=${RNULL_VM_TIMEOUT:-300} # hang guard for the whole boot, seconds
 MiB=1048576

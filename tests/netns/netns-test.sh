@@ -9,8 +9,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fe=${1:?usage: netns-test.sh plugin|server}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
-# shellcheck source=../interop/frontends.sh
-. "$here/../interop/frontends.sh"
+# shellcheck source=../lib/frontends.sh
+. "$here/../lib/frontends.sh"
 
 require_frontend "$fe"
 require_tool ip nbdinfo qemu-io qemu-img fio jq ss

@@ -13,8 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 fe=${1:?usage: newest-test.sh plugin|server 0|1|2}
 irq=${2:?usage: newest-test.sh plugin|server 0|1|2}
 : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
-# shellcheck source=../interop/frontends.sh
-. "$here/../interop/frontends.sh"
+# shellcheck source=../lib/frontends.sh
+. "$here/../lib/frontends.sh"
 
 case $fe in
 plugin) [ -f "$RNULL_PLUGIN" ] || skip "$RNULL_PLUGIN not built" ;;
