@@ -34,9 +34,12 @@ C=$T/c
 X509="tls-creds-x509,id=tls0,dir=$C/client,endpoint=client"
 PSK="tls-creds-psk,id=tls0,dir=$C/psk,username=alice,endpoint=client"
 
-wait_up() { # wait_up LOGFILE: the server says it serves (rnull-server) or the socket exists
+# wait_up LOGFILE: the server says it serves (rnull-server), or SOCK listens
+# (nbdkit; the file appears at bind(), a moment before listen()).
+wait_up() {
   for _ in $(seq 100); do
-    { grep -q serving "$1" 2>/dev/null || { [ -n "${SOCK:-}" ] && [ -S "$SOCK" ]; }; } && return 0
+    { grep -q serving "$1" 2>/dev/null ||
+      { [ -n "${SOCK:-}" ] && ss -Hxl src "$SOCK" 2>/dev/null | grep -q .; }; } && return 0
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.05
   done
