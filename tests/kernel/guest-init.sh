@@ -20,6 +20,8 @@
 #   tls=1: the server requires TLS: rnull-attach --tls-certificates with the
 #   CA and client files of the initramfs (/etc/rnull/tls), for its own
 #   question and for nbd-client (whose TLS proxy then carries the device).
+#   name=N: attach the export N (rnull-attach -N): a disk created at run time
+#   through the front end's control socket.
 # rnull.nbdclient=PATH: the nbd-client rnull-attach runs (default
 #   /usr/sbin/nbd-client; /usr/bin/nbd-client-trixie is Debian 13's 3.26).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -151,7 +153,7 @@ probe_block_size() {
 
 check_device() {
   n=$1 spec=$2
-  port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 gone=0 probe=0 tls=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
+  name='' port='' bs='' size='' rot=0 conns=1 nl=1 bad='' fs=0 gone=0 probe=0 tls=0 ro=0 mem=0 discard=0 zeros=64 tag=dev$n
   oldifs=$IFS
   IFS=,
   for kv in $spec; do
@@ -160,7 +162,7 @@ check_device() {
     rot=*) rot=${kv#*=} ;; ro=*) ro=${kv#*=} ;; mem=*) mem=${kv#*=} ;;
     discard=*) discard=${kv#*=} ;; zeros=*) zeros=${kv#*=} ;; tag=*) tag=${kv#*=} ;;
     nl=*) nl=${kv#*=} ;; bad=*) bad=${kv#*=} ;; fs=*) fs=${kv#*=} ;; gone=*) gone=${kv#*=} ;;
-    probe=*) probe=${kv#*=} ;; tls=*) tls=${kv#*=} ;;
+    probe=*) probe=${kv#*=} ;; tls=*) tls=${kv#*=} ;; name=*) name=${kv#*=} ;;
     esac
   done
   IFS=$oldifs
@@ -173,6 +175,7 @@ check_device() {
   [ "$conns" -gt 1 ] && copts="$copts -C $conns"
   [ "$nl" = 0 ] && copts="$copts -nonetlink"
   [ "$tls" = 1 ] && copts="$copts --tls-certificates /etc/rnull/tls"
+  [ -n "$name" ] && copts="$copts -N $name" # a disk created at run time: its export name
   [ "$probe" = 1 ] && probe_block_size "$dev" "$port" "$bs"
   echo "INFO $tag $(/usr/bin/rnull-attach --nbd-client $NBDCLIENT --dry-run $HOST "$port" "$dev" $copts 2>&1)"
   if ! /usr/bin/rnull-attach --nbd-client $NBDCLIENT $HOST "$port" "$dev" $copts >/tmp/attach.log 2>&1; then

@@ -43,6 +43,10 @@ configs=(
   "bs2048-mem-timer|size=64M blocksize=2048 memory_backed=1 discard=1 irqmode=2 completion_nsec=20000 submit_queues=2|size=$((64 * MiB)),bs=2048,rot=0,ro=0,mem=1,discard=1,zeros=16,conns=2"
   "bs4096-mem|size=128M blocksize=4096 memory_backed=1 discard=1|size=$((128 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=64,fs=1,probe=1"
   "bs4096-mem-tls|size=32M blocksize=4096 memory_backed=1 discard=1|size=$((32 * MiB)),bs=4096,rot=0,ro=0,mem=1,discard=1,zeros=8,tls=1"
+  # runtime=1: the front end starts with a control socket and only its
+  # default disk; the disk the guest attaches (export "rt", 1024-byte
+  # blocks, memory-backed) is created at run time with rnull-ctl.
+  "runtime-bs1024|size=16M|size=$((48 * MiB)),bs=1024,rot=0,ro=0,mem=1,discard=1,zeros=16,name=rt,runtime=1"
 )
 
 kdir=$("$here/kernel-cache.sh" "$series")
@@ -125,11 +129,21 @@ for i in "${!configs[@]}"; do
     FRONTEND_OPTS=(--tls=require "--tls-certificates=$certs/server")
     tlsopts=(--tls-certificates "$certs/client")
   fi
+  namearg=()
+  if [ "$(field "$spec" runtime)" = 1 ]; then
+    [ "$fe" = plugin ] && keys+=" control=$sock.ctl" || keys+=" --control $sock.ctl"
+    namearg=(-N "$(field "$spec" name)")
+  fi
   # shellcheck disable=SC2086 # keys are word-split on purpose
   start_frontend_unix "$fe" "$sock" "$TMPDIR_TEST/d$i.log" $keys
   FRONTEND_OPTS=()
+  if [ "$(field "$spec" runtime)" = 1 ]; then
+    out=$("$RNULL_BUILD_DIR/rnull-ctl" --control "$sock.ctl" create "$(field "$spec" name)" \
+      size=48M blocksize=1024 memory_backed=1 discard=1 2>&1) || die "rnull-ctl create: $out"
+  fi
   # The host asks the server for -b exactly as a user would.
-  cmd=$("$RNULL_ATTACH" --dry-run -unix "$sock" "/dev/nbd$i" "${tlsopts[@]}" 2>&1) || die "rnull-attach failed: $cmd"
+  cmd=$("$RNULL_ATTACH" --dry-run -unix "$sock" "/dev/nbd$i" "${tlsopts[@]}" "${namearg[@]}" 2>&1) ||
+    die "rnull-attach failed: $cmd"
   b=$(sed -n 's/.* -b \([0-9]*\).*/\1/p' <<<"$cmd")
   want_bs=$(field "$spec" bs)
   if [ "$b" = "$want_bs" ]; then
