@@ -334,10 +334,13 @@ static void test_new_flags(void) {
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
     EXPECT_MSG(o && strstr(o, flags[i]), "--help mentions %s", flags[i]);
   free(o);
-  const char *bad[][2] = {{"--handshake-timeout", "ten"},
-                          {"--idle-timeout", "-1"},
-                          {"--handshake-timeout", "0x10"},
-                          {"--idle-timeout", "86401"}};
+  const char *bad[][2] = {{"--handshake-timeout", "ten"},  {"--idle-timeout", "-1"},
+                          {"--handshake-timeout", "0x10"}, {"--idle-timeout", "86401"},
+                          {"--shutdown-timeout", "0x10"},  {"--buffer-memory", "lots"},
+                          {"--buffer-memory", "0"},        {"--conn-buffer-memory", "1X"},
+                          {"--buffer-memory", "1M"},       {"--conn-buffer-memory", "4M"},
+                          {"--idle-timeout", " 5"},        {"--shutdown-timeout", "+5"},
+                          {"--max-connections", "0x10"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     const char *argv[] = {srv_path(), "-f", "--unix", h.sock, bad[i][0], bad[i][1], NULL};
     int st = harness_run((char *const *)argv, out, 10);
