@@ -114,6 +114,9 @@ static int set_live(struct cmd *c, struct rnull_ctl_disk *cd) {
       return fail(c, -EINVAL, "%s: power: use 'power %s on|off'", disk, disk);
     if (!rnull_option_find(k))
       return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", disk, k);
+    if (!strcmp(k, "name"))
+      return fail(c, -EINVAL, "%s: name: cannot be set: the name is given by create (%s)", disk,
+                  "create NAME");
     if (!rnull_null_key_is_live(k))
       return fail(c, -EBUSY, "%s: %s: can only change while the disk is powered off", disk, k);
     struct rnull_config next = cd->cfg;

@@ -114,6 +114,38 @@ START_TEST(latency_changes_live) {
 }
 END_TEST
 
+START_TEST(timeout_ms_and_completion_nsec_change_live) {
+  const char *kv[] = {"size=1M", "irqmode=timer", "completion_nsec=1000", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  struct rnull_hctx *h = rnull_disk_hctx(d, 0);
+  char err[RNULL_ERR_LEN];
+  /* completion_nsec: the next request ends 1 ms after submission, not 1 us */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "completion_nsec", "1000000", err, sizeof err), 0);
+  struct rnull_io io = rd(0, 4096, 3);
+  unsigned before = atomic_load(&nr_ends);
+  ck_assert_int_eq(rnull_submit(h, &io, RNULL_SUBMIT_LAST), 0);
+  vclock_ns += 999000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before);
+  vclock_ns += 1000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 1);
+  /* timeout_ms: a lost request (timeout fault) ends after the new 5 ms */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "timeout", "1,100,0,1", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "timeout_ms", "5", err, sizeof err), 0);
+  io = rd(0, 4096, 4);
+  ck_assert_int_eq(rnull_submit(h, &io, RNULL_SUBMIT_LAST), 0);
+  vclock_ns += 4000000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 1);
+  vclock_ns += 1000001;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 2);
+  ck_assert_int_lt(last_status(), 0);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 /* ---- changes racing with I/O ---- */
 
 #define THREADS 3
@@ -222,6 +254,7 @@ int main(void) {
   tcase_add_test(tc, refusals_say_why);
   tcase_add_test(tc, badblocks_edit_live_and_offline);
   tcase_add_test(tc, latency_changes_live);
+  tcase_add_test(tc, timeout_ms_and_completion_nsec_change_live);
   tcase_add_test(tc, changes_racing_with_io);
   suite_add_tcase(s, tc);
   return run_suite(s);
