@@ -54,7 +54,10 @@ expect_err() {
 
 if [ "$FE" = plugin ]; then
   command -v nbdkit >/dev/null || { echo "SKIP: nbdkit missing"; exit 77; }
-  nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=64M nr_devices=2 >"$T/server.log" 2>&1 &
+  # RNULL_NBDKIT_ENV: a sanitizer's runtime for nbdkit alone (CMake sets it)
+  # shellcheck disable=SC2086 # VAR=value words on purpose
+  env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=64M nr_devices=2 \
+    >"$T/server.log" 2>&1 &
 else
   "$SERVER" -f --unix "$SOCK" --control "$CTL" size=64M nr_devices=2 >"$T/server.log" 2>&1 &
 fi
