@@ -26,12 +26,24 @@ int tls_make_certs(struct harness *h, char *dir, size_t len) {
 }
 
 int tls_srv_start_tcp(struct harness *h, ...) {
-  const char *argv[SRV_MAX_ARGS + 8] = {srv_path(), "-f", "--bind", "127.0.0.1", "--port", "0"};
-  int n = 6;
+  const char *argv[SRV_MAX_ARGS + 16];
+  int n = 0;
+  /* RNULL_SERVER_WRAPPER (e.g. valgrind), as srv_start honours it */
+  static char words[512];
+  const char *env = getenv("RNULL_SERVER_WRAPPER");
+  if (env && strlen(env) < sizeof(words)) {
+    strcpy(words, env);
+    for (char *save = NULL, *w = strtok_r(words, " ", &save); w && n < 8;
+         w = strtok_r(NULL, " ", &save))
+      argv[n++] = w;
+  }
+  const char *fixed[] = {srv_path(), "-f", "--bind", "127.0.0.1", "--port", "0"};
+  for (size_t i = 0; i < 6; i++)
+    argv[n++] = fixed[i];
   va_list ap;
   va_start(ap, h);
   const char *a;
-  while (n < SRV_MAX_ARGS && (a = va_arg(ap, const char *)))
+  while (n < SRV_MAX_ARGS + 8 && (a = va_arg(ap, const char *)))
     argv[n++] = a;
   va_end(ap);
   argv[n] = NULL;
