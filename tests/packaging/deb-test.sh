@@ -46,6 +46,7 @@ has() { # PACKAGE PATTERN...
 }
 for p in "${PKGS[@]}"; do [ -f "$(ls "$T"/debs/"$p"_*.deb 2>/dev/null)" ] || bad "no $p package"; done
 has rnull-server /usr/bin/rnull-server /usr/sbin/rnull-attach /usr/share/man/man1/rnull-server.1 \
+  /usr/bin/rnull-ctl /usr/share/man/man1/rnull-ctl.1 \
   /usr/lib/systemd/system/rnull-server.service
 has nbdkit-plugin-rnull "$plugindir/nbdkit-rnull-plugin.so" /usr/share/man/man1/nbdkit-rnull-plugin.1
 has librnull0 '/usr/lib.*/librnull\.so\.0' '/usr/lib.*/librnull-nbd\.so\.0'

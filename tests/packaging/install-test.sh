@@ -24,11 +24,12 @@ check() {
   local p=$root$prefix attach plugin out dump f u exe page found files nbdkit_dir pc_dir
   # Files, and the kind each must be.
   [ -x "$p/bin/rnull-server" ] || bad "$prefix/bin/rnull-server missing or not executable"
+  [ -x "$p/bin/rnull-ctl" ] || bad "$prefix/bin/rnull-ctl missing or not executable"
   attach=$(ls "$p"/bin/rnull-attach "$p"/sbin/rnull-attach 2>/dev/null)
   [ "$(echo "$attach" | grep -c .)" = 1 ] && [ -x "$attach" ] ||
     bad "rnull-attach: expected exactly one executable in bin/ or sbin/, got: ${attach:-none}"
   for f in share/man/man1/rnull-server.1 share/man/man1/nbdkit-rnull-plugin.1 \
-    share/man/man1/rnull-attach.1 "$unitdir/rnull-server.socket" \
+    share/man/man1/rnull-attach.1 share/man/man1/rnull-ctl.1 "$unitdir/rnull-server.socket" \
     "$unitdir/rnull-server.service" "$unitdir/rnull-server@.socket" \
     "$unitdir/rnull-server@.service" share/doc/rnull/README.md \
     share/doc/rnull/README.plugin.md share/doc/rnull/README.rnull-attach.md \
@@ -83,7 +84,7 @@ check() {
   done
 
   # man finds the installed pages by name.
-  for page in rnull-server nbdkit-rnull-plugin rnull-attach; do
+  for page in rnull-server nbdkit-rnull-plugin rnull-attach rnull-ctl; do
     found=$(MANPATH=$p/share/man man -w "$page" 2>/dev/null)
     [ "$found" = "$p/share/man/man1/$page.1" ] || bad "man -w $page: '$found'"
   done

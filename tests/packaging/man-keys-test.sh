@@ -75,6 +75,15 @@ for v in $("$attach" --help | grep -oE '\$[A-Z_]+' | tr -d '$' | sort -u); do
   section "$atext" ENVIRONMENT | grep -qE "^ +$v$" || bad "rnull-attach.1: $v not in ENVIRONMENT"
 done
 
+# rnull-ctl: every command its --help lists has an entry in COMMANDS.
+ctl_bin=$(dirname "$server")/rnull-ctl
+if [ -x "$ctl_bin" ]; then
+  ctext=$(render rnull-ctl)
+  for c in $("$ctl_bin" --help | sed -n 's/^  \([a-z]\+\) .*/\1/p'); do
+    section "$ctext" COMMANDS | grep -qE "^ +$c( |$)" || bad "rnull-ctl.1: command $c not in COMMANDS"
+  done
+fi
+
 # nbdkit 1.32.5's abort, where it is fixed, and the workaround.
 ptext=$(render nbdkit-rnull-plugin | tr -s ' \n' ' ')
 for s in "raw_send_socket: Assertion 'sock >= 0'" "1.32.5" "1.33.10" "--threads=1"; do
