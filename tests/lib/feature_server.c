@@ -13,35 +13,26 @@ static const char *server_path(void) {
 
 const char *feature_frontend(void) { return server_path() ? "rnull-server" : "nbdkit"; }
 
-void feature_argv(const char **argv, const char *sock, const char *const *args,
-                  const char *const *wrapper) {
-  const char *srv = server_path();
+int feature_argv(const char **argv, const char *sock, const char *const *args,
+                 const char *const *wrapper) {
+  const char *keys[PLUGIN_MAX_ARGS];
   int n = 0;
 
-  if (!srv) {
-    plugin_set_wrapper(wrapper);
-    plugin_argv(argv, sock, args);
-    plugin_set_wrapper(NULL);
-    return;
-  }
-  for (int i = 0; wrapper && wrapper[i] && n < PLUGIN_MAX_ARGS - 8; i++)
-    argv[n++] = wrapper[i];
-  argv[n++] = srv;
-  argv[n++] = "-f";
-  if (sock) {
-    argv[n++] = "--unix";
-    argv[n++] = sock;
-  }
+  if (!server_path())
+    return frontend_argv(FRONTEND_PLUGIN, argv, PLUGIN_MAX_ARGS, sock, args, wrapper);
+  /* The same keys; nbdkit's options left out (but --help). */
   for (int i = 0; args[i] && n < PLUGIN_MAX_ARGS - 1; i++)
     if (args[i][0] != '-' || strcmp(args[i], "--help") == 0)
-      argv[n++] = args[i];
-  argv[n] = NULL;
+      keys[n++] = args[i];
+  keys[n] = NULL;
+  return frontend_argv(FRONTEND_SERVER, argv, PLUGIN_MAX_ARGS, sock, keys, wrapper);
 }
 
 int feature_serve(struct harness *h, const char *const *args, const char *const *wrapper) {
   const char *argv[PLUGIN_MAX_ARGS];
 
-  feature_argv(argv, h->sock, args, wrapper);
+  if (feature_argv(argv, h->sock, args, wrapper) < 0)
+    return -1;
   return harness_start(h, (char *const *)argv);
 }
 
@@ -55,8 +46,9 @@ int feature_run(const char *const *args, char **out) {
   if (harness_init(&h) < 0)
     return -1;
   snprintf(path, sizeof path, "%s/out.txt", h.dir);
-  feature_argv(argv, h.sock, args, NULL);
-  st = harness_run((char *const *)argv, path, 30);
+  st = -1;
+  if (feature_argv(argv, h.sock, args, NULL) >= 0)
+    st = harness_run((char *const *)argv, path, 30);
   *out = harness_read_file(path);
   harness_cleanup(&h);
   return st;

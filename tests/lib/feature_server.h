@@ -2,9 +2,10 @@
  * the given keys (via the integration harness), connect with base:allocation
  * and strict mode off, and tear everything down again, whatever happened.
  *
- * The front end is `nbdkit rnull.so` unless RNULL_FEATURE_SERVER names the
- * rnull-server binary: then that serves (same keys; nbdkit options, the
- * arguments starting with '-', are left out). */
+ * The front end is `nbdkit rnull.so` unless RNULL_FEATURE_SERVER is set
+ * (CTest sets it to the rnull-server binary): then rnull-server serves (same
+ * keys; nbdkit options, the arguments starting with '-', are left out). The
+ * argv is frontend.h's. */
 #ifndef RNULL_FEATURE_SERVER_H
 #define RNULL_FEATURE_SERVER_H
 
@@ -29,9 +30,10 @@ bool feature_expect_eq(long long a, long long b, const char *file, int line, con
 const char *feature_frontend(void);
 
 /* The argv that serves args on sock (NULL: no socket, e.g. for --help),
- * with the wrapper words first (NULL: none). argv has PLUGIN_MAX_ARGS. */
-void feature_argv(const char **argv, const char *sock, const char *const *args,
-                  const char *const *wrapper);
+ * with the wrapper words first (NULL: none). argv has PLUGIN_MAX_ARGS.
+ * Returns argc, or -1 (message printed). */
+int feature_argv(const char **argv, const char *sock, const char *const *args,
+                 const char *const *wrapper);
 
 /* Start the front end under h (already initialized), wrapped (may be NULL),
  * and wait for its socket. 0 or -1. */

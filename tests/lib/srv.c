@@ -15,32 +15,26 @@
 
 static const char *const *wrapper;
 
-const char *srv_path(void) { return RNULL_SERVER_PATH; }
-
 void srv_set_wrapper(const char *const *w) { wrapper = w; }
 
 int srv_startv(struct harness *h, const char *const *args) {
   const char *argv[SRV_MAX_ARGS + 16];
-  int n = 0;
-  for (int i = 0; wrapper && wrapper[i]; i++)
-    argv[n++] = wrapper[i];
   /* RNULL_SERVER_WRAPPER="valgrind -q --error-exitcode=99" runs every
    * server of these tests under a tool (words split on spaces). */
   static char env_words[512];
+  const char *env_wrapper[9];
   const char *env = getenv("RNULL_SERVER_WRAPPER");
+  int n = 0;
   if (!wrapper && env && strlen(env) < sizeof(env_words)) {
     strcpy(env_words, env);
     for (char *save = NULL, *w = strtok_r(env_words, " ", &save); w && n < 8;
          w = strtok_r(NULL, " ", &save))
-      argv[n++] = w;
+      env_wrapper[n++] = w;
   }
-  argv[n++] = srv_path();
-  argv[n++] = "-f";
-  argv[n++] = "--unix";
-  argv[n++] = h->sock;
-  for (int i = 0; args && args[i] && n < SRV_MAX_ARGS; i++)
-    argv[n++] = args[i];
-  argv[n] = NULL;
+  env_wrapper[n] = NULL;
+  if (frontend_argv(FRONTEND_SERVER, argv, SRV_MAX_ARGS + 16, h->sock, args,
+                    wrapper ? wrapper : env_wrapper) < 0)
+    return -1;
   return harness_start(h, (char *const *)argv);
 }
 

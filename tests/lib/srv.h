@@ -8,15 +8,16 @@
 #include <stdint.h>
 
 #include "expect.h"
+#include "frontend.h"
 #include "harness.h"
 
 #define SRV_MAX_ARGS 64
 
-/* `rnull-server -f --unix h->sock args...` (NULL-terminated). 0 or -1. */
+/* `rnull-server -f --unix h->sock args...` (NULL-terminated; the argv of
+ * frontend.h). 0 or -1. */
 int srv_start(struct harness *h, ...);
 int srv_startv(struct harness *h, const char *const *args);
-/* The binary (RNULL_SERVER_PATH from the build). */
-const char *srv_path(void);
+/* The binary: srv_path() of frontend.h (RNULL_SERVER_PATH from the build). */
 /* Command words put in front of the server (e.g. valgrind), or NULL. Without
  * one, RNULL_SERVER_WRAPPER (space-separated words) is used if set. */
 void srv_set_wrapper(const char *const *wrapper);
