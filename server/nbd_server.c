@@ -76,10 +76,6 @@ static int check_buffer_memory(struct server *s, char *err, size_t errlen) {
              (unsigned long long)mt);
     return -EINVAL;
   }
-  /* mbps: a connection keeps at most one largest request's worth of bytes
-   * in the engine, so the throttle's FIFO serves connections in turn. */
-  if (rnull_disk_config(s->disk)->mbps)
-    s->fair_bytes = mt;
   return 0;
 }
 

@@ -93,7 +93,6 @@ struct server {
   struct rnull_tls_opts tls_opts; /* from the command line */
   struct rnull_tls tls;
   _Atomic uint64_t buf_used; /* payload buffer bytes held, all connections */
-  uint64_t fair_bytes;       /* mbps: bytes a connection may have in the engine (0 = no cap) */
 };
 
 /* loop.c */
