@@ -616,6 +616,15 @@ static enum send_result send_iov(struct conn *c, struct iovec *iov, int n, size_
 static bool flush_out(struct conn *c) {
   size_t w;
   enum send_result r;
+  if (c->tls && rnull_tls_unsent(c->tls)) {
+    int f = rnull_tls_flush(c->tls); /* ciphertext an earlier batch left */
+    if (f == -EIO) {
+      conn_abort(c);
+      return false;
+    }
+    if (f < 0)
+      return true;
+  }
   while (c->hs_out_sent < c->hs_out_len) {
     struct iovec v = {c->hs_out + c->hs_out_sent, c->hs_out_len - c->hs_out_sent};
     if ((r = send_iov(c, &v, 1, &w)) != SENT)
@@ -691,7 +700,7 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t len) {
 }
 
 static bool out_pending(const struct conn *c) {
-  return c->hs_out_sent < c->hs_out_len || c->out_head;
+  return c->hs_out_sent < c->hs_out_len || c->out_head || (c->tls && rnull_tls_unsent(c->tls));
 }
 
 static bool wants_read(const struct conn *c) {

@@ -18,6 +18,10 @@
 #define TLS_RECORD 16384u
 /* Ciphertext read ahead: many records per recv instead of two recvs each. */
 #define TLS_READ_AHEAD (64u * 1024)
+/* Ciphertext gathered from a batch of records, sent by one sendmsg. */
+#define TLS_WIRE (64u * 1024)
+/* Room one record takes on the wire at most (header, tag, padding). */
+#define TLS_RECORD_WIRE (TLS_RECORD + 512u)
 #define PSK_KX ":+ECDHE-PSK:+DHE-PSK:+PSK"
 
 struct psk_key {
@@ -41,6 +45,9 @@ struct rnull_tls_session {
   int fd;
   bool send_pending; /* a record is encrypted, not yet all sent */
   bool want_write;
+  bool gather;       /* push appends to wire instead of sending */
+  uint8_t *wire;     /* TLS_WIRE bytes, allocated on the first send */
+  size_t wpos, wend; /* ciphertext in wire not yet sent */
   size_t rpos, rend;
   uint8_t rbuf[TLS_READ_AHEAD];
   uint8_t stage[TLS_RECORD];
@@ -338,6 +345,20 @@ static int pull_timeout(gnutls_transport_ptr_t p, unsigned ms) {
 
 static ssize_t push(gnutls_transport_ptr_t p, const giovec_t *iov, int n) {
   struct rnull_tls_session *s = p;
+  if (s->gather) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+      total += iov[i].iov_len;
+    if (s->wend + total > TLS_WIRE) {
+      gnutls_transport_set_errno(s->gs, EAGAIN);
+      return -1;
+    }
+    for (int i = 0; i < n; i++) {
+      memcpy(s->wire + s->wend, iov[i].iov_base, iov[i].iov_len);
+      s->wend += iov[i].iov_len;
+    }
+    return (ssize_t)total;
+  }
   struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
   ssize_t w = sendmsg(s->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (w < 0)
@@ -414,31 +435,86 @@ ssize_t rnull_tls_recv(struct rnull_tls_session *s, void *buf, size_t len) {
   }
 }
 
-ssize_t rnull_tls_send(struct rnull_tls_session *s, const struct iovec *iov, int n) {
-  ssize_t r;
-  if (s->send_pending) {
-    r = gnutls_record_send(s->gs, NULL, 0); /* finish the record under way */
-  } else if (iov[0].iov_len >= TLS_RECORD) {
-    r = gnutls_record_send(s->gs, iov[0].iov_base, TLS_RECORD); /* no copy */
-  } else {
-    size_t len = 0;
-    for (int i = 0; i < n && len < TLS_RECORD; i++) {
-      size_t k = iov[i].iov_len < TLS_RECORD - len ? iov[i].iov_len : TLS_RECORD - len;
-      memcpy(s->stage + len, iov[i].iov_base, k);
-      len += k;
+/* Send the gathered ciphertext: 0 all sent, -EAGAIN socket full, -EIO. */
+static int wire_flush(struct rnull_tls_session *s) {
+  while (s->wpos < s->wend) {
+    ssize_t w = send(s->fd, s->wire + s->wpos, s->wend - s->wpos, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -EIO;
     }
-    r = gnutls_record_send(s->gs, s->stage, len);
+    s->wpos += (size_t)w;
   }
-  if (r >= 0) {
-    s->send_pending = s->want_write = false;
-    return r;
+  s->wpos = s->wend = 0;
+  return 0;
+}
+
+int rnull_tls_flush(struct rnull_tls_session *s) {
+  int r = wire_flush(s);
+  s->want_write = r == -EAGAIN;
+  return r;
+}
+
+/* One record of plaintext from iov after skip bytes: a pointer into iov when
+ * one piece holds a whole record, else gathered into stage. */
+static const void *record_at(struct rnull_tls_session *s, const struct iovec *iov, int n,
+                             size_t skip, size_t *len) {
+  int i = 0;
+  while (i < n && skip >= iov[i].iov_len)
+    skip -= iov[i++].iov_len;
+  if (i < n && iov[i].iov_len - skip >= TLS_RECORD) {
+    *len = TLS_RECORD;
+    return (const uint8_t *)iov[i].iov_base + skip; /* no copy */
   }
-  if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-    s->send_pending = true;
-    s->want_write = true;
-    return -EAGAIN;
+  size_t got = 0;
+  for (; i < n && got < TLS_RECORD; i++, skip = 0) {
+    size_t k = iov[i].iov_len - skip;
+    k = k < TLS_RECORD - got ? k : TLS_RECORD - got;
+    memcpy(s->stage + got, (const uint8_t *)iov[i].iov_base + skip, k);
+    got += k;
   }
-  return -EIO;
+  *len = got;
+  return s->stage;
+}
+
+ssize_t rnull_tls_send(struct rnull_tls_session *s, const struct iovec *iov, int n) {
+  if (!s->wire && !(s->wire = malloc(TLS_WIRE)))
+    return -EIO;
+  int f = wire_flush(s); /* what an earlier batch left */
+  if (f < 0) {
+    s->want_write = f == -EAGAIN;
+    return f;
+  }
+  size_t total = 0, taken = 0;
+  for (int i = 0; i < n; i++)
+    total += iov[i].iov_len;
+  /* Encrypt records into wire while they fit, then one sendmsg for all. */
+  s->gather = true;
+  ssize_t r = 0;
+  while (taken < total && s->wend + TLS_RECORD_WIRE <= TLS_WIRE) {
+    size_t len;
+    if (s->send_pending) {
+      r = gnutls_record_send(s->gs, NULL, 0); /* the record under way */
+    } else {
+      const void *p = record_at(s, iov, n, taken, &len);
+      r = gnutls_record_send(s->gs, p, len);
+    }
+    if (r < 0)
+      break;
+    s->send_pending = false;
+    taken += (size_t)r;
+  }
+  s->gather = false;
+  if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+    s->send_pending = true; /* (wire full: finished by the next call) */
+  else if (r < 0)
+    return -EIO;
+  f = wire_flush(s);
+  if (f == -EIO)
+    return -EIO;
+  s->want_write = f == -EAGAIN || s->send_pending;
+  return taken ? (ssize_t)taken : -EAGAIN;
 }
 
 bool rnull_tls_pending(const struct rnull_tls_session *s) {
@@ -447,9 +523,13 @@ bool rnull_tls_pending(const struct rnull_tls_session *s) {
 
 bool rnull_tls_want_write(const struct rnull_tls_session *s) { return s->want_write; }
 
+bool rnull_tls_unsent(const struct rnull_tls_session *s) {
+  return s->send_pending || s->wpos < s->wend;
+}
+
 void rnull_tls_bye(struct rnull_tls_session *s) {
-  if (s->send_pending)
-    return; /* a record half sent: close_notify cannot follow it */
+  if (rnull_tls_unsent(s))
+    return; /* records not all sent: close_notify cannot follow them */
   gnutls_bye(s->gs, GNUTLS_SHUT_WR); /* one try: the socket is non-blocking */
 }
 
@@ -459,5 +539,6 @@ void rnull_tls_session_free(struct rnull_tls_session *s) {
   if (s->gs)
     gnutls_deinit(s->gs);
   creds_put(s->creds);
+  free(s->wire);
   free(s);
 }

@@ -56,10 +56,17 @@ enum rnull_tls_step rnull_tls_handshake(struct rnull_tls_session *s);
 /* Decrypted bytes into buf: > 0 bytes, 0 at the peer's end, -EAGAIN, or
  * -EIO (the connection is lost). */
 ssize_t rnull_tls_recv(struct rnull_tls_session *s, void *buf, size_t len);
-/* Encrypt and send a prefix of iov (one TLS record; small pieces are
- * gathered so one record carries a batch of replies): bytes taken, -EAGAIN,
- * or -EIO. After -EAGAIN call again with the same leading bytes. */
+/* Encrypt a prefix of iov and send it: records of up to 16 KiB (small
+ * pieces gathered, so one record carries a batch of replies), their
+ * ciphertext gathered so one sendmsg carries up to 64 KiB of them. Returns
+ * the bytes taken (encrypted: the caller may drop them, even if some
+ * ciphertext still waits for the socket), -EAGAIN, or -EIO. After -EAGAIN
+ * call again with the same leading bytes. */
 ssize_t rnull_tls_send(struct rnull_tls_session *s, const struct iovec *iov, int n);
+/* Send ciphertext a previous rnull_tls_send left: 0, -EAGAIN or -EIO. */
+int rnull_tls_flush(struct rnull_tls_session *s);
+/* Is anything taken by rnull_tls_send not yet on the socket? */
+bool rnull_tls_unsent(const struct rnull_tls_session *s);
 /* Bytes received and not yet returned by rnull_tls_recv (the socket may not
  * be readable while these wait). */
 bool rnull_tls_pending(const struct rnull_tls_session *s);
