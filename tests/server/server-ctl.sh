@@ -200,6 +200,55 @@ check "other disks still served" 16777216 "$(nbdinfo --size "$(uri small)")"
 nbdinfo --size "$(uri big)" >/dev/null 2>&1 && bad "big served while off" || ok "big refused while off"
 grep -qE '^big +off ' <(ctl list) && ok "list: big off" || bad "list after power off"
 
+# --- power off with requests in flight: they complete (no lost reply), a
+# new request fails (ESHUTDOWN) or finds the connection closed ---
+ctl create slow size=16M irqmode=timer completion_nsec=400000000 || bad "create slow"
+cat >"$T/inflight.py" <<'PYEOF'
+import nbd, sys, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1])
+bufs = [nbd.Buffer(4096) for _ in range(8)]
+cookies = [h.aio_pread(b, i * 4096) for i, b in enumerate(bufs)]  # each ends 400 ms later
+time.sleep(0.1)  # (sent at once; let the front end take them in)
+print("submitted", flush=True)
+sys.stdin.readline()  # the host powers the disk off, then says go
+done = {}  # cookie -> "ok" or the error (a cookie is retired once seen)
+end = time.monotonic() + 10
+while len(done) < 8 and time.monotonic() < end:
+    h.poll(100)
+    for c in cookies:
+        if c not in done:
+            try:
+                if h.aio_command_completed(c):
+                    done[c] = "ok"
+            except nbd.Error as e:
+                done[c] = "error %s" % e.errno
+ok = sum(1 for v in done.values() if v == "ok")
+print("inflight_completed %d" % ok, flush=True)
+try:
+    h.pread(4096, 0); print("after: ok")
+except nbd.Error as e:
+    print("after: error %s" % e.errno)
+PYEOF
+coproc INFL { $PY "$T/inflight.py" "$(uri slow)" 2>&1; }
+BG+=("$INFL_PID")
+read -r -t 10 line <&"${INFL[0]}"
+[ "$line" = submitted ] || bad "in-flight probe did not start: $line"
+ctl power slow off >"$T/poweroff.out" 2>&1 &
+POFF=$!
+sleep 0.1
+echo go >&"${INFL[1]}"
+read -r -t 15 done_line <&"${INFL[0]}"
+read -r -t 15 after_line <&"${INFL[0]}"
+check "power off: the 8 requests in flight got their replies" "inflight_completed 8" "$done_line"
+case $after_line in
+"after: error"*) ok "power off: the next request fails ($after_line)" ;;
+*) bad "power off: the next request did not fail: '$after_line'" ;;
+esac
+for _ in $(seq 150); do kill -0 $POFF 2>/dev/null || break; sleep 0.1; done
+kill -0 $POFF 2>/dev/null && bad "power off still waiting 15 s after its client" ||
+  { wait $POFF && ok "power off returned once the client was gone" || bad "power off: $(cat "$T/poweroff.out")"; }
+ctl remove slow || bad "remove slow"
+
 # --- size change while off, power on, remove and re-create ---
 ctl set big size=2G && ctl power big on || bad "resize and power on"
 check "power on again: new size" 2147483648 "$(nbdinfo --size "$(uri big)")"
