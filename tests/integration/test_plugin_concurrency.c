@@ -8,10 +8,10 @@
 #include "expect.h"
 #include "plugin_server.h"
 
-#define BLOCK 4096u
+#include "geometry.h"
 #define INFLIGHT 256
 #define CONNS 4
-#define DISK (1ull << 30)
+#define BIG_DISK (1ull << 30) /* size=1G */
 #define HANG_GUARD_MS 60000
 
 static char bufs[CONNS][INFLIGHT][BLOCK];
@@ -25,7 +25,7 @@ static void run_parallel(struct nbd_handle **nbd, int conns, int n) {
 
   for (int c = 0; c < conns; c++)
     for (int i = 0; i < n; i++) {
-      uint64_t off = ((uint64_t)(c * INFLIGHT + i) * 7919u * BLOCK) % DISK;
+      uint64_t off = ((uint64_t)(c * INFLIGHT + i) * 7919u * BLOCK) % BIG_DISK;
 
       memset(bufs[c][i], 0xee, BLOCK);
       cookies[c][queued[c]] = nbd_aio_pread(nbd[c], bufs[c][i], BLOCK, off, NBD_NULL_COMPLETION, 0);

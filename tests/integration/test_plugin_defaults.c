@@ -9,7 +9,7 @@
 #include "plugin_server.h"
 
 #define GiB (1024ull * 1024 * 1024)
-#define BLOCK 4096u
+#include "geometry.h"
 
 static void check_size_and_limits(struct nbd_handle *nbd) {
   EXPECT_EQ_U64(nbd_get_size(nbd), 4 * GiB);

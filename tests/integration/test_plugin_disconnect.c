@@ -15,7 +15,7 @@
 #include "plugin_server.h"
 #include "stats_json.h"
 
-#define BLOCK 4096u
+#include "geometry.h"
 #define ABANDONED 8
 #define WAIT_MS 15000
 

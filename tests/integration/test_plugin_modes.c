@@ -11,8 +11,8 @@
 #include "plugin_server.h"
 #include "stats_json.h"
 
-#define BLOCK 4096u
-#define DISK (256ull << 20)
+#include "geometry.h"
+#define MODES_DISK (256ull << 20) /* size=256M */
 #define INFLIGHT 64
 #define HANG_GUARD_MS 60000
 
@@ -20,15 +20,15 @@ static void sequential(struct nbd_handle *nbd) {
   static char buf[16 * BLOCK];
   static const char zero[16 * BLOCK];
 
-  for (uint64_t off = 0; off < DISK; off += DISK / 16 - BLOCK) {
-    uint32_t len = off + sizeof buf <= DISK ? sizeof buf : BLOCK;
+  for (uint64_t off = 0; off < MODES_DISK; off += MODES_DISK / 16 - BLOCK) {
+    uint32_t len = off + sizeof buf <= MODES_DISK ? sizeof buf : BLOCK;
 
     memset(buf, 0xcc, sizeof buf);
     if (EXPECT_NBD_OK(nbd_pread(nbd, buf, len, off, 0)))
       EXPECT_MSG(memcmp(buf, zero, len) == 0, "zeros at %" PRIu64, off);
   }
   memset(buf, 0xcc, BLOCK);
-  if (EXPECT_NBD_OK(nbd_pread(nbd, buf, BLOCK, DISK - BLOCK, 0)))
+  if (EXPECT_NBD_OK(nbd_pread(nbd, buf, BLOCK, MODES_DISK - BLOCK, 0)))
     EXPECT(memcmp(buf, zero, BLOCK) == 0);
   EXPECT_NBD_OK(nbd_pwrite(nbd, buf, sizeof buf, BLOCK, LIBNBD_CMD_FLAG_FUA));
   EXPECT_NBD_OK(nbd_flush(nbd, 0));

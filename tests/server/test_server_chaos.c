@@ -16,8 +16,7 @@
 #include "nbd_proto.h"
 #include "srv.h"
 
-#define DISK (64ull << 20)
-#define BLOCK 4096u
+#include "geometry.h"
 #define CHAOS_THREADS 12
 #define CHAOS_ROUNDS 60
 #define GOOD_THREADS 2

@@ -10,8 +10,7 @@
 
 #include "srv.h"
 
-#define DISK (64ull << 20)
-#define BLOCK 4096u
+#include "geometry.h"
 
 static char buf[32u << 20];
 

@@ -14,7 +14,7 @@
 #include "nbd_proto.h"
 #include "srv.h"
 
-#define BLOCK 4096u
+#include "geometry.h"
 
 /* Issue n aio reads of len at spread offsets, wait for all; returns how many
  * completed without error. */

@@ -12,7 +12,7 @@
 #include "srv.h"
 
 #define PIB (1ull << 50)
-#define BLOCK 4096u
+#include "geometry.h"
 
 static uint8_t buf[BLOCK];
 

@@ -12,7 +12,7 @@
 
 #include "srv.h"
 
-#define BLOCK 4096u
+#include "geometry.h"
 
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 

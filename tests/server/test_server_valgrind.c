@@ -11,7 +11,7 @@
 #include "nbd_proto.h"
 #include "srv.h"
 
-#define BLOCK 4096u
+#include "geometry.h"
 
 static char buf[1u << 20];
 
