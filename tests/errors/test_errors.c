@@ -32,12 +32,26 @@ static int serve(struct harness *h, const char *const *keys) {
   return 0;
 }
 
-/* Stop the front end, expecting a clean exit on SIGTERM. */
+/* Stop the front end, expecting a clean exit on SIGTERM. Under a sanitizer
+ * nbdkit itself can hang in exit() after clients vanished (libp11-kit's
+ * destructor, see README's known issues): there the statistics the plugin
+ * prints at unload are the proof, as in plugin_hostile. */
 static void stop(struct harness *h, const char *what) {
-  int st = harness_stop(h);
+#ifdef RNULL_SANITIZED
+  if (fe == FRONTEND_PLUGIN) {
+    h->stop_timeout_ms = 5000;
+    harness_stop(h);
+    char *log = harness_read_file(h->log);
+    EXPECT_MSG(strstr(log, "statistics") != NULL, "%s: the plugin was unloaded", what);
+    free(log);
+  } else
+#endif
+  {
+    int st = harness_stop(h);
 
-  EXPECT_MSG(st == 0, "%s: %s exits cleanly on SIGTERM (wait status 0x%x)", what,
-             frontend_name(fe), st);
+    EXPECT_MSG(st == 0, "%s: %s exits cleanly on SIGTERM (wait status 0x%x)", what,
+               frontend_name(fe), st);
+  }
   if (expect_failures)
     harness_dump_log(h);
   harness_cleanup(h);
