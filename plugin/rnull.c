@@ -128,11 +128,13 @@ static int rnull_after_fork(void) {
   return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
 }
 
+/* Our disk is listed once, as "": not again under its name. */
 static void add_export(void *exports, const char *name, const char *desc) {
-  nbdkit_add_export(exports, name, desc);
+  if (strcmp(name, rnull_disk_name(rnull_plugin_disk)) != 0)
+    nbdkit_add_export(exports, name, desc);
 }
 
-/* "" (our disk), then every powered disk of the registry by name. */
+/* "" (our disk), then every other powered disk of the registry by name. */
 static int rnull_list_exports(int readonly, int is_tls, struct nbdkit_exports *exports) {
   (void)readonly;
   (void)is_tls;
@@ -158,8 +160,8 @@ static void rnull_dump_plugin(void) {
   free(text);
 }
 
-/* The export name picks the disk ("" ours, else a powered disk of the
- * registry); a connection lives on one hw queue, as a CPU maps to one. */
+/* The export name picks the disk ("" or our disk's name: ours, else a
+ * powered disk of the registry); a connection lives on one hw queue, as a CPU maps to one. */
 static void *rnull_open(int readonly) {
   const char *name = nbdkit_export_name();
   struct rnull_plugin_conn *c = calloc(1, sizeof *c);
@@ -170,8 +172,9 @@ static void *rnull_open(int readonly) {
     return NULL;
   }
   c->disk = rnull_plugin_disk;
-  if (name && name[0]) {
-    c->cd = ctl ? rnull_ctl_get(ctl, name) : NULL;
+  /* without a registry any name is our disk, as before (and as nbdkit null) */
+  if (ctl && name && name[0] && strcmp(name, rnull_disk_name(rnull_plugin_disk)) != 0) {
+    c->cd = rnull_ctl_get(ctl, name);
     if (!c->cd) {
       nbdkit_error("%s: no such disk, or powered off", name);
       free(c);

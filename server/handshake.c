@@ -310,7 +310,7 @@ static enum rnull_hs_result option(struct rnull_hs *hs, uint32_t opt, const uint
     }
     /* the default export, then the others (room kept for the ACK) */
     struct list_out lo = {out, outlen, *outlen + RNULL_HS_REPLY_MAX - NBD_OREP_HDR_SIZE};
-    list_one(&lo, hs->exp->name, "");
+    list_one(&lo, hs->exp->name, hs->exp->description ? hs->exp->description : "");
     if (hs->more && hs->more->list)
       hs->more->list(hs->more->ctx, list_one, &lo);
     reply(out, outlen, opt, NBD_REP_ACK, NULL, 0);

@@ -72,24 +72,16 @@ static void test_unknown_option_then_list(void) {
     EXPECT_EQ_U64(type, NBD_REP_ERR_UNSUP);
     raw_skip(fd, len);
   }
-  /* The session goes on: LIST names the default export, "", then the disk
-   * by its name, rnullb0, with its description. */
+  /* The session goes on: LIST names the default export, "", once (the disk
+   * behind it is not listed again under its name), with its description. */
   EXPECT(raw_opt(fd, NBD_OPT_LIST, NULL, 0) == 0);
   if (EXPECT(raw_opt_reply(fd, NBD_OPT_LIST, &type, &len) == 0)) {
     EXPECT_EQ_U64(type, NBD_REP_SERVER);
-    EXPECT_EQ_U64(len, 4);
-    uint8_t d[4];
-    if (raw_recv(fd, d, 4) == 4)
-      EXPECT_EQ_U64(nbd_get32(d), 0);
-  }
-  if (EXPECT(raw_opt_reply(fd, NBD_OPT_LIST, &type, &len) == 0)) {
-    EXPECT_EQ_U64(type, NBD_REP_SERVER);
     uint8_t d[128] = {0};
-    EXPECT(len > 11 && len < sizeof d);
+    EXPECT(len > 4 && len < sizeof d);
     if (len < sizeof d && raw_recv(fd, d, len) == (ssize_t)len) {
-      EXPECT_EQ_U64(nbd_get32(d), 7);
-      EXPECT(memcmp(d + 4, "rnullb0", 7) == 0);
-      EXPECT(strstr((char *)d + 11, "rnull disk rnullb0") != NULL);
+      EXPECT_EQ_U64(nbd_get32(d), 0);
+      EXPECT(strstr((char *)d + 4, "rnull disk rnullb0") != NULL);
     }
   }
   if (EXPECT(raw_opt_reply(fd, NBD_OPT_LIST, &type, &len) == 0))
