@@ -229,16 +229,21 @@ try:
 except nbd.Error as e:
     print("after: error %s" % e.errno)
 PYEOF
-coproc INFL { $PY "$T/inflight.py" "$(uri slow)" 2>&1; }
-BG+=("$INFL_PID")
-read -r -t 10 line <&"${INFL[0]}"
+# FIFOs, not a coproc: a probe that dies early must fail a check, not unset
+# the coproc's variables under bash's feet.
+mkfifo "$T/infl.in" "$T/infl.out"
+exec 7<>"$T/infl.out" 8<>"$T/infl.in"
+$PY "$T/inflight.py" "$(uri slow)" <"$T/infl.in" >"$T/infl.out" 2>&1 &
+BG+=("$!")
+read -r -t 10 line <&7
 [ "$line" = submitted ] || bad "in-flight probe did not start: $line"
 ctl power slow off >"$T/poweroff.out" 2>&1 &
 POFF=$!
 sleep 0.1
-echo go >&"${INFL[1]}"
-read -r -t 15 done_line <&"${INFL[0]}"
-read -r -t 15 after_line <&"${INFL[0]}"
+echo go >&8
+read -r -t 15 done_line <&7
+read -r -t 15 after_line <&7
+exec 7>&- 8>&-
 check "power off: the 8 requests in flight got their replies" "inflight_completed 8" "$done_line"
 case $after_line in
 "after: error"*) ok "power off: the next request fails ($after_line)" ;;
