@@ -70,6 +70,7 @@ static int init_hctx(struct rnull_disk *d, struct rnull_hctx *h, unsigned i, cha
   h->depth = depth;
   h->driver_data = d->driver_data;
   pthread_mutex_init(&h->lock, NULL);
+  pthread_mutex_init(&h->kick_lock, NULL);
   pthread_cond_init(&h->tag_freed, NULL);
   char *pdus = d->pdus ? (char *)d->pdus + (size_t)i * depth * ops->cmd_size : NULL;
   int r = rnull_tagset_init(h, pdus, ops->cmd_size);
@@ -143,6 +144,7 @@ void rnull_disk_destroy(struct rnull_disk *d) {
       d->ops->exit_hctx(h, i);
     rnull_tagset_exit(h);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->kick_lock);
     pthread_cond_destroy(&h->tag_freed);
   }
   if (d->ops && d->ops->free_disk)

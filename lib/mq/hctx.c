@@ -208,9 +208,12 @@ int rnull_hctx_poll(struct rnull_hctx *h) { return h->disk->ops->poll ? h->disk-
 
 uint64_t rnull_hctx_now(struct rnull_hctx *h) { return disk_now(h->disk); }
 void *rnull_hctx_driver_data(const struct rnull_hctx *h) { return h->driver_data; }
+/* Under kick_lock: once this returns, no call of the old kick is running. */
 void rnull_hctx_set_kick(struct rnull_hctx *h, rnull_kick_fn kick, void *ctx) {
-  h->kick = kick;
+  pthread_mutex_lock(&h->kick_lock);
   h->kick_ctx = ctx;
+  atomic_store_explicit(&h->kick, kick, memory_order_relaxed);
+  pthread_mutex_unlock(&h->kick_lock);
 }
 void rnull_hctx_set_driver_data(struct rnull_hctx *h, void *data) { h->driver_data = data; }
 unsigned rnull_hctx_index(const struct rnull_hctx *h) { return h->idx; }

@@ -49,8 +49,11 @@ struct rnull_hctx {
   bool shutdown;
   struct rnull_stats_live stats;
   void *driver_data;  /* the disk's, unless init_hctx set another */
-  rnull_kick_fn kick; /* the front end's wake-up, or NULL */
+  /* the front end's wake-up, or NULL; kick_lock pairs it with its ctx and
+   * keeps a call in progress from outliving rnull_hctx_set_kick(NULL) */
+  _Atomic(rnull_kick_fn) kick;
   void *kick_ctx;
+  pthread_mutex_t kick_lock;
 };
 
 struct rnull_disk {
@@ -90,8 +93,13 @@ static inline void hctx_timer_del(struct rnull_hctx *h, struct rnull_rq *rq) {
 
 /* Wake the front end (no lock held) if first: the deadline moved earlier. */
 static inline void hctx_kick(struct rnull_hctx *h, bool first) {
-  if (first && h->kick)
-    h->kick(h, h->kick_ctx);
+  if (!first || !atomic_load_explicit(&h->kick, memory_order_relaxed))
+    return; /* the common case decided without the lock */
+  pthread_mutex_lock(&h->kick_lock);
+  rnull_kick_fn kick = atomic_load_explicit(&h->kick, memory_order_relaxed);
+  if (kick)
+    kick(h, h->kick_ctx);
+  pthread_mutex_unlock(&h->kick_lock);
 }
 
 /* The in-flight (timeout) list, in dispatch order, lock held. A request
