@@ -206,9 +206,7 @@ static const char *rnull_export_description(void *handle) {
 }
 
 /* Capacity in bytes. */
-static int64_t rnull_get_size(void *handle) {
-  return (int64_t)rnull_disk_size(DISK(handle));
-}
+static int64_t rnull_get_size(void *handle) { return (int64_t)rnull_disk_size(DISK(handle)); }
 
 /* Logical block, physical block, largest request: the queue limits. */
 static int rnull_block_size(void *handle, uint32_t *minimum, uint32_t *preferred,
@@ -220,14 +218,10 @@ static int rnull_block_size(void *handle, uint32_t *minimum, uint32_t *preferred
 }
 
 /* readonly=1 makes nbdkit refuse writes before they reach us. */
-static int rnull_can_write(void *handle) {
-  return !rnull_disk_readonly(DISK(handle));
-}
+static int rnull_can_write(void *handle) { return !rnull_disk_readonly(DISK(handle)); }
 
 /* rotational=1 advertises a spinning disk. */
-static int rnull_is_rotational(void *handle) {
-  return rnull_disk_rotational(DISK(handle));
-}
+static int rnull_is_rotational(void *handle) { return rnull_disk_rotational(DISK(handle)); }
 
 /* Flush is a request like any other (it takes a tag). */
 static int rnull_can_flush(void *handle) {
@@ -242,9 +236,7 @@ static int rnull_can_fua(void *handle) {
 }
 
 /* Only when the disk offers discard. */
-static int rnull_can_trim(void *handle) {
-  return rnull_disk_can_discard(DISK(handle));
-}
+static int rnull_can_trim(void *handle) { return rnull_disk_can_discard(DISK(handle)); }
 
 /* Write zeroes is always a native request. */
 static int rnull_can_zero(void *handle) {
@@ -253,9 +245,7 @@ static int rnull_can_zero(void *handle) {
 }
 
 /* Fast zero only where the store zeroes without writing. */
-static int rnull_can_fast_zero(void *handle) {
-  return rnull_disk_can_fast_zero(DISK(handle));
-}
+static int rnull_can_fast_zero(void *handle) { return rnull_disk_can_fast_zero(DISK(handle)); }
 
 /* Cache requests reach the engine (counted like any request). */
 static int rnull_can_cache(void *handle) {

@@ -5,17 +5,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <fuse.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -30,7 +30,7 @@ struct rnull_configfs {
   struct fuse *fuse;
   pthread_t thread;
   char dir[4096];
-  pthread_mutex_t lock; /* index table */
+  pthread_mutex_t lock;                       /* index table */
   char index[MAX_INDEX][RNULL_DISK_NAME_LEN]; /* "" = free */
 };
 
@@ -267,8 +267,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi) {
   return 0;
 }
 
-static int fs_read(const char *path, char *buf, size_t size, off_t off,
-                   struct fuse_file_info *fi) {
+static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
   (void)fi;
   struct rnull_configfs *fs = fs_of();
   char disk[RNULL_DISK_NAME_LEN], text[4096];

@@ -57,31 +57,31 @@ enum rnull_hs_phase {
 enum rnull_hs_tls { RNULL_HS_TLS_OFF, RNULL_HS_TLS_ON, RNULL_HS_TLS_REQUIRE };
 
 struct rnull_hs {
-  const struct rnull_hs_export *exp;    /* the default export */
-  const struct rnull_hs_exports *more;  /* the others, or NULL */
-  const struct rnull_hs_export *cur;    /* last named (after GO: the chosen one) */
-  struct rnull_hs_export found;         /* cur when more found it */
+  const struct rnull_hs_export *exp;   /* the default export */
+  const struct rnull_hs_exports *more; /* the others, or NULL */
+  const struct rnull_hs_export *cur;   /* last named (after GO: the chosen one) */
+  struct rnull_hs_export found;        /* cur when more found it */
   char found_name[RNULL_HS_NAME_MAX + 1];
   char found_desc[RNULL_HS_DESC_MAX + 1];
   enum rnull_hs_phase phase;
-  bool no_zeroes;  /* client set NBD_FLAG_C_NO_ZEROES */
-  bool structured; /* structured replies: NBD_OPT_STRUCTURED_REPLY or
-                      NBD_OPT_EXTENDED_HEADERS acknowledged */
-  bool extended;   /* NBD_OPT_EXTENDED_HEADERS acknowledged */
-  bool meta;       /* base:allocation selected */
-  bool refuse;     /* at the connection limit: error every option */
-  bool shutdown;   /* server shutting down: NBD_REP_ERR_SHUTDOWN, then close */
+  bool no_zeroes;        /* client set NBD_FLAG_C_NO_ZEROES */
+  bool structured;       /* structured replies: NBD_OPT_STRUCTURED_REPLY or
+                            NBD_OPT_EXTENDED_HEADERS acknowledged */
+  bool extended;         /* NBD_OPT_EXTENDED_HEADERS acknowledged */
+  bool meta;             /* base:allocation selected */
+  bool refuse;           /* at the connection limit: error every option */
+  bool shutdown;         /* server shutting down: NBD_REP_ERR_SHUTDOWN, then close */
   enum rnull_hs_tls tls; /* set by the caller after rnull_hs_init */
   bool tls_acked;        /* NBD_OPT_STARTTLS acknowledged (TLS handshake next) */
   bool tls_up;           /* the TLS handshake completed */
-  uint16_t flags;  /* transmission flags sent on entering transmission */
+  uint16_t flags;        /* transmission flags sent on entering transmission */
 };
 
 enum rnull_hs_result {
-  RNULL_HS_MORE,  /* incomplete message: feed more bytes (nothing consumed) */
-  RNULL_HS_OK,    /* one message handled; call again with the rest */
-  RNULL_HS_GO,    /* transmission starts right after the consumed bytes */
-  RNULL_HS_CLOSE, /* send what is in out, then close the connection */
+  RNULL_HS_MORE,     /* incomplete message: feed more bytes (nothing consumed) */
+  RNULL_HS_OK,       /* one message handled; call again with the rest */
+  RNULL_HS_GO,       /* transmission starts right after the consumed bytes */
+  RNULL_HS_CLOSE,    /* send what is in out, then close the connection */
   RNULL_HS_STARTTLS, /* send what is in out (the ACK), then the TLS handshake;
                         the caller feeds nothing until rnull_hs_tls_up */
 };

@@ -34,7 +34,7 @@ struct args {
   struct rnull_config cfg;
   bool foreground;
   const char *pidfile;
-  bool readonly; /* -r: wins over every readonly= key */
+  bool readonly;            /* -r: wins over every readonly= key */
   const char *control_path; /* --control */
   const char *configfs_dir; /* --configfs */
   unsigned nr_devices;      /* nr_devices=N */

@@ -110,7 +110,8 @@ static int load_key_pair(struct rnull_tls_creds *c, const char *cert, const char
     snprintf(err, errlen, "--tls-certificates: %s: %s", key, gnutls_strerror(r));
   if (pk)
     gnutls_x509_privkey_deinit(pk);
-  if (r >= 0 && (r = gnutls_certificate_set_x509_key_mem(c->x509, &cd, &kd, GNUTLS_X509_FMT_PEM)) < 0)
+  if (r >= 0 &&
+      (r = gnutls_certificate_set_x509_key_mem(c->x509, &cd, &kd, GNUTLS_X509_FMT_PEM)) < 0)
     snprintf(err, errlen, "--tls-certificates: %s does not match %s: %s", key, cert,
              gnutls_strerror(r));
   gnutls_free(cd.data);
@@ -132,12 +133,14 @@ static int load_x509(struct rnull_tls_creds *c, const char *dir, bool verify, ch
     snprintf(err, errlen, "--tls-certificates: %s", gnutls_strerror(r));
     return -1;
   }
-  if (has_ca && (r = gnutls_certificate_set_x509_trust_file(c->x509, ca, GNUTLS_X509_FMT_PEM)) <= 0) {
+  if (has_ca &&
+      (r = gnutls_certificate_set_x509_trust_file(c->x509, ca, GNUTLS_X509_FMT_PEM)) <= 0) {
     snprintf(err, errlen, "--tls-certificates: %s: %s", ca,
              r == 0 ? "no certificate in the file" : gnutls_strerror(r));
     return -1;
   }
-  if (has_crl && (r = gnutls_certificate_set_x509_crl_file(c->x509, crl, GNUTLS_X509_FMT_PEM)) < 0) {
+  if (has_crl &&
+      (r = gnutls_certificate_set_x509_crl_file(c->x509, crl, GNUTLS_X509_FMT_PEM)) < 0) {
     snprintf(err, errlen, "--tls-certificates: %s: %s", crl, gnutls_strerror(r));
     return -1;
   }
@@ -529,7 +532,7 @@ bool rnull_tls_unsent(const struct rnull_tls_session *s) {
 
 void rnull_tls_bye(struct rnull_tls_session *s) {
   if (rnull_tls_unsent(s))
-    return; /* records not all sent: close_notify cannot follow them */
+    return;                          /* records not all sent: close_notify cannot follow them */
   gnutls_bye(s->gs, GNUTLS_SHUT_WR); /* one try: the socket is non-blocking */
 }
 

@@ -159,4 +159,3 @@ void rnull_req_to_io(const struct rnull_nbd_req *r, struct rnull_io *io) {
     break;
   }
 }
-

@@ -16,25 +16,24 @@ struct client_opt {
 };
 
 static const struct client_opt client_opts[] = {
-    {"b", "block-size", true},  {"t", "timeout", true},     {"N", "name", true},
-    {"B", "size", true},        {"C", "connections", true}, {"F", "certfile", true},
-    {"K", "keyfile", true},     {"A", "cacertfile", true},  {"H", "tlshostname", true},
-    {"s", "swap", false},       {"S", "sdp", false},        {"p", "persist", false},
-    {"n", "nofork", false},     {"m", "systemd-mark", false}, {"L", "nonetlink", false},
-    {"R", "readonly", false},   {"P", "preinit", false},    {"x", "enable-tls", false},
-    {"u", "unix", false},       {"y", "priority", true},
+    {"b", "block-size", true}, {"t", "timeout", true},       {"N", "name", true},
+    {"B", "size", true},       {"C", "connections", true},   {"F", "certfile", true},
+    {"K", "keyfile", true},    {"A", "cacertfile", true},    {"H", "tlshostname", true},
+    {"s", "swap", false},      {"S", "sdp", false},          {"p", "persist", false},
+    {"n", "nofork", false},    {"m", "systemd-mark", false}, {"L", "nonetlink", false},
+    {"R", "readonly", false},  {"P", "preinit", false},      {"x", "enable-tls", false},
+    {"u", "unix", false},      {"y", "priority", true},
 };
 
 /* Options that make nbd-client do something other than connect a device. */
 static const struct client_opt passthrough_opts[] = {
-    {"d", "disconnect", true}, {"c", "check", true},    {"l", "list", true},
+    {"d", "disconnect", true}, {"c", "check", true}, {"l", "list", true},
     {"V", "version", false},   {"h", "help", false},
 };
 
 /* Match "-x", "-long", "--long" or "--long=value"; *inline_value gets the
  * text after '=' when present. */
-static bool opt_matches(const char *arg, const struct client_opt *o, const char **inline_value)
-{
+static bool opt_matches(const char *arg, const struct client_opt *o, const char **inline_value) {
   const char *name = arg + 1;
   *inline_value = NULL;
   if (strcmp(name, o->shrt) == 0)
@@ -54,8 +53,7 @@ static bool opt_matches(const char *arg, const struct client_opt *o, const char 
 }
 
 static const struct client_opt *find_exact(const struct client_opt *table, size_t n,
-                                           const char *arg, const char **inline_value)
-{
+                                           const char *arg, const char **inline_value) {
   for (size_t i = 0; i < n; i++)
     if (opt_matches(arg, &table[i], inline_value))
       return &table[i];
@@ -66,8 +64,7 @@ static const struct client_opt *find_exact(const struct client_opt *table, size_
  * exact and long name failed, so "-timeout" is never "-t imeout" and
  * "-connections" never "-c onnections". */
 static const struct client_opt *find_attached(const struct client_opt *table, size_t n,
-                                              const char *arg, const char **inline_value)
-{
+                                              const char *arg, const char **inline_value) {
   for (size_t i = 0; i < n; i++)
     if (table[i].has_value && arg[1] == table[i].shrt[0] && arg[2] != '\0') {
       *inline_value = arg + 2;
@@ -78,8 +75,7 @@ static const struct client_opt *find_attached(const struct client_opt *table, si
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
 
-static bool is_ours(const char *arg)
-{
+static bool is_ours(const char *arg) {
   return strcmp(arg, "--dry-run") == 0 || strcmp(arg, "--nbd-client") == 0 ||
          strncmp(arg, "--nbd-client=", 13) == 0 || strcmp(arg, "--help") == 0 ||
          strcmp(arg, "--version") == 0 || strcmp(arg, "--tls-certificates") == 0 ||
@@ -88,8 +84,7 @@ static bool is_ours(const char *arg)
 
 /* --name VALUE or --name=VALUE (one of ours). NULL with err set if missing. */
 static const char *our_value(int argc, char **argv, int *i, size_t namelen, const char *what,
-                             char *err, int errlen)
-{
+                             char *err, int errlen) {
   const char *arg = argv[*i];
   if (arg[namelen] == '=')
     return arg + namelen + 1;
@@ -99,16 +94,14 @@ static const char *our_value(int argc, char **argv, int *i, size_t namelen, cons
   return NULL;
 }
 
-void attach_args_free(struct attach_args *a)
-{
+void attach_args_free(struct attach_args *a) {
   free(a->opts);
   free(a->argv);
   a->opts = a->argv = NULL;
   a->nopts = a->nargv = 0;
 }
 
-int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, int errlen)
-{
+int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, int errlen) {
   memset(a, 0, sizeof(*a));
   a->export_name = "";
   a->mode = ATTACH_CONNECT;
@@ -229,25 +222,27 @@ int attach_parse_args(int argc, char **argv, struct attach_args *a, char *err, i
   return 0;
 }
 
-void attach_usage(FILE *out)
-{
-  fputs("usage: rnull-attach [--dry-run] [--nbd-client PATH] HOST [PORT] DEVICE [nbd-client options]\n"
-        "       rnull-attach [--dry-run] [--nbd-client PATH] -unix SOCKET DEVICE [nbd-client options]\n"
-        "       rnull-attach -d DEVICE   (and nbd-client's other non-connect forms: passed through)\n"
-        "\n"
-        "Asks the NBD server for its minimum block size (NBD_OPT_GO with\n"
-        "NBD_INFO_BLOCK_SIZE) and runs nbd-client with the matching -b, so the\n"
-        "kernel's device has the server's logical sector size. A -b given here wins.\n"
-        "\n"
-        "  --dry-run          print the nbd-client command instead of running it\n"
-        "  --nbd-client PATH  nbd-client to run (default: $RNULL_NBD_CLIENT, PATH, /usr/sbin)\n"
-        "  --tls-certificates DIR\n"
-        "                     TLS with DIR/ca-cert.pem and, if there, DIR/client-cert.pem and\n"
-        "                     DIR/client-key.pem (libnbd's and qemu's client layout): passed\n"
-        "                     to nbd-client as -cacertfile/-certfile/-keyfile\n"
-        "  --help, --version\n"
-        "\n"
-        "With TLS (--tls-certificates, or nbd-client's -cacertfile, -certfile, -keyfile,\n"
-        "-tlshostname) the block size is asked over TLS with the same files and host name.\n",
-        out);
+void attach_usage(FILE *out) {
+  fputs(
+      "usage: rnull-attach [--dry-run] [--nbd-client PATH] HOST [PORT] DEVICE [nbd-client "
+      "options]\n"
+      "       rnull-attach [--dry-run] [--nbd-client PATH] -unix SOCKET DEVICE [nbd-client "
+      "options]\n"
+      "       rnull-attach -d DEVICE   (and nbd-client's other non-connect forms: passed through)\n"
+      "\n"
+      "Asks the NBD server for its minimum block size (NBD_OPT_GO with\n"
+      "NBD_INFO_BLOCK_SIZE) and runs nbd-client with the matching -b, so the\n"
+      "kernel's device has the server's logical sector size. A -b given here wins.\n"
+      "\n"
+      "  --dry-run          print the nbd-client command instead of running it\n"
+      "  --nbd-client PATH  nbd-client to run (default: $RNULL_NBD_CLIENT, PATH, /usr/sbin)\n"
+      "  --tls-certificates DIR\n"
+      "                     TLS with DIR/ca-cert.pem and, if there, DIR/client-cert.pem and\n"
+      "                     DIR/client-key.pem (libnbd's and qemu's client layout): passed\n"
+      "                     to nbd-client as -cacertfile/-certfile/-keyfile\n"
+      "  --help, --version\n"
+      "\n"
+      "With TLS (--tls-certificates, or nbd-client's -cacertfile, -certfile, -keyfile,\n"
+      "-tlshostname) the block size is asked over TLS with the same files and host name.\n",
+      out);
 }

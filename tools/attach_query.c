@@ -14,8 +14,7 @@
 
 /* libnbd reads a directory (ca-cert.pem, client-cert.pem, client-key.pem);
  * nbd-client's -A/-F/-K name files anywhere: link them into a temp dir. */
-static int link_cert(const char *dir, const char *name, const char *file, char *err, int errlen)
-{
+static int link_cert(const char *dir, const char *name, const char *file, char *err, int errlen) {
   char abs[PATH_MAX], link[PATH_MAX + 32];
   if (!file)
     return 0;
@@ -31,8 +30,7 @@ static int link_cert(const char *dir, const char *name, const char *file, char *
   return 0;
 }
 
-static void unlink_certs(const char *dir)
-{
+static void unlink_certs(const char *dir) {
   static const char *const names[] = {"ca-cert.pem", "client-cert.pem", "client-key.pem"};
   char p[PATH_MAX + 32];
   for (size_t i = 0; i < 3; i++) {
@@ -44,8 +42,7 @@ static void unlink_certs(const char *dir)
 
 /* Ask over TLS with the files nbd-client will use. */
 static int setup_tls(struct nbd_handle *h, const struct attach_args *a, char *tmp, char *err,
-                     int errlen)
-{
+                     int errlen) {
   const char *dir = a->tls_dir;
   if (!dir && (a->tls_ca || a->tls_cert || a->tls_key)) {
     const char *t = getenv("TMPDIR");
@@ -83,8 +80,7 @@ static int setup_tls(struct nbd_handle *h, const struct attach_args *a, char *tm
 }
 
 int attach_query_block_size(const struct attach_args *a, uint32_t *bs, uint64_t *size, char *err,
-                            int errlen)
-{
+                            int errlen) {
   struct nbd_handle *h = nbd_create();
   if (!h) {
     snprintf(err, (size_t)errlen, "libnbd: %s", nbd_get_error());

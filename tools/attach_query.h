@@ -6,7 +6,7 @@
 
 #include "attach_args.h"
 
-#define ATTACH_KERNEL_MIN_BS 512u  /* nbd-client / kernel range for -b */
+#define ATTACH_KERNEL_MIN_BS 512u /* nbd-client / kernel range for -b */
 #define ATTACH_KERNEL_MAX_BS 4096u
 
 /* Connect as a->host/port (or unix socket) with export a->export_name,

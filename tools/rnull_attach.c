@@ -17,28 +17,26 @@
  * seconds ($RNULL_ATTACH_TIMEOUT overrides). */
 #define QUERY_TIMEOUT_S 30
 
-static unsigned query_timeout(void)
-{
+static unsigned query_timeout(void) {
   const char *env = getenv("RNULL_ATTACH_TIMEOUT");
   char *end;
   unsigned long t = env ? strtoul(env, &end, 10) : 0;
   return env && *env && *end == '\0' && t > 0 && t < 86400 ? (unsigned)t : QUERY_TIMEOUT_S;
 }
 
-static void on_alarm(int sig)
-{
+static void on_alarm(int sig) {
   (void)sig;
-  static const char msg[] = "rnull-attach: no answer from the server in time (RNULL_ATTACH_TIMEOUT)\n";
+  static const char msg[] =
+      "rnull-attach: no answer from the server in time (RNULL_ATTACH_TIMEOUT)\n";
   ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
   (void)r;
   _exit(1);
 }
 
 /* Print one argument so that a shell would read it back unchanged. */
-static void print_quoted(const char *s)
-{
+static void print_quoted(const char *s) {
   if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                     "-_./=:,+@%") == strlen(s)) {
+                      "-_./=:,+@%") == strlen(s)) {
     fputs(s, stdout);
     return;
   }
@@ -53,13 +51,13 @@ static void print_quoted(const char *s)
 }
 
 /* Search PATH for name; NULL when no executable of that name is on it. */
-static const char *search_path(const char *name)
-{
+static const char *search_path(const char *name) {
   static char buf[4096];
   const char *path = getenv("PATH");
   while (path && *path) {
     size_t len = strcspn(path, ":");
-    if (len > 0 && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, name) < sizeof(buf) &&
+    if (len > 0 &&
+        (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, name) < sizeof(buf) &&
         access(buf, X_OK) == 0)
       return buf;
     path += len + (path[len] == ':');
@@ -67,8 +65,7 @@ static const char *search_path(const char *name)
   return NULL;
 }
 
-static const char *find_nbd_client(const char *given)
-{
+static const char *find_nbd_client(const char *given) {
   static const char *const fallback[] = {"/usr/sbin/nbd-client", "/sbin/nbd-client"};
   if (given)
     return given;
@@ -86,8 +83,7 @@ static const char *find_nbd_client(const char *given)
 }
 
 /* Print argv (dry run) or exec it; frees argv and a when it returns. */
-static int run(char **argv, bool dry_run, struct attach_args *a)
-{
+static int run(char **argv, bool dry_run, struct attach_args *a) {
   int rc;
   if (dry_run) {
     for (int i = 0; argv[i]; i++) {
@@ -110,8 +106,7 @@ out:
 
 /* --tls-certificates DIR as nbd-client's options: the CA always, the
  * client certificate and key when DIR has them. */
-static int add_tls_files(char **out, int n, const char *dir, char files[3][4096])
-{
+static int add_tls_files(char **out, int n, const char *dir, char files[3][4096]) {
   static const char *const opt[] = {"-cacertfile", "-certfile", "-keyfile"};
   static const char *const name[] = {"ca-cert.pem", "client-cert.pem", "client-key.pem"};
   for (int i = 0; i < 3; i++) {
@@ -124,8 +119,7 @@ static int add_tls_files(char **out, int n, const char *dir, char files[3][4096]
   return n;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   struct attach_args a;
   char err[512];
   if (attach_parse_args(argc, argv, &a, err, sizeof(err)) == -1) {

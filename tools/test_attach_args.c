@@ -11,8 +11,7 @@ static char err[256];
 /* parse("arg", ..., NULL): argv[0] is the program name. */
 #define PARSE(...) parse_argv((char *[]){"rnull-attach", __VA_ARGS__, NULL})
 
-static int parse_argv(char **argv)
-{
+static int parse_argv(char **argv) {
   int argc = 0;
   while (argv[argc])
     argc++;
@@ -21,8 +20,7 @@ static int parse_argv(char **argv)
   return attach_parse_args(argc, argv, &a, err, sizeof(err));
 }
 
-START_TEST(host_port_device)
-{
+START_TEST(host_port_device) {
   ck_assert_int_eq(PARSE("server1", "10810", "/dev/nbd0"), 0);
   ck_assert_int_eq(a.mode, ATTACH_CONNECT);
   ck_assert(!a.unix_socket);
@@ -35,8 +33,7 @@ START_TEST(host_port_device)
 }
 END_TEST
 
-START_TEST(host_device_default_port)
-{
+START_TEST(host_device_default_port) {
   ck_assert_int_eq(PARSE("::1", "/dev/nbd3"), 0);
   ck_assert_str_eq(a.host, "::1");
   ck_assert_ptr_null(a.port);
@@ -44,8 +41,7 @@ START_TEST(host_device_default_port)
 }
 END_TEST
 
-START_TEST(unix_socket_any_spelling)
-{
+START_TEST(unix_socket_any_spelling) {
   const char *spellings[] = {"-unix", "-u", "--unix"};
   for (size_t i = 0; i < 3; i++) {
     ck_assert_int_eq(PARSE((char *)spellings[i], "/run/s.sock", "/dev/nbd1"), 0);
@@ -57,8 +53,7 @@ START_TEST(unix_socket_any_spelling)
 }
 END_TEST
 
-START_TEST(options_anywhere_kept_in_order)
-{
+START_TEST(options_anywhere_kept_in_order) {
   ck_assert_int_eq(PARSE("-N", "disk", "host", "-t", "30", "/dev/nbd0", "-persist"), 0);
   ck_assert_str_eq(a.export_name, "disk");
   ck_assert_str_eq(a.host, "host");
@@ -72,8 +67,7 @@ START_TEST(options_anywhere_kept_in_order)
 }
 END_TEST
 
-START_TEST(block_size_spellings)
-{
+START_TEST(block_size_spellings) {
   ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-b", "1024"), 0);
   ck_assert_str_eq(a.block_size, "1024");
   ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-b2048"), 0);
@@ -85,8 +79,7 @@ START_TEST(block_size_spellings)
 }
 END_TEST
 
-START_TEST(long_names_before_attached_values)
-{
+START_TEST(long_names_before_attached_values) {
   /* -connections must not read as -c (check) with "onnections". */
   ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-connections", "2"), 0);
   ck_assert_int_eq(a.mode, ATTACH_CONNECT);
@@ -100,8 +93,7 @@ START_TEST(long_names_before_attached_values)
 }
 END_TEST
 
-START_TEST(tls_options_noted)
-{
+START_TEST(tls_options_noted) {
   ck_assert_int_eq(PARSE("h", "/dev/nbd0"), 0);
   ck_assert(!a.tls);
   ck_assert_int_eq(PARSE("h", "/dev/nbd0", "-x"), 0);
@@ -126,8 +118,7 @@ START_TEST(tls_options_noted)
 }
 END_TEST
 
-START_TEST(nbd_client_3_26_priority_takes_a_value)
-{
+START_TEST(nbd_client_3_26_priority_takes_a_value) {
   /* -y/--priority (nbd-client 3.26): its value is not the host. */
   ck_assert_int_eq(PARSE("-y", "NORMAL", "h", "/dev/nbd0", "--priority=SECURE256"), 0);
   ck_assert_str_eq(a.host, "h");
@@ -139,8 +130,7 @@ START_TEST(nbd_client_3_26_priority_takes_a_value)
 }
 END_TEST
 
-START_TEST(passthrough_forms)
-{
+START_TEST(passthrough_forms) {
   ck_assert_int_eq(PARSE("-d", "/dev/nbd0"), 0);
   ck_assert_int_eq(a.mode, ATTACH_PASSTHROUGH);
   ck_assert_int_eq(a.nargv, 2);
@@ -156,8 +146,7 @@ START_TEST(passthrough_forms)
 }
 END_TEST
 
-START_TEST(own_options)
-{
+START_TEST(own_options) {
   ck_assert_int_eq(PARSE("--nbd-client", "/x/nc", "h", "/dev/nbd0"), 0);
   ck_assert_str_eq(a.nbd_client, "/x/nc");
   ck_assert_int_eq(PARSE("--nbd-client=/y/nc", "h", "/dev/nbd0"), 0);
@@ -172,8 +161,7 @@ START_TEST(own_options)
 END_TEST
 
 /* Each bad command line: refused, with a message naming the problem. */
-START_TEST(errors)
-{
+START_TEST(errors) {
   struct {
     char *argv[6];
     const char *msg;
@@ -197,13 +185,9 @@ START_TEST(errors)
 }
 END_TEST
 
-static void teardown(void)
-{
-  attach_args_free(&a);
-}
+static void teardown(void) { attach_args_free(&a); }
 
-int main(void)
-{
+int main(void) {
   Suite *s = suite_create("attach_args");
   TCase *tc = tcase_create("parse");
   tcase_add_checked_fixture(tc, NULL, teardown);

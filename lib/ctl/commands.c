@@ -225,7 +225,10 @@ static int cmd_list(struct cmd *c) {
     char size[32];
     human(cd->cfg.size, size, sizeof size);
     fprintf(c->out, "%-31s %-5s %8s %9" PRIu32 " %7u %8" PRIu64 "\n", cd->cfg.name,
-            on ? "on" : cd->busy ? "going" : "off", size, cd->cfg.blocksize, cd->users, inflight);
+            on         ? "on"
+            : cd->busy ? "going"
+                       : "off",
+            size, cd->cfg.blocksize, cd->users, inflight);
   }
   return 0;
 }
@@ -295,10 +298,11 @@ static const struct {
   const char *name;
   int (*fn)(struct cmd *c);
 } commands[] = {
-    {"create", cmd_create},     {"set", cmd_set},     {"get", cmd_get},
-    {"power", cmd_power},       {"remove", cmd_remove}, {"list", cmd_list},
-    {"stats", cmd_stats},       {"badblocks", cmd_badblocks}, {"features", cmd_features},
-    {"help", cmd_help},
+    {"create", cmd_create},     {"set", cmd_set},
+    {"get", cmd_get},           {"power", cmd_power},
+    {"remove", cmd_remove},     {"list", cmd_list},
+    {"stats", cmd_stats},       {"badblocks", cmd_badblocks},
+    {"features", cmd_features}, {"help", cmd_help},
 };
 
 int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {

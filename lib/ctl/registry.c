@@ -165,8 +165,8 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   if (atomic_load(&cd->powered))
     return 0;
   if (cd->disk) {
-    snprintf(err, errlen, "%s: still has %u user(s) from its last power off; try again", cd->cfg.name,
-             cd->users);
+    snprintf(err, errlen, "%s: still has %u user(s) from its last power off; try again",
+             cd->cfg.name, cd->users);
     return -EBUSY;
   }
   struct rnull_config c = cd->cfg;
@@ -302,7 +302,9 @@ void rnull_ctl_put(struct rnull_ctl_disk *cd) {
   pthread_mutex_unlock(&ctl->lock);
 }
 
-struct rnull_disk *rnull_ctl_disk_engine(const struct rnull_ctl_disk *cd) { return cd->disk; }
+struct rnull_disk *rnull_ctl_disk_engine(const struct rnull_ctl_disk *cd) {
+  return cd->disk;
+}
 const char *rnull_ctl_disk_name(const struct rnull_ctl_disk *cd) { return cd->cfg.name; }
 bool rnull_ctl_disk_powered(const struct rnull_ctl_disk *cd) { return atomic_load(&cd->powered); }
 

@@ -11,9 +11,9 @@ struct rnull_ctl_disk {
   struct rnull_ctl *ctl;
   struct rnull_config cfg; /* the attributes: live keys follow their changes */
   atomic_bool powered;
-  bool pinned; /* a front end's own disk: no power off, no remove */
-  bool busy;   /* powering off: other commands on it wait their turn */
-  bool external; /* adopted: the front end's disk, never destroyed here */
+  bool pinned;             /* a front end's own disk: no power off, no remove */
+  bool busy;               /* powering off: other commands on it wait their turn */
+  bool external;           /* adopted: the front end's disk, never destroyed here */
   struct rnull_disk *disk; /* the engine disk while powered */
   unsigned users;          /* rnull_ctl_get'ers, under the registry lock */
   char desc[RNULL_CTL_DESC_LEN];

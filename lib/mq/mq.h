@@ -48,7 +48,7 @@ struct rnull_hctx {
   struct rnull_heap timers;                       /* by deadline */
   bool shutdown;
   struct rnull_stats_live stats;
-  void *driver_data;  /* the disk's, unless init_hctx set another */
+  void *driver_data; /* the disk's, unless init_hctx set another */
   /* the front end's wake-up, or NULL; kick_lock pairs it with its ctx and
    * keeps a call in progress from outliving rnull_hctx_set_kick(NULL) */
   _Atomic(rnull_kick_fn) kick;

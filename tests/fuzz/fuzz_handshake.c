@@ -38,8 +38,8 @@ static void check_replies(const uint8_t *out, size_t n) {
 static void check_no_export_info(const uint8_t *out, size_t n) {
   for (size_t p = 0; p + 20 <= n; p += 20 + (size_t)nbd_get32(out + p + 16)) {
     uint32_t opt = nbd_get32(out + p + 8), type = nbd_get32(out + p + 12);
-    assert(type & 0x80000000u || (type == NBD_REP_ACK && (opt == NBD_OPT_ABORT ||
-                                                          opt == NBD_OPT_STARTTLS)));
+    assert(type & 0x80000000u ||
+           (type == NBD_REP_ACK && (opt == NBD_OPT_ABORT || opt == NBD_OPT_STARTTLS)));
   }
 }
 

@@ -22,8 +22,8 @@ bool expect_report(bool ok, const char *file, int line, const char *fmt, ...)
 #define EXPECT_EQ_INT(a, b)                                                                        \
   expect_eq_int((long long)(a), (long long)(b), __FILE__, __LINE__, #a, #b)
 
-static inline bool expect_eq_u64(uint64_t a, uint64_t b, const char *file, int line,
-                                 const char *sa, const char *sb) {
+static inline bool expect_eq_u64(uint64_t a, uint64_t b, const char *file, int line, const char *sa,
+                                 const char *sb) {
   return expect_report(a == b, file, line, "%s == %s (%" PRIu64 " vs %" PRIu64 ")", sa, sb, a, b);
 }
 

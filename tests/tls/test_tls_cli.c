@@ -54,9 +54,15 @@ int main(void) {
   snprintf(out, sizeof(out), "%s/out", h.dir);
 
   EXPECT_EQ_INT(run("--help", NULL), 0);
-  const char *flags[] = {"--tls=off|on|require", "--tls-certificates", "ca-cert.pem",
-                         "server-cert.pem",      "server-key.pem",     "ca-crl.pem",
-                         "--tls-psk",            "--tls-verify-peer",  "--tls-priority",
+  const char *flags[] = {"--tls=off|on|require",
+                         "--tls-certificates",
+                         "ca-cert.pem",
+                         "server-cert.pem",
+                         "server-key.pem",
+                         "ca-crl.pem",
+                         "--tls-psk",
+                         "--tls-verify-peer",
+                         "--tls-priority",
                          "SIGHUP"};
   for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
     EXPECT_MSG(said(flags[i]), "--help mentions %s", flags[i]);

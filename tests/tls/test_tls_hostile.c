@@ -110,8 +110,8 @@ int main(void) {
     return 1;
   snprintf(psk, sizeof(psk), "%s/keys.psk", certs);
   nbd_put64(size_be, SIZE);
-  if (!EXPECT(srv_start(&h, "--tls=require", "--tls-psk", psk, "--export-name", EXPORT,
-                        "size=48M", (char *)NULL) == 0))
+  if (!EXPECT(srv_start(&h, "--tls=require", "--tls-psk", psk, "--export-name", EXPORT, "size=48M",
+                        (char *)NULL) == 0))
     return expect_result("tls_hostile");
 
   for (uint32_t opt = 0; opt <= 12; opt++) {

@@ -244,8 +244,8 @@ int main(void) {
   }
 
   /* X.509 over TCP (libnbd checks the server only with a host name). */
-  int port = tls_srv_start_tcp(&h, "--tls=require", "--tls-certificates", srvdir, SIZE_ARG,
-                               (char *)NULL);
+  int port =
+      tls_srv_start_tcp(&h, "--tls=require", "--tls-certificates", srvdir, SIZE_ARG, (char *)NULL);
   if (EXPECT(port > 0)) {
     EXPECT(serves(&h, port));
     EXPECT_MSG(fails(&h, port, wrongca, NULL, NULL), "a client not trusting our CA fails");
@@ -266,8 +266,8 @@ int main(void) {
   const char *bad[] = {"expired", "wronghost"};
   for (int i = 0; i < 2; i++) {
     path(dir, bad[i]);
-    port = tls_srv_start_tcp(&h, "--tls=require", "--tls-certificates", dir, SIZE_ARG,
-                             (char *)NULL);
+    port =
+        tls_srv_start_tcp(&h, "--tls=require", "--tls-certificates", dir, SIZE_ARG, (char *)NULL);
     if (EXPECT(port > 0)) {
       EXPECT_MSG(fails(&h, port, clidir, NULL, NULL), "%s server certificate refused", bad[i]);
       harness_stop(&h);

@@ -90,8 +90,8 @@ int tls_connect(struct nbd_handle *nbd, struct harness *h, int port) {
   return nbd_connect_tcp(nbd, "localhost", p);
 }
 
-struct nbd_handle *tls_try(struct harness *h, int port, const char *certs_dir,
-                           const char *psk_file, const char *user) {
+struct nbd_handle *tls_try(struct harness *h, int port, const char *certs_dir, const char *psk_file,
+                           const char *user) {
   struct nbd_handle *nbd = tls_client(certs_dir, psk_file, user);
   if (nbd && tls_connect(nbd, h, port) == -1) {
     nbd_close(nbd);

@@ -24,8 +24,8 @@ struct nbd_handle *tls_client(const char *certs_dir, const char *psk_file, const
 /* Connect it: to the Unix socket h->sock (port 0) or to localhost:port. */
 int tls_connect(struct nbd_handle *nbd, struct harness *h, int port);
 /* Convenience: a handle connected, or NULL (error not reported as failure). */
-struct nbd_handle *tls_try(struct harness *h, int port, const char *certs_dir,
-                           const char *psk_file, const char *user);
+struct nbd_handle *tls_try(struct harness *h, int port, const char *certs_dir, const char *psk_file,
+                           const char *user);
 
 /* Raw NBD over TLS: STARTTLS on fd (after raw_greet), then a PSK handshake
  * as user with the key in psk_file. The session, or NULL. */

@@ -55,7 +55,8 @@ START_TEST(create_get_list_remove) {
   EXPECT_REPLY("power b off", "ok\n");
   EXPECT_REPLY("remove b", "ok\n");
   EXPECT_REPLY("remove a", "ok\n");
-  EXPECT_REPLY("list", "NAME                            STATE     SIZE BLOCKSIZE CLIENTS INFLIGHT\nok\n");
+  EXPECT_REPLY("list",
+               "NAME                            STATE     SIZE BLOCKSIZE CLIENTS INFLIGHT\nok\n");
 }
 END_TEST
 

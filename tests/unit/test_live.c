@@ -184,19 +184,21 @@ static void *changer(void *arg) {
   struct rnull_disk *d = arg;
   char err[RNULL_ERR_LEN];
   static const char *const sets[][2] = {
-      {"error", "1,50,0,-1"},   {"completion_nsec", "2000"}, {"mbps", "4000"},
-      {"error", "1,0,0,0"},     {"completion_nsec", "100"},  {"mbps", "0"},
-      {"fault_seed", "7"},      {"timeout_ms", "1000"},      {"requeue", "3,100,0,-1"},
-      {"requeue", "1,0,0,0"},   {"badblocks", "0-7"},        {"timeout_ms", "30000"},
-      {"latency", "fixed:2us"}, {"read_latency", "uniform:1us-5us"}, {"latency", "none"},
-      {"read_latency", "none"}};
+      {"error", "1,50,0,-1"},     {"completion_nsec", "2000"},
+      {"mbps", "4000"},           {"error", "1,0,0,0"},
+      {"completion_nsec", "100"}, {"mbps", "0"},
+      {"fault_seed", "7"},        {"timeout_ms", "1000"},
+      {"requeue", "3,100,0,-1"},  {"requeue", "1,0,0,0"},
+      {"badblocks", "0-7"},       {"timeout_ms", "30000"},
+      {"latency", "fixed:2us"},   {"read_latency", "uniform:1us-5us"},
+      {"latency", "none"},        {"read_latency", "none"}};
   for (unsigned i = 0; !atomic_load(&stop); i++) {
     const char *const *s = sets[i % (sizeof sets / sizeof *sets)];
     if (race_timer && strstr(s[0], "latency"))
       continue;
     ck_assert_msg(rnull_null_disk_set_live(d, s[0], s[1], err, sizeof err) == 0, "%s", err);
-    ck_assert_int_eq(rnull_null_badblocks_edit(d, NULL, i % 2 ? "+16-23" : "-0-31", err, sizeof err),
-                     0);
+    ck_assert_int_eq(
+        rnull_null_badblocks_edit(d, NULL, i % 2 ? "+16-23" : "-0-31", err, sizeof err), 0);
   }
   return NULL;
 }
