@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake pkg-config git
   nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin libev-dev check libgnutls28-dev gnutls-bin
   qemu-utils fio nbd-client
-  clang llvm libclang-rt-14-dev valgrind
+  clang clang-format llvm libclang-rt-14-dev valgrind
   iproute2 python3 python3-libnbd groff-base man-db strace jq file procps util-linux
   xz-utils e2fsprogs systemd
   libfuse3-dev fuse3 socat # rnull-server --configfs (FUSE); socat speaks the control socket
