@@ -1,14 +1,19 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by the interop, netns and kernel tests (source it; bash).
+# Shared by the shell tests (source it; bash): interop, netns, kernel, and
+# the server, tls and example scripts.
 # Starts and stops rnull's two front ends, and nothing else: every process a
-# test starts is recorded here and stopped by PID in frontend_cleanup.
+# test starts is recorded here and stopped by PID in frontend_cleanup (or, in
+# tests that keep their one process in PID, in test_cleanup).
 #
-# Needs RNULL_BUILD_DIR (the CMake binary dir holding rnull.so, rnull-server,
-# rnull-attach).
+# The front-end helpers (require_frontend, frontend_argv,
+# start_frontend_unix) need RNULL_BUILD_DIR (the CMake binary dir holding
+# rnull.so, rnull-server, rnull-attach); the rest does not.
 
-RNULL_PLUGIN=${RNULL_BUILD_DIR:?}/rnull.so
-RNULL_SERVER=$RNULL_BUILD_DIR/rnull-server
-RNULL_ATTACH=$RNULL_BUILD_DIR/rnull-attach
+if [ -n "${RNULL_BUILD_DIR:-}" ]; then
+  RNULL_PLUGIN=$RNULL_BUILD_DIR/rnull.so
+  RNULL_SERVER=$RNULL_BUILD_DIR/rnull-server
+  RNULL_ATTACH=$RNULL_BUILD_DIR/rnull-attach
+fi
 FRONTEND_PIDS=()
 
 # skip MESSAGE: CTest counts exit 77 as skipped (SKIP_RETURN_CODE).
@@ -24,6 +29,7 @@ die() {
 
 # require_frontend plugin|server: skip when its binary is not built.
 require_frontend() {
+  : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
   case $1 in
   plugin)
     [ -f "$RNULL_PLUGIN" ] || skip "$RNULL_PLUGIN not built"
@@ -46,6 +52,7 @@ require_tool() {
 # aborts when a client hangs up with replies queued (raw_send_socket assertion).
 FRONTEND_OPTS=()
 frontend_argv() {
+  : "${RNULL_BUILD_DIR:?set RNULL_BUILD_DIR to the build dir}"
   local fe=$1 kind=$2
   # FRONTEND_OPTS: options both front ends spell alike (--tls=require,
   # --tls-certificates=DIR, --tls-psk=FILE), put where each takes them.
@@ -111,6 +118,26 @@ frontend_cleanup() {
     stop_pid "$pid"
   done
   FRONTEND_PIDS=()
+}
+
+# test_cleanup: the EXIT trap of a test: stops the front ends started here
+# and $PID when set (a script clears PID once it has waited for it, so a
+# reused PID is never signalled), then removes TMPDIR_TEST.
+test_cleanup() {
+  frontend_cleanup
+  [ -z "${PID:-}" ] || stop_pid "$PID"
+  PID=
+  rm -rf "$TMPDIR_TEST"
+}
+
+# free_tcp_port [ADDR]: print a TCP port that is free on ADDR (default
+# 127.0.0.1): bind to port 0 and read back what the kernel chose.
+free_tcp_port() {
+  python3 -c 'import socket, sys
+a = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET)
+s.bind((a, 0))
+print(s.getsockname()[1])' "${1:-127.0.0.1}"
 }
 
 # Per-check reporting: one line per check, the script fails if any failed.

@@ -14,31 +14,21 @@ FE=$1
 SERVER=$2
 CTLBIN=$3
 PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
-for t in nbdinfo fio jq socat setpriv timeout; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-$PY -c 'import nbd' 2>/dev/null || { echo "SKIP: $PY has no nbd module"; exit 77; }
-T=$(mktemp -d /tmp/rnull-ctl.XXXXXX)
+# shellcheck source=../lib/frontends.sh
+. "$(dirname "$0")/../lib/frontends.sh"
+require_tool nbdinfo fio jq socat setpriv timeout
+$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
+make_tmpdir ctl
+T=$TMPDIR_TEST
 chmod 755 "$T"
 PID=
 BG=()
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-  fi
-  rm -rf "$T"
+  test_cleanup
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: expected '$2', got '$3'"; fi
-}
 CTL=$T/control
 SOCK=$T/nbd.sock
 ctl() { timeout 60 "$CTLBIN" --control "$CTL" "$@"; }
@@ -49,11 +39,11 @@ expect_err() {
   shift 2
   out=$(ctl "$@" 2>&1)
   rc=$?
-  if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else bad "$d: rc=$rc '$out' !~ /$pat/"; fi
+  if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else not_ok "$d: rc=$rc '$out' !~ /$pat/"; fi
 }
 
 if [ "$FE" = plugin ]; then
-  command -v nbdkit >/dev/null || { echo "SKIP: nbdkit missing"; exit 77; }
+  require_tool nbdkit
   # RNULL_NBDKIT_ENV: a sanitizer's runtime for nbdkit alone (CMake sets it)
   # shellcheck disable=SC2086 # VAR=value words on purpose
   env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=64M nr_devices=2 \
@@ -63,42 +53,42 @@ else
 fi
 PID=$!
 for _ in $(seq 100); do [ -S "$CTL" ] && nbdinfo --size "$(uri "")" >/dev/null 2>&1 && break; sleep 0.1; done
-check "control socket mode 0600" 600 "$(stat -c %a "$CTL")"
+expect_eq "control socket mode 0600" 600 "$(stat -c %a "$CTL")"
 
 # --- nr_devices and three run-time disks ---
 echo "front end: $FE"
-check "nr_devices=2: rnullb1 exists" 67108864 "$(nbdinfo --size "$(uri rnullb1)")"
-ctl create small size=16M blocksize=512 || bad "create small"
-ctl create big size=1G blocksize=4096 memory_backed=1 || bad "create big"
-ctl create mid size=96M blocksize=1024 physical_blocksize=4096 || bad "create mid"
+expect_eq "nr_devices=2: rnullb1 exists" 67108864 "$(nbdinfo --size "$(uri rnullb1)")"
+ctl create small size=16M blocksize=512 || not_ok "create small"
+ctl create big size=1G blocksize=4096 memory_backed=1 || not_ok "create big"
+ctl create mid size=96M blocksize=1024 physical_blocksize=4096 || not_ok "create mid"
 list=$(nbdinfo --list --json "$(uri "")")
 for spec in small:16777216:512 big:1073741824:4096 mid:100663296:1024; do
   IFS=: read -r n size bs <<<"$spec"
-  check "nbdinfo --list --json: $n size" "$size" \
+  expect_eq "nbdinfo --list --json: $n size" "$size" \
     "$(jq -r ".exports[] | select(.\"export-name\" == \"$n\") | .\"export-size\"" <<<"$list")"
-  check "nbdinfo --list --json: $n block size" "$bs" \
+  expect_eq "nbdinfo --list --json: $n block size" "$bs" \
     "$(jq -r ".exports[] | select(.\"export-name\" == \"$n\") | .block_size_minimum" <<<"$list")"
-  check "nbdinfo --json $n: size" "$size" \
+  expect_eq "nbdinfo --json $n: size" "$size" \
     "$(nbdinfo --json "$(uri "$n")" | jq -r '.exports[0]."export-size"')"
 done
-check "mid: preferred block size" 4096 \
+expect_eq "mid: preferred block size" 4096 \
   "$(nbdinfo --json "$(uri mid)" | jq -r '.exports[0].block_size_preferred')"
 nbdinfo --list "$(uri "")" | grep -q 'description: rnull disk big: 1073741824 bytes, 4096-byte blocks, memory store' &&
-  ok "NBD_OPT_LIST carries descriptions" || bad "NBD_OPT_LIST description: $(nbdinfo --list "$(uri "")" | grep description)"
-ctl create off size=8M power=0 || bad "create power=0"
-nbdinfo --list "$(uri "")" | grep -q 'export="off"' && bad "a powered-off disk is listed" ||
+  ok "NBD_OPT_LIST carries descriptions" || not_ok "NBD_OPT_LIST description: $(nbdinfo --list "$(uri "")" | grep description)"
+ctl create off size=8M power=0 || not_ok "create power=0"
+nbdinfo --list "$(uri "")" | grep -q 'export="off"' && not_ok "a powered-off disk is listed" ||
   ok "a powered-off disk is not listed"
-nbdinfo --size "$(uri off)" >/dev/null 2>"$T/e" && bad "powered-off disk served" ||
+nbdinfo --size "$(uri off)" >/dev/null 2>"$T/e" && not_ok "powered-off disk served" ||
   ok "powered-off disk: NBD_REP_ERR_UNKNOWN ($(tr -d '\n' <"$T/e" | cut -c1-80))"
-nbdinfo --size "$(uri nosuch)" >/dev/null 2>&1 && bad "unknown disk served" || ok "unknown export refused"
-ctl list >"$T/list" || bad "list"
+nbdinfo --size "$(uri nosuch)" >/dev/null 2>&1 && not_ok "unknown disk served" || ok "unknown export refused"
+ctl list >"$T/list" || not_ok "list"
 grep -qE '^small +on +16M +512 ' "$T/list" && grep -qE '^off +off +8M ' "$T/list" &&
-  ok "list: name, state, size, block size" || { bad "list table"; cat "$T/list"; }
-check "get one key" "blocksize=1024" "$(ctl get mid blocksize)"
-check "get power" "power=0" "$(ctl get off power)"
-ctl features | grep -q '^size,blocksize,.*,badblocks,.*power$' && ok "features" || bad "features: $(ctl features)"
-check "socat speaks the protocol" "ok" "$(printf 'get small size\n' | socat - UNIX-CONNECT:"$CTL" | tail -1)"
-check "socat: output before ok" "size=16777216" "$(printf 'get small size\n' | socat - UNIX-CONNECT:"$CTL" | head -1)"
+  ok "list: name, state, size, block size" || { not_ok "list table"; cat "$T/list"; }
+expect_eq "get one key" "blocksize=1024" "$(ctl get mid blocksize)"
+expect_eq "get power" "power=0" "$(ctl get off power)"
+ctl features | grep -q '^size,blocksize,.*,badblocks,.*power$' && ok "features" || not_ok "features: $(ctl features)"
+expect_eq "socat speaks the protocol" "ok" "$(printf 'get small size\n' | socat - UNIX-CONNECT:"$CTL" | tail -1)"
+expect_eq "socat: output before ok" "size=16777216" "$(printf 'get small size\n' | socat - UNIX-CONNECT:"$CTL" | head -1)"
 
 # --- every error message ---
 expect_err "name taken" "^rnull-ctl: small: name taken" create small
@@ -145,23 +135,23 @@ PROBE=$!
 BG+=("$PROBE")
 sleep 1
 t_on=$($PY -c 'import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))')
-ctl set small error=1,100,0,-1 || bad "set error live"
+ctl set small error=1,100,0,-1 || not_ok "set error live"
 sleep 2
 t_off=$($PY -c 'import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))')
-ctl set small error=off || bad "set error=off live"
+ctl set small error=off || not_ok "set error=off live"
 wait $PROBE
 err_at=$(awk '$2 == "err" { print $1; exit }' "$T/probe")
 ok_at=$(awk -v t="$t_off" '$2 == "ok" && $1 > t { print $1; exit }' "$T/probe")
 if [ -n "$err_at" ] && awk -v a="$t_on" -v b="$err_at" 'BEGIN { exit !(b > a && b - a < 1) }'; then
   ok "EIO started $(awk -v a="$t_on" -v b="$err_at" 'BEGIN { printf "%.3f", b - a }') s after set error"
-else bad "EIO did not start within 1 s (probe: $(tr '\n' ' ' <"$T/probe"))"; fi
+else not_ok "EIO did not start within 1 s (probe: $(tr '\n' ' ' <"$T/probe"))"; fi
 if [ -n "$ok_at" ] && awk -v a="$t_off" -v b="$ok_at" 'BEGIN { exit !(b - a < 1) }'; then
   ok "EIO stopped $(awk -v a="$t_off" -v b="$ok_at" 'BEGIN { printf "%.3f", b - a }') s after error=off"
-else bad "EIO did not stop within 1 s (probe: $(tr '\n' ' ' <"$T/probe"))"; fi
+else not_ok "EIO did not stop within 1 s (probe: $(tr '\n' ' ' <"$T/probe"))"; fi
 wait $FIO
 errs=$(jq '.jobs[0].error // 0, (.jobs[0].read.total_ios // 0)' "$T/fio-fault.json" 2>/dev/null | tr '\n' ' ')
 ctl stats small --json | jq -e '.total.errors > 0' >/dev/null && ok "fio load saw the errors (stats: $(ctl stats small --json | jq .total.errors) errors; fio: $errs)" ||
-  bad "no errors counted under fio"
+  not_ok "no errors counted under fio"
 
 # --- live bad blocks ---
 cat >"$T/rd.py" <<'PYEOF'
@@ -173,14 +163,14 @@ except nbd.Error as e:
     print("EIO" if e.errno in (5, "EIO") else "err %s" % e.errno)
 PYEOF
 rd() { $PY "$T/rd.py" "$(uri "$1")" "$2" "${3:-512}"; }
-check "before badblocks: sector 16 reads" ok "$(rd small 8192)"
-ctl badblocks small +16-23 || bad "badblocks +"
-check "badblocks +16-23: sector 16 is EIO" EIO "$(rd small 8192)"
-check "badblocks +16-23: sector 24 reads" ok "$(rd small 12288)"
-check "get badblocks" "badblocks=16-23" "$(ctl get small badblocks)"
-ctl badblocks small -16-23 || bad "badblocks -"
-check "badblocks -16-23: sector 16 reads again" ok "$(rd small 8192)"
-ctl badblocks off +0-7 && check "badblocks on a powered-off disk: recorded" "badblocks=0-7" "$(ctl get off badblocks)"
+expect_eq "before badblocks: sector 16 reads" ok "$(rd small 8192)"
+ctl badblocks small +16-23 || not_ok "badblocks +"
+expect_eq "badblocks +16-23: sector 16 is EIO" EIO "$(rd small 8192)"
+expect_eq "badblocks +16-23: sector 24 reads" ok "$(rd small 12288)"
+expect_eq "get badblocks" "badblocks=16-23" "$(ctl get small badblocks)"
+ctl badblocks small -16-23 || not_ok "badblocks -"
+expect_eq "badblocks -16-23: sector 16 reads again" ok "$(rd small 8192)"
+ctl badblocks off +0-7 && expect_eq "badblocks on a powered-off disk: recorded" "badblocks=0-7" "$(ctl get off badblocks)"
 
 # --- power off under fio load ---
 fio --name=load --ioengine=nbd --uri="$(uri big)" --rw=randrw --bs=64k --iodepth=16 \
@@ -189,20 +179,20 @@ FIO=$!
 BG+=("$FIO")
 sleep 1.5
 start=$SECONDS
-ctl power big off && ok "power off under load returned in $((SECONDS - start)) s" || bad "power off under load"
+ctl power big off && ok "power off under load returned in $((SECONDS - start)) s" || not_ok "power off under load"
 for _ in $(seq 150); do kill -0 $FIO 2>/dev/null || break; sleep 0.1; done
-if kill -0 $FIO 2>/dev/null; then bad "fio still running 15 s after power off (a hang)"; else
+if kill -0 $FIO 2>/dev/null; then not_ok "fio still running 15 s after power off (a hang)"; else
   wait $FIO
   ok "fio ended after power off (exit $?: errors or disconnect)"
 fi
-kill -0 "$PID" && ok "server still up" || bad "server died"
-check "other disks still served" 16777216 "$(nbdinfo --size "$(uri small)")"
-nbdinfo --size "$(uri big)" >/dev/null 2>&1 && bad "big served while off" || ok "big refused while off"
-grep -qE '^big +off ' <(ctl list) && ok "list: big off" || bad "list after power off"
+kill -0 "$PID" && ok "server still up" || not_ok "server died"
+expect_eq "other disks still served" 16777216 "$(nbdinfo --size "$(uri small)")"
+nbdinfo --size "$(uri big)" >/dev/null 2>&1 && not_ok "big served while off" || ok "big refused while off"
+grep -qE '^big +off ' <(ctl list) && ok "list: big off" || not_ok "list after power off"
 
 # --- power off with requests in flight: they complete (no lost reply), a
 # new request fails (ESHUTDOWN) or finds the connection closed ---
-ctl create slow size=16M irqmode=timer completion_nsec=400000000 || bad "create slow"
+ctl create slow size=16M irqmode=timer completion_nsec=400000000 || not_ok "create slow"
 cat >"$T/inflight.py" <<'PYEOF'
 import nbd, sys, time
 h = nbd.NBD(); h.connect_uri(sys.argv[1])
@@ -236,7 +226,7 @@ exec 7<>"$T/infl.out" 8<>"$T/infl.in"
 $PY "$T/inflight.py" "$(uri slow)" <"$T/infl.in" >"$T/infl.out" 2>&1 &
 BG+=("$!")
 read -r -t 10 line <&7
-[ "$line" = submitted ] || bad "in-flight probe did not start: $line"
+[ "$line" = submitted ] || not_ok "in-flight probe did not start: $line"
 ctl power slow off >"$T/poweroff.out" 2>&1 &
 POFF=$!
 sleep 0.1
@@ -244,39 +234,39 @@ echo go >&8
 read -r -t 15 done_line <&7
 read -r -t 15 after_line <&7
 exec 7>&- 8>&-
-check "power off: the 8 requests in flight got their replies" "inflight_completed 8" "$done_line"
+expect_eq "power off: the 8 requests in flight got their replies" "inflight_completed 8" "$done_line"
 case $after_line in
 "after: error"*) ok "power off: the next request fails ($after_line)" ;;
-*) bad "power off: the next request did not fail: '$after_line'" ;;
+*) not_ok "power off: the next request did not fail: '$after_line'" ;;
 esac
 for _ in $(seq 150); do kill -0 $POFF 2>/dev/null || break; sleep 0.1; done
-kill -0 $POFF 2>/dev/null && bad "power off still waiting 15 s after its client" ||
-  { wait $POFF && ok "power off returned once the client was gone" || bad "power off: $(cat "$T/poweroff.out")"; }
-ctl remove slow || bad "remove slow"
+kill -0 $POFF 2>/dev/null && not_ok "power off still waiting 15 s after its client" ||
+  { wait $POFF && ok "power off returned once the client was gone" || not_ok "power off: $(cat "$T/poweroff.out")"; }
+ctl remove slow || not_ok "remove slow"
 
 # --- size change while off, power on, remove and re-create ---
-ctl set big size=2G && ctl power big on || bad "resize and power on"
-check "power on again: new size" 2147483648 "$(nbdinfo --size "$(uri big)")"
-ctl remove big || bad "remove"
-nbdinfo --size "$(uri big)" >/dev/null 2>&1 && bad "removed disk served" || ok "removed disk gone"
+ctl set big size=2G && ctl power big on || not_ok "resize and power on"
+expect_eq "power on again: new size" 2147483648 "$(nbdinfo --size "$(uri big)")"
+ctl remove big || not_ok "remove"
+nbdinfo --size "$(uri big)" >/dev/null 2>&1 && not_ok "removed disk served" || ok "removed disk gone"
 expect_err "removed disk unknown" "big: unknown disk" get big
-ctl create big size=512M blocksize=512 || bad "re-create"
-check "re-created with another size" 536870912 "$(nbdinfo --size "$(uri big)")"
-ctl remove mid && ctl remove off || bad "remove others"
+ctl create big size=512M blocksize=512 || not_ok "re-create"
+expect_eq "re-created with another size" 536870912 "$(nbdinfo --size "$(uri big)")"
+ctl remove mid && ctl remove off || not_ok "remove others"
 
 # --- another uid ---
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTLBIN" --control "$CTL" list 2>&1) &&
-  bad "uid 65534 got through the 0600 socket" || ok "0600 socket keeps uid 65534 out: $out"
+  not_ok "uid 65534 got through the 0600 socket" || ok "0600 socket keeps uid 65534 out: $out"
 chmod 666 "$CTL"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTLBIN" --control "$CTL" list 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q "permission denied: uid 65534 is neither root nor the server's uid" <<<"$out"; then
   ok "SO_PEERCRED refuses uid 65534: $out"
-else bad "uid 65534 not refused by SO_PEERCRED: rc=$rc $out"; fi
+else not_ok "uid 65534 not refused by SO_PEERCRED: rc=$rc $out"; fi
 
 kill -TERM "$PID"
 for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$PID" 2>/dev/null && bad "server did not exit on SIGTERM" || { wait "$PID"; check "server exit status" 0 $?; }
-[ -e "$CTL" ] && bad "control socket left behind" || ok "control socket removed at exit"
-[ $fail = 0 ] || { echo "--- server log"; cat "$T/server.log"; }
-exit $fail
+kill -0 "$PID" 2>/dev/null && not_ok "server did not exit on SIGTERM" || { wait "$PID"; expect_eq "server exit status" 0 $?; }
+[ -e "$CTL" ] && not_ok "control socket left behind" || ok "control socket removed at exit"
+[ "$CHECKS_FAILED" = 0 ] || { echo "--- server log"; cat "$T/server.log"; }
+checks_summary

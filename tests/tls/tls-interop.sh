@@ -10,25 +10,13 @@ SERVER=$1 PLUGIN=$2 MAKE_CERTS=$3
 # the runtime preloaded; certtool, qemu and the libnbd tools do not.
 NBDKIT_PRELOAD=${LD_PRELOAD:-}
 unset LD_PRELOAD
-for t in qemu-img qemu-io nbdkit nbdinfo nbdcopy; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-T=$(mktemp -d /tmp/rnull-tls-interop.XXXXXX)
+# shellcheck source=../lib/frontends.sh
+. "$(dirname "$0")/../lib/frontends.sh"
+require_tool qemu-img qemu-io nbdkit nbdinfo nbdcopy
+make_tmpdir tls-interop
+T=$TMPDIR_TEST
 PID=
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail=0
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: expected '$2', got '$3'"; fail=1; fi
-}
+trap test_cleanup EXIT
 bash "$MAKE_CERTS" "$T/c"
 C=$T/c
 X509="tls-creds-x509,id=tls0,dir=$C/client,endpoint=client"
@@ -59,7 +47,7 @@ stop() {
   fi
   wait "$PID" && rc=0 || rc=$?
   PID=
-  check "$1 exits 0 on SIGTERM" 0 "$rc"
+  expect_eq "$1 exits 0 on SIGTERM" 0 "$rc"
 }
 
 # qemu_checks NAME IMAGE-OPTS: qemu-img info and a qemu-io round trip with
@@ -68,15 +56,15 @@ qemu_checks() {
   local name=$1 opts=$2 creds kind
   for kind in x509 psk; do
     [ $kind = x509 ] && creds=$X509 || creds=$PSK
-    check "$name: qemu-img info ($kind)" 1 "$(qemu-img info --object "$creds" --image-opts \
+    expect_eq "$name: qemu-img info ($kind)" 1 "$(qemu-img info --object "$creds" --image-opts \
       "$opts,tls-creds=tls0" 2>&1 | grep -c 'virtual size: 32 MiB (33554432 bytes)')"
     out=$(qemu-io --object "$creds" --image-opts "$opts,tls-creds=tls0" \
       -c "write -P 0x5a 1M 256k" -c "read -P 0x5a 1M 256k" -c "read -P 0 4M 64k" 2>&1 || true)
-    check "$name: qemu-io write/read pattern ($kind)" 0 \
+    expect_eq "$name: qemu-io write/read pattern ($kind)" 0 \
       "$(grep -ci 'fail\|mismatch\|error\|pattern verification' <<<"$out" || true)"
-    check "$name: qemu-io did the I/O ($kind)" 3 "$(grep -c '^[a-z]* [0-9]*/[0-9]* bytes at offset' <<<"$out")"
+    expect_eq "$name: qemu-io did the I/O ($kind)" 3 "$(grep -c '^[a-z]* [0-9]*/[0-9]* bytes at offset' <<<"$out")"
   done
-  check "$name: qemu-img without TLS refused" refused \
+  expect_eq "$name: qemu-img without TLS refused" refused \
     "$(qemu-img info --image-opts "$opts" >/dev/null 2>&1 || echo refused)"
 }
 
@@ -116,18 +104,18 @@ for kind in certificates psk; do
   else
     URI="nbds+unix://alice@/?socket=$SOCK&tls-psk-file=$C/keys.psk"; creds=$PSK
   fi
-  check "nbdkit --tls-$kind rnull.so: nbdinfo size" 33554432 "$(nbdinfo --size "$URI")"
-  check "nbdkit --tls-$kind rnull.so: plaintext refused" refused \
+  expect_eq "nbdkit --tls-$kind rnull.so: nbdinfo size" 33554432 "$(nbdinfo --size "$URI")"
+  expect_eq "nbdkit --tls-$kind rnull.so: plaintext refused" refused \
     "$(nbdinfo --size "nbd+unix:///?socket=$SOCK" >/dev/null 2>&1 || echo refused)"
   head -c 3M /dev/urandom >"$T/src"
   truncate -s 32M "$T/src"
   nbdcopy "$T/src" "$URI"
   nbdcopy "$URI" "$T/back"
-  check "nbdkit --tls-$kind rnull.so: nbdcopy round trip" same \
+  expect_eq "nbdkit --tls-$kind rnull.so: nbdcopy round trip" same \
     "$(cmp -s "$T/src" "$T/back" && echo same || echo differ)"
-  check "nbdkit --tls-$kind rnull.so: qemu-img info" 1 "$(qemu-img info --object "$creds" --image-opts \
+  expect_eq "nbdkit --tls-$kind rnull.so: qemu-img info" 1 "$(qemu-img info --object "$creds" --image-opts \
     "driver=nbd,server.type=unix,server.path=$SOCK,tls-creds=tls0,tls-hostname=localhost" 2>&1 |
     grep -c 'virtual size: 32 MiB')"
   stop "nbdkit --tls-$kind"
 done
-exit $fail
+checks_summary

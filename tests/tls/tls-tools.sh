@@ -6,25 +6,13 @@
 # Usage: tls-tools.sh RNULL_SERVER MAKE_CERTS
 set -euo pipefail
 SERVER=$1 MAKE_CERTS=$2
-for t in nbdinfo nbdcopy nbdsh; do
-  command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-T=$(mktemp -d /tmp/rnull-tls-tools.XXXXXX)
+# shellcheck source=../lib/frontends.sh
+. "$(dirname "$0")/../lib/frontends.sh"
+require_tool nbdinfo nbdcopy nbdsh
+make_tmpdir tls-tools
+T=$TMPDIR_TEST
 PID=
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fail=0
-check() { # check DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: expected '$2', got '$3'"; fail=1; fi
-}
+trap test_cleanup EXIT
 bash "$MAKE_CERTS" "$T/c"
 C=$T/c
 start() { # start ARGS...: server in the background; sets PID, PORT (TCP) when --port 0
@@ -39,22 +27,22 @@ stop() {
   kill -TERM "$PID"
   wait "$PID" && rc=0 || rc=$?
   PID=
-  check "server exits 0 on SIGTERM" 0 "$rc"
+  expect_eq "server exits 0 on SIGTERM" 0 "$rc"
 }
 
 start --unix "$T/s.sock"
 X="nbds+unix:///disk?socket=$T/s.sock&tls-certificates=$C/client"
 P="nbds+unix://alice@/disk?socket=$T/s.sock&tls-psk-file=$C/keys.psk"
-check "nbdinfo X.509 (unix)" 33554432 "$(nbdinfo --size "$X")"
-check "nbdinfo PSK (unix)" 33554432 "$(nbdinfo --size "$P")"
-check "nbdinfo says TLS" 1 "$(nbdinfo "$X" | grep -c 'with TLS')"
-check "plaintext URI refused" refused \
+expect_eq "nbdinfo X.509 (unix)" 33554432 "$(nbdinfo --size "$X")"
+expect_eq "nbdinfo PSK (unix)" 33554432 "$(nbdinfo --size "$P")"
+expect_eq "nbdinfo says TLS" 1 "$(nbdinfo "$X" | grep -c 'with TLS')"
+expect_eq "plaintext URI refused" refused \
   "$(nbdinfo --size "nbd+unix:///disk?socket=$T/s.sock" >/dev/null 2>&1 || echo refused)"
 head -c 5M /dev/urandom >"$T/src"
 truncate -s 32M "$T/src"
 nbdcopy "$T/src" "$X"
 nbdcopy "$P" "$T/back"
-check "nbdcopy file -> X.509 -> PSK -> file" same "$(cmp -s "$T/src" "$T/back" && echo same || echo differ)"
+expect_eq "nbdcopy file -> X.509 -> PSK -> file" same "$(cmp -s "$T/src" "$T/back" && echo same || echo differ)"
 cat >"$T/sh.py" <<PY
 h.set_uri_allow_local_file(True)
 h.connect_uri("$P")
@@ -66,7 +54,7 @@ PY
 # nbdsh is "python3 -m nbd" with the python3 first in PATH, which may lack
 # the module: run it with the system one
 out=$(/usr/bin/python3 -m nbd -c "$(cat "$T/sh.py")")
-check "nbdsh PSK pwrite/pread" ok "$out"
+expect_eq "nbdsh PSK pwrite/pread" ok "$out"
 stop
 
 # (Not ::1: libnbd 1.14 sends an IPv6 literal as TLS server name, which
@@ -74,11 +62,11 @@ stop
 for addr in 127.0.0.1; do
   start --bind "$addr" --port 0
   host=localhost
-  check "nbdinfo X.509 over TCP $addr" 33554432 \
+  expect_eq "nbdinfo X.509 over TCP $addr" 33554432 \
     "$(nbdinfo --size "nbds://$host:$PORT/disk?tls-certificates=$C/client" 2>&1 || true)"
-  check "nbdinfo PSK over TCP $addr" 33554432 \
+  expect_eq "nbdinfo PSK over TCP $addr" 33554432 \
     "$(nbdinfo --size "nbds://alice@$host:$PORT/disk?tls-psk-file=$C/keys.psk" 2>&1 || true)"
-  check "no bind warning on loopback $addr" 0 "$(grep -c warning "$T/server.log" || true)"
+  expect_eq "no bind warning on loopback $addr" 0 "$(grep -c warning "$T/server.log" || true)"
   stop
 done
-exit $fail
+checks_summary
