@@ -16,12 +16,6 @@
 
 #define WAIT_MS 15000
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-  nanosleep(&ts, NULL);
-}
-
 /* The daemon writes its pidfile after the fork, maybe after its parent
  * exited: wait for it (bounded). */
 static pid_t read_pid(const char *path) {
@@ -34,7 +28,7 @@ static pid_t read_pid(const char *path) {
     pid = strtol(text, NULL, 10);
     free(text);
     if (pid <= 1)
-      sleep_ms(10);
+      harness_sleep_ms(10);
   }
   return pid > 1 ? (pid_t)pid : 0;
 }
@@ -46,7 +40,7 @@ static bool stop_daemon(pid_t pid) {
   if (kill(pid, SIGTERM) != 0)
     return false;
   while (kill(pid, 0) == 0 && harness_now_ms() < deadline)
-    sleep_ms(20);
+    harness_sleep_ms(20);
   if (kill(pid, 0) == 0) {
     kill(pid, SIGKILL);
     return false;
@@ -104,7 +98,7 @@ int main(void) {
       free(text);
       if ((nq == 1 && total.submitted == 3) || harness_now_ms() > deadline)
         break;
-      sleep_ms(100);
+      harness_sleep_ms(100);
     }
     EXPECT_EQ_INT(total.submitted, 3);
     EXPECT_EQ_INT(total.bytes_read, 3 * 4096);

@@ -85,27 +85,20 @@ struct extents_seen {
   bool all_hole_zero;
 };
 
-static int on_extent(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries,
-                     size_t nr_entries, int *error) {
-  struct extents_seen *s = user_data;
+static void on_extent(void *user, uint32_t len, uint32_t flags) {
+  struct extents_seen *s = user;
 
-  (void)offset;
-  (void)error;
-  if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
-    return 0;
-  for (size_t i = 0; i + 1 < nr_entries; i += 2) {
-    s->covered += entries[i];
-    s->entries++;
-    if (entries[i + 1] != (LIBNBD_STATE_HOLE | LIBNBD_STATE_ZERO))
-      s->all_hole_zero = false;
-  }
-  return 0;
+  s->covered += len;
+  s->entries++;
+  if (flags != (LIBNBD_STATE_HOLE | LIBNBD_STATE_ZERO))
+    s->all_hole_zero = false;
 }
 
 /* The null disk is one hole that reads as zeros, and REQ_ONE is honoured. */
 static void check_extents(struct nbd_handle *nbd) {
   struct extents_seen s = {.all_hole_zero = true};
-  nbd_extent_callback cb = {.callback = on_extent, .user_data = &s};
+  struct harness_extent_walk w = {on_extent, &s};
+  nbd_extent_callback cb = harness_extent_callback(&w);
 
   if (EXPECT_NBD_OK(nbd_block_status(nbd, 1u << 20, 1u << 20, cb, 0))) {
     EXPECT(s.entries >= 1);

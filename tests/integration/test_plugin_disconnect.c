@@ -19,12 +19,6 @@
 #define ABANDONED 8
 #define WAIT_MS 15000
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-  nanosleep(&ts, NULL);
-}
-
 /* Queue requests, let them reach the server, then close without a word. */
 static void abandon(struct harness *h) {
   static char bufs[ABANDONED][BLOCK];
@@ -80,7 +74,7 @@ int main(void) {
       if ((nq == 1 && total.submitted >= 2 && total.completed == total.submitted) ||
           harness_now_ms() > deadline)
         break;
-      sleep_ms(100);
+      harness_sleep_ms(100);
     }
     EXPECT(total.submitted >= 2);
     EXPECT_EQ_INT(total.completed, total.submitted);

@@ -34,21 +34,14 @@ struct extents_seen {
   uint64_t covered;
 };
 
-static int on_extent(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries,
-                     size_t nr_entries, int *error) {
-  struct extents_seen *s = user_data;
+static void on_extent(void *user, uint32_t len, uint32_t flags) {
+  struct extents_seen *s = user;
 
-  (void)offset;
-  (void)error;
-  if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
-    return 0;
-  for (size_t i = 0; i + 1 < nr_entries; i += 2) {
-    s->entries++;
-    s->covered += entries[i];
-    if (entries[i] % 4096)
-      s->unaligned++;
-  }
-  return 0;
+  (void)flags;
+  s->entries++;
+  s->covered += len;
+  if (len % 4096)
+    s->unaligned++;
 }
 
 /* proto.md: extent lengths MUST be multiples of the minimum block size. */
@@ -77,7 +70,8 @@ static void test_block_status_whole_blocks(void) {
                {8192, 4096 + 1, LIBNBD_CMD_FLAG_REQ_ONE}};
       for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
         struct extents_seen s = {0};
-        nbd_extent_callback cb = {.callback = on_extent, .user_data = &s};
+        struct harness_extent_walk w = {on_extent, &s};
+        nbd_extent_callback cb = harness_extent_callback(&w);
 
         if (EXPECT_NBD_OK(nbd_block_status(nbd, q[i].len, q[i].off, cb, q[i].flags))) {
           EXPECT(s.entries >= 1);
@@ -89,7 +83,8 @@ static void test_block_status_whole_blocks(void) {
       }
       /* REQ_ONE below one block has no whole-block answer: an error. */
       struct extents_seen s = {0};
-      nbd_extent_callback cb = {.callback = on_extent, .user_data = &s};
+      struct harness_extent_walk w = {on_extent, &s};
+      nbd_extent_callback cb = harness_extent_callback(&w);
       EXPECT_NBD_ERRNO(nbd_block_status(nbd, 100, 0, cb, LIBNBD_CMD_FLAG_REQ_ONE), EINVAL);
     }
     if (nbd)

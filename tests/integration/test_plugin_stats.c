@@ -14,12 +14,6 @@
 #define QUEUES 4
 #define WAIT_MS 15000 /* hang guard for the file / the signal's output */
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-  nanosleep(&ts, NULL);
-}
-
 /* Conn i (on queue i) sends i+1 reads of 4 KiB and 2*i writes of 8 KiB. */
 static void send_traffic(struct nbd_handle **nbd) {
   static char buf[8192];
@@ -45,7 +39,7 @@ static void check_stats_file(const char *path) {
     free(text);
     if (nq == QUEUES && total.submitted == 10 + 12)
       break;
-    sleep_ms(100);
+    harness_sleep_ms(100);
   }
   if (!EXPECT_EQ_INT(nq, QUEUES))
     return;
@@ -78,11 +72,11 @@ static void check_sigusr1(struct harness *h) {
   EXPECT_EQ_INT(count_tables(h->log), 0);
   EXPECT(harness_signal(h, SIGUSR1) == 0);
   while (count_tables(h->log) < 1 && harness_now_ms() < deadline)
-    sleep_ms(20);
+    harness_sleep_ms(20);
   EXPECT_MSG(count_tables(h->log) == 1, "SIGUSR1 printed one table");
   if (EXPECT(harness_signal(h, SIGUSR1) == 0)) {
     while (count_tables(h->log) < 2 && harness_now_ms() < deadline)
-      sleep_ms(20);
+      harness_sleep_ms(20);
     EXPECT_MSG(count_tables(h->log) == 2, "a second SIGUSR1 printed a second table");
   }
   EXPECT_MSG(!harness_exited(h), "nbdkit survives SIGUSR1");

@@ -99,23 +99,18 @@ struct extents_acc {
   int max, n;
 };
 
-static int on_extent(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries,
-                     size_t nr_entries, int *error) {
-  struct extents_acc *a = user_data;
+static void on_extent(void *user, uint32_t len, uint32_t flags) {
+  struct extents_acc *a = user;
 
-  (void)offset;
-  (void)error;
-  if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
-    return 0;
-  for (size_t i = 0; i + 1 < nr_entries && a->n < a->max; i += 2)
-    a->out[a->n++] = (struct extent){entries[i], entries[i + 1]};
-  return 0;
+  if (a->n < a->max)
+    a->out[a->n++] = (struct extent){len, flags};
 }
 
 int feature_extents(struct nbd_handle *nbd, uint64_t offset, uint64_t count, struct extent *out,
                     int max) {
   struct extents_acc a = {out, max, 0};
-  nbd_extent_callback cb = {.callback = on_extent, .user_data = &a};
+  struct harness_extent_walk w = {on_extent, &a};
+  nbd_extent_callback cb = harness_extent_callback(&w);
 
   if (nbd_block_status(nbd, count, offset, cb, 0) == -1) {
     EXPECT_MSG(0, "block_status(%" PRIu64 ", %" PRIu64 "): %s", offset, count, nbd_get_error());

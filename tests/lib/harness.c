@@ -31,7 +31,7 @@ long long harness_now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms) {
+void harness_sleep_ms(int ms) {
   struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 
   nanosleep(&ts, NULL);
@@ -202,7 +202,7 @@ int harness_start_wait_for(struct harness *h, char *const argv[], const char *wa
       harness_dump_log(h);
       return -1;
     }
-    sleep_ms(POLL_MS);
+    harness_sleep_ms(POLL_MS);
   }
   return 0;
 }
@@ -238,7 +238,7 @@ struct nbd_handle *harness_connect(struct harness *h) {
       return NULL;
     }
     nbd_close(nbd);
-    sleep_ms(POLL_MS);
+    harness_sleep_ms(POLL_MS);
   }
 }
 
@@ -262,7 +262,7 @@ static int wait_bounded(pid_t pid, int ms) {
       return -1;
     if (harness_now_ms() > deadline)
       return -1;
-    sleep_ms(POLL_MS);
+    harness_sleep_ms(POLL_MS);
   }
 }
 
@@ -349,4 +349,43 @@ void harness_dump_log(const struct harness *h) {
 
   fprintf(stderr, "---- %s ----\n%s---- end of log ----\n", h->log, text);
   free(text);
+}
+
+bool harness_file_has(const char *path, const char *what) {
+  char *text = harness_read_file(path);
+  bool r = text && strstr(text, what);
+
+  free(text);
+  return r;
+}
+
+bool harness_file_has_or_show(const char *path, const char *what) {
+  char *text = harness_read_file(path);
+  bool r = text && strstr(text, what);
+
+  if (!r)
+    fprintf(stderr, "output lacks \"%s\":\n%s\n", what, text ? text : "");
+  free(text);
+  return r;
+}
+
+bool harness_log_has(const struct harness *h, const char *what) {
+  return harness_file_has(h->log, what);
+}
+
+static int walk_extents(void *user_data, const char *metacontext, uint64_t offset,
+                        uint32_t *entries, size_t nr_entries, int *error) {
+  struct harness_extent_walk *w = user_data;
+
+  (void)offset;
+  (void)error;
+  if (strcmp(metacontext, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
+    return 0;
+  for (size_t i = 0; i + 1 < nr_entries; i += 2)
+    w->fn(w->user, entries[i], entries[i + 1]);
+  return 0;
+}
+
+nbd_extent_callback harness_extent_callback(struct harness_extent_walk *w) {
+  return (nbd_extent_callback){.callback = walk_extents, .user_data = w};
 }

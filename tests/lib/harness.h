@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <libnbd.h>
@@ -80,5 +81,27 @@ void harness_dump_log(const struct harness *h);
 
 /* Wall time in ms (CLOCK_MONOTONIC), for hang guards only. */
 long long harness_now_ms(void);
+
+/* Sleep ms milliseconds (nanosleep). */
+void harness_sleep_ms(int ms);
+
+/* Does the file at path contain what? (false if it cannot be read) */
+bool harness_file_has(const char *path, const char *what);
+
+/* The same, and when it does not, print what is missing and the whole file
+ * to stderr (for failure diagnostics). */
+bool harness_file_has_or_show(const char *path, const char *what);
+
+/* Does the server log (h->log) contain what? */
+bool harness_log_has(const struct harness *h, const char *what);
+
+/* A base:allocation extent callback for nbd_block_status: calls
+ * fn(user, length, flags) for each extent of the reply, in order; replies
+ * for other meta contexts are passed over. w must outlive the request. */
+struct harness_extent_walk {
+  void (*fn)(void *user, uint32_t len, uint32_t flags);
+  void *user;
+};
+nbd_extent_callback harness_extent_callback(struct harness_extent_walk *w);
 
 #endif

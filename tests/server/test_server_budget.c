@@ -37,11 +37,6 @@
 #endif
 #endif
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
-
 static long status_kb(struct harness *h, const char *field) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/status", (int)h->pid);
@@ -89,7 +84,7 @@ static void test_budget_holds_and_is_given_back(void) {
   long base = rss_kb(&h);
   memset(big, 0xab, BIG);
   EXPECT(request(w, NBD_CMD_WRITE, 0, BIG, big, NULL, &err) && err == 0);
-  sleep_ms(200);
+  harness_sleep_ms(200);
   long written = rss_kb(&h);
   /* 32 MiB stored; the write's buffer is not kept (it was, 32 MiB more) */
   EXPECT_MSG(!RSS_CHECKS || written - base < 32 * 1024 + 16 * 1024,
@@ -110,7 +105,7 @@ static void test_budget_holds_and_is_given_back(void) {
     long kb = rss_kb(&h);
     if (kb > peak)
       peak = kb;
-    sleep_ms(100);
+    harness_sleep_ms(100);
   }
   EXPECT_MSG(!RSS_CHECKS || peak - written < 256 * 1024 + 64 * 1024,
              "16 clients x 64 x 32 MiB unread reads stay within --buffer-memory + 64 MiB: "
@@ -132,7 +127,7 @@ static void test_budget_holds_and_is_given_back(void) {
       close(hostile[i]);
   long after = -1;
   for (int i = 0; i < 50; i++) {
-    sleep_ms(100);
+    harness_sleep_ms(100);
     after = rss_kb(&h);
     if (after - written < 32 * 1024)
       break;

@@ -19,14 +19,7 @@ static int run(const char *a1, const char *a2, const char *a3) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static bool output_has(const char *what) {
-  char *o = harness_read_file(out);
-  bool r = o && strstr(o, what);
-  if (!r)
-    fprintf(stderr, "output lacks \"%s\":\n%s\n", what, o ? o : "");
-  free(o);
-  return r;
-}
+static bool output_has(const char *what) { return harness_file_has_or_show(out, what); }
 
 int main(void) {
   if (harness_init(&h) < 0)

@@ -19,18 +19,6 @@
 #include "nbd_proto.h"
 #include "srv.h"
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
-
-static bool log_has(struct harness *h, const char *what) {
-  char *o = harness_read_file(h->log);
-  bool r = o && strstr(o, what);
-  free(o);
-  return r;
-}
-
 static int count_in_log(struct harness *h, const char *what) {
   char *o = harness_read_file(h->log);
   int n = 0;
@@ -83,11 +71,11 @@ static void test_idle_timeout(void) {
       uint64_t handle;
       served = raw_request(busy, 0, NBD_CMD_FLUSH, (uint64_t)i, 0, 0) == 0 &&
                raw_simple_reply(busy, &err, &handle) == 0 && err == 0 && handle == (uint64_t)i;
-      sleep_ms(250);
+      harness_sleep_ms(250);
     }
     EXPECT_MSG(served, "an active client is served past the idle timeout");
     EXPECT_MSG(raw_wait_eof(idle), "a silent established client is closed");
-    EXPECT(log_has(&h, "--idle-timeout"));
+    EXPECT(harness_log_has(&h, "--idle-timeout"));
     close(idle);
     close(busy);
     EXPECT(stopped_cleanly(&h));
@@ -139,8 +127,8 @@ static void test_sigterm_during_handshake(void) {
     /* The listener goes first; then give the loop a moment to see it. */
     struct stat st;
     for (int i = 0; i < 100 && stat(h.sock, &st) == 0; i++)
-      sleep_ms(20);
-    sleep_ms(300);
+      harness_sleep_ms(20);
+    harness_sleep_ms(300);
     uint32_t type = 0, len = 0;
     EXPECT(raw_opt(fd, NBD_OPT_LIST, NULL, 0) == 0);
     EXPECT(raw_opt_reply(fd, NBD_OPT_LIST, &type, &len) == 0 && raw_skip(fd, len) == 0);
@@ -151,7 +139,7 @@ static void test_sigterm_during_handshake(void) {
     EXPECT(raw_wait_eof(fd));
     close(fd);
     for (int i = 0; i < 250 && !harness_exited(&h); i++)
-      sleep_ms(20);
+      harness_sleep_ms(20);
     EXPECT_MSG(harness_exited(&h), "the server exits by itself once the client left");
     EXPECT(stopped_cleanly(&h));
   }
@@ -191,7 +179,7 @@ static void test_emfile_pause_pauses(void) {
     for (int i = 0; i < NCLIENTS; i++)
       fds[i] = raw_connect(h.sock); /* greeting only: most stay in the backlog */
     long t0 = cpu_ticks(h.pid);
-    sleep_ms(2000);
+    harness_sleep_ms(2000);
     long used = cpu_ticks(h.pid) - t0;
     long hz = sysconf(_SC_CLK_TCK);
     EXPECT_MSG(t0 >= 0 && used < hz, "paused, not spinning: %ld ticks of CPU in 2 s", used);

@@ -247,14 +247,7 @@ static void test_no_conns_and_shutdown(void) {
 }
 
 static char out[400];
-static bool output_has(const char *what) {
-  char *o = harness_read_file(out);
-  bool r = o && strstr(o, what);
-  if (!r)
-    fprintf(stderr, "output lacks \"%s\":\n%s\n", what, o ? o : "");
-  free(o);
-  return r;
-}
+static bool output_has(const char *what) { return harness_file_has_or_show(out, what); }
 
 static void test_cli(void) {
   struct harness h;

@@ -17,18 +17,6 @@
 
 #define BIG (32u << 20)
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-}
-
-static bool log_has(struct harness *h, const char *what) {
-  char *o = harness_read_file(h->log);
-  bool r = o && strstr(o, what);
-  free(o);
-  return r;
-}
-
 /* n reads of len at offset 0, handles 1..n, replies not read. */
 static bool flood(int fd, int n, uint32_t len) {
   for (int i = 1; i <= n; i++)
@@ -58,7 +46,7 @@ static int term_and_wait(struct harness *h, long long *took_ms) {
   long long t0 = harness_now_ms();
   harness_signal(h, SIGTERM);
   while (!harness_exited(h) && harness_now_ms() - t0 < 30000)
-    sleep_ms(20);
+    harness_sleep_ms(20);
   *took_ms = harness_now_ms() - t0;
   if (!harness_exited(h))
     return -1;
@@ -74,7 +62,7 @@ static void test_fair_share(void) {
              0)) {
     int a = raw_connect(h.sock);
     EXPECT(a >= 0 && raw_go(a, false, false) >= 0 && flood(a, 64, BIG));
-    sleep_ms(300);
+    harness_sleep_ms(300);
     long long t0 = harness_now_ms();
     EXPECT_EQ_INT(small_read(&h), 0);
     long long took = harness_now_ms() - t0;
@@ -102,9 +90,9 @@ static void test_closed_connection_cancelled(void) {
                        "--shutdown-timeout", "1", (const char *)NULL) == 0)) {
     int a = raw_connect(h.sock);
     EXPECT(a >= 0 && raw_go(a, false, false) >= 0 && flood(a, 4, 4096));
-    sleep_ms(300);
+    harness_sleep_ms(300);
     close(a);
-    sleep_ms(300);
+    harness_sleep_ms(300);
     EXPECT_MSG(small_read(&h) == 0, "another client gets a tag: the closed one's were cancelled");
     long long ms;
     int st = term_and_wait(&h, &ms);
@@ -123,13 +111,13 @@ static void shutdown_bounded(const char *what, const char *const *args, int nreq
   if (EXPECT_MSG(srv_startv(&h, args) == 0, "%s: starts", what)) {
     int a = raw_connect(h.sock);
     EXPECT(a >= 0 && raw_go(a, false, false) >= 0 && flood(a, nreq, len));
-    sleep_ms(300);
+    harness_sleep_ms(300);
     long long ms;
     int st = term_and_wait(&h, &ms);
     EXPECT_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: exit 0 (status %#x)", what,
                st);
     EXPECT_MSG(ms < 10000, "%s: exits within --shutdown-timeout 1 (took %lld ms)", what, ms);
-    EXPECT_MSG(log_has(&h, "abandoned"), "%s: the log says what was abandoned", what);
+    EXPECT_MSG(harness_log_has(&h, "abandoned"), "%s: the log says what was abandoned", what);
     uint32_t err = 0;
     uint64_t handle = 0;
     EXPECT_MSG(a >= 0 && raw_simple_reply(a, &err, &handle) == 0 && err == NBD_ESHUTDOWN,
