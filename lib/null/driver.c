@@ -29,7 +29,7 @@
  * sees half-old, half-new settings. Replaced snapshots are kept until the
  * disk goes (a change is an operator's action: a few bytes each). */
 struct null_live {
-  uint64_t mbps, completion_nsec;
+  uint64_t mbps, iops, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
   struct null_live *retired;        /* older snapshots, freed with the disk */
   struct null_latency *old_latency; /* a latency model this change replaced */
@@ -118,17 +118,20 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
+/* The iops bucket's burst: 1/10 s of budget, at least one request. */
+static uint64_t iops_burst(uint64_t iops) { return iops / 10 > 1 ? iops / 10 : 1; }
+
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
                                   struct null_cmd *cmd, struct rnull_rq *rq) {
-  if ((!lv->mbps && !nd->cfg.iops) || cmd->paced)
+  if ((!lv->mbps && !lv->iops) || cmd->paced)
     return false;
   cmd->paced = true;
   uint64_t start = rnull_rq_start_time(rq), when = start;
   if (lv->mbps && moves_data(rnull_rq_io(rq)))
     when = rnull_throttle_reserve(&nd->throttle, rnull_rq_io(rq)->len, start);
-  if (nd->cfg.iops) {
+  if (lv->iops) {
     uint64_t w = rnull_throttle_reserve(&nd->iops_throttle, 1, start);
     when = w > when ? w : when;
   }
@@ -264,6 +267,7 @@ static struct null_live *live_new(struct null_dev *nd, const struct null_live *o
     return NULL;
   const struct rnull_config *c = &nd->live_cfg;
   lv->mbps = c->mbps;
+  lv->iops = c->iops;
   lv->completion_nsec = c->completion_nsec;
   uint64_t seed = fault_seed(nd, c->fault_seed);
   rnull_fault_init(&lv->timeout_fault, &c->timeout_inject, seed);
@@ -334,8 +338,8 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
                        nd->cfg.badblocks_once);
   atomic_init(&nd->has_badblocks, nd->cfg.badblocks.n > 0);
   rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
-  rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops,
-                           nd->cfg.iops / 10 > 1 ? nd->cfg.iops / 10 : 1, rnull_disk_now(disk));
+  rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops, iops_burst(nd->cfg.iops),
+                           rnull_disk_now(disk));
   nd->inited = true;
   int r = init_latency(nd, err, errlen);
   if (r < 0)
@@ -407,9 +411,13 @@ int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *c
 static const char *const live_keys[] = {
     "timeout",         "requeue",       "error",        "fault_seed",   "mbps",
     "completion_nsec", "timeout_ms",    "badblocks",    "latency",      "read_latency",
-    "write_latency",   "flush_latency", "trim_latency", "zero_latency", "latency_per_kib"};
+    "write_latency",   "flush_latency", "trim_latency", "zero_latency", "latency_per_kib",
+    "channels",        "iops"};
 
-static bool is_latency_key(const char *key) { return strstr(key, "latency") != NULL; }
+/* Keys of the latency model (channels included): a change builds a new model. */
+static bool is_latency_key(const char *key) {
+  return strstr(key, "latency") != NULL || strcmp(key, "channels") == 0;
+}
 
 bool rnull_null_key_is_live(const char *key) {
   for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
@@ -460,6 +468,8 @@ int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *
     r = badblocks_replace(nd, &c);
   if (r == 0 && strcmp(key, "mbps") == 0)
     rnull_throttle_set(&nd->throttle, c.mbps);
+  if (r == 0 && strcmp(key, "iops") == 0)
+    rnull_throttle_set_rate(&nd->iops_throttle, c.iops, iops_burst(c.iops));
   if (r == 0) {
     struct null_live *old = atomic_load(&nd->live), *lv;
     nd->live_cfg = c;

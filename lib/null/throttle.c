@@ -17,14 +17,18 @@ void rnull_throttle_init(struct rnull_throttle *t, uint64_t mbps, uint64_t now_n
   rnull_throttle_init_rate(t, rate, rate / 10 > (1u << 20) ? rate / 10 : (1u << 20), now_ns);
 }
 
-void rnull_throttle_set(struct rnull_throttle *t, uint64_t mbps) {
-  uint64_t rate = mbps * 1024 * 1024;
+void rnull_throttle_set_rate(struct rnull_throttle *t, uint64_t rate, uint64_t burst) {
   pthread_mutex_lock(&t->lock);
   t->rate = rate;
-  t->burst = rate / 10 > (1u << 20) ? rate / 10 : (1u << 20);
+  t->burst = burst;
   if (t->tokens > (double)t->burst)
     t->tokens = (double)t->burst;
   pthread_mutex_unlock(&t->lock);
+}
+
+void rnull_throttle_set(struct rnull_throttle *t, uint64_t mbps) {
+  uint64_t rate = mbps * 1024 * 1024;
+  rnull_throttle_set_rate(t, rate, rate / 10 > (1u << 20) ? rate / 10 : (1u << 20));
 }
 
 void rnull_throttle_destroy(struct rnull_throttle *t) { pthread_mutex_destroy(&t->lock); }

@@ -24,6 +24,8 @@ void rnull_throttle_init_rate(struct rnull_throttle *t, uint64_t rate, uint64_t 
 void rnull_throttle_destroy(struct rnull_throttle *t);
 
 /* Change the rate live (mbps, 0 = unlimited); reservations made so far stand. */
+/* Change rate (per second) and burst while serving (the iops bucket). */
+void rnull_throttle_set_rate(struct rnull_throttle *t, uint64_t rate, uint64_t burst);
 void rnull_throttle_set(struct rnull_throttle *t, uint64_t mbps);
 
 /* Reserve bytes at now_ns; returns when the request may be dispatched

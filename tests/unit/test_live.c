@@ -107,9 +107,69 @@ START_TEST(latency_changes_live) {
   ck_assert_int_eq(rnull_null_disk_set_live(d, "read_latency", "none", err, sizeof err), 0);
   ck_assert_int_eq(read_at(d, 0), 0);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 2); /* direct again */
-  ck_assert_int_eq(rnull_null_disk_set_live(d, "channels", "2", err, sizeof err), -EBUSY);
   ck_assert_int_eq(rnull_null_disk_set_live(d, "read_latency", "fixed:-1", err, sizeof err),
                    -EINVAL);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* channels (the device's parallelism) changes live: a new latency model. */
+START_TEST(channels_change_live) {
+  const char *kv[] = {"size=1M", "latency=fixed:1ms", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  struct rnull_hctx *h = rnull_disk_hctx(d, 0);
+  char err[RNULL_ERR_LEN];
+  ck_assert_msg(rnull_null_disk_set_live(d, "channels", "1", err, sizeof err) == 0, "%s", err);
+  struct rnull_io a = rd(0, 4096, 1), b = rd(4096, 4096, 2);
+  unsigned before = atomic_load(&nr_ends);
+  ck_assert_int_eq(rnull_submit(h, &a, 0), 0);
+  ck_assert_int_eq(rnull_submit(h, &b, RNULL_SUBMIT_LAST), 0);
+  vclock_ns += 1000000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 1); /* one channel: one at a time */
+  vclock_ns += 1000000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 2);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "channels", "0", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_submit(h, &a, 0), 0);
+  ck_assert_int_eq(rnull_submit(h, &b, RNULL_SUBMIT_LAST), 0);
+  vclock_ns += 1000000;
+  rnull_hctx_run(h, vclock_ns);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 4); /* unlimited: both at 1 ms */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "channels", "x", err, sizeof err), -EINVAL);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* iops starts, paces and stops live (softirq: ends at commit or run). */
+START_TEST(iops_changes_live) {
+  const char *kv[] = {"size=1M", "irqmode=softirq", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  struct rnull_hctx *h = rnull_disk_hctx(d, 0);
+  char err[RNULL_ERR_LEN];
+  ck_assert_msg(rnull_null_disk_set_live(d, "iops", "10", err, sizeof err) == 0, "%s", err);
+  unsigned before = atomic_load(&nr_ends);
+  for (uintptr_t i = 0; i < 3; i++) {
+    struct rnull_io io = rd(0, 4096, 10 + i);
+    ck_assert_int_eq(rnull_submit(h, &io, i == 2 ? RNULL_SUBMIT_LAST : 0), 0);
+  }
+  rnull_hctx_commit(h);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 1); /* a burst of one, then 10/s */
+  vclock_ns += 100000000;
+  rnull_hctx_run(h, vclock_ns);
+  rnull_hctx_commit(h);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 2);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "iops", "0", err, sizeof err), 0);
+  vclock_ns += 100000000;
+  rnull_hctx_run(h, vclock_ns); /* the one already waiting is released */
+  rnull_hctx_commit(h);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 3);
+  for (uintptr_t i = 0; i < 3; i++) {
+    struct rnull_io io = rd(0, 4096, 20 + i);
+    ck_assert_int_eq(rnull_submit(h, &io, i == 2 ? RNULL_SUBMIT_LAST : 0), 0);
+  }
+  rnull_hctx_commit(h);
+  ck_assert_uint_eq(atomic_load(&nr_ends), before + 6); /* unpaced again */
   rnull_disk_destroy(d);
 }
 END_TEST
@@ -256,6 +316,8 @@ int main(void) {
   tcase_add_test(tc, refusals_say_why);
   tcase_add_test(tc, badblocks_edit_live_and_offline);
   tcase_add_test(tc, latency_changes_live);
+  tcase_add_test(tc, channels_change_live);
+  tcase_add_test(tc, iops_changes_live);
   tcase_add_test(tc, timeout_ms_and_completion_nsec_change_live);
   tcase_add_test(tc, changes_racing_with_io);
   suite_add_tcase(s, tc);
