@@ -83,41 +83,64 @@ static bool wait_fd(int fd, short ev) {
   return r > 0;
 }
 
-int raw_send(int fd, const void *buf, size_t len) {
+int raw_send_with(long (*step)(void *ctx, const void *p, size_t n), void *ctx, const void *buf,
+                  size_t len) {
   const uint8_t *p = buf;
   while (len) {
-    if (!wait_fd(fd, POLLOUT))
+    long n = step(ctx, p, len);
+    if (n == RAW_AGAIN)
+      continue;
+    if (n < 0)
       return -1;
-    ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN)
-        continue;
-      return -1;
-    }
     p += n;
     len -= (size_t)n;
   }
   return 0;
 }
 
-long raw_recv(int fd, void *buf, size_t len) {
+long raw_recv_with(long (*step)(void *ctx, void *p, size_t n), void *ctx, void *buf, size_t len) {
   uint8_t *p = buf;
   size_t got = 0;
   while (got < len) {
-    if (!wait_fd(fd, POLLIN))
+    long n = step(ctx, p + got, len - got);
+    if (n == RAW_AGAIN)
+      continue;
+    if (n == RAW_TIMEOUT)
       return -1;
-    ssize_t n = recv(fd, p + got, len - got, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN)
-        continue;
+    if (n < 0)
       return got ? (long)got : -1;
-    }
     if (n == 0)
       break;
     got += (size_t)n;
   }
   return (long)got;
 }
+
+static long fd_send_step(void *ctx, const void *p, size_t n) {
+  int fd = *(int *)ctx;
+  if (!wait_fd(fd, POLLOUT))
+    return RAW_TIMEOUT;
+  ssize_t r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (r < 0)
+    return errno == EINTR || errno == EAGAIN ? RAW_AGAIN : RAW_ERROR;
+  return (long)r;
+}
+
+static long fd_recv_step(void *ctx, void *p, size_t n) {
+  int fd = *(int *)ctx;
+  if (!wait_fd(fd, POLLIN))
+    return RAW_TIMEOUT;
+  ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+  if (r < 0)
+    return errno == EINTR || errno == EAGAIN ? RAW_AGAIN : RAW_ERROR;
+  return (long)r;
+}
+
+int raw_send(int fd, const void *buf, size_t len) {
+  return raw_send_with(fd_send_step, &fd, buf, len);
+}
+
+long raw_recv(int fd, void *buf, size_t len) { return raw_recv_with(fd_recv_step, &fd, buf, len); }
 
 bool raw_wait_eof(int fd) {
   char b[4096];
@@ -143,11 +166,23 @@ int raw_greet(int fd, uint32_t client_flags) {
   return raw_send(fd, cf, 4);
 }
 
-int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len) {
-  uint8_t h[16];
+void raw_put_opt(uint8_t *h, uint32_t opt, uint32_t len) {
   nbd_put64(h, NBD_IHAVEOPT);
   nbd_put32(h + 8, opt);
   nbd_put32(h + 12, len);
+}
+
+int raw_get_opt_reply(const uint8_t *h, uint32_t expect_opt, uint32_t *type, uint32_t *len) {
+  if (nbd_get64(h) != NBD_REP_MAGIC || nbd_get32(h + 8) != expect_opt)
+    return -1;
+  *type = nbd_get32(h + 12);
+  *len = nbd_get32(h + 16);
+  return 0;
+}
+
+int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len) {
+  uint8_t h[16];
+  raw_put_opt(h, opt, len);
   if (raw_send(fd, h, 16) < 0)
     return -1;
   return len ? raw_send(fd, data, len) : 0;
@@ -155,11 +190,9 @@ int raw_opt(int fd, uint32_t opt, const void *data, uint32_t len) {
 
 int raw_opt_reply(int fd, uint32_t expect_opt, uint32_t *type, uint32_t *len) {
   uint8_t h[20];
-  if (raw_recv(fd, h, 20) != 20 || nbd_get64(h) != NBD_REP_MAGIC || nbd_get32(h + 8) != expect_opt)
+  if (raw_recv(fd, h, 20) != 20)
     return -1;
-  *type = nbd_get32(h + 12);
-  *len = nbd_get32(h + 16);
-  return 0;
+  return raw_get_opt_reply(h, expect_opt, type, len);
 }
 
 int raw_skip(int fd, size_t len) {

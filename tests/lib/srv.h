@@ -38,6 +38,24 @@ long raw_recv(int fd, void *buf, size_t len);
  * (any data before it is discarded). */
 bool raw_wait_eof(int fd);
 
+/* The loops of raw_send and raw_recv over any transport (a socket, a TLS
+ * session in tests/tls): step moves up to n bytes through ctx and returns
+ * how many (0: end of stream), RAW_AGAIN to be called again, RAW_ERROR (a
+ * receive then returns what it got so far, if anything, else -1) or
+ * RAW_TIMEOUT (the transfer returns -1). */
+#define RAW_ERROR (-1)
+#define RAW_AGAIN (-2)
+#define RAW_TIMEOUT (-3)
+int raw_send_with(long (*step)(void *ctx, const void *p, size_t n), void *ctx, const void *buf,
+                  size_t len);
+long raw_recv_with(long (*step)(void *ctx, void *p, size_t n), void *ctx, void *buf, size_t len);
+
+/* An option request's 16-byte header (IHAVEOPT, opt, len). */
+void raw_put_opt(uint8_t *h, uint32_t opt, uint32_t len);
+/* An option reply's 20-byte header: 0 if it is a reply to expect_opt (type
+ * and payload length out), else -1. */
+int raw_get_opt_reply(const uint8_t *h, uint32_t expect_opt, uint32_t *type, uint32_t *len);
+
 /* Read the 18-byte greeting and check it; send client flags. 0 or -1. */
 int raw_greet(int fd, uint32_t client_flags);
 /* Send an option with data. */

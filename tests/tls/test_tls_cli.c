@@ -40,13 +40,7 @@ static bool said(const char *what) {
   return r;
 }
 
-static const char *p(const char *name) {
-  static char buf[8][450];
-  static int i;
-  char *b = buf[i++ % 8];
-  snprintf(b, 450, "%s/%s", certs, name);
-  return b;
-}
+static const char *p(const char *name) { return tls_path(certs, name); }
 
 int main(void) {
   if (harness_init(&h) < 0 || tls_make_certs(&h, certs, sizeof(certs)) < 0)

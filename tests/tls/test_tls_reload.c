@@ -13,13 +13,7 @@
 static struct harness h;
 static char certs[400];
 
-static const char *p(const char *name) {
-  static char buf[8][450];
-  static int i;
-  char *b = buf[i++ % 8];
-  snprintf(b, 450, "%s/%s", certs, name);
-  return b;
-}
+static const char *p(const char *name) { return tls_path(certs, name); }
 
 static void sh(const char *fmt, const char *a, const char *b) {
   char cmd[2000];

@@ -25,6 +25,14 @@ int tls_make_certs(struct harness *h, char *dir, size_t len) {
   return 0;
 }
 
+const char *tls_path(const char *dir, const char *name) {
+  static char buf[8][450];
+  static int i;
+  char *b = buf[i++ % 8];
+  snprintf(b, 450, "%s/%s", dir, name);
+  return b;
+}
+
 int tls_srv_start_tcp(struct harness *h, ...) {
   const char *argv[SRV_MAX_ARGS + 16];
   int n = 0;
@@ -154,44 +162,32 @@ gnutls_session_t tls_raw_starttls(int fd, const char *psk_file, const char *user
   return s;
 }
 
+static long tls_send_step(void *ctx, const void *p, size_t n) {
+  ssize_t r = gnutls_record_send(ctx, p, n);
+  if (r < 0)
+    return gnutls_error_is_fatal((int)r) ? RAW_ERROR : RAW_AGAIN;
+  return (long)r;
+}
+
+static long tls_recv_step(void *ctx, void *p, size_t n) {
+  ssize_t r = gnutls_record_recv(ctx, p, n);
+  if (r < 0)
+    return !gnutls_error_is_fatal((int)r) && r != GNUTLS_E_TIMEDOUT ? RAW_AGAIN : RAW_ERROR;
+  return (long)r;
+}
+
 int tls_raw_send(gnutls_session_t s, const void *buf, size_t len) {
-  const uint8_t *p = buf;
-  while (len) {
-    ssize_t n = gnutls_record_send(s, p, len);
-    if (n < 0) {
-      if (!gnutls_error_is_fatal((int)n))
-        continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
+  return raw_send_with(tls_send_step, s, buf, len);
 }
 
 long tls_raw_recv(gnutls_session_t s, void *buf, size_t len) {
-  uint8_t *p = buf;
-  size_t got = 0;
   gnutls_record_set_timeout(s, RAW_TIMEOUT_MS);
-  while (got < len) {
-    ssize_t n = gnutls_record_recv(s, p + got, len - got);
-    if (n == 0)
-      break;
-    if (n < 0) {
-      if (!gnutls_error_is_fatal((int)n) && n != GNUTLS_E_TIMEDOUT)
-        continue;
-      return got ? (long)got : -1;
-    }
-    got += (size_t)n;
-  }
-  return (long)got;
+  return raw_recv_with(tls_recv_step, s, buf, len);
 }
 
 int tls_raw_opt(gnutls_session_t s, uint32_t opt, const void *data, uint32_t len) {
   uint8_t h[16];
-  nbd_put64(h, NBD_IHAVEOPT);
-  nbd_put32(h + 8, opt);
-  nbd_put32(h + 12, len);
+  raw_put_opt(h, opt, len);
   if (tls_raw_send(s, h, 16) < 0)
     return -1;
   return len ? tls_raw_send(s, data, len) : 0;
@@ -199,12 +195,9 @@ int tls_raw_opt(gnutls_session_t s, uint32_t opt, const void *data, uint32_t len
 
 int tls_raw_opt_reply(gnutls_session_t s, uint32_t expect_opt, uint32_t *type, uint32_t *len) {
   uint8_t h[20];
-  if (tls_raw_recv(s, h, 20) != 20 || nbd_get64(h) != NBD_REP_MAGIC ||
-      nbd_get32(h + 8) != expect_opt)
+  if (tls_raw_recv(s, h, 20) != 20)
     return -1;
-  *type = nbd_get32(h + 12);
-  *len = nbd_get32(h + 16);
-  return 0;
+  return raw_get_opt_reply(h, expect_opt, type, len);
 }
 
 void tls_raw_close(gnutls_session_t s) {

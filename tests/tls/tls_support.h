@@ -14,6 +14,9 @@
 
 /* Make the certificates and PSK files in h->dir/certs; *dir gets that path. */
 int tls_make_certs(struct harness *h, char *dir, size_t len);
+/* "dir/name", in one of 8 static buffers used in turn (so one call, e.g. of
+ * tls_srv_start_tcp, can take several). */
+const char *tls_path(const char *dir, const char *name);
 /* `rnull-server -f --bind 127.0.0.1 --port 0 args...` (NULL-terminated);
  * returns the port it listens on, or -1. */
 int tls_srv_start_tcp(struct harness *h, ...);
