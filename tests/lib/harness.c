@@ -389,3 +389,22 @@ static int walk_extents(void *user_data, const char *metacontext, uint64_t offse
 nbd_extent_callback harness_extent_callback(struct harness_extent_walk *w) {
   return (nbd_extent_callback){.callback = walk_extents, .user_data = w};
 }
+
+long harness_cpu_ticks(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  unsigned long ut = 0, st = 0;
+  /* fields after the command: state ppid ... utime(14) stime(15) */
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
+  return (long)(ut + st);
+}

@@ -82,6 +82,10 @@ void harness_dump_log(const struct harness *h);
 /* Wall time in ms (CLOCK_MONOTONIC), for hang guards only. */
 long long harness_now_ms(void);
 
+/* User + system CPU of process pid so far, in clock ticks (from
+ * /proc/PID/stat), or -1. */
+long harness_cpu_ticks(pid_t pid);
+
 /* Sleep ms milliseconds (nanosleep). */
 void harness_sleep_ms(int ms);
 

@@ -148,25 +148,6 @@ static void test_sigterm_during_handshake(void) {
 
 /* --- item 4: out of descriptors ------------------------------------------ */
 
-static long cpu_ticks(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  unsigned long ut = 0, st = 0;
-  /* fields after the command: state ppid ... utime(14) stime(15) */
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-    return -1;
-  return (long)(ut + st);
-}
-
 static void test_emfile_pause_pauses(void) {
   struct harness h;
   enum { NCLIENTS = 50 };
@@ -178,9 +159,9 @@ static void test_emfile_pause_pauses(void) {
     EXPECT(prlimit(h.pid, RLIMIT_NOFILE, &rl, NULL) == 0);
     for (int i = 0; i < NCLIENTS; i++)
       fds[i] = raw_connect(h.sock); /* greeting only: most stay in the backlog */
-    long t0 = cpu_ticks(h.pid);
+    long t0 = harness_cpu_ticks(h.pid);
     harness_sleep_ms(2000);
-    long used = cpu_ticks(h.pid) - t0;
+    long used = harness_cpu_ticks(h.pid) - t0;
     long hz = sysconf(_SC_CLK_TCK);
     EXPECT_MSG(t0 >= 0 && used < hz, "paused, not spinning: %ld ticks of CPU in 2 s", used);
     int lines = count_in_log(&h, "accept:");

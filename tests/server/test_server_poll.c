@@ -147,23 +147,6 @@ static void test_backoff(void) {
   EXPECT_EQ_U64(p.backoffs, 2);
 }
 
-/* user + system CPU of a process so far, in clock ticks */
-static long cpu_ticks(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return -1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  unsigned long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-    return -1;
-  return (long)(ut + st);
-}
-
 /* Reads and writes through one connection, data checked (memory store). */
 static void exercise(struct nbd_handle *nbd) {
   static char w[64 * 1024], r[64 * 1024];
@@ -183,9 +166,9 @@ static void exercise(struct nbd_handle *nbd) {
 
 /* The server's CPU over `ms` of idleness, in ticks. */
 static long idle_cpu(struct harness *h, int ms) {
-  long c0 = cpu_ticks(h->pid);
+  long c0 = harness_cpu_ticks(h->pid);
   usleep((useconds_t)ms * 1000);
-  long c1 = cpu_ticks(h->pid);
+  long c1 = harness_cpu_ticks(h->pid);
   return c0 < 0 || c1 < 0 ? 1 << 20 : c1 - c0;
 }
 
