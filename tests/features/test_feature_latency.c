@@ -14,28 +14,27 @@
 
 #define FIO_TIMEOUT_S 90 /* hang guard */
 
-/* fio's JSON: the number after "key" : in the "read" object, or -1. */
-static double fio_read_value(const char *json, const char *key) {
-  const char *r = strstr(json, "\"read\" : {");
+/* fio's JSON: the number after the first "key" : from `from` on, or -1
+ * (also when from is NULL). */
+static double fio_number_after(const char *from, const char *key) {
   char pat[64];
-  if (!r)
+  if (!from)
     return -1;
   snprintf(pat, sizeof pat, "\"%s\" : ", key);
-  const char *p = strstr(r, pat);
+  const char *p = strstr(from, pat);
   return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+/* The number after "key" : in the "read" object, or -1. */
+static double fio_read_value(const char *json, const char *key) {
+  return fio_number_after(strstr(json, "\"read\" : {"), key);
 }
 
 /* A completion-latency percentile of the reads, ns: "clat_ns" ...
  * "percentile" : { "50.000000" : N. */
 static double fio_clat_pct(const char *json, const char *pct) {
   const char *r = strstr(json, "\"read\" : {");
-  const char *c = r ? strstr(r, "\"clat_ns\" : {") : NULL;
-  char pat[64];
-  if (!c)
-    return -1;
-  snprintf(pat, sizeof pat, "\"%s\" : ", pct);
-  const char *p = strstr(c, pat);
-  return p ? strtod(p + strlen(pat), NULL) : -1;
+  return fio_number_after(r ? strstr(r, "\"clat_ns\" : {") : NULL, pct);
 }
 
 /* Serve args, run fio's 4k random reads at depth qd (extra: its stop rule),
