@@ -5,6 +5,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -36,6 +37,7 @@ static void idle_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static bool tls_begin(struct conn *c);
 static void buf_retry_cb(struct ev_loop *ev, ev_timer *w, int revents);
 static void hup_check_cb(struct ev_loop *ev, ev_timer *w, int revents);
+static void trim_cb(struct ev_loop *ev, ev_timer *w, int revents);
 
 /* rnull_hctx_abort's match: is this request (its slot) the connection's? */
 static bool slot_of_conn(void *cookie, void *conn) { return ((struct slot *)cookie)->c == conn; }
@@ -79,7 +81,8 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   ev_timer_init(&c->idle_timer, idle_cb, l->srv->o.idle_timeout, 0.0);
   ev_timer_init(&c->buf_retry, buf_retry_cb, CONN_BUF_RETRY, 0.0);
   ev_timer_init(&c->hup_check, hup_check_cb, 0.0, CONN_HUP_CHECK);
-  c->hup_check.data = c;
+  ev_timer_init(&c->trim, trim_cb, CONN_TRIM_IDLE, 0.0);
+  c->hup_check.data = c->trim.data = c;
   c->rio.data = c->wio.data = c->hs_timer.data = c->idle_timer.data = c->buf_retry.data = c;
   c->last_rx = ev_now(l->ev);
   if (hs > 0)
@@ -88,8 +91,6 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   mark_dirty(c); /* send the greeting */
   return c;
 }
-
-/* --- slots --------------------------------------------------------------- */
 
 /* --- payload buffers (see CONN_BUF_SMALL) -------------------------------- */
 
@@ -167,8 +168,32 @@ static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
 
 /* --- slots --------------------------------------------------------------- */
 
+/* Give the area back once the connection is idle (see CONN_IN_KEEP). */
+static void trim_arm(struct conn *c) {
+  c->trimmed = false;
+  if (!ev_is_active(&c->trim)) {
+    ev_timer_set(&c->trim, CONN_TRIM_IDLE, 0.0);
+    ev_timer_start(c->loop->ev, &c->trim);
+  }
+}
+
+/* The slot slot_get hands out next (nfree > 0): the free list's first (the
+ * most recently used), else a never-used one, put on the free list now. */
+static struct slot *slot_next(struct conn *c) {
+  if (!c->free) {
+    struct slot *s = &c->slots[c->next_unused++];
+    s->c = c; /* the rest is zero (a fresh page, or one given back), or as
+                 trim_cb left it: no buffer */
+    s->next = NULL;
+    c->free = s;
+    if (c->next_unused > CONN_SLOTS_KEEP)
+      trim_arm(c);
+  }
+  return c->free;
+}
+
 static struct slot *slot_get(struct conn *c) {
-  struct slot *s = c->free;
+  struct slot *s = slot_next(c);
   c->free = s->next;
   c->nfree--;
   c->buf_kept -= s->buf_cap;
@@ -203,17 +228,80 @@ static bool start_transmission(struct conn *c) {
   c->lim.structured = c->hs.structured;
   c->lim.meta = c->hs.meta;
   c->lim.extended = c->hs.extended;
+  /* One mapping: the input buffer, then the slots, then the block status
+   * payloads; what the handshake left unread moves over. */
   c->nslots = rnull_disk_queue_depth(c->disk);
-  c->slots = calloc(c->nslots, sizeof(*c->slots));
-  if (!c->slots)
+  size_t slots_len = ((size_t)c->nslots * sizeof(struct slot) + 63) & ~(size_t)63;
+  size_t len = CONN_IN_CAP + slots_len + (size_t)c->nslots * RNULL_BS_PAYLOAD_MAX;
+  uint8_t *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (a == MAP_FAILED)
     return false;
-  for (unsigned i = c->nslots; i-- > 0;) {
-    c->slots[i].c = c;
-    c->slots[i].next = c->free;
-    c->free = &c->slots[i];
-  }
+  size_t left = c->in_end - c->in_pos;
+  memcpy(a, c->in + c->in_pos, left);
+  free(c->in);
+  c->in = a;
+  c->in_pos = 0;
+  c->in_end = left;
+  c->area = a;
+  c->area_len = len;
+  c->slots = (struct slot *)(a + CONN_IN_CAP);
+  c->bs = a + CONN_IN_CAP + slots_len;
   c->nfree = c->nslots;
+  if (left > CONN_IN_KEEP)
+    trim_arm(c);
   return true;
+}
+
+/* This thread's last malloc_trim (see trim_cb). */
+static __thread ev_tstamp heap_trimmed = -1e9;
+
+/* Idle (nothing received for CONN_TRIM_IDLE s, nothing in flight or queued,
+ * every slot free): drop the payload buffers kept on slots and give the whole
+ * area back; the next request starts on fresh zero pages. Else look again
+ * when it could first be true.
+ * The buffers freed go back to malloc, which returns to the system only the
+ * top of a heap: what sits between live allocations stays resident. So once
+ * buffers were freed, malloc_trim gives back the free pages of every arena,
+ * at most once per CONN_HEAP_TRIM_GAP on this loop's thread; a connection
+ * that comes too soon waits for the next one (or one done since covers it). */
+static void trim_cb(struct ev_loop *ev, ev_timer *w, int revents) {
+  (void)revents;
+  struct conn *c = w->data;
+  ev_tstamp now = ev_now(ev);
+  double left = c->last_rx + CONN_TRIM_IDLE - now;
+  bool busy = c->inflight || c->pend_head || c->out_head || c->payload_slot ||
+              c->in_pos != c->in_end || c->nfree != c->nslots;
+  if (c->closing)
+    return;
+  if (busy || left > 0) {
+    ev_timer_set(w, busy || left <= 0 ? CONN_TRIM_IDLE : left, 0.0);
+    ev_timer_start(ev, w);
+    return;
+  }
+  if (!c->trimmed) {
+    if (c->buf_alloc)
+      c->heap_owed = now;
+    for (unsigned i = 0; i < c->next_unused; i++)
+      buf_free(c, &c->slots[i]);
+    c->buf_kept = 0;
+    c->free = NULL;
+    c->next_unused = 0;
+    c->in_pos = c->in_end = 0;
+    madvise(c->area, c->area_len, MADV_DONTNEED);
+    c->trimmed = true;
+  }
+  if (c->heap_owed == 0 || heap_trimmed > c->heap_owed) {
+    c->heap_owed = 0; /* nothing freed, or a later malloc_trim saw it */
+    return;
+  }
+  if (now < heap_trimmed + CONN_HEAP_TRIM_GAP) {
+    ev_timer_set(w, heap_trimmed + CONN_HEAP_TRIM_GAP - now, 0.0);
+    ev_timer_start(ev, w);
+    return;
+  }
+  malloc_trim(0);
+  heap_trimmed = now;
+  c->heap_owed = 0;
 }
 
 /* --- replies ------------------------------------------------------------- */
@@ -328,9 +416,10 @@ static void block_status(struct conn *c, struct slot *s) {
   struct rnull_extent *e = x.e;
   unsigned n = x.n;
   struct rnull_reply_to to = reply_to(c, s);
-  s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, &to, RNULL_META_BASE_ALLOCATION, e, n);
-  s->data = NULL;
-  s->data_len = 0;
+  uint8_t *payload = c->bs + (size_t)(s - c->slots) * RNULL_BS_PAYLOAD_MAX;
+  s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, payload, &s->data_len, &to,
+                                                  RNULL_META_BASE_ALLOCATION, e, n);
+  s->data = payload;
   out_push(c, s);
 }
 
@@ -475,7 +564,7 @@ static void process_requests(struct conn *c) {
       err = NBD_ESHUTDOWN; /* the disk is being powered off */
     bool needbuf = !err && !c->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
-      int b = slot_buf(c, c->free, (uint32_t)r.len); /* <= max_block: checked */
+      int b = slot_buf(c, slot_next(c), (uint32_t)r.len); /* <= max_block: checked */
       if (b < 0) {
         /* no memory for this one: it fails, the connection goes on (its
          * payload, if any, is read and dropped) */
@@ -746,6 +835,8 @@ static void conn_read(struct conn *c) {
         c->payload_left -= (uint32_t)n;
       } else {
         c->in_end += (size_t)n;
+        if (c->in_end > CONN_IN_KEEP && c->area)
+          trim_arm(c);
       }
       conn_process(c);
       /* A short read drained the socket: no second recv just to see
@@ -936,6 +1027,7 @@ void conn_abort(struct conn *c) {
     rnull_tls_bye(c->tls);
   ev_timer_stop(l->ev, &c->buf_retry);
   ev_timer_stop(l->ev, &c->hup_check);
+  ev_timer_stop(l->ev, &c->trim);
   close(c->fd);
   c->fd = -1;
   rnull_loop_tag_wait_cancel(l, c);
@@ -978,11 +1070,13 @@ void conn_free(struct conn *c) {
     atomic_fetch_sub(&l->srv->nconns, 1);
   else
     atomic_fetch_sub(&l->srv->nrefusing, 1);
-  for (unsigned i = 0; i < c->nslots; i++)
+  for (unsigned i = 0; i < c->next_unused; i++)
     buf_free(c, &c->slots[i]);
-  free(c->slots);
   rnull_tls_session_free(c->tls);
-  free(c->in);
+  if (c->area)
+    munmap(c->area, c->area_len);
+  else
+    free(c->in);
   free(c->hs_out);
   free(c);
 }

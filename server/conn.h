@@ -16,6 +16,20 @@
 
 /* Input buffer: many requests per recv; holds the largest option too. */
 #define CONN_IN_CAP (256u * 1024)
+/* Idle memory. In transmission one anonymous mapping per connection holds
+ * the input buffer, the slots and the block status payloads (struct conn's
+ * area); its pages are touched only as they are used: slots are handed out
+ * from the free list, else the next never-used one (next_unused), so a
+ * connection touches as many slots as it ever had in flight. Once it used
+ * more than CONN_IN_KEEP bytes of input buffer or CONN_SLOTS_KEEP slots, a
+ * one-shot timer gives all of it back (one madvise, and the payload buffers
+ * kept on its slots) when the connection has been idle for CONN_TRIM_IDLE
+ * seconds; a connection that stays below both never pays that syscall. */
+#define CONN_IN_KEEP (16u * 1024)
+#define CONN_SLOTS_KEEP 16u
+#define CONN_TRIM_IDLE 1.0
+/* Seconds between two malloc_trim calls of one loop thread (see trim_cb). */
+#define CONN_HEAP_TRIM_GAP 1.0
 /* Handshake output buffer. */
 #define CONN_HS_OUT_CAP (2 * RNULL_HS_REPLY_MAX)
 /* Stop reading requests while this many reply bytes wait to be sent. */
@@ -39,7 +53,11 @@
 
 enum slot_state { SLOT_FREE, SLOT_PARSED, SLOT_INFLIGHT, SLOT_REPLY };
 
-/* One request, from parse to reply sent. Preallocated, queue_depth of them. */
+/* One request, from parse to reply sent. queue_depth of them in the
+ * connection's area, touched on first use. A block status reply's payload
+ * lives in the area too (bs, RNULL_BS_PAYLOAD_MAX bytes per slot, by slot
+ * index) and is sent as the reply's data: the rare large header does not
+ * make every slot large. */
 struct slot {
   struct conn *c;
   struct slot *next; /* free list, pending FIFO or reply queue */
@@ -90,8 +108,14 @@ struct conn {
   uint8_t *hs_out;
   size_t hs_out_len, hs_out_sent;
 
-  uint8_t *in;
+  uint8_t *in; /* malloc'd in the handshake, in area in transmission */
   size_t in_pos, in_end;
+  uint8_t *area; /* transmission: in, slots, bs (see CONN_IN_KEEP) */
+  size_t area_len;
+  uint8_t *bs;         /* block status payloads, one per slot */
+  ev_timer trim;       /* gives the area back once idle */
+  bool trimmed;        /* area given back, not used since */
+  ev_tstamp heap_owed; /* freed buffers at this time: malloc_trim owed */
   /* a WRITE payload being received */
   struct slot *payload_slot;
   uint32_t payload_left, payload_done;
@@ -104,7 +128,8 @@ struct conn {
   bool close_after_flush;
 
   struct slot *slots;
-  unsigned nslots, nfree;
+  unsigned nslots, nfree; /* nfree: on the free list or never used */
+  unsigned next_unused;   /* slots[next_unused..] have never been used */
   struct slot *free;
   struct slot *pend_head, *pend_tail; /* parsed, not yet submitted */
   struct slot *out_head, *out_tail;   /* replies, in completion order */

@@ -52,6 +52,9 @@ size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint3
 
 size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
                          const char *msg, bool with_offset) {
+  _Static_assert(RNULL_REPLY_HDR_MAX >=
+                     NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_ERROR_HDR_SIZE + NBD_ERROR_OFFSET_SIZE + 60,
+                 "room for the messages of conn.c's nbd_err_msg");
   size_t mlen = strlen(msg);
   size_t room = RNULL_REPLY_HDR_MAX - NBD_EXTENDED_CHUNK_HDR_SIZE - NBD_ERROR_HDR_SIZE -
                 NBD_ERROR_OFFSET_SIZE;
@@ -72,29 +75,30 @@ size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t
   return n;
 }
 
-size_t rnull_reply_block_status(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t id,
+size_t rnull_reply_block_status(uint8_t *hdr, uint8_t *payload, uint32_t *payload_len,
+                                const struct rnull_reply_to *to, uint32_t id,
                                 const struct rnull_extent *e, unsigned n) {
+  size_t p;
   if (to->extended) {
-    size_t h = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS_EXT,
-                                 NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * n);
-    nbd_put32(hdr + h, id);
-    nbd_put32(hdr + h + 4, n);
-    h += NBD_BS_EXT_HDR_SIZE;
-    for (unsigned i = 0; i < n; i++, h += NBD_BS_EXT_DESC_SIZE) {
-      nbd_put64(hdr + h, e[i].len);
-      nbd_put64(hdr + h + 8, e[i].flags);
+    nbd_put32(payload, id);
+    nbd_put32(payload + 4, n);
+    p = NBD_BS_EXT_HDR_SIZE;
+    for (unsigned i = 0; i < n; i++, p += NBD_BS_EXT_DESC_SIZE) {
+      nbd_put64(payload + p, e[i].len);
+      nbd_put64(payload + p + 8, e[i].flags);
     }
-    return h;
+  } else {
+    nbd_put32(payload, id);
+    p = NBD_BS_HDR_SIZE;
+    for (unsigned i = 0; i < n; i++, p += NBD_BS_DESC_SIZE) {
+      nbd_put32(payload + p, (uint32_t)e[i].len);
+      nbd_put32(payload + p + 4, e[i].flags);
+    }
   }
-  size_t h = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS,
-                               NBD_BS_HDR_SIZE + NBD_BS_DESC_SIZE * n);
-  nbd_put32(hdr + h, id);
-  h += NBD_BS_HDR_SIZE;
-  for (unsigned i = 0; i < n; i++, h += NBD_BS_DESC_SIZE) {
-    nbd_put32(hdr + h, (uint32_t)e[i].len);
-    nbd_put32(hdr + h + 4, e[i].flags);
-  }
-  return h;
+  *payload_len = (uint32_t)p;
+  return rnull_reply_chunk(
+      hdr, to, NBD_REPLY_FLAG_DONE,
+      to->extended ? NBD_REPLY_TYPE_BLOCK_STATUS_EXT : NBD_REPLY_TYPE_BLOCK_STATUS, (uint32_t)p);
 }
 
 int rnull_reply_iov(const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t datalen,

@@ -14,10 +14,14 @@
 
 /* Most descriptors one BLOCK_STATUS reply carries. */
 #define RNULL_BS_MAX_EXTENTS 32
-/* Largest header a slot holds: an extended BLOCK_STATUS_EXT chunk with every
- * extent (the compact BLOCK_STATUS chunk is smaller). */
-#define RNULL_REPLY_HDR_MAX                                                                        \
-  (NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * RNULL_BS_MAX_EXTENTS)
+/* Largest header a slot holds inline: a simple reply, a structured or
+ * extended chunk header with its fixed fields (hole, data offset), or an
+ * error chunk with its message (cut to fit). Block status is the one reply
+ * that does not fit: only its chunk header goes here, its payload (context
+ * id and descriptors, at most RNULL_BS_PAYLOAD_MAX bytes) is written
+ * elsewhere by the caller and sent as the reply's data. */
+#define RNULL_REPLY_HDR_MAX 112
+#define RNULL_BS_PAYLOAD_MAX (NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * RNULL_BS_MAX_EXTENTS)
 
 struct rnull_extent {
   uint64_t len; /* at most 32 bits unless extended headers are in use */
@@ -46,8 +50,11 @@ size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint3
 size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
                          const char *msg, bool with_offset);
 /* Final BLOCK_STATUS (BLOCK_STATUS_EXT with extended headers) chunk for
- * context id with n (<= RNULL_BS_MAX_EXTENTS) extents. */
-size_t rnull_reply_block_status(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t id,
+ * context id with n (<= RNULL_BS_MAX_EXTENTS) extents: the chunk header goes
+ * to hdr (its length is returned), the payload to payload (room for
+ * RNULL_BS_PAYLOAD_MAX bytes; its length in *payload_len). */
+size_t rnull_reply_block_status(uint8_t *hdr, uint8_t *payload, uint32_t *payload_len,
+                                const struct rnull_reply_to *to, uint32_t id,
                                 const struct rnull_extent *e, unsigned n);
 
 /* The shared zero area, for zero reads on simple replies. */
