@@ -149,6 +149,8 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     return -ENOMEM;
   }
   int r = take_opts(n, o, err, errlen);
+  if (r == 0 && n->handle_signals)
+    rnull_signals_hold();
   bool tls = false;
   if (r == 0 && rnull_tls_init(&n->srv.tls, &n->srv.tls_opts, err, errlen) < 0)
     r = -EINVAL;

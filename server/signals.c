@@ -1,6 +1,7 @@
 /* Process signals (see signals.h). */
 #include "signals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -31,6 +32,20 @@ static void reload_cb(struct ev_loop *ev, ev_signal *w, int revents) {
     fprintf(stderr, "%s: SIGHUP: TLS credentials reloaded\n", sg->srv->progname);
 }
 
+static void watched(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGUSR1);
+  sigaddset(set, SIGHUP);
+}
+
+void rnull_signals_hold(void) {
+  sigset_t set;
+  watched(&set);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
                          void (*stop)(struct ev_loop *ev, void *arg), void *arg) {
   signal(SIGPIPE, SIG_IGN); /* replies use MSG_NOSIGNAL too */
@@ -46,6 +61,9 @@ void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *
   ev_signal_start(ev, &sg->sigterm);
   ev_signal_start(ev, &sg->sigusr1);
   ev_signal_start(ev, &sg->sighup);
+  sigset_t set; /* held since set-up (rnull_signals_hold): pending ones arrive now */
+  watched(&set);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void rnull_signals_stop(struct signals *sg, struct ev_loop *ev) {

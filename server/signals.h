@@ -15,6 +15,11 @@ struct signals {
   void *arg;
 };
 
+/* Hold (block) the watched signals in the calling thread from set-up on, so
+ * one that comes before the watchers exist (after the pidfile is written,
+ * say) is not fatal: rnull_signals_start lets it through to its watcher.
+ * Threads created meanwhile inherit the mask and never take them. */
+void rnull_signals_hold(void);
 void rnull_signals_start(struct signals *sg, struct ev_loop *ev, struct server *srv,
                          void (*stop)(struct ev_loop *ev, void *arg), void *arg);
 /* Stop watching (libev restores the default dispositions). Idempotent. */

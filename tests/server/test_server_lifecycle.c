@@ -1,7 +1,8 @@
 /* The server's life: SIGTERM with requests in flight loses none (all are
  * answered, then exit 0); SIGUSR1 prints per-queue statistics; --stats-file
  * is rewritten as JSON; --max-connections refuses the extra client politely;
- * daemon mode writes --pidfile, serves, and exits on SIGTERM. */
+ * daemon mode writes --pidfile, serves, and exits on SIGTERM; a SIGTERM
+ * before the signal watchers exist is a graceful stop too. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -242,11 +243,35 @@ static void test_daemon_pidfile(void) {
   harness_cleanup(&h);
 }
 
+/* A SIGTERM that comes before the signal watchers exist (it is pending when
+ * the server starts: the shell makes it so, blocked, and execs the server)
+ * is held, then handled as a graceful stop: exit 0, not death or a hang. */
+static void test_early_sigterm(void) {
+  struct harness h;
+  char out[400];
+  if (harness_init(&h) < 0)
+    return;
+  snprintf(out, sizeof(out), "%s/early.out", h.dir);
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, &old);
+  const char *argv[] = {"/bin/sh",  "-c",           "kill -TERM $$; exec \"$0\" \"$@\"",
+                        srv_path(), "--foreground", "--unix",
+                        h.sock,     "size=1M",      NULL};
+  int st = harness_run((char *const *)argv, out, 20);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  EXPECT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+             "a SIGTERM pending at start-up stops the server cleanly (status 0x%x)", st);
+  harness_cleanup(&h);
+}
+
 int main(void) {
   test_graceful_shutdown();
   test_busy_client_shutdown();
   test_stats();
   test_max_connections();
   test_daemon_pidfile();
+  test_early_sigterm();
   return expect_result("server_lifecycle");
 }
