@@ -94,6 +94,15 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
 
 /* --- payload buffers (see CONN_BUF_SMALL) -------------------------------- */
 
+/* Give the area back once the connection is idle (see CONN_IN_KEEP). */
+static void trim_arm(struct conn *c) {
+  c->trimmed = false;
+  if (!ev_is_active(&c->trim)) {
+    ev_timer_set(&c->trim, CONN_TRIM_IDLE, 0.0);
+    ev_timer_start(c->loop->ev, &c->trim);
+  }
+}
+
 static void buf_free(struct conn *c, struct slot *s) {
   if (!s->buf)
     return;
@@ -163,19 +172,11 @@ static int slot_buf(struct conn *c, struct slot *s, uint32_t len) {
   s->buf_mapped = !small;
   c->buf_alloc += need;
   c->buf_kept += need; /* s is still on the free list */
+  trim_arm(c);         /* kept buffers go back once idle (a malloc already) */
   return 1;
 }
 
 /* --- slots --------------------------------------------------------------- */
-
-/* Give the area back once the connection is idle (see CONN_IN_KEEP). */
-static void trim_arm(struct conn *c) {
-  c->trimmed = false;
-  if (!ev_is_active(&c->trim)) {
-    ev_timer_set(&c->trim, CONN_TRIM_IDLE, 0.0);
-    ev_timer_start(c->loop->ev, &c->trim);
-  }
-}
 
 /* The slot slot_get hands out next (nfree > 0): the free list's first (the
  * most recently used), else a never-used one, put on the free list now. */

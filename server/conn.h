@@ -21,10 +21,11 @@
  * area); its pages are touched only as they are used: slots are handed out
  * from the free list, else the next never-used one (next_unused), so a
  * connection touches as many slots as it ever had in flight. Once it used
- * more than CONN_IN_KEEP bytes of input buffer or CONN_SLOTS_KEEP slots, a
- * one-shot timer gives all of it back (one madvise, and the payload buffers
- * kept on its slots) when the connection has been idle for CONN_TRIM_IDLE
- * seconds; a connection that stays below both never pays that syscall. */
+ * more than CONN_IN_KEEP bytes of input buffer or CONN_SLOTS_KEEP slots, or
+ * allocated a payload buffer, a one-shot timer gives all of it back (one
+ * madvise, and the payload buffers kept on its slots) when the connection
+ * has been idle for CONN_TRIM_IDLE seconds; a connection that stays below
+ * all three never pays that syscall. */
 #define CONN_IN_KEEP (16u * 1024)
 #define CONN_SLOTS_KEEP 16u
 #define CONN_TRIM_IDLE 1.0
