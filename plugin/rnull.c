@@ -128,10 +128,8 @@ static int rnull_after_fork(void) {
   return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
 }
 
-/* Our disk is listed once, as "": not again under its name. */
 static void add_export(void *exports, const char *name, const char *desc) {
-  if (strcmp(name, rnull_disk_name(rnull_plugin_disk)) != 0)
-    nbdkit_add_export(exports, name, desc);
+  nbdkit_add_export(exports, name, desc);
 }
 
 /* "" (our disk), then every other powered disk of the registry by name. */
@@ -141,7 +139,7 @@ static int rnull_list_exports(int readonly, int is_tls, struct nbdkit_exports *e
   if (nbdkit_add_export(exports, "", rnull_disk_name(rnull_plugin_disk)) < 0)
     return -1;
   if (ctl)
-    rnull_ctl_list_powered(ctl, add_export, exports);
+    rnull_ctl_list_powered(ctl, rnull_disk_name(rnull_plugin_disk), add_export, exports);
   return 0;
 }
 

@@ -51,24 +51,11 @@ static bool find_export(void *ctx, const char *name, struct rnull_hs_export *out
   return true;
 }
 
-/* The handshake lists the default export (the command-line disk) first: the
- * registry's entry for that disk would list it twice. */
-struct list_ctx {
-  const char *skip;
-  void (*emit)(void *, const char *, const char *);
-  void *arg;
-};
-
-static void emit_other(void *arg, const char *name, const char *desc) {
-  struct list_ctx *l = arg;
-  if (strcmp(name, l->skip) != 0)
-    l->emit(l->arg, name, desc);
-}
-
+/* The handshake lists the default export (the command-line disk) first:
+ * the others follow, that one not again under its name. */
 static void list_exports(void *ctx, void (*emit)(void *, const char *, const char *), void *arg) {
   struct server *s = ctx;
-  struct list_ctx l = {s->main_name, emit, arg};
-  rnull_ctl_list_powered(s->ctl, emit_other, &l);
+  rnull_ctl_list_powered(s->ctl, s->main_name, emit, arg);
 }
 
 /* Power off of cd began: every loop looks at its connections. */

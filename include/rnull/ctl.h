@@ -76,9 +76,10 @@ RNULL_API bool rnull_ctl_disk_powered(const struct rnull_ctl_disk *cd);
 /* Fill desc with cd's export description; 0, or -ENOENT (unknown, off). */
 RNULL_API int rnull_ctl_describe(struct rnull_ctl *ctl, const char *name,
                                  char desc[RNULL_CTL_DESC_LEN]);
-/* Call emit for every powered disk, in name order, under the registry lock
- * (emit must not call back into ctl). */
-RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl,
+/* Call emit for every powered disk but the one named except (NULL: none;
+ * a front end lists its own disk as the default export already), in name
+ * order, under the registry lock (emit must not call back into ctl). */
+RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
                                       void (*emit)(void *arg, const char *name, const char *desc),
                                       void *arg);
 

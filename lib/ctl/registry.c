@@ -318,12 +318,13 @@ int rnull_ctl_describe(struct rnull_ctl *ctl, const char *name, char desc[RNULL_
   return r;
 }
 
-void rnull_ctl_list_powered(struct rnull_ctl *ctl,
+void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
                             void (*emit)(void *arg, const char *name, const char *desc),
                             void *arg) {
   pthread_mutex_lock(&ctl->lock);
   for (unsigned i = 0; i < ctl->n; i++)
-    if (atomic_load(&ctl->disks[i]->powered))
+    if (atomic_load(&ctl->disks[i]->powered) &&
+        !(except && strcmp(ctl->disks[i]->cfg.name, except) == 0))
       emit(arg, ctl->disks[i]->cfg.name, ctl->disks[i]->desc);
   pthread_mutex_unlock(&ctl->lock);
 }
