@@ -113,6 +113,14 @@ START_TEST(latency_changes_live) {
 }
 END_TEST
 
+/* n reads of a block each, one batch (the last one ends it). */
+static void submit_reads(struct rnull_hctx *h, unsigned n, uintptr_t cookie) {
+  for (unsigned i = 0; i < n; i++) {
+    struct rnull_io io = rd((uint64_t)i * 4096, 4096, cookie + i);
+    ck_assert_int_eq(rnull_submit(h, &io, i + 1 == n ? RNULL_SUBMIT_LAST : 0), 0);
+  }
+}
+
 /* channels (the device's parallelism) changes live: a new latency model. */
 START_TEST(channels_change_live) {
   const char *kv[] = {"size=1M", "latency=fixed:1ms", NULL};
@@ -120,10 +128,8 @@ START_TEST(channels_change_live) {
   struct rnull_hctx *h = rnull_disk_hctx(d, 0);
   char err[RNULL_ERR_LEN];
   ck_assert_msg(rnull_null_disk_set_live(d, "channels", "1", err, sizeof err) == 0, "%s", err);
-  struct rnull_io a = rd(0, 4096, 1), b = rd(4096, 4096, 2);
   unsigned before = atomic_load(&nr_ends);
-  ck_assert_int_eq(rnull_submit(h, &a, 0), 0);
-  ck_assert_int_eq(rnull_submit(h, &b, RNULL_SUBMIT_LAST), 0);
+  submit_reads(h, 2, 1);
   vclock_ns += 1000000;
   rnull_hctx_run(h, vclock_ns);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 1); /* one channel: one at a time */
@@ -131,8 +137,7 @@ START_TEST(channels_change_live) {
   rnull_hctx_run(h, vclock_ns);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 2);
   ck_assert_int_eq(rnull_null_disk_set_live(d, "channels", "0", err, sizeof err), 0);
-  ck_assert_int_eq(rnull_submit(h, &a, 0), 0);
-  ck_assert_int_eq(rnull_submit(h, &b, RNULL_SUBMIT_LAST), 0);
+  submit_reads(h, 2, 3);
   vclock_ns += 1000000;
   rnull_hctx_run(h, vclock_ns);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 4); /* unlimited: both at 1 ms */
@@ -149,10 +154,7 @@ START_TEST(iops_changes_live) {
   char err[RNULL_ERR_LEN];
   ck_assert_msg(rnull_null_disk_set_live(d, "iops", "10", err, sizeof err) == 0, "%s", err);
   unsigned before = atomic_load(&nr_ends);
-  for (uintptr_t i = 0; i < 3; i++) {
-    struct rnull_io io = rd(0, 4096, 10 + i);
-    ck_assert_int_eq(rnull_submit(h, &io, i == 2 ? RNULL_SUBMIT_LAST : 0), 0);
-  }
+  submit_reads(h, 3, 10);
   rnull_hctx_commit(h);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 1); /* a burst of one, then 10/s */
   vclock_ns += 100000000;
@@ -164,10 +166,7 @@ START_TEST(iops_changes_live) {
   rnull_hctx_run(h, vclock_ns); /* the one already waiting is released */
   rnull_hctx_commit(h);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 3);
-  for (uintptr_t i = 0; i < 3; i++) {
-    struct rnull_io io = rd(0, 4096, 20 + i);
-    ck_assert_int_eq(rnull_submit(h, &io, i == 2 ? RNULL_SUBMIT_LAST : 0), 0);
-  }
+  submit_reads(h, 3, 20);
   rnull_hctx_commit(h);
   ck_assert_uint_eq(atomic_load(&nr_ends), before + 6); /* unpaced again */
   rnull_disk_destroy(d);
