@@ -40,6 +40,19 @@ def load_meta(out):
     return meta
 
 
+def load_perf_count(path, event):
+    """The count of EVENT in a `perf stat -x,` output file, or None."""
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.strip().split(",")
+                if len(fields) > 2 and fields[2] == event and fields[0].isdigit():
+                    return int(fields[0])
+    except OSError:
+        pass
+    return None
+
+
 def load_run(path, cpu_path):
     """One fio run: headline figures, latency, CPU and context switches."""
     with open(path) as f:
@@ -53,6 +66,9 @@ def load_run(path, cpu_path):
     r = {"iops": d["iops"], "mibs": d["bw_bytes"] / (1 << 20),
          "p50": pct.get("50.000000", 0) / 1000.0, "p99": pct.get("99.000000", 0) / 1000.0,
          "cctx": job["ctx"] / ios, "ccpu": job["usr_cpu"] + job["sys_cpu"]}
+    sctx = load_perf_count(cpu_path[:-len(".cpu")] + ".sctx", "context-switches")
+    if sctx is not None:
+        r["sctx"] = sctx / ios
     try:
         with open(cpu_path) as f:
             ticks, hz = (int(x) for x in f.read().split())
@@ -135,8 +151,8 @@ def workload_table(data, meta, c, wl, servers):
     title, field, unit = WORKLOADS[wl]
     lines = [f"#### {title}, {meta.get('client_' + c, c)}", "",
              f"| Server | {unit} | ÷ ceiling | p50 µs | p99 µs | server CPU µs/req | "
-             "server CPU % | client wake-ups/req | client CPU % |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "server CPU % | server switches/req | client wake-ups/req | client CPU % |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in servers:
         if not data.get(c, {}).get(s, {}).get(wl):
             continue
@@ -147,7 +163,7 @@ def workload_table(data, meta, c, wl, servers):
             meta.get("label_" + s, s), fmt(col(field), unit),
             fmt(paired(data, c, s, "ceiling", wl, field), "ratio"),
             fmt(col("p50"), "µs"), fmt(col("p99"), "µs"), fmt(col("scpu"), "µs"),
-            fmt(col("sload"), "%"),
+            fmt(col("sload"), "%"), fmt(col("sctx"), "n"),
             fmt(col("cctx"), "n"), fmt(col("ccpu"), "%")]) + " |")
     return lines + [""]
 
@@ -292,8 +308,10 @@ def main():
     p.append("")
     p.append("Figures: median over the rounds (range min–max). Ratios: per round, paired, "
              "median (range); > 1.00 means better than the ceiling / the peer. Server CPU: "
-             "the server process's user + system time during the run ÷ requests. Client "
-             "wake-ups: fio's context switches ÷ requests. — means not measured.")
+             "the server process's user + system time during the run ÷ requests. Server "
+             "switches: context switches of all the server's threads (perf stat, following "
+             "per-connection threads) ÷ requests. Client wake-ups: fio's context switches ÷ "
+             "requests. — means not measured.")
     p.append("")
     for c in meta.get("clients", "").split():
         if c in data:

@@ -182,6 +182,39 @@ server_rss_kib() {
   awk -v f="$2:" '$1 == f { print $2 }' "/proc/${SERVER_PID[$1]}/status"
 }
 
+# server_ctx_begin NAME FILE / server_ctx_end: count the server's context
+# switches (voluntary and involuntary: every time one of its threads stops
+# running) between the two calls into FILE (perf stat -x, format). perf
+# attaches to every thread the server has, follows threads created later and
+# adds in the counts of those that exit, which /proc cannot do (nbdkit's and
+# the ceiling's per-connection threads exit with the connection). Without
+# perf, or without permission, FILE stays absent and the column shows —.
+CTX_PID=""
+server_ctx_begin() {
+  local pid=${SERVER_PID[$1]:-} i
+  CTX_PID=""
+  [ -n "$pid" ] && command -v perf >/dev/null || return 1
+  rm -f "$2"
+  perf stat -x, -e context-switches -p "$pid" -o "$2" 2>/dev/null &
+  CTX_PID=$!
+  # perf writes its header once attached: don't start the run before that.
+  for ((i = 0; i < 50; i++)); do
+    # (the header comes just before perf opens its counters: a moment more)
+    [ -s "$2" ] && { sleep 0.1; return 0; }
+    kill -0 "$CTX_PID" 2>/dev/null || break
+    sleep 0.02
+  done
+  server_ctx_end
+  rm -f "$2"
+  return 1
+}
+server_ctx_end() {
+  [ -n "$CTX_PID" ] || return 0
+  kill -INT "$CTX_PID" 2>/dev/null
+  wait "$CTX_PID" 2>/dev/null
+  CTX_PID=""
+}
+
 # server_cpu_ticks NAME: user + system CPU time of the server so far, in
 # clock ticks (getconf CLK_TCK), counting threads that already exited.
 server_cpu_ticks() {

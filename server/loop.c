@@ -335,10 +335,10 @@ static void *loop_main(void *arg) {
   ev_run(l->ev, 0);
   if (l->pw.o.mode == PW_ADAPTIVE)
     fprintf(stderr,
-            "%s: queue %u: poll window %llu ns at exit; %llu grows, %llu shrinks, "
+            "%s: queue %u: poll window %llu ns at exit; %llu trials, %llu times off, "
             "%llu back-offs\n",
             l->srv->progname, l->idx, (unsigned long long)l->pw.window_ns,
-            (unsigned long long)l->pw.grows, (unsigned long long)l->pw.shrinks,
+            (unsigned long long)l->pw.trials, (unsigned long long)l->pw.offs,
             (unsigned long long)l->pw.backoffs);
   /* Anything the loop still holds (drain guard fired) goes now. */
   while (l->conns) {

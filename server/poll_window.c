@@ -43,23 +43,37 @@ void pw_init(struct poll_window *p, const struct pw_opts *o) {
     p->window_ns = o->max_ns;
 }
 
-/* qemu's rule: work that came within the window needs no change; later but
- * within the maximum, a longer window would have caught it; later than the
- * maximum, polling was wasted. */
-static void adapt(struct poll_window *p, uint64_t waited) {
-  if (p->o.mode != PW_ADAPTIVE || waited <= p->window_ns)
-    return;
-  if (waited > p->o.max_ns) {
-    p->window_ns /= 2;
-    if (p->window_ns < PW_GROW_START_NS)
-      p->window_ns = 0;
-    p->shrinks++;
-  } else {
-    p->window_ns = p->window_ns ? 2 * p->window_ns : PW_GROW_START_NS;
-    if (p->window_ns > p->o.max_ns)
+/* A gap (from the end of one burst of work to the start of the next) ended
+ * in adaptive mode: count it, and give a verdict every PW_EPOCH gaps. */
+static void judge(struct poll_window *p, uint64_t now) {
+  if (p->window_ns == 0) { /* off: nothing to count; a trial when due */
+    if (now >= p->probe_at) {
       p->window_ns = p->o.max_ns;
-    p->grows++;
+      p->trial = true;
+      p->gaps = p->misses = 0;
+      p->trials++;
+    }
+    return;
   }
+  if (p->forced)
+    return; /* slept for a back-off: says nothing about the client */
+  p->gaps++;
+  p->misses += p->slept;
+  if (p->gaps < PW_EPOCH)
+    return;
+  if (2 * p->misses > p->gaps) {
+    p->window_ns = 0;
+    p->offs++;
+    if (!p->trial || !p->probe_ns)
+      p->probe_ns = PW_PROBE_MIN_NS;
+    else if ((p->probe_ns *= 2) > PW_PROBE_MAX_NS)
+      p->probe_ns = PW_PROBE_MAX_NS;
+    p->probe_at = now + p->probe_ns;
+  } else {
+    p->probe_ns = 0; /* kept: the next failure waits the least */
+  }
+  p->trial = false;
+  p->gaps = p->misses = 0;
 }
 
 /* Others wait for a CPU while this loop polls: stop polling for a back-off
@@ -89,16 +103,21 @@ bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
-    if (p->idle)
-      adapt(p, now - p->idle_since);
+    if (p->idle && p->o.mode == PW_ADAPTIVE)
+      judge(p, now);
     p->idle = true;
     p->idle_since = now;
+    p->slept = p->forced = false;
   }
-  if (!may_poll || !p->idle || now - p->idle_since >= p->window_ns)
+  if (!p->idle)
     return false;
-  if (p->o.mode != PW_ADAPTIVE)
-    return true;
-  if (now < p->backoff_until)
-    return false;
-  return !backing_off(p, now, crowded);
+  bool poll = may_poll && now - p->idle_since < p->window_ns;
+  if (poll && p->o.mode == PW_ADAPTIVE &&
+      (now < p->backoff_until || backing_off(p, now, crowded))) {
+    poll = false;
+    p->forced = true;
+  }
+  if (!poll)
+    p->slept = true;
+  return poll;
 }

@@ -5,16 +5,27 @@
  * (7-13 µs of its time on the benchmark VM, as much as the rest of its work
  * on a 4k request). Polling spends server CPU to save client time.
  *
- * Modes: off (sleep at once, as before), a fixed window, or adaptive in the
- * spirit of qemu's AioContext poll-max-ns: the window grows (x2 from 4 µs)
- * while work arrives later than the window but within the maximum, and
- * halves when it arrives later than the maximum, so an idle or slow client
- * costs nothing and a fast one never waits for a wake-up. Adaptive polling
- * also backs off while the machine is crowded: when, in two checks in a row
- * while polling, more tasks are runnable than there are CPUs, someone waits
- * for the CPU the loop would burn (two busy clients and a polling loop on two
- * CPUs). Not the loop's own involuntary context switches: a client woken on
- * the loop's CPU preempts it on every request and would look the same.
+ * Modes: off (sleep at once, as before), a fixed window, or adaptive, in the
+ * spirit of qemu's AioContext polling (poll while polling finds work, stop
+ * while it does not) but judged only from what polling saw. Adaptive polling
+ * is on (window = the maximum) or off (window 0). On: after every PW_EPOCH
+ * gaps between bursts of work, polling stays on if at most half of them
+ * ended within the window; otherwise it goes off. Off: a sleeping loop learns
+ * nothing about polling, because sleeping slows the client by the very
+ * wake-up polling saves (at QD1 a request came ~20 µs after the last reply
+ * while polling, ~50 µs when the loop slept), so the gap it measures after
+ * sleeping overstates what polling would see. A grow/shrink rule fed those
+ * gaps (this file's first version) stayed off once off: bistable. So while
+ * off, the loop tries again: after PW_PROBE_MIN_NS, work turns polling on for
+ * one epoch (a trial); a failed trial doubles the wait (up to
+ * PW_PROBE_MAX_NS), a kept one resets it. An idle or slow client costs at
+ * most one epoch of windows per wait (~0.1% of a core).
+ * Adaptive polling also backs off while the machine is crowded: when, in two
+ * checks in a row while polling, more tasks are runnable than there are CPUs,
+ * someone waits for the CPU the loop would burn (two busy clients and a
+ * polling loop on two CPUs); gaps ended by such a forced sleep are not
+ * counted. Not the loop's own involuntary context switches: a client woken
+ * on the loop's CPU preempts it on every request and would look the same.
  *
  * Pure state machine: the caller passes the time and a way to ask whether
  * the CPUs are crowded, so it is tested without a clock. */
@@ -27,11 +38,14 @@
 
 enum pw_mode { PW_OFF, PW_FIXED, PW_ADAPTIVE };
 
-/* Adaptive polling's maximum window: a client turning a 4k request around
- * takes ~13 µs here, a 1 MiB one more; beyond 50 µs the client is slow
- * enough that a wake-up no longer matters. */
+/* Adaptive polling's window: a client turning a 4k request around takes
+ * ~13-20 µs here, a 1 MiB one more; beyond 50 µs the client is slow enough
+ * that a wake-up no longer matters. */
 #define PW_ADAPTIVE_MAX_NS 50000u
-#define PW_GROW_START_NS 4000u
+/* Gaps per verdict, and the wait before a trial while off (doubling). */
+#define PW_EPOCH 32u
+#define PW_PROBE_MIN_NS 10000000u
+#define PW_PROBE_MAX_NS 1000000000u
 /* --poll N: N in 1..PW_FIXED_MAX_US */
 #define PW_FIXED_MAX_US 1000000u
 /* Crowding: checked at most this often while polling; two crowded checks
@@ -56,11 +70,16 @@ struct poll_window {
   uint64_t window_ns;  /* poll this long after the last work */
   uint64_t idle_since; /* when the loop last finished work */
   bool idle;           /* no work since idle_since */
-  uint64_t next_check; /* next crowding check */
-  unsigned crowded;    /* crowded checks in a row */
+  bool slept;          /* ...and the loop went to sleep: the gap is a miss */
+  bool forced;         /* ...for a back-off: the gap is not counted */
+  unsigned gaps, misses; /* this epoch's */
+  bool trial;            /* this epoch decides whether polling stays on */
+  uint64_t probe_ns, probe_at; /* off: the next trial once work comes after probe_at */
+  uint64_t next_check;         /* next crowding check */
+  unsigned crowded;            /* crowded checks in a row */
   uint64_t backoff_ns, backoff_until;
   /* counters (statistics, tests) */
-  uint64_t grows, shrinks, backoffs;
+  uint64_t trials, offs, backoffs;
 };
 
 void pw_init(struct poll_window *p, const struct pw_opts *o);

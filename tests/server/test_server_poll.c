@@ -1,6 +1,7 @@
-/* --poll (issue 14): the poll window's state machine step by step (grows
- * while work comes within the maximum, shrinks when it does not, backs off
- * while more tasks are runnable than CPUs), the option and its errors, a polling server
+/* --poll (issue 14): the poll window's state machine step by step (kept
+ * while polling finds work, off when it does not, tried again with waits
+ * that double, backs off while more tasks are runnable than CPUs; a
+ * simulated client whose requests come later when the loop slept), the option and its errors, a polling server
  * serving correctly, idle clients and no clients costing ~no CPU, and
  * shutdown not waiting for a poll window. No speed is judged here: CPU
  * bounds are generous (a polling loop would burn ~100%). */
@@ -75,34 +76,91 @@ static uint64_t feed(struct poll_window *p, uint64_t t, uint64_t gap, int n) {
   return t;
 }
 
+/* A loop and its client, simulated: after each reply the client sends its
+ * next request `fast` ns later if the loop is still polling then, `slow` ns
+ * later if the loop slept (waking it costs both sides: at QD1 here ~20 µs
+ * against ~50 µs). Serving takes 2 µs. Returns the share of requests that
+ * found the loop polling; adds the CPU the loop burned polling to *burned. */
+static double simulate(struct poll_window *p, uint64_t *t, uint64_t fast, uint64_t slow, int n,
+                       uint64_t *burned) {
+  int hits = 0;
+  for (int i = 0; i < n; i++) {
+    *t += 2 * US;
+    bool polling = pw_next(p, true, true, *t, fake_crowded);
+    if (polling && pw_next(p, false, true, *t + fast - 1, fake_crowded)) {
+      hits++;
+      *burned += fast;
+      *t += fast;
+    } else {
+      if (polling) { /* the window ran out: the loop slept at its end */
+        EXPECT(!pw_next(p, false, true, *t + p->window_ns, fake_crowded));
+        *burned += p->window_ns;
+      }
+      *t += slow > fast ? slow : fast;
+    }
+  }
+  return (double)hits / n;
+}
+
 static void test_adaptive(void) {
   struct poll_window p;
   struct pw_opts a = {PW_ADAPTIVE, PW_ADAPTIVE_MAX_NS};
-  pw_init(&p, &a);
+  uint64_t t = 1000, burned = 0;
   fake_crowded_value = false;
-  EXPECT_EQ_U64(p.window_ns, 0);
-  uint64_t t = feed(&p, 1000, 20 * US, 1);
-  EXPECT_MSG(!pw_next(&p, false, true, t + 1, fake_crowded), "starts at 0: sleeps");
-  /* requests 20 µs apart: 4 -> 8 -> 16 -> 32 µs, then work comes inside it */
-  t = feed(&p, t, 20 * US, 1);
-  EXPECT_EQ_U64(p.window_ns, PW_GROW_START_NS);
-  t = feed(&p, t, 20 * US, 3);
-  EXPECT_EQ_U64(p.window_ns, 32 * US);
-  uint64_t grows = p.grows;
-  t = feed(&p, t, 20 * US, 10);
-  EXPECT_EQ_U64(p.grows, grows);
-  EXPECT(pw_next(&p, false, true, t + 31 * US, fake_crowded));
-  EXPECT(!pw_next(&p, false, true, t + 32 * US, fake_crowded));
-  /* 40 µs apart: grows to the maximum, never past it */
-  t = feed(&p, t, 40 * US, 5);
+  pw_init(&p, &a);
+  EXPECT_MSG(!pw_next(&p, false, true, t, fake_crowded), "no work yet: sleeps");
+  /* QD1: 20 µs apart while polled, 55 µs after a sleep (past the window: a
+   * rule fed the gaps seen after sleeping never polls again). The first
+   * work starts a trial; it is kept. */
+  double hit = simulate(&p, &t, 20 * US, 55 * US, 2000, &burned);
+  EXPECT_MSG(hit > 0.99, "QD1 client: %.3f of requests found the loop polling", hit);
   EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS);
-  /* a slow client (1 ms apart): halves down to 0, then sleeps at once */
-  t = feed(&p, t, MS, 1);
-  EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS / 2);
-  t = feed(&p, t, MS, 10);
+  EXPECT_EQ_U64(p.trials, 1);
+  EXPECT_EQ_U64(p.offs, 0);
+  /* and from off (after a slow spell), it polls again within a trial's wait */
+  pw_init(&p, &a);
+  p.probe_at = t + 5 * MS;
+  simulate(&p, &t, 20 * US, 55 * US, 100, &burned); /* off, waiting */
+  hit = simulate(&p, &t, 20 * US, 55 * US, 1000, &burned);
+  EXPECT_MSG(hit > 0.99, "after the wait: %.3f polled", hit);
+
+  /* A slow client (1 ms apart): polling goes off after the first trial; the
+   * trials that follow come 10, 20, 40... ms apart, up to 1 s. Over 20 s it
+   * burns well under 1% of a core. */
+  pw_init(&p, &a);
+  uint64_t t0 = t;
+  burned = 0;
+  hit = simulate(&p, &t, MS, MS, 20000, &burned);
+  EXPECT_MSG(hit == 0, "slow client: %.3f polled", hit);
   EXPECT_EQ_U64(p.window_ns, 0);
-  EXPECT(!pw_next(&p, false, true, t + 1, fake_crowded));
-  EXPECT(!pw_next(&p, true, false, t + 2, fake_crowded));
+  EXPECT_MSG(burned * 100 < t - t0, "slow client: %llu ns polling in %llu ns",
+             (unsigned long long)burned, (unsigned long long)(t - t0));
+  EXPECT_MSG(p.trials >= 8 && p.trials <= 30, "%llu trials in 20 s (10 ms doubling to 1 s)",
+             (unsigned long long)p.trials);
+  EXPECT_EQ_U64(p.probe_ns, PW_PROBE_MAX_NS);
+  EXPECT_EQ_U64(p.trials, p.offs);
+  /* the same client turning fast: polling within the longest wait */
+  uint64_t t1 = t;
+  simulate(&p, &t, 20 * US, 55 * US, 25000, &burned); /* 1.4 s (55 µs each while off) */
+  EXPECT_MSG(p.window_ns == PW_ADAPTIVE_MAX_NS, "fast again after %llu ms: window %llu ns",
+             (unsigned long long)((t - t1) / MS), (unsigned long long)p.window_ns);
+  hit = simulate(&p, &t, 20 * US, 55 * US, 1000, &burned);
+  EXPECT_MSG(hit > 0.99, "fast again: %.3f polled", hit);
+  EXPECT_EQ_U64(p.probe_ns, 0);
+
+  /* Mostly fast, one request in three after 1 ms of thinking: most gaps
+   * end inside the window, so polling stays on. */
+  pw_init(&p, &a);
+  int polled = 0;
+  for (int i = 0; i < 3000; i++) {
+    uint64_t b = 0;
+    polled += simulate(&p, &t, i % 3 ? 20 * US : MS, i % 3 ? 55 * US : MS, 1, &b) > 0;
+  }
+  EXPECT_MSG(polled > 1900 && p.offs == 0, "mixed client: %d of 3000 polled, %llu times off",
+             polled, (unsigned long long)p.offs);
+  /* no connections: no polling, whatever the state */
+  t = feed(&p, t, 10 * US, 1);
+  EXPECT(!pw_next(&p, true, false, t + 1, fake_crowded));
 }
 
 static void test_backoff(void) {
