@@ -801,13 +801,9 @@ static bool wants_read(const struct conn *c) {
   return !c->in_tag_wait && c->nfree > 0 && !c->buf_wait && c->out_bytes < CONN_BACKLOG_CAP;
 }
 
-/* recv as much as there is (bounded), processing as we go. */
-static void conn_read(struct conn *c) {
-  if (c->tls_handshaking) {
-    if (tls_step(c))
-      mark_dirty(c);
-    return;
-  }
+/* recv as much as there is (bounded), processing as we go. Returns false
+ * if the first recv found nothing (EAGAIN) and nothing changed. */
+static bool read_rounds(struct conn *c) {
   int rounds = c->tls ? READ_ROUNDS_TLS : READ_ROUNDS;
   for (int round = 0; round < rounds && wants_read(c); round++) {
     if (c->in_pos == c->in_end) {
@@ -861,12 +857,35 @@ static void conn_read(struct conn *c) {
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       c->rx_quiet = true;
+      if (round == 0)
+        return false;
       break;
     }
     conn_abort(c);
+    return true;
+  }
+  return true;
+}
+
+static void conn_read(struct conn *c) {
+  if (c->tls_handshaking) {
+    if (tls_step(c))
+      mark_dirty(c);
     return;
   }
+  read_rounds(c);
   mark_dirty(c);
+}
+
+bool conn_pollable(const struct conn *c) {
+  return !c->tls && !c->tls_handshaking && c->transmission && wants_read(c);
+}
+
+bool conn_poll_read(struct conn *c) {
+  if (!conn_pollable(c) || !read_rounds(c))
+    return false;
+  mark_dirty(c);
+  return true;
 }
 
 /* The TLS handshake waits for one direction only. */

@@ -146,6 +146,12 @@ struct conn {
 struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp);
 /* The loop's services: read ready, settle pass, drain. */
 void conn_service(struct conn *c);
+/* Polling without epoll (a loop with one connection): whether this
+ * connection can be read that way now (not TLS, past the handshake, no
+ * back-pressure), and one recv attempt: true if input came (processed, the
+ * connection marked dirty); false, nothing changed, if none. */
+bool conn_pollable(const struct conn *c);
+bool conn_poll_read(struct conn *c);
 void conn_submit_pending(struct conn *c);
 void conn_begin_drain(struct conn *c);
 void conn_abort(struct conn *c);

@@ -59,6 +59,10 @@ static void judge(struct poll_window *p, uint64_t now) {
     return; /* slept for a back-off: says nothing about the client */
   p->gaps++;
   p->misses += p->slept;
+  if (!p->slept) { /* a gap polling saw whole: its length, averaged */
+    uint64_t gap = now - p->idle_since;
+    p->gap_avg_ns = p->gap_avg_ns - p->gap_avg_ns / 8 + gap / 8;
+  }
   if (p->gaps < PW_EPOCH)
     return;
   if (2 * p->misses > p->gaps) {
@@ -76,13 +80,27 @@ static void judge(struct poll_window *p, uint64_t now) {
   p->gaps = p->misses = 0;
 }
 
-/* Others wait for a CPU while this loop polls: stop polling for a back-off
- * that doubles while crowding lasts; an uncrowded check resets it. */
-static bool backing_off(struct poll_window *p, uint64_t now, bool (*crowded)(void)) {
+/* Others want the CPU this loop polls on: while it polls, the loop should
+ * have its CPU to itself, so a share of wall time well below 1 between two
+ * checks means the scheduler gave it to someone else (two busy clients and
+ * a polling loop on two CPUs: ~0.67). Two such checks in a row stop polling
+ * for a back-off that doubles while crowding lasts; a check that finds the
+ * CPU ours again resets it. The first check of a spell of polling only
+ * takes a base. */
+static bool backing_off(struct poll_window *p, uint64_t now, uint64_t (*thread_cpu)(uint64_t)) {
   if (now < p->next_check)
     return false;
   p->next_check = now + PW_CHECK_NS;
-  if (!crowded()) {
+  uint64_t cpu = thread_cpu(now);
+  bool valid = p->check_valid && now > p->check_wall && cpu >= p->check_cpu;
+  bool crowded =
+      valid && (cpu - p->check_cpu) * 1000 < (uint64_t)PW_CROWDED_PERMILLE * (now - p->check_wall);
+  p->check_wall = now;
+  p->check_cpu = cpu;
+  p->check_valid = true;
+  if (!valid)
+    return false;
+  if (!crowded) {
     p->crowded = 0;
     p->backoff_ns = 0;
     return false;
@@ -99,7 +117,7 @@ static bool backing_off(struct poll_window *p, uint64_t now, bool (*crowded)(voi
 }
 
 bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
-             bool (*crowded)(void)) {
+             uint64_t (*thread_cpu)(uint64_t)) {
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
@@ -113,11 +131,13 @@ bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
     return false;
   bool poll = may_poll && now - p->idle_since < p->window_ns;
   if (poll && p->o.mode == PW_ADAPTIVE &&
-      (now < p->backoff_until || backing_off(p, now, crowded))) {
+      (now < p->backoff_until || backing_off(p, now, thread_cpu))) {
     poll = false;
     p->forced = true;
   }
-  if (!poll)
+  if (!poll) {
     p->slept = true;
+    p->check_valid = false; /* the CPU share counts while polling only */
+  }
   return poll;
 }

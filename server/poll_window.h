@@ -20,15 +20,18 @@
  * one epoch (a trial); a failed trial doubles the wait (up to
  * PW_PROBE_MAX_NS), a kept one resets it. An idle or slow client costs at
  * most one epoch of windows per wait (~0.1% of a core).
- * Adaptive polling also backs off while the machine is crowded: when, in two
- * checks in a row while polling, more tasks are runnable than there are CPUs,
- * someone waits for the CPU the loop would burn (two busy clients and a
- * polling loop on two CPUs); gaps ended by such a forced sleep are not
- * counted. Not the loop's own involuntary context switches: a client woken
- * on the loop's CPU preempts it on every request and would look the same.
+ * Adaptive polling also backs off while others want its CPU: a loop that
+ * polls should have its CPU to itself, so when, in two checks in a row, its
+ * thread got less than PW_CROWDED_PERMILLE of the wall time since the last
+ * check, the scheduler is handing its CPU to someone else (two busy clients
+ * and a polling loop on two CPUs: about two thirds each), who then waits
+ * for the CPU the loop burns. Gaps ended by such a forced sleep are not
+ * counted. (Counting runnable tasks system-wide, this file's first version,
+ * also saw kworkers and helpers passing by and stopped polling ~20 times a
+ * second under a single busy client; PSI's cpu totals move only every 2 s.)
  *
- * Pure state machine: the caller passes the time and a way to ask whether
- * the CPUs are crowded, so it is tested without a clock. */
+ * Pure state machine: the caller passes the time and a way to read the
+ * thread's CPU time, so it is tested without a clock. */
 #ifndef RNULL_SERVER_POLL_WINDOW_H
 #define RNULL_SERVER_POLL_WINDOW_H
 
@@ -48,9 +51,11 @@ enum pw_mode { PW_OFF, PW_FIXED, PW_ADAPTIVE };
 #define PW_PROBE_MAX_NS 1000000000u
 /* --poll N: N in 1..PW_FIXED_MAX_US */
 #define PW_FIXED_MAX_US 1000000u
-/* Crowding: checked at most this often while polling; two crowded checks
- * in a row stop polling for a back-off that doubles while crowding lasts. */
+/* Crowding: checked at most this often while polling; two checks in a row
+ * with the loop's thread running less than this share (per mille) of the
+ * time stop polling for a back-off that doubles while crowding lasts. */
 #define PW_CHECK_NS 1000000u
+#define PW_CROWDED_PERMILLE 800u
 #define PW_BACKOFF_MIN_NS 10000000u
 #define PW_BACKOFF_MAX_NS 640000000u
 
@@ -73,9 +78,12 @@ struct poll_window {
   bool slept;          /* ...and the loop went to sleep: the gap is a miss */
   bool forced;         /* ...for a back-off: the gap is not counted */
   unsigned gaps, misses; /* this epoch's */
+  uint64_t gap_avg_ns;   /* gaps that ended while polling: moving average */
   bool trial;            /* this epoch decides whether polling stays on */
   uint64_t probe_ns, probe_at; /* off: the next trial once work comes after probe_at */
   uint64_t next_check;         /* next crowding check */
+  uint64_t check_wall, check_cpu; /* the last check's wall and thread CPU time */
+  bool check_valid;               /* ...taken while polling, polling since */
   unsigned crowded;            /* crowded checks in a row */
   uint64_t backoff_ns, backoff_until;
   /* counters (statistics, tests) */
@@ -85,11 +93,11 @@ struct poll_window {
 void pw_init(struct poll_window *p, const struct pw_opts *o);
 
 /* After every loop iteration: worked = the iteration did work, may_poll =
- * the loop has connections, now = monotonic ns. crowded() says whether more
- * tasks are runnable than there are CPUs (asked at most every PW_CHECK_NS,
- * adaptive mode only). Returns true to poll (run the next iteration without
- * sleeping). */
+ * the loop has connections, now = monotonic ns. thread_cpu(now) returns the
+ * calling thread's CPU time in ns (asked at most every PW_CHECK_NS, while
+ * polling, adaptive mode only). Returns true to poll (run the next
+ * iteration without sleeping). */
 bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
-             bool (*crowded)(void));
+             uint64_t (*thread_cpu)(uint64_t now));
 
 #endif
