@@ -61,7 +61,7 @@ static void usage(FILE *out) {
           "                         the client never pays for waking the server:\n"
           "                         adaptive (a %u us window, kept while most requests\n"
           "                         come within it, retried now and then when not, paused\n"
-          "                         while more tasks are runnable than CPUs), off, or a fixed window\n"
+          "                         while other tasks take the loop's CPU), off, or a fixed window\n"
           "                         in us (0..%u). Costs up to one core per busy hw\n"
           "                         queue; idle clients cost nothing (default %s)\n"
           "  --handshake-timeout S  seconds a client has to finish the handshake\n"

@@ -59,10 +59,6 @@ static void judge(struct poll_window *p, uint64_t now) {
     return; /* slept for a back-off: says nothing about the client */
   p->gaps++;
   p->misses += p->slept;
-  if (!p->slept) { /* a gap polling saw whole: its length, averaged */
-    uint64_t gap = now - p->idle_since;
-    p->gap_avg_ns = p->gap_avg_ns - p->gap_avg_ns / 8 + gap / 8;
-  }
   if (p->gaps < PW_EPOCH)
     return;
   if (2 * p->misses > p->gaps) {
@@ -121,6 +117,8 @@ bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
+    if (p->idle && !p->slept) /* a gap polling saw whole: its length, averaged */
+      p->gap_avg_ns = p->gap_avg_ns - p->gap_avg_ns / 8 + (now - p->idle_since) / 8;
     if (p->idle && p->o.mode == PW_ADAPTIVE)
       judge(p, now);
     p->idle = true;

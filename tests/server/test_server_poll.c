@@ -125,6 +125,10 @@ static void test_adaptive(void) {
   EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS);
   EXPECT_EQ_U64(p.trials, 1);
   EXPECT_EQ_U64(p.offs, 0);
+  /* the gaps it saw whole average 22 µs (20 and 2 of serving): what decides
+   * the recv spin */
+  EXPECT_MSG(p.gap_avg_ns > 21 * US && p.gap_avg_ns <= 22 * US, "average gap %llu ns",
+             (unsigned long long)p.gap_avg_ns);
   /* and from off (after a slow spell), it polls again within a trial's wait */
   pw_init(&p, &a);
   p.probe_at = t + 5 * MS;
