@@ -72,19 +72,19 @@ void pw_describe(const struct pw_opts *o, char *buf, size_t len);
 
 struct poll_window {
   struct pw_opts o;
-  uint64_t window_ns;  /* poll this long after the last work */
-  uint64_t idle_since; /* when the loop last finished work */
-  bool idle;           /* no work since idle_since */
-  bool slept;          /* ...and the loop went to sleep: the gap is a miss */
-  bool forced;         /* ...for a back-off: the gap is not counted */
-  unsigned gaps, misses; /* this epoch's */
-  uint64_t gap_avg_ns;   /* gaps that ended while polling: moving average */
-  bool trial;            /* this epoch decides whether polling stays on */
-  uint64_t probe_ns, probe_at; /* off: the next trial once work comes after probe_at */
-  uint64_t next_check;         /* next crowding check */
+  uint64_t window_ns;             /* poll this long after the last work */
+  uint64_t idle_since;            /* when the loop last finished work */
+  bool idle;                      /* no work since idle_since */
+  bool slept;                     /* ...and the loop went to sleep: the gap is a miss */
+  bool forced;                    /* ...for a back-off: the gap is not counted */
+  unsigned gaps, misses;          /* this epoch's */
+  uint64_t gap_avg_ns;            /* gaps that ended while polling: moving average */
+  bool trial;                     /* this epoch decides whether polling stays on */
+  uint64_t probe_ns, probe_at;    /* off: the next trial once work comes after probe_at */
+  uint64_t next_check;            /* next crowding check */
   uint64_t check_wall, check_cpu; /* the last check's wall and thread CPU time */
   bool check_valid;               /* ...taken while polling, polling since */
-  unsigned crowded;            /* crowded checks in a row */
+  unsigned crowded;               /* crowded checks in a row */
   uint64_t backoff_ns, backoff_until;
   /* counters (statistics, tests) */
   uint64_t trials, offs, backoffs;

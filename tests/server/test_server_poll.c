@@ -1,10 +1,10 @@
 /* --poll (issue 14): the poll window's state machine step by step (kept
  * while polling finds work, off when it does not, tried again with waits
  * that double, backs off while more tasks are runnable than CPUs; a
- * simulated client whose requests come later when the loop slept), the option and its errors, a polling server
- * serving correctly, idle clients and no clients costing ~no CPU, and
- * shutdown not waiting for a poll window. No speed is judged here: CPU
- * bounds are generous (a polling loop would burn ~100%). */
+ * simulated client whose requests come later when the loop slept), the option and its errors, a
+ * polling server serving correctly, idle clients and no clients costing ~no CPU, and shutdown not
+ * waiting for a poll window. No speed is judged here: CPU bounds are generous (a polling loop would
+ * burn ~100%). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
