@@ -191,20 +191,17 @@ server_rss_kib() {
 # perf, or without permission, FILE stays absent and the column shows —.
 CTX_PID=""
 server_ctx_begin() {
-  local pid=${SERVER_PID[$1]:-} i
+  local pid=${SERVER_PID[$1]:-}
   CTX_PID=""
   [ -n "$pid" ] && command -v perf >/dev/null || return 1
   rm -f "$2"
   perf stat -x, -e context-switches -p "$pid" -o "$2" 2>/dev/null &
   CTX_PID=$!
-  # perf writes its header once attached: don't start the run before that.
-  for ((i = 0; i < 50; i++)); do
-    # (the header comes just before perf opens its counters: a moment more)
-    [ -s "$2" ] && { sleep 0.1; return 0; }
-    kill -0 "$CTX_PID" 2>/dev/null || break
-    sleep 0.02
-  done
-  server_ctx_end
+  # (perf writes FILE only when it ends: give it a moment to attach)
+  sleep 0.2
+  kill -0 "$CTX_PID" 2>/dev/null && return 0
+  wait "$CTX_PID" 2>/dev/null
+  CTX_PID=""
   rm -f "$2"
   return 1
 }
