@@ -289,6 +289,30 @@ static uint64_t thread_cpu_ns(uint64_t now) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static int loadavg_fd = -1;
+static long online_cpus;
+static void open_loadavg(void) {
+  loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* More tasks runnable than CPUs right now (this thread included): the 4th
+ * field of /proc/loadavg, "running/total". Unknown counts as not crowded. */
+static bool cpus_crowded(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, open_loadavg);
+  char buf[128];
+  ssize_t n = loadavg_fd < 0 ? -1 : pread(loadavg_fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0)
+    return false;
+  buf[n] = 0;
+  unsigned long running;
+  return sscanf(buf, "%*s %*s %*s %lu/", &running) == 1 && online_cpus > 0 &&
+         running > (unsigned long)online_cpus;
+}
+
+static const struct pw_env loop_env = {thread_cpu_ns, cpus_crowded};
+
 /* Poll (an active idle watcher: epoll_wait with a zero timeout) or sleep
  * next. Polling is for socket input, which the engine does not own, so it
  * lives here rather than in the engine's poll op. */
@@ -296,7 +320,7 @@ static void decide_poll(struct loop *l, bool worked) {
   if (l->pw.o.mode == PW_OFF)
     return;
   uint64_t now = mono_ns();
-  if (pw_next(&l->pw, worked, l->nconns > 0, now, thread_cpu_ns)) {
+  if (pw_next(&l->pw, worked, l->nconns, now, &loop_env)) {
     if (!ev_is_active(&l->poll_idle))
       ev_idle_start(l->ev, &l->poll_idle);
   } else {

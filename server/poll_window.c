@@ -83,20 +83,22 @@ static void judge(struct poll_window *p, uint64_t now) {
  * for a back-off that doubles while crowding lasts; a check that finds the
  * CPU ours again resets it. The first check of a spell of polling only
  * takes a base. */
-static bool backing_off(struct poll_window *p, uint64_t now, uint64_t (*thread_cpu)(uint64_t)) {
+static bool backing_off(struct poll_window *p, uint64_t now, unsigned nconns,
+                        const struct pw_env *env) {
   if (now < p->next_check)
     return false;
   p->next_check = now + PW_CHECK_NS;
-  uint64_t cpu = thread_cpu(now);
+  uint64_t cpu = env->thread_cpu(now);
   bool valid = p->check_valid && now > p->check_wall && cpu >= p->check_cpu;
-  bool crowded =
+  bool starved =
       valid && (cpu - p->check_cpu) * 1000 < (uint64_t)PW_CROWDED_PERMILLE * (now - p->check_wall);
+  bool busy = nconns > 1 && env->crowded();
   p->check_wall = now;
   p->check_cpu = cpu;
   p->check_valid = true;
-  if (!valid)
+  if (!valid && !busy)
     return false;
-  if (!crowded) {
+  if (!starved && !busy) {
     p->crowded = 0;
     p->backoff_ns = 0;
     return false;
@@ -112,8 +114,8 @@ static bool backing_off(struct poll_window *p, uint64_t now, uint64_t (*thread_c
   return true;
 }
 
-bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
-             uint64_t (*thread_cpu)(uint64_t)) {
+bool pw_next(struct poll_window *p, bool worked, unsigned nconns, uint64_t now,
+             const struct pw_env *env) {
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
@@ -127,9 +129,9 @@ bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
   }
   if (!p->idle)
     return false;
-  bool poll = may_poll && now - p->idle_since < p->window_ns;
+  bool poll = nconns > 0 && now - p->idle_since < p->window_ns;
   if (poll && p->o.mode == PW_ADAPTIVE &&
-      (now < p->backoff_until || backing_off(p, now, thread_cpu))) {
+      (now < p->backoff_until || backing_off(p, now, nconns, env))) {
     poll = false;
     p->forced = true;
   }

@@ -20,18 +20,19 @@
  * one epoch (a trial); a failed trial doubles the wait (up to
  * PW_PROBE_MAX_NS), a kept one resets it. An idle or slow client costs at
  * most one epoch of windows per wait (~0.1% of a core).
- * Adaptive polling also backs off while others want its CPU: a loop that
- * polls should have its CPU to itself, so when, in two checks in a row, its
- * thread got less than PW_CROWDED_PERMILLE of the wall time since the last
- * check, the scheduler is handing its CPU to someone else (two busy clients
- * and a polling loop on two CPUs: about two thirds each), who then waits
- * for the CPU the loop burns. Gaps ended by such a forced sleep are not
- * counted. (Counting runnable tasks system-wide, this file's first version,
- * also saw kworkers and helpers passing by and stopped polling ~20 times a
- * second under a single busy client; PSI's cpu totals move only every 2 s.)
+ * Adaptive polling also backs off while others want the CPU it burns, seen
+ * two ways, each in two checks in a row a millisecond apart: its thread got
+ * less than PW_CROWDED_PERMILLE of the wall time while polling (the
+ * scheduler hands its CPU to someone else), or, with more than one
+ * connection, more tasks were runnable than there are CPUs (the scheduler
+ * may leave the loop a CPU of its own and put two busy clients on the
+ * other, where they wait for each other). Not the runnable count with one
+ * connection: its client is one task, and the count then sees helpers and
+ * kworkers passing by (it stopped polling ~20 times a second under a single
+ * fio job). Gaps ended by such a forced sleep are not counted.
  *
- * Pure state machine: the caller passes the time and a way to read the
- * thread's CPU time, so it is tested without a clock. */
+ * Pure state machine: the caller passes the time and ways to read the
+ * thread's CPU time and the runnable count, so it is tested without a clock. */
 #ifndef RNULL_SERVER_POLL_WINDOW_H
 #define RNULL_SERVER_POLL_WINDOW_H
 
@@ -92,12 +93,17 @@ struct poll_window {
 
 void pw_init(struct poll_window *p, const struct pw_opts *o);
 
-/* After every loop iteration: worked = the iteration did work, may_poll =
- * the loop has connections, now = monotonic ns. thread_cpu(now) returns the
- * calling thread's CPU time in ns (asked at most every PW_CHECK_NS, while
- * polling, adaptive mode only). Returns true to poll (run the next
- * iteration without sleeping). */
-bool pw_next(struct poll_window *p, bool worked, bool may_poll, uint64_t now,
-             uint64_t (*thread_cpu)(uint64_t now));
+/* What the loop can tell about the machine (adaptive mode, at most every
+ * PW_CHECK_NS while polling). */
+struct pw_env {
+  uint64_t (*thread_cpu)(uint64_t now); /* the calling thread's CPU time, ns */
+  bool (*crowded)(void);                /* more tasks runnable than CPUs now */
+};
+
+/* After every loop iteration: worked = the iteration did work, nconns = the
+ * loop's connections (none: no polling), now = monotonic ns. Returns true to
+ * poll (run the next iteration without sleeping). */
+bool pw_next(struct poll_window *p, bool worked, unsigned nconns, uint64_t now,
+             const struct pw_env *env);
 
 #endif

@@ -28,6 +28,10 @@ static uint64_t fake_cpu(uint64_t now) {
   fake_cpu_last = now;
   return fake_cpu_ns;
 }
+/* ...and the runnable count (above the CPUs, or not) */
+static bool fake_busy;
+static bool fake_crowded(void) { return fake_busy; }
+static const struct pw_env fake_env = {fake_cpu, fake_crowded};
 
 static void test_parse(void) {
   struct pw_opts o;
@@ -57,19 +61,19 @@ static void test_off_and_fixed(void) {
   struct poll_window p;
   struct pw_opts off = {PW_OFF, 0}, fixed = {PW_FIXED, 30 * US};
   pw_init(&p, &off);
-  EXPECT(!pw_next(&p, true, true, 1000, fake_cpu));
-  EXPECT(!pw_next(&p, false, true, 1001, fake_cpu));
+  EXPECT(!pw_next(&p, true, true, 1000, &fake_env));
+  EXPECT(!pw_next(&p, false, true, 1001, &fake_env));
   pw_init(&p, &fixed);
-  EXPECT_MSG(!pw_next(&p, false, true, 1000, fake_cpu), "no work yet: sleep");
-  EXPECT_MSG(pw_next(&p, true, true, 1000, fake_cpu), "after work: poll");
-  EXPECT(pw_next(&p, false, true, 1000 + 29 * US, fake_cpu));
-  EXPECT_MSG(!pw_next(&p, false, true, 1000 + 30 * US, fake_cpu), "window over: sleep");
-  EXPECT_MSG(!pw_next(&p, true, false, 2000 + 30 * US, fake_cpu), "no connections: sleep");
+  EXPECT_MSG(!pw_next(&p, false, true, 1000, &fake_env), "no work yet: sleep");
+  EXPECT_MSG(pw_next(&p, true, true, 1000, &fake_env), "after work: poll");
+  EXPECT(pw_next(&p, false, true, 1000 + 29 * US, &fake_env));
+  EXPECT_MSG(!pw_next(&p, false, true, 1000 + 30 * US, &fake_env), "window over: sleep");
+  EXPECT_MSG(!pw_next(&p, true, false, 2000 + 30 * US, &fake_env), "no connections: sleep");
   /* a fixed window neither adapts nor backs off */
   fake_share = 0.6;
   uint64_t t = 10 * MS;
   for (int i = 0; i < 100; i++, t += 500 * US)
-    EXPECT(pw_next(&p, true, true, t, fake_cpu));
+    EXPECT(pw_next(&p, true, true, t, &fake_env));
   fake_share = 1.0;
   EXPECT_EQ_U64(p.window_ns, 30 * US);
   EXPECT_EQ_U64(p.backoffs, 0);
@@ -79,7 +83,7 @@ static void test_off_and_fixed(void) {
 static uint64_t feed(struct poll_window *p, uint64_t t, uint64_t gap, int n) {
   for (int i = 0; i < n; i++) {
     t += gap;
-    pw_next(p, true, true, t, fake_cpu);
+    pw_next(p, true, true, t, &fake_env);
   }
   return t;
 }
@@ -94,14 +98,14 @@ static double simulate(struct poll_window *p, uint64_t *t, uint64_t fast, uint64
   int hits = 0;
   for (int i = 0; i < n; i++) {
     *t += 2 * US;
-    bool polling = pw_next(p, true, true, *t, fake_cpu);
-    if (polling && pw_next(p, false, true, *t + fast - 1, fake_cpu)) {
+    bool polling = pw_next(p, true, true, *t, &fake_env);
+    if (polling && pw_next(p, false, true, *t + fast - 1, &fake_env)) {
       hits++;
       *burned += fast;
       *t += fast;
     } else {
       if (polling) { /* the window ran out: the loop slept at its end */
-        EXPECT(!pw_next(p, false, true, *t + p->window_ns, fake_cpu));
+        EXPECT(!pw_next(p, false, true, *t + p->window_ns, &fake_env));
         *burned += p->window_ns;
       }
       *t += slow > fast ? slow : fast;
@@ -116,7 +120,7 @@ static void test_adaptive(void) {
   uint64_t t = 1000, burned = 0;
   fake_share = 1.0;
   pw_init(&p, &a);
-  EXPECT_MSG(!pw_next(&p, false, true, t, fake_cpu), "no work yet: sleeps");
+  EXPECT_MSG(!pw_next(&p, false, true, t, &fake_env), "no work yet: sleeps");
   /* QD1: 20 µs apart while polled, 55 µs after a sleep (past the window: a
    * rule fed the gaps seen after sleeping never polls again). The first
    * work starts a trial; it is kept. */
@@ -172,7 +176,7 @@ static void test_adaptive(void) {
              polled, (unsigned long long)p.offs);
   /* no connections: no polling, whatever the state */
   t = feed(&p, t, 10 * US, 1);
-  EXPECT(!pw_next(&p, true, false, t + 1, fake_cpu));
+  EXPECT(!pw_next(&p, true, false, t + 1, &fake_env));
 }
 
 static void test_backoff(void) {
@@ -185,36 +189,55 @@ static void test_backoff(void) {
   /* polling on uncrowded CPUs for a few check intervals: keeps polling */
   for (int i = 0; i < 400; i++) {
     t += 10 * US;
-    EXPECT(pw_next(&p, true, true, t, fake_cpu));
+    EXPECT(pw_next(&p, true, true, t, &fake_env));
   }
   EXPECT_EQ_U64(p.backoffs, 0);
   /* one crowded check is not enough (a kworker passing by)... */
   fake_share = 0.6;
   t += PW_CHECK_NS;
-  EXPECT(pw_next(&p, true, true, t, fake_cpu));
+  EXPECT(pw_next(&p, true, true, t, &fake_env));
   /* ...a second one in a row stops polling for PW_BACKOFF_MIN_NS */
   bool stopped = false;
   for (int i = 0; i < 200 && !stopped; i++) {
     t += 10 * US;
-    stopped = !pw_next(&p, true, true, t, fake_cpu);
+    stopped = !pw_next(&p, true, true, t, &fake_env);
   }
   EXPECT_MSG(stopped, "backs off at the next check");
   EXPECT_EQ_U64(p.backoffs, 1);
-  EXPECT(!pw_next(&p, true, true, t + PW_BACKOFF_MIN_NS - 1, fake_cpu));
+  EXPECT(!pw_next(&p, true, true, t + PW_BACKOFF_MIN_NS - 1, &fake_env));
   /* still crowded: the next back-off is twice as long */
   t += PW_BACKOFF_MIN_NS;
   for (int i = 0; i < 1000 && p.backoffs == 1; i++, t += 10 * US)
-    pw_next(&p, true, true, t, fake_cpu);
+    pw_next(&p, true, true, t, &fake_env);
   EXPECT_EQ_U64(p.backoffs, 2);
   EXPECT_EQ_U64(p.backoff_ns, 2ull * PW_BACKOFF_MIN_NS);
   /* crowding over: polling resumes and the back-off resets */
   fake_share = 1.0;
   t = p.backoff_until;
   for (int i = 0; i < 400; i++, t += 10 * US)
-    pw_next(&p, true, true, t, fake_cpu);
-  EXPECT(pw_next(&p, true, true, t, fake_cpu));
+    pw_next(&p, true, true, t, &fake_env);
+  EXPECT(pw_next(&p, true, true, t, &fake_env));
   EXPECT_EQ_U64(p.backoff_ns, 0);
   EXPECT_EQ_U64(p.backoffs, 2);
+
+  /* More tasks runnable than CPUs, the loop's own CPU share intact: with
+   * one connection that is not the loop's doing (helpers, kworkers), with
+   * two it is (two busy clients waiting for each other on the other CPU). */
+  pw_init(&p, &a);
+  t = feed(&p, t, 10 * US, 2); /* polling */
+  fake_busy = true;
+  for (int i = 0; i < 1000; i++) {
+    t += 10 * US;
+    EXPECT(pw_next(&p, true, 1, t, &fake_env));
+  }
+  EXPECT_EQ_U64(p.backoffs, 0);
+  bool off = false;
+  for (int i = 0; i < 250 && !off; i++) {
+    t += 10 * US;
+    off = !pw_next(&p, true, 2, t, &fake_env);
+  }
+  fake_busy = false;
+  EXPECT_MSG(off && p.backoffs == 1, "two connections, crowded: backs off after two checks");
 
   /* A loop that slept between checks used no CPU meanwhile: that is not
    * crowding (each spell of polling takes a new base). Short bursts 5 ms
@@ -222,7 +245,7 @@ static void test_backoff(void) {
   pw_init(&p, &a);
   for (int burst = 0; burst < 20; burst++) {
     t = feed(&p, t, 10 * US, 5);
-    EXPECT(!pw_next(&p, false, true, t + PW_ADAPTIVE_MAX_NS, fake_cpu)); /* sleeps */
+    EXPECT(!pw_next(&p, false, true, t + PW_ADAPTIVE_MAX_NS, &fake_env)); /* sleeps */
     fake_share = 0.0;
     t += 5 * MS;
     fake_cpu(t);
