@@ -881,6 +881,16 @@ bool conn_pollable(const struct conn *c) {
   return !c->tls && !c->tls_handshaking && c->transmission && wants_read(c);
 }
 
+void conn_set_polled(struct conn *c, bool on) {
+  c->polled = on;
+  /* libev drops the fd from its epoll set on the first readiness it sees
+   * while the watcher is stopped, and adds it back on the restart */
+  if (on)
+    ev_io_stop(c->loop->ev, &c->rio);
+  else if (!c->closing && wants_read(c))
+    ev_io_start(c->loop->ev, &c->rio);
+}
+
 bool conn_poll_read(struct conn *c) {
   if (!conn_pollable(c) || !read_rounds(c))
     return false;
@@ -931,7 +941,7 @@ static void conn_update(struct conn *c) {
     }
     pending |= rnull_tls_want_write(c->tls);
   }
-  if (rd)
+  if (rd && !c->polled)
     ev_io_start(ev, &c->rio);
   else
     ev_io_stop(ev, &c->rio);

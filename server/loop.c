@@ -48,6 +48,8 @@ void rnull_loop_conn_add(struct loop *l, struct conn *c) {
 }
 
 void rnull_loop_conn_remove(struct loop *l, struct conn *c) {
+  if (l->polled == c)
+    l->polled = NULL;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -250,26 +252,27 @@ static uint64_t mono_ns(void) {
 }
 
 /* Being active is this watcher's main job: the loop polls (epoll_wait with
- * a zero timeout) instead of sleeping. With one connection whose client
- * takes a while to turn a reply around (QD1: ~15-20 µs), it spins on that
- * socket's recv for up to LOOP_SPIN_NS instead: the request is seen as it
- * lands, not a round of libev and an epoll_wait later, and answered at once
- * (4k QD1: 1.00x bench/ceiling.c, against 0.80x polling through epoll). Not
- * when requests stream in back to back (average gap under
- * LOOP_SPIN_MIN_GAP_NS, as at QD32): there the spinning recv fights the
- * client's sends for the socket's queue lock and cost the CPU-bound client
- * ~5% (measured, paired). Back to libev after the slice: signals, timers and
- * other threads' kicks wait at most that long. */
+ * a zero timeout) instead of sleeping. With one connection it spins on that
+ * socket's recv for up to LOOP_SPIN_NS instead, with the socket out of the
+ * epoll set (conn_set_polled): the request is seen as it lands, not a round
+ * of libev and an epoll_wait later, and answered at once (4k QD1: 0.80x ->
+ * 1.00x bench/ceiling.c), and the client's sends no longer run epoll's
+ * callback (4k QD32: 0.93x -> 0.99x; spinning recv with the socket still in
+ * the epoll set was 2-4% worse than epoll polling). Back to libev after the
+ * slice: signals, timers and other threads' kicks wait at most that long. */
 #define LOOP_SPIN_NS 10000u
-#define LOOP_SPIN_MIN_GAP_NS 8000u
 static void poll_idle_cb(struct ev_loop *ev, ev_idle *w, int revents) {
   (void)revents;
   struct loop *l = w->data;
-  if (l->nconns != 1 || l->pw.gap_avg_ns < LOOP_SPIN_MIN_GAP_NS || !conn_pollable(l->conns))
+  if (l->nconns != 1 || !conn_pollable(l->conns))
     return;
   uint64_t now = mono_ns(), end = l->pw.idle_since + l->pw.window_ns;
   if (end > now + LOOP_SPIN_NS)
     end = now + LOOP_SPIN_NS;
+  if (!l->polled) {
+    l->polled = l->conns;
+    conn_set_polled(l->polled, true);
+  }
   do {
     if (conn_poll_read(l->conns)) {
       /* answer now, as the next round of the loop would */
@@ -320,7 +323,14 @@ static void decide_poll(struct loop *l, bool worked) {
   if (l->pw.o.mode == PW_OFF)
     return;
   uint64_t now = mono_ns();
-  if (pw_next(&l->pw, worked, l->nconns, now, &loop_env)) {
+  bool poll = pw_next(&l->pw, worked, l->nconns, now, &loop_env);
+  /* back in epoll before the loop may sleep, or when it cannot be the
+   * only one polled any more */
+  if (l->polled && (!poll || l->nconns != 1 || !conn_pollable(l->polled))) {
+    conn_set_polled(l->polled, false);
+    l->polled = NULL;
+  }
+  if (poll) {
     if (!ev_is_active(&l->poll_idle))
       ev_idle_start(l->ev, &l->poll_idle);
   } else {

@@ -119,8 +119,6 @@ bool pw_next(struct poll_window *p, bool worked, unsigned nconns, uint64_t now,
   if (p->o.mode == PW_OFF)
     return false;
   if (worked) {
-    if (p->idle && !p->slept) /* a gap polling saw whole: its length, averaged */
-      p->gap_avg_ns = p->gap_avg_ns - p->gap_avg_ns / 8 + (now - p->idle_since) / 8;
     if (p->idle && p->o.mode == PW_ADAPTIVE)
       judge(p, now);
     p->idle = true;

@@ -79,7 +79,6 @@ struct poll_window {
   bool slept;                     /* ...and the loop went to sleep: the gap is a miss */
   bool forced;                    /* ...for a back-off: the gap is not counted */
   unsigned gaps, misses;          /* this epoch's */
-  uint64_t gap_avg_ns;            /* gaps that ended while polling: moving average */
   bool trial;                     /* this epoch decides whether polling stays on */
   uint64_t probe_ns, probe_at;    /* off: the next trial once work comes after probe_at */
   uint64_t next_check;            /* next crowding check */

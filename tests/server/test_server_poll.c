@@ -129,10 +129,6 @@ static void test_adaptive(void) {
   EXPECT_EQ_U64(p.window_ns, PW_ADAPTIVE_MAX_NS);
   EXPECT_EQ_U64(p.trials, 1);
   EXPECT_EQ_U64(p.offs, 0);
-  /* the gaps it saw whole average 22 µs (20 and 2 of serving): what decides
-   * the recv spin */
-  EXPECT_MSG(p.gap_avg_ns > 21 * US && p.gap_avg_ns <= 22 * US, "average gap %llu ns",
-             (unsigned long long)p.gap_avg_ns);
   /* and from off (after a slow spell), it polls again within a trial's wait */
   pw_init(&p, &a);
   p.probe_at = t + 5 * MS;
@@ -291,8 +287,13 @@ static void test_serves_and_idles(const char *mode) {
   /* one connection alone first: a loop with one connection may poll its
    * socket's recv directly (poll_idle_cb) */
   struct nbd_handle *a = harness_connect(&h), *b = NULL;
-  if (EXPECT(a != NULL))
+  if (EXPECT(a != NULL)) {
     exercise(a);
+    /* the loop sleeps after its window: the socket it polled directly (out
+     * of epoll meanwhile) must wake it again */
+    usleep(200 * 1000);
+    exercise(a);
+  }
   b = harness_connect(&h);
   if (EXPECT(a && b)) {
     exercise(a);
