@@ -882,7 +882,6 @@ bool conn_pollable(const struct conn *c) {
 }
 
 void conn_set_polled(struct conn *c, bool on) {
-  c->polled = on;
   /* libev drops the fd from its epoll set on the first readiness it sees
    * while the watcher is stopped, and adds it back on the restart */
   if (on)
@@ -941,7 +940,7 @@ static void conn_update(struct conn *c) {
     }
     pending |= rnull_tls_want_write(c->tls);
   }
-  if (rd && !c->polled)
+  if (rd && c->loop->polled != c)
     ev_io_start(ev, &c->rio);
   else
     ev_io_stop(ev, &c->rio);

@@ -125,7 +125,6 @@ struct conn {
   bool rx_done;  /* no more requests will be read (EOF, DISC) */
   bool draining; /* shutting down: close once idle and the client is quiet */
   bool rx_quiet; /* the last recv found nothing (EAGAIN) */
-  bool polled;   /* the loop reads it by polling recv: its read watcher stays off */
   bool closing;  /* fd closed: waiting for in-flight requests to end */
   bool close_after_flush;
 
@@ -152,11 +151,12 @@ void conn_service(struct conn *c);
  * back-pressure), and one recv attempt: true if input came (processed, the
  * connection marked dirty); false, nothing changed, if none. */
 bool conn_pollable(const struct conn *c);
-/* Out of epoll while the loop polls it (a socket in an epoll set makes every
- * send of the client run epoll's callback: ~7% of a CPU-bound client's time
- * per request at 4k QD32), back in before the loop may sleep. */
-void conn_set_polled(struct conn *c, bool on);
 bool conn_poll_read(struct conn *c);
+/* Out of epoll while the loop polls it (loop->polled; a socket in an epoll
+ * set makes every send of the client run epoll's callback: ~7% of a
+ * CPU-bound client's time per request at 4k QD32), back in before the loop
+ * may sleep. The loop sets or clears loop->polled first. */
+void conn_set_polled(struct conn *c, bool on);
 void conn_submit_pending(struct conn *c);
 void conn_begin_drain(struct conn *c);
 void conn_abort(struct conn *c);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "rnull/clock.h"
 #include "server.h"
 
 /* Draining: requests keep being served this long (those the client sent
@@ -245,12 +246,6 @@ static bool settle_once(struct loop *l) {
 
 static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents);
 
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Being active is this watcher's main job: the loop polls (epoll_wait with
  * a zero timeout) instead of sleeping. With one connection it spins on that
  * socket's recv for up to LOOP_SPIN_NS instead, with the socket out of the
@@ -266,7 +261,7 @@ static void poll_idle_cb(struct ev_loop *ev, ev_idle *w, int revents) {
   struct loop *l = w->data;
   if (l->nconns != 1 || !conn_pollable(l->conns))
     return;
-  uint64_t now = mono_ns(), end = l->pw.idle_since + l->pw.window_ns;
+  uint64_t now = rnull_clock_monotonic(NULL), end = l->pw.idle_since + l->pw.window_ns;
   if (end > now + LOOP_SPIN_NS)
     end = now + LOOP_SPIN_NS;
   if (!l->polled) {
@@ -280,12 +275,11 @@ static void poll_idle_cb(struct ev_loop *ev, ev_idle *w, int revents) {
       if (!ev_is_active(&l->poll_idle) || l->nconns != 1)
         return;
     }
-  } while ((now = mono_ns()) < end);
+  } while ((now = rnull_clock_monotonic(NULL)) < end);
 }
 
 /* The loop thread's CPU time (poll_window.h's crowding check). */
 static uint64_t thread_cpu_ns(uint64_t now) {
-  (void)now;
   struct timespec ts;
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
     return now; /* unknown: as if the CPU were ours */
@@ -322,13 +316,14 @@ static const struct pw_env loop_env = {thread_cpu_ns, cpus_crowded};
 static void decide_poll(struct loop *l, bool worked) {
   if (l->pw.o.mode == PW_OFF)
     return;
-  uint64_t now = mono_ns();
+  uint64_t now = rnull_clock_monotonic(NULL);
   bool poll = pw_next(&l->pw, worked, l->nconns, now, &loop_env);
   /* back in epoll before the loop may sleep, or when it cannot be the
    * only one polled any more */
   if (l->polled && (!poll || l->nconns != 1 || !conn_pollable(l->polled))) {
-    conn_set_polled(l->polled, false);
+    struct conn *c = l->polled;
     l->polled = NULL;
+    conn_set_polled(c, false);
   }
   if (poll) {
     if (!ev_is_active(&l->poll_idle))

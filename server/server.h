@@ -61,7 +61,8 @@ struct loop {
   struct handoff *queue;
   unsigned nqueue, capqueue;
   struct conn *conns;    /* all connections of this loop */
-  struct conn *polled;   /* the one read by polling recv, out of epoll */
+  struct conn *polled;   /* the one read by polling recv, out of epoll: its
+                          * read watcher stays stopped (conn_set_polled) */
   struct conn *dirty;    /* to service in settle */
   struct conn *tag_wait; /* waiting for a free tag */
   struct conn *dead;     /* to free in settle */
