@@ -483,13 +483,13 @@ static void dispatch(struct conn *c, struct slot *s) {
 void conn_submit_pending(struct conn *c) {
   struct rnull_hctx *h = c->hctx;
   bool any = false;
-  /* mbps (this disk's, as configured): see below */
-  uint64_t fair = rnull_disk_config(c->disk)->mbps ? rnull_disk_max_transfer(c->disk) : 0;
+  /* the driver's fair share (a throttle's, e.g. the null driver's mbps) */
+  uint64_t fair = rnull_disk_fair_share(c->disk);
   while (c->pend_head && !c->closing) {
     struct slot *s = c->pend_head;
-    /* mbps: at most one largest request's worth in the engine per
-     * connection, so the throttle (first come, first served) takes the
-     * connections in turn; the rest waits here for this one's completions. */
+    /* at most the fair share in the engine per connection, so a throttle
+     * (first come, first served) takes the connections in turn; the rest
+     * waits here for this one's completions. */
     if (fair && c->inflight && c->eng_bytes + throttled_len(s) > fair)
       break;
     c->pend_head = s->next;

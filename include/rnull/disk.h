@@ -67,6 +67,15 @@ RNULL_API void rnull_disk_destroy(struct rnull_disk *d);
  * after dispatch. 0 or -EINVAL (outside timeout_ms's range). */
 RNULL_API int rnull_disk_set_timeout_ms(struct rnull_disk *d, uint64_t ms);
 
+/* A driver's hint to front ends with several submitters (connections) on
+ * one hw queue: its requests wait for a budget served first come, first
+ * served (a throttle), so each submitter should keep at most this many
+ * bytes of reads and writes in the engine at once and the budget is shared
+ * in turn. 0 (the default): no need. Any thread, any state; the driver may
+ * change it live (the null driver: max_transfer while mbps is set). */
+RNULL_API void rnull_disk_set_fair_share(struct rnull_disk *d, uint64_t bytes);
+RNULL_API uint64_t rnull_disk_fair_share(const struct rnull_disk *d);
+
 RNULL_API enum rnull_disk_state rnull_disk_state(const struct rnull_disk *d);
 RNULL_API const struct rnull_config *rnull_disk_config(const struct rnull_disk *d);
 RNULL_API void *rnull_disk_driver_data(const struct rnull_disk *d);

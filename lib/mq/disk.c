@@ -228,3 +228,11 @@ int rnull_disk_set_timeout_ms(struct rnull_disk *d, uint64_t ms) {
   atomic_store_explicit(&d->timeout_ns, ms * 1000000ull, memory_order_relaxed);
   return 0;
 }
+
+void rnull_disk_set_fair_share(struct rnull_disk *d, uint64_t bytes) {
+  atomic_store_explicit(&d->fair_share, bytes, memory_order_relaxed);
+}
+
+uint64_t rnull_disk_fair_share(const struct rnull_disk *d) {
+  return atomic_load_explicit(&d->fair_share, memory_order_relaxed);
+}

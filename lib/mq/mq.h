@@ -69,6 +69,7 @@ struct rnull_disk {
   unsigned nr_hctx;
   void *pdus;                  /* all requests' PDUs, one allocation */
   _Atomic uint64_t timeout_ns; /* changes live (rnull_disk_set_timeout_ms) */
+  _Atomic uint64_t fair_share; /* the driver's hint (rnull_disk_set_fair_share) */
 };
 
 static inline uint64_t disk_now(const struct rnull_disk *d) { return d->clock(d->clock_ctx); }

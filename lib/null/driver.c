@@ -118,6 +118,12 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
+/* mbps's budget is served first come, first served: ask front ends to
+ * take their submitters in turn (one largest request each in the engine). */
+static void null_fair_share(struct rnull_disk *disk, uint64_t mbps) {
+  rnull_disk_set_fair_share(disk, mbps ? rnull_disk_max_transfer(disk) : 0);
+}
+
 /* The iops bucket's burst: 1/10 s of budget, at least one request. */
 static uint64_t iops_burst(uint64_t iops) { return iops / 10 > 1 ? iops / 10 : 1; }
 
@@ -338,6 +344,7 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
                        nd->cfg.badblocks_once);
   atomic_init(&nd->has_badblocks, nd->cfg.badblocks.n > 0);
   rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
+  null_fair_share(disk, nd->cfg.mbps);
   rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops, iops_burst(nd->cfg.iops),
                            rnull_disk_now(disk));
   nd->inited = true;
@@ -466,8 +473,10 @@ int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *
     r = rnull_disk_set_timeout_ms(d, c.timeout_ms);
   if (r == 0 && strcmp(key, "badblocks") == 0)
     r = badblocks_replace(nd, &c);
-  if (r == 0 && strcmp(key, "mbps") == 0)
+  if (r == 0 && strcmp(key, "mbps") == 0) {
     rnull_throttle_set(&nd->throttle, c.mbps);
+    null_fair_share(d, c.mbps);
+  }
   if (r == 0 && strcmp(key, "iops") == 0)
     rnull_throttle_set_rate(&nd->iops_throttle, c.iops, iops_burst(c.iops));
   if (r == 0) {
