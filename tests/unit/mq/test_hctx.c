@@ -337,6 +337,84 @@ START_TEST(run_counts_completions_not_dispatches) {
 }
 END_TEST
 
+/* Busy once, then ended inside queue_rq: the run that dispatches it again
+ * counts 0 even though end_io was called (after queue_rq the engine may no
+ * longer look at the request). */
+static int busy_then_end_queue_rq(struct rnull_rq *rq, bool is_last) {
+  (void)is_last;
+  if (atomic_fetch_add(&busy_calls, 1) == 0)
+    return RNULL_STS_RESOURCE;
+  ck_assert_int_eq(rnull_rq_end(rq, 0), 0);
+  return 0;
+}
+static const struct rnull_ops busy_then_end_ops = {.queue_rq = busy_then_end_queue_rq};
+
+START_TEST(a_dispatch_that_ends_at_once_is_not_counted) {
+  atomic_store(&busy_calls, 0);
+  d = make_disk(NULL, &busy_then_end_ops, NULL);
+  h = rnull_disk_hctx(d, 0);
+  submit(1, RNULL_SUBMIT_LAST);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 0);
+  ck_assert_uint_eq(rnull_hctx_run(h, vclock_ns), 0);
+  ck_assert_uint_eq(atomic_load(&busy_calls), 2);
+  ck_assert_uint_eq(atomic_load(&nr_ends), 1);
+  ck_assert_int_eq(ends[0].status, 0);
+  ck_assert_uint_eq(rnull_hctx_next_deadline(h), RNULL_NO_DEADLINE);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* run from several threads at once: every due timer completes exactly once
+ * (hold_complete fails on a second end) and the runs' counts add up. */
+enum { RUNNERS = 4, ROUNDS = 50, DEPTH = 256 };
+static uint64_t run_at;
+static void *runner(void *arg) {
+  (void)arg;
+  unsigned n = 0;
+  for (unsigned i = 0; i < 64; i++)
+    n += rnull_hctx_run(h, run_at);
+  return (void *)(uintptr_t)n;
+}
+
+START_TEST(runs_from_several_threads_end_each_once) {
+  static const char *const kv[] = {"hw_queue_depth=256", NULL};
+  hold_disk(kv);
+  for (unsigned round = 0; round < ROUNDS; round++) {
+    reset_hold();
+    atomic_store(&nr_ends, 0);
+    uint64_t t0 = vclock_ns;
+    for (unsigned i = 0; i < DEPTH; i++)
+      submit(i + 1, 0);
+    for (unsigned i = 0; i < DEPTH; i++)
+      rnull_rq_complete_at(held[i], t0 + (i * 37u) % 101); /* all due by +100 */
+    run_at = t0 + 100;
+    pthread_t th[RUNNERS];
+    for (unsigned i = 0; i < RUNNERS; i++)
+      pthread_create(&th[i], NULL, runner, NULL);
+    unsigned total = 0;
+    for (unsigned i = 0; i < RUNNERS; i++) {
+      void *ret;
+      pthread_join(th[i], &ret);
+      total += (unsigned)(uintptr_t)ret;
+    }
+    ck_assert_uint_eq(total, DEPTH);
+    ck_assert_uint_eq(atomic_load(&nr_ends), DEPTH);
+    static bool seen[DEPTH + 1];
+    memset(seen, 0, sizeof seen);
+    for (unsigned i = 0; i < DEPTH; i++) {
+      uintptr_t c = ends[i].cookie;
+      if (c < 1 || c > DEPTH || seen[c])
+        ck_abort_msg("round %u: cookie %lu ended twice or unknown", round, (unsigned long)c);
+      seen[c] = true;
+    }
+    ck_assert_uint_eq(rnull_hctx_inflight(h), 0);
+    ck_assert_uint_eq(rnull_hctx_next_deadline(h), RNULL_NO_DEADLINE);
+    vclock_ns += 1000;
+  }
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 static int poll_result = 17;
 static int answer_poll(struct rnull_hctx *hctx) {
   ck_assert_ptr_eq(hctx, h);
@@ -381,6 +459,8 @@ int main(void) {
   tcase_add_test(tc, kick_when_the_deadline_moves_earlier_only);
   tcase_add_test(tc, nowait_on_a_full_queue_is_eagain_and_counts_a_wait);
   tcase_add_test(tc, run_counts_completions_not_dispatches);
+  tcase_add_test(tc, a_dispatch_that_ends_at_once_is_not_counted);
+  tcase_add_test(tc, runs_from_several_threads_end_each_once);
   tcase_add_test(tc, poll_and_accessors);
   suite_add_tcase(s, tc);
   return run_suite(s);
