@@ -69,19 +69,20 @@ START_TEST(badblocks_edit_live_and_offline) {
   /* a powered-off disk: only its configuration */
   struct rnull_config cfg;
   rnull_config_init(&cfg);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+0-7", err, sizeof err), 0);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+8-9", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.badblocks.n, 1); /* merged: 0-9 */
-  ck_assert_uint_eq(cfg.badblocks.r[0].end, 9);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "-2-3", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.badblocks.n, 2);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+0-7", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+8-9", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.null.badblocks.n, 1); /* merged: 0-9 */
+  ck_assert_uint_eq(cfg.null.badblocks.r[0].end, 9);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "-2-3", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.null.badblocks.n, 2);
   for (unsigned i = 0; i < RNULL_MAX_BADBLOCK_RANGES; i++) {
     char spec[64];
     snprintf(spec, sizeof spec, "+%u-%u", 100 + 3 * i, 100 + 3 * i);
-    rnull_null_badblocks_edit(NULL, &cfg, spec, err, sizeof err);
+    rnull_null_badblocks_edit(NULL, &cfg.null, spec, err, sizeof err);
   }
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+9000-9000", err, sizeof err), -ENOSPC);
-  ck_assert_uint_eq(cfg.badblocks.n, RNULL_MAX_BADBLOCK_RANGES);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+9000-9000", err, sizeof err),
+                   -ENOSPC);
+  ck_assert_uint_eq(cfg.null.badblocks.n, RNULL_MAX_BADBLOCK_RANGES);
   rnull_disk_destroy(d);
 }
 END_TEST
