@@ -5,6 +5,11 @@
  *
  *   rnull-loop IMAGE [--unix PATH | --port N] [--workers N] [--queued N] [key=value...]
  *
+ * Keys: the core's (blocksize, readonly, submit_queues, hw_queue_depth,
+ * timeout_ms...: rnull_disk_options), this driver's own table (discard) and
+ * the front ends' (stats_file); any other key, the null driver's mbps= say,
+ * is refused naming the key and the driver. The size is the image's.
+ *
  * The disk is IMAGE's size (rounded down to the block size). A small pool
  * of worker threads does pread/pwrite/fdatasync/fallocate on the image:
  *  - queue_rq gathers requests in a per-hw-queue batch; the batch goes to
@@ -37,8 +42,21 @@ struct loop_cmd {
   int status;
 };
 
+/* The driver's own keys (its table below: the core never sees them). */
+struct loop_params {
+  bool discard;
+};
+
+static const struct rnull_option loop_options[] = {
+    RNULL_OPT(struct loop_params, "discard", BOOL, bool, "1", 0, 1, discard,
+              "offer trim: punch holes in the image (fallocate)"),
+};
+static const struct rnull_option_table loop_table =
+    RNULL_OPT_TABLE("loop driver", RNULL_OWNER_DRIVER, loop_options, struct loop_params);
+
 /* The driver's state (driver_data), shared by the hw queues. */
 struct loop_dev {
+  struct loop_params params;
   int fd;
   unsigned nr_workers, started, max_queued;
   pthread_t workers[MAX_WORKERS];
@@ -215,7 +233,7 @@ static int loop_extent(struct rnull_disk *disk, uint64_t offset, uint64_t len, u
 /* Offer trim, start the workers. */
 static int loop_init_disk(struct rnull_disk *disk, void *data, char *err, size_t errlen) {
   struct loop_dev *dev = data;
-  rnull_disk_set_features(disk, rnull_disk_config(disk)->discard ? RNULL_FEAT_DISCARD : 0);
+  rnull_disk_set_features(disk, dev->params.discard ? RNULL_FEAT_DISCARD : 0);
   for (; dev->started < dev->nr_workers; dev->started++) {
     if (pthread_create(&dev->workers[dev->started], NULL, worker_main, dev) != 0) {
       snprintf(err, errlen, "cannot start worker %u", dev->started);
@@ -265,6 +283,25 @@ static const struct rnull_ops loop_ops = {
     .cmd_size = sizeof(struct loop_cmd),
 };
 
+/* key=value: the core's, this driver's or the front ends' (stats_file);
+ * anything else is refused, naming the key and whose it is. */
+static int set_key(struct rnull_disk_params *core, struct loop_params *own,
+                   struct rnull_frontend_params *fe, const char *kv, char *err, size_t errlen) {
+  const char *eq = strchr(kv, '=');
+  char key[64];
+  snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+  const struct rnull_option *o = rnull_option_table_find(&loop_table, key);
+  if (o)
+    return rnull_option_set(o, own, eq + 1, err, errlen);
+  if (rnull_option_table_find(rnull_disk_options(), key))
+    return rnull_disk_params_set(core, key, eq + 1, err, errlen);
+  if (rnull_option_table_find(rnull_frontend_options(), key))
+    return rnull_option_table_set(rnull_frontend_options(), fe, key, eq + 1, err, errlen);
+  const struct rnull_option_table *mine[] = {rnull_disk_options(), &loop_table,
+                                             rnull_frontend_options()};
+  return rnull_option_refuse(mine, 3, key, eq + 1, err, errlen);
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: rnull-loop IMAGE [--unix PATH | --port N] [--workers N] "
                   "[--queued N] [key=value...]\n");
@@ -277,12 +314,15 @@ int main(int argc, char **argv) {
                                 .lock = PTHREAD_MUTEX_INITIALIZER,
                                 .cond = PTHREAD_COND_INITIALIZER};
   struct rnull_nbd_server_opts o;
-  struct rnull_config cfg;
+  struct rnull_disk_params cfg;
+  struct rnull_frontend_params fe;
   char err[RNULL_ERR_LEN] = "";
   rnull_nbd_server_opts_init(&o);
   o.progname = "rnull-loop";
   o.announce = true;
-  rnull_config_init(&cfg);
+  rnull_disk_params_init(&cfg);
+  rnull_option_table_defaults(&loop_table, &dev.params);
+  rnull_option_table_defaults(rnull_frontend_options(), &fe);
   if (argc < 2)
     return usage();
   for (int i = 2; i < argc; i++) {
@@ -295,13 +335,18 @@ int main(int argc, char **argv) {
       dev.nr_workers = (unsigned)atoi(argv[++i]);
     else if (!strcmp(argv[i], "--queued") && v)
       dev.max_queued = (unsigned)atoi(argv[++i]);
-    else if (!strchr(argv[i], '=') || rnull_config_set_kv(&cfg, argv[i], err, sizeof err) < 0)
+    else if (!strchr(argv[i], '=') || set_key(&cfg, &dev.params, &fe, argv[i], err, sizeof err) < 0)
       return err[0] ? fprintf(stderr, "rnull-loop: %s\n", err), 1 : usage();
   }
   if (dev.nr_workers < 1 || dev.nr_workers > MAX_WORKERS || dev.max_queued < 1) {
     fprintf(stderr, "rnull-loop: --workers 1..%d, --queued >= 1\n", MAX_WORKERS);
     return 1;
   }
+  if (rnull_frontend_params_check(&fe, err, sizeof err) < 0) {
+    fprintf(stderr, "rnull-loop: %s\n", err);
+    return 1;
+  }
+  o.stats_file = fe.stats_file[0] ? fe.stats_file : NULL;
   struct stat st;
   dev.fd = open(argv[1], (cfg.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (dev.fd < 0 || fstat(dev.fd, &st) < 0) {

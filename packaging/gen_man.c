@@ -1,9 +1,11 @@
 /* Build-time man page generator: copies a roff template and replaces
  *   @NAME@               with VALUE, for each NAME=VALUE on the command line;
- *   a line "@RNULL_KEYS@" with one .TP entry per key of the engine's table;
+ *   a line "@RNULL_KEYS@" with one .TP entry per key of a null disk's
+ *                        tables (the core's, the null driver's, the front
+ *                        ends'), each saying its owner and whether it is live;
  *   a line "@RNULL_REFUSED_KEYS@" with the keys the table accepts by name
  *                        and always refuses (zoned, cache_size, ...).
- * The entries come from walking the option table (rnull_options), with
+ * The entries come from walking the option tables (rnull_config_tables), with
  * the words --help uses (rnull_option_describe), so the man pages say what
  * --help says and cannot drift from the table.
  * Usage: gen_man TEMPLATE OUT [NAME=VALUE...] */
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rnull/config.h"
+#include "rnull/null.h"
 
 /* Write text as roff body text: a backslash becomes \e, a minus sign \-
  * (so it is not hyphenated away or rendered as a dash in copy-paste). */
@@ -28,36 +30,42 @@ static void put_roff(FILE *out, const char *s, size_t n) {
   }
 }
 
-/* One .TP entry per key of the table (refused ones, or the others): the
- * same help text, default and allowed values that --help prints, taken
- * from the table itself. */
-static void emit_keys(FILE *out, bool refused) {
-  size_t n = 0;
-  const struct rnull_option *o = rnull_options(&n);
-  for (size_t i = 0; i < n; i++, o++) {
-    if ((o->type == RNULL_OPT_REJECT) != refused)
-      continue;
-    fputs(".TP\n\\fB", out);
-    put_roff(out, o->key, strlen(o->key));
-    fputs("=\\fP", out);
-    if (refused) {
-      fputs("\nRefused: ", out);
-      put_roff(out, o->help, strlen(o->help));
-      fputs(".\n", out);
-      continue;
-    }
-    char allowed[160];
-    const char *def = o->def ? o->def : o->def_doc ? o->def_doc : "unset";
-    rnull_option_describe(o, allowed, sizeof allowed);
-    /* \& : the text never starts a request; capitalized as a sentence. */
-    fprintf(out, "\\fIvalue\\fP\n\\&%c", toupper((unsigned char)o->help[0]));
-    put_roff(out, o->help + 1, strlen(o->help + 1));
-    fputs(".\n.br\nDefault: \\fB", out);
-    put_roff(out, def, strlen(def));
-    fputs("\\fP; allowed: ", out);
-    put_roff(out, allowed, strlen(allowed));
+/* One .TP entry per key of the tables (refused ones, or the others): the
+ * same help text, default, allowed values, owner and liveness that --help
+ * prints, taken from the table itself. */
+static void emit_key(FILE *out, const struct rnull_option_table *t, const struct rnull_option *o,
+                     bool refused) {
+  if ((o->type == RNULL_OPT_REJECT) != refused)
+    return;
+  fputs(".TP\n\\fB", out);
+  put_roff(out, o->key, strlen(o->key));
+  fputs("=\\fP", out);
+  if (refused) {
+    fputs("\nRefused: ", out);
+    put_roff(out, o->help, strlen(o->help));
     fputs(".\n", out);
+    return;
   }
+  char allowed[160];
+  const char *def = o->def ? o->def : o->def_doc ? o->def_doc : "unset";
+  rnull_option_describe(o, allowed, sizeof allowed);
+  /* \& : the text never starts a request; capitalized as a sentence. */
+  fprintf(out, "\\fIvalue\\fP\n\\&%c", toupper((unsigned char)o->help[0]));
+  put_roff(out, o->help + 1, strlen(o->help + 1));
+  fputs(".\n.br\nDefault: \\fB", out);
+  put_roff(out, def, strlen(def));
+  fputs("\\fP; allowed: ", out);
+  put_roff(out, allowed, strlen(allowed));
+  fprintf(out, "; the %s's key%s.\n", t->owner,
+          o->apply ? ", live (changes while the disk serves)" : "");
+}
+
+static void emit_keys(FILE *out, bool refused) {
+  size_t nt = 0;
+  const struct rnull_option_table *const *t = rnull_config_tables(&nt);
+  for (size_t k = 0; k < nt; k++)
+    for (size_t i = 0; i < t[k]->n; i++)
+      emit_key(out, t[k], &t[k]->opts[i], refused);
 }
 
 /* Copy one template line, replacing each @NAME@ given as NAME=VALUE. An

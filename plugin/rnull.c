@@ -11,8 +11,9 @@
 
 #include <nbdkit-plugin.h>
 
-#include "config_help.h" /* generated from the engine's option table */
+#include "config_help.h" /* generated from the option tables */
 #include "plugin.h"
+#include "plugin_options.h"
 #include "rnull/rnull.h"
 #include "shutdown_watch.h"
 #include "stats_reporter.h"
@@ -22,13 +23,15 @@
 
 struct rnull_disk *rnull_plugin_disk;
 static struct rnull_config cfg;
-static atomic_uint next_queue; /* round-robin of connections over hw queues */
-static char *control_path;     /* control=: the registry's control socket */
-static unsigned nr_devices = 1;
-static struct rnull_ctl *ctl; /* more disks by name (control= or nr_devices=) */
+static atomic_uint next_queue;         /* round-robin of connections over hw queues */
+static struct rnull_plugin_params own; /* the plugin's keys: control=, nr_devices= */
+static struct rnull_ctl *ctl;          /* more disks by name (control= or nr_devices=) */
 
 /* Defaults first, so config only overrides what the user gave. */
-static void rnull_load(void) { rnull_config_init(&cfg); }
+static void rnull_load(void) {
+  rnull_config_init(&cfg);
+  rnull_option_table_defaults(rnull_plugin_options(), &own);
+}
 
 /* Stop the reporter before the disk it reads goes away; final stats. */
 static void rnull_unload(void) {
@@ -36,7 +39,6 @@ static void rnull_unload(void) {
   rnull_stats_reporter_stop();
   rnull_ctl_free(ctl); /* its socket, its disks (ours is only adopted) */
   ctl = NULL;
-  free(control_path);
   if (rnull_plugin_disk == NULL)
     return;
   if (rnull_disk_state(rnull_plugin_disk) == RNULL_DISK_ADDED)
@@ -45,27 +47,15 @@ static void rnull_unload(void) {
   rnull_plugin_disk = NULL;
 }
 
-/* Every key goes through the engine's one option table. */
+/* Every key goes through its owner's table: the plugin's own, then a
+ * disk's (the core's, the null driver's, the front ends'). */
 static int rnull_config(const char *key, const char *value) {
   char err[RNULL_ERR_LEN];
+  const struct rnull_option *o = rnull_option_table_find(rnull_plugin_options(), key);
+  int r = o ? rnull_option_set(o, &own, value, err, sizeof err)
+            : rnull_config_set(&cfg, key, value, err, sizeof err);
 
-  if (strcmp(key, "control") == 0) { /* the plugin's own keys */
-    free(control_path);
-    control_path = strdup(value);
-    return control_path ? 0 : -1;
-  }
-  if (strcmp(key, "nr_devices") == 0) {
-    char *end;
-    unsigned long n = strtoul(value, &end, 10);
-    if (!*value || *end || value[0] == '-' || n < 1 || n > RNULL_CTL_MAX_DISKS) {
-      nbdkit_error("nr_devices=%s: invalid value: expected an integer from 1 to %d", value,
-                   RNULL_CTL_MAX_DISKS);
-      return -1;
-    }
-    nr_devices = (unsigned)n;
-    return 0;
-  }
-  if (rnull_config_set(&cfg, key, value, err, sizeof err) < 0) {
+  if (r < 0) {
     nbdkit_error("%s", err);
     return -1;
   }
@@ -92,10 +82,10 @@ static int make_registry(void) {
     nbdkit_error("%s", ctl ? err : "out of memory");
     return -1;
   }
-  for (unsigned i = 1; i < nr_devices; i++) {
+  for (unsigned i = 1; i < own.nr_devices; i++) {
     struct rnull_config c = cfg;
-    snprintf(c.name, sizeof c.name, "rnullb%u", i);
-    c.stats_file[0] = 0;
+    snprintf(c.core.name, sizeof c.core.name, "rnullb%u", i);
+    c.fe.stats_file[0] = 0;
     if (rnull_ctl_create(ctl, &c, true, err, sizeof err) < 0) {
       nbdkit_error("%s", err);
       return -1;
@@ -112,7 +102,7 @@ static int rnull_get_ready(void) {
     nbdkit_error("%s", err);
     return -1;
   }
-  return control_path || nr_devices > 1 ? make_registry() : 0;
+  return own.control[0] || own.nr_devices > 1 ? make_registry() : 0;
 }
 
 /* Threads do not survive nbdkit's fork into the background: start here.
@@ -121,11 +111,11 @@ static int rnull_after_fork(void) {
   rnull_shutdown_watch_start();
   char err[RNULL_ERR_LEN];
 
-  if (control_path && rnull_ctl_listen(ctl, control_path, err, sizeof err) < 0) {
+  if (own.control[0] && rnull_ctl_listen(ctl, own.control, err, sizeof err) < 0) {
     nbdkit_error("%s", err + (strncmp(err, "--", 2) == 0 ? 2 : 0));
     return -1;
   }
-  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.stats_file);
+  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.fe.stats_file);
 }
 
 static void add_export(void *exports, const char *name, const char *desc) {

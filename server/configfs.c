@@ -70,7 +70,7 @@ static int run(struct rnull_configfs *fs, char **out, const char *fmt, ...) {
 /* The attribute file name <-> key: null_blk's names are our keys. */
 static bool is_attr(const char *name) {
   return !strcmp(name, "power") || !strcmp(name, "index") ||
-         (rnull_option_find(name) && strcmp(name, "name") != 0);
+         (rnull_config_find(name, NULL) && strcmp(name, "name") != 0);
 }
 
 /* Split "/NAME/ATTR" (or "/NAME", "/"). */
@@ -164,11 +164,12 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
   }
   if (!disk_exists(fs, disk))
     return -ENOENT;
-  size_t n;
-  const struct rnull_option *opt = rnull_options(&n);
-  for (size_t i = 0; i < n; i++)
-    if (opt[i].type != RNULL_OPT_REJECT && strcmp(opt[i].key, "name"))
-      fill(buf, opt[i].key, NULL, 0, 0);
+  size_t nt;
+  const struct rnull_option_table *const *t = rnull_config_tables(&nt);
+  for (size_t k = 0; k < nt; k++)
+    for (size_t i = 0; i < t[k]->n; i++)
+      if (t[k]->opts[i].type != RNULL_OPT_REJECT && strcmp(t[k]->opts[i].key, "name"))
+        fill(buf, t[k]->opts[i].key, NULL, 0, 0);
   fill(buf, "power", NULL, 0, 0);
   fill(buf, "index", NULL, 0, 0);
   return 0;

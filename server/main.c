@@ -455,8 +455,8 @@ static void stop_configfs(struct rnull_configfs *fs) { (void)fs; }
 static int create_devices(struct args *a, struct rnull_ctl *ctl, char *err, size_t errlen) {
   for (unsigned i = 1; i < a->nr_devices; i++) {
     struct rnull_config c = a->cfg;
-    snprintf(c.name, sizeof c.name, "rnullb%u", i);
-    c.stats_file[0] = 0;
+    snprintf(c.core.name, sizeof c.core.name, "rnullb%u", i);
+    c.fe.stats_file[0] = 0;
     if (rnull_ctl_create(ctl, &c, true, err, errlen) < 0)
       return -1;
   }
@@ -483,13 +483,13 @@ int main(int argc, char **argv) {
     a.pidfile = absolute(a.pidfile);
     a.o.tls_certificates = absolute(a.o.tls_certificates);
     a.o.tls_psk = absolute(a.o.tls_psk);
-    if (a.cfg.stats_file[0]) {
-      const char *p = absolute(a.cfg.stats_file);
-      if (strlen(p) >= sizeof(a.cfg.stats_file)) {
+    if (a.cfg.fe.stats_file[0]) {
+      const char *p = absolute(a.cfg.fe.stats_file);
+      if (strlen(p) >= sizeof(a.cfg.fe.stats_file)) {
         fprintf(stderr, "rnull-server: stats file path too long\n");
         return 1;
       }
-      memmove(a.cfg.stats_file, p, strlen(p) + 1);
+      memmove(a.cfg.fe.stats_file, p, strlen(p) + 1);
     }
   }
   if (!a.foreground) {
@@ -507,9 +507,10 @@ int main(int argc, char **argv) {
   char description[160];
   a.o.announce = a.foreground;
   a.o.on_ready = daemon_ready;
+  a.o.stats_file = a.cfg.fe.stats_file; /* the front end's key, not the disk's */
   if (rnull_null_disk_create(&disk, &a.cfg, err, sizeof(err)) == 0) {
     snprintf(description, sizeof(description), "rnull disk %s (%s store)", rnull_disk_name(disk),
-             a.cfg.memory_backed ? "memory" : "null");
+             a.cfg.null.memory_backed ? "memory" : "null");
     a.o.description = description;
   }
   if (!disk || rnull_nbd_server_create(&srv, disk, &a.o, err, sizeof(err)) < 0 ||

@@ -29,6 +29,7 @@ struct rnull_nbd_server {
   struct stats_file sf;
   bool handle_signals, announce;
   const char *progname;
+  const char *stats_file; /* o->stats_file, "" when none */
   void (*on_ready)(void *arg);
   void *on_ready_arg;
   ev_async stop_w;
@@ -118,6 +119,7 @@ static int take_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_o
                                             .priority = o->tls_priority};
   n->handle_signals = o->handle_signals;
   n->announce = o->announce;
+  n->stats_file = o->stats_file ? o->stats_file : "";
   n->progname = o->progname ? o->progname : "rnull-nbd";
   n->srv.progname = n->progname;
   n->on_ready = o->on_ready;
@@ -255,7 +257,7 @@ int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
   atomic_store(&n->ev, ev);
   if (n->handle_signals)
     rnull_signals_start(&n->sig, ev, s, on_signal_stop, n);
-  const char *stats_path = rnull_disk_config(s->disk)->stats_file;
+  const char *stats_path = n->stats_file;
   n->sf.progname = n->progname;
   if (stats_path[0])
     rnull_stats_file_start(&n->sf, ev, s->disk, stats_path);

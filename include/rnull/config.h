@@ -1,10 +1,11 @@
-/* Front-end API (and drivers reading their options): the rnull option table: every option any front
- * end accepts, declared once.
+/* Driver and front-end API: option tables (every key declared once, by its
+ * owner) and the value types the keys use.
  *
- * The nbdkit plugin's config/config_help, rnull-server's command line and its
- * config file all go through rnull_config_set() and rnull_options(); nobody
- * parses an option twice. Key names follow Linux null_blk where it has one.
- * Errors name the key, the value and the allowed range.
+ * The nbdkit plugin's config/config_help, rnull-server's command line and
+ * its config file, the control socket and configfs all go through these
+ * tables; nobody parses an option twice. Key names follow Linux null_blk
+ * where it has one. Errors name the key, the value and the allowed range.
+ * Tables are constant: any thread may read them.
  */
 #ifndef RNULL_CONFIG_H
 #define RNULL_CONFIG_H
@@ -90,38 +91,33 @@ struct rnull_ranges {
   struct rnull_range r[RNULL_MAX_BADBLOCK_RANGES];
 };
 
-struct rnull_config {
-  char name[RNULL_DISK_NAME_LEN];
-  uint64_t size;               /* bytes */
-  uint32_t blocksize;          /* logical block size */
-  uint32_t physical_blocksize; /* 0 = same as blocksize */
-  uint32_t max_transfer;       /* largest request, bytes */
-  bool rotational;
-  bool readonly;
-  uint32_t submit_queues;
-  uint32_t hw_queue_depth;
-  enum rnull_irqmode irqmode;
-  uint64_t completion_nsec;
-  bool memory_backed;
-  uint64_t memory_limit; /* bytes of data pages (memory_backed), 0 = no limit */
-  bool discard;
-  uint64_t mbps; /* 0 = unlimited */
-  uint64_t timeout_ms;
-  uint64_t fault_seed;
-  struct rnull_fault_attr timeout_inject;
-  struct rnull_fault_attr requeue_inject;
-  struct rnull_fault_attr error_inject;
-  bool badblocks_once;
-  /* realistic devices: latency per operation, transfer time, parallelism */
-  struct rnull_latency_attr latency; /* every operation without its own */
-  struct rnull_latency_attr read_latency, write_latency, flush_latency, trim_latency, zero_latency;
-  uint64_t latency_per_kib; /* ns added per KiB moved */
-  uint64_t channels;        /* requests in service at once, 0 = unlimited */
-  uint64_t iops;            /* requests per second, 0 = unlimited */
-  uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
-  char stats_file[256];     /* front ends rewrite it every second as JSON */
-  struct rnull_ranges badblocks;
+/* ---- option tables ----
+ * Every key is one line of one table, and every table has one owner: the
+ * core (rnull_disk_options, disk.h: geometry, queues, depth, timeout), a
+ * driver (the null driver's rnull_null_options, null.h; any driver may
+ * declare its own), or a front end (rnull_frontend_options below; the
+ * plugin's own keys). Parsing, --help, the configuration dump, the man pages
+ * and configfs' features file walk the tables; no other list of keys exists.
+ * A line names its field in the owner's parameter struct (offset and size,
+ * compile-checked by RNULL_OPT) and, for a key that may change while the
+ * disk serves, the function that applies it live (as null_blk's
+ * NULLB_DEVICE_ATTR(name, type, apply)). */
+
+enum rnull_opt_owner {
+  RNULL_OWNER_CORE,     /* struct rnull_disk_params: the core (lib/mq) */
+  RNULL_OWNER_DRIVER,   /* the driver's own parameters */
+  RNULL_OWNER_FRONTEND, /* a front end's (a stats file, a control socket) */
 };
+
+struct rnull_disk;
+
+/* Apply a live key to a serving (ADDED) disk: params is the owner's whole
+ * parameter struct with the new value already parsed into it (and checked);
+ * the function makes the disk follow it for the next request. 0 or -errno
+ * with err set; on error nothing changed. Called from a control thread,
+ * never from a request path, one change at a time per disk. */
+typedef int (*rnull_opt_apply_fn)(struct rnull_disk *d, const char *key, const void *params,
+                                  char *err, size_t errlen);
 
 enum rnull_opt_type {
   RNULL_OPT_SIZE,     /* bytes, with K/M/G/T/P/E suffix */
@@ -138,50 +134,94 @@ enum rnull_opt_type {
   RNULL_OPT_REJECT,   /* accepted key name, always refused (e.g. zoned) */
 };
 
-/* One key. Its field in struct rnull_config is described here (offset and
- * size: the C type the table line names, checked at compile time), so
- * parsing, --help, the configuration dump and the man pages all walk this
- * table and no other list of keys exists. */
+/* One key: its field in the owner's parameter struct (offset and size: the
+ * C type the table line names, checked at compile time). */
 struct rnull_option {
   const char *key;
   enum rnull_opt_type type;
   const char *def; /* default, as text; NULL when the key has none */
   uint64_t min, max;
-  size_t offset; /* of the field in struct rnull_config */
+  size_t offset; /* of the field in the owner's parameter struct */
   size_t size;   /* of the field (0: no field, a refused key) */
   const char *help;
-  const char *def_doc; /* a default computed at start-up (def is NULL): as documented */
-  const char *zero_is; /* 0 stands for this other key's value (e.g. physical_blocksize) */
+  const char *def_doc;      /* a default computed at start-up (def is NULL): as documented */
+  const char *zero_is;      /* 0 stands for this other key's value (e.g. physical_blocksize) */
+  uint64_t (*def_fn)(void); /* computes that default (an integer key) */
+  rnull_opt_apply_fn apply; /* live: applies a new value while serving; NULL: power off first */
 };
 
-/* The table, in documentation order. */
-RNULL_API const struct rnull_option *rnull_options(size_t *count);
-RNULL_API const struct rnull_option *rnull_option_find(const char *key);
+/* One owner's keys. */
+struct rnull_option_table {
+  const char *owner; /* as messages name it: "core", "null driver", "loop driver", ... */
+  enum rnull_opt_owner kind;
+  const struct rnull_option *opts;
+  size_t n;
+  size_t params_size; /* sizeof the owner's parameter struct */
+};
 
-/* Fill cfg with the defaults of the table (the rnull v4 disk). */
-RNULL_API void rnull_config_init(struct rnull_config *cfg);
+/* Table lines, one per key, as null_blk's NULLB_DEVICE_ATTR: key, kind of
+ * value (RNULL_OPT_<type>), the field's C type (checked against the field
+ * of struct pstruct at compile time), default as text, range, field, help. */
+#define RNULL_FIELD_OF(pstruct, field, ctype)                                                      \
+  (offsetof(pstruct, field) +                                                                      \
+   0 * sizeof(                                                                                     \
+           char[__builtin_types_compatible_p(__typeof__(((pstruct *)0)->field), ctype) ? 1 : -1]))
+#define RNULL_OPT(pstruct, key, type, ctype, def, min, max, field, help)                           \
+  {                                                                                                \
+    key, RNULL_OPT_##type, def, min, max, RNULL_FIELD_OF(pstruct, field, ctype), sizeof(ctype),    \
+        help, NULL, NULL, NULL, NULL                                                               \
+  }
+/* The same, for a key that changes live through apply. */
+#define RNULL_OPT_LIVE(pstruct, key, type, ctype, def, min, max, field, apply, help)               \
+  {                                                                                                \
+    key, RNULL_OPT_##type, def, min, max, RNULL_FIELD_OF(pstruct, field, ctype), sizeof(ctype),    \
+        help, NULL, NULL, NULL, apply                                                              \
+  }
+/* A key accepted by name and always refused (help says why): no field. */
+#define RNULL_OPT_REFUSED(key, help)                                                               \
+  { key, RNULL_OPT_REJECT, NULL, 0, 0, 0, 0, help, NULL, NULL, NULL, NULL }
+#define RNULL_OPT_TABLE(owner, kind, opts, pstruct)                                                \
+  { owner, kind, opts, sizeof(opts) / sizeof((opts)[0]), sizeof(pstruct) }
 
-/* Parse one key=value. 0 on success; -EINVAL (bad value), -ENOENT (unknown
- * key) with a message naming key, value and allowed range in err. */
-RNULL_API int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value,
+/* The line of key in t, or NULL. */
+RNULL_API const struct rnull_option *rnull_option_table_find(const struct rnull_option_table *t,
+                                                             const char *key);
+/* Fill params (t->params_size bytes) with the table's defaults. */
+RNULL_API void rnull_option_table_defaults(const struct rnull_option_table *t, void *params);
+/* Parse one key=value into params. 0; -EINVAL (bad value) or -ENOENT (not
+ * a key of t) with a message naming key, value and the allowed range. */
+RNULL_API int rnull_option_table_set(const struct rnull_option_table *t, void *params,
+                                     const char *key, const char *value, char *err, size_t errlen);
+/* Parse value into the field o describes (params: the struct of o's table).
+ * 0 or -EINVAL with err set. */
+RNULL_API int rnull_option_set(const struct rnull_option *o, void *params, const char *value,
                                char *err, size_t errlen);
+/* --help: two lines per key (help; default, allowed values, "live"). */
+RNULL_API void rnull_option_table_help(const struct rnull_option_table *t, FILE *out);
+/* The values in params as key=value lines (unset keys left out). */
+RNULL_API void rnull_option_table_dump(const struct rnull_option_table *t, const void *params,
+                                       FILE *out);
 
-/* Same, from one "key=value" string. */
-RNULL_API int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err,
-                                  size_t errlen);
+/* A key that none of tables[0..n) has (a driver's own and the core's, say):
+ * the message for err, naming the key, the tables' owners and, when another
+ * table of librnull has it (the core's, the null
+ * driver's, the front ends'), whose key it is ("mbps=100: not a key of the
+ * core, the loop driver: it is the null driver's"). Returns -ENOENT. */
+RNULL_API int rnull_option_refuse(const struct rnull_option_table *const *tables, size_t n,
+                                  const char *key, const char *value, char *err, size_t errlen);
+/* ---- front ends' keys ---- */
 
-/* Checks between keys (physical_blocksize >= blocksize, size a multiple of
- * the block size, ...). 0 or -EINVAL with err set. */
-RNULL_API int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
+/* What both front ends accept beside a disk's keys. */
+struct rnull_frontend_params {
+  char stats_file[256]; /* rewritten every second as JSON */
+};
+RNULL_API const struct rnull_option_table *rnull_frontend_options(void);
+/* stats_file usable (absent or a regular file). 0 or -EINVAL with err. */
+RNULL_API int rnull_frontend_params_check(const struct rnull_frontend_params *p, char *err,
+                                          size_t errlen);
 
 /* The values a key allows, in words (what errors, --help and man say). */
 RNULL_API void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len);
-
-/* Print one line per key: "key=TYPE  help (default D, range ...)". */
-RNULL_API void rnull_config_help(FILE *out);
-
-/* Print the effective configuration as key=value lines. */
-RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
 
 /* The stats_file: 0 if path is absent or a regular file; -EEXIST if it
  * exists as anything else (a device, a directory, a FIFO, a link). */

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "rnull/config.h"
 #include "rnull/export.h"
 #include "rnull/io.h"
+#include "rnull/null.h"
 
 struct rnull_ctl;
 struct rnull_ctl_disk;

@@ -1,12 +1,18 @@
-/* The disk (the kernel's gendisk + request queue): what a front end serves
- * and what a driver is attached to.
+/* The disk (the kernel's gendisk + request queue + queue limits): what a
+ * front end serves and what a driver is attached to.
  *
- * Front ends: create a disk from an option table with a driver attached
- * (rnull_null_disk_create in null.h, or rnull_disk_create + set_ops for
- * another driver), rnull_disk_add it, read its geometry and features to
- * advertise them, submit through its hctxs (hctx.h), destroy it.
- * Drivers: rnull_disk_set_features from init_disk; rnull_disk_config and
- * rnull_disk_driver_data to reach their configuration and state.
+ * The core takes core parameters only (struct rnull_disk_params: geometry,
+ * queues, depth, timeout), as blk-mq takes a tag set and queue limits and
+ * the Rust GenDiskBuilder + TagSet do; a driver's keys are the driver's own
+ * (its own table and struct: the null driver's are in null.h).
+ * Front ends: create a disk with a driver attached (rnull_null_disk_create
+ * in null.h, or rnull_disk_create + set_ops for another driver),
+ * rnull_disk_add it, read its geometry and features to advertise them,
+ * submit through its hctxs (hctx.h), destroy it.
+ * Drivers: rnull_disk_set_features from init_disk; rnull_disk_params and
+ * rnull_disk_driver_data to reach the core's parameters and their state.
+ * Threads: create, set*, add and destroy from one thread at a time; the
+ * getters from any thread once ADDED.
  *
  * States: INITIALIZED (configurable: options, driver, clock), then ADDED
  * (tag set allocated, serving, configuration frozen), then destroyed. */
@@ -34,13 +40,39 @@ enum rnull_disk_state { RNULL_DISK_INITIALIZED, RNULL_DISK_ADDED };
 #define RNULL_FEAT_FAST_ZERO 0x2u  /* write zeroes never slower than a write */
 #define RNULL_FEAT_READS_ZERO 0x4u /* every read returns zeros (no read buffer needed) */
 
-/* Validate cfg (rnull_config_check) and create an INITIALIZED disk with no
- * driver: attach one with rnull_disk_set_ops before rnull_disk_add.
- * 0, -EINVAL (err says why) or -ENOMEM. */
-RNULL_API int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, char *err,
-                                size_t errlen);
+/* The core parameters (the keys of rnull_disk_options, owner "core"). */
+struct rnull_disk_params {
+  char name[RNULL_DISK_NAME_LEN];
+  uint64_t size;               /* bytes */
+  uint32_t blocksize;          /* logical block size */
+  uint32_t physical_blocksize; /* 0 = same as blocksize */
+  uint32_t max_transfer;       /* largest request, bytes */
+  bool rotational;
+  bool readonly;
+  uint32_t submit_queues;  /* hw queues */
+  uint32_t hw_queue_depth; /* tags per hw queue */
+  uint64_t timeout_ms;     /* request timeout (live: rnull_disk_set_timeout_ms) */
+};
 
-/* Change one option while INITIALIZED; -EBUSY once ADDED. */
+/* The core's keys (a constant table; any thread). */
+RNULL_API const struct rnull_option_table *rnull_disk_options(void);
+/* Defaults: rnull v4's disk (4 GiB, 4096-byte blocks, 1 queue of 256). */
+RNULL_API void rnull_disk_params_init(struct rnull_disk_params *p);
+/* One core key=value into p: 0, -EINVAL or -ENOENT (not a core key), err set. */
+RNULL_API int rnull_disk_params_set(struct rnull_disk_params *p, const char *key, const char *value,
+                                    char *err, size_t errlen);
+/* Checks between core keys (physical_blocksize >= blocksize, size a
+ * multiple of it, max_transfer...). 0 or -EINVAL with err set. */
+RNULL_API int rnull_disk_params_check(const struct rnull_disk_params *p, char *err, size_t errlen);
+
+/* Validate p (rnull_disk_params_check) and create an INITIALIZED disk with
+ * no driver (p is copied): attach one with rnull_disk_set_ops before
+ * rnull_disk_add. 0, -EINVAL (err says why) or -ENOMEM. */
+RNULL_API int rnull_disk_create(struct rnull_disk **out, const struct rnull_disk_params *p,
+                                char *err, size_t errlen);
+
+/* Change one core key while INITIALIZED: 0, -EINVAL/-ENOENT (err says),
+ * -EBUSY once ADDED. */
 RNULL_API int rnull_disk_set(struct rnull_disk *d, const char *key, const char *value, char *err,
                              size_t errlen);
 
@@ -77,8 +109,13 @@ RNULL_API void rnull_disk_set_fair_share(struct rnull_disk *d, uint64_t bytes);
 RNULL_API uint64_t rnull_disk_fair_share(const struct rnull_disk *d);
 
 RNULL_API enum rnull_disk_state rnull_disk_state(const struct rnull_disk *d);
-RNULL_API const struct rnull_config *rnull_disk_config(const struct rnull_disk *d);
+/* The core parameters, as created (physical_blocksize resolved once ADDED;
+ * timeout_ms as created: the live value is the disk's own). */
+RNULL_API const struct rnull_disk_params *rnull_disk_params(const struct rnull_disk *d);
 RNULL_API void *rnull_disk_driver_data(const struct rnull_disk *d);
+/* The attached driver's vtable (NULL before rnull_disk_set_ops): a driver
+ * telling its own disks from others'. */
+RNULL_API const struct rnull_ops *rnull_disk_ops(const struct rnull_disk *d);
 RNULL_API const char *rnull_disk_name(const struct rnull_disk *d);
 RNULL_API uint64_t rnull_disk_size(const struct rnull_disk *d);     /* bytes */
 RNULL_API uint64_t rnull_disk_capacity(const struct rnull_disk *d); /* 512-byte sectors */

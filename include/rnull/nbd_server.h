@@ -81,6 +81,10 @@ struct rnull_nbd_server_opts {
   /* Print "<progname>: serving ..." on stderr once serving. Default false. */
   bool announce;
   const char *progname; /* default "rnull-nbd" */
+  /* Rewrite the disk's statistics as JSON to this file every second
+   * (replaced by rename; refused at create if it exists as anything but a
+   * regular file). NULL: none. */
+  const char *stats_file;
   /* More disks, by name (include/rnull/ctl.h): each powered disk of this
    * registry is an export of its name (NBD_OPT_LIST lists them), and the
    * disk given to create joins it under its name (pinned: never powered off

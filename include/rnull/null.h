@@ -1,43 +1,125 @@
-/* Front-end API: the null block driver (lib/null, Linux's null_blk): a disk
- * from an option table with the null driver attached. Its keys (irqmode,
- * memory_backed, mbps, faults, badblocks...) are in config.h's table. Both
- * rnull front ends create their disk this way; a program serving its own
- * driver calls rnull_disk_create + rnull_disk_set_ops instead. */
+/* Front-end API: the null block driver (lib/null, Linux's null_blk) and a
+ * null disk's whole key set.
+ *
+ * The null driver's keys (irqmode, memory_backed, mbps, faults, badblocks,
+ * latency...) are its own table (rnull_null_options, owner "null driver")
+ * and struct; the core never sees them. A front end serving null disks holds
+ * all of a disk's keys as one struct rnull_config: the core's, the null
+ * driver's and the front ends' (stats_file), and parses, checks, prints and
+ * documents them through the rnull_config_* calls, which walk the three
+ * tables. Both rnull front ends create their disks this way; a program
+ * serving its own driver calls rnull_disk_create + rnull_disk_set_ops with
+ * its own table instead (examples/rnull-loop.c). */
 #ifndef RNULL_NULL_H
 #define RNULL_NULL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "rnull/config.h"
+#include "rnull/disk.h"
 #include "rnull/export.h"
 
 struct rnull_disk;
 
-/* Validate cfg and create an INITIALIZED disk served by the null driver
- * (rnull_disk_set may still change options; the driver reads them at
- * rnull_disk_add). 0, -EINVAL (err says why) or -ENOMEM. */
+/* The null driver's parameters (the keys of rnull_null_options). */
+struct rnull_null_params {
+  enum rnull_irqmode irqmode;
+  uint64_t completion_nsec;
+  bool memory_backed;
+  uint64_t memory_limit; /* bytes of data pages (memory_backed), 0 = no limit */
+  bool discard;
+  uint64_t mbps; /* 0 = unlimited */
+  uint64_t iops; /* requests per second, 0 = unlimited */
+  uint64_t fault_seed;
+  struct rnull_fault_attr timeout_inject;
+  struct rnull_fault_attr requeue_inject;
+  struct rnull_fault_attr error_inject;
+  bool badblocks_once;
+  struct rnull_ranges badblocks;
+  /* realistic devices: latency per operation, transfer time, parallelism */
+  struct rnull_latency_attr latency; /* every operation without its own */
+  struct rnull_latency_attr read_latency, write_latency, flush_latency, trim_latency, zero_latency;
+  uint64_t latency_per_kib; /* ns added per KiB moved */
+  uint64_t channels;        /* requests in service at once, 0 = unlimited */
+  uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
+};
+
+/* The null driver's keys (a constant table; any thread). */
+RNULL_API const struct rnull_option_table *rnull_null_options(void);
+/* Checks between the null driver's keys, and against the core's (bad
+ * ranges within the disk). 0 or -EINVAL with err set. */
+RNULL_API int rnull_null_params_check(const struct rnull_null_params *p,
+                                      const struct rnull_disk_params *core, char *err,
+                                      size_t errlen);
+
+/* A null disk's keys, as a front end holds them: the core's, the null
+ * driver's, the front ends'. */
+struct rnull_config {
+  struct rnull_disk_params core;
+  struct rnull_null_params null;
+  struct rnull_frontend_params fe;
+};
+
+/* The three tables, in documentation order (core, null driver, front end). */
+RNULL_API const struct rnull_option_table *const *rnull_config_tables(size_t *n);
+/* The line of key in any of them (its table in *table if not NULL), or NULL. */
+RNULL_API const struct rnull_option *rnull_config_find(const char *key,
+                                                       const struct rnull_option_table **table);
+/* Where a table's parameters live in cfg (the sub-struct of its owner). */
+RNULL_API void *rnull_config_params(struct rnull_config *cfg, const struct rnull_option_table *t);
+/* Fill cfg with every table's defaults (the rnull v4 disk). */
+RNULL_API void rnull_config_init(struct rnull_config *cfg);
+/* Parse one key=value. 0 on success; -EINVAL (bad value), -ENOENT (unknown
+ * key) with a message naming key, value and allowed range in err. */
+RNULL_API int rnull_config_set(struct rnull_config *cfg, const char *key, const char *value,
+                               char *err, size_t errlen);
+/* Same, from one "key=value" string. */
+RNULL_API int rnull_config_set_kv(struct rnull_config *cfg, const char *kv, char *err,
+                                  size_t errlen);
+/* Checks between keys (core, null driver, front end). 0 or -EINVAL. */
+RNULL_API int rnull_config_check(const struct rnull_config *cfg, char *err, size_t errlen);
+/* Print every table's keys, headed by their owner (--help, config_help). */
+RNULL_API void rnull_config_help(FILE *out);
+/* null_blk's configfs features file: every accepted key of the three
+ * tables, comma-separated, no newline. */
+RNULL_API void rnull_config_features(FILE *out);
+/* Print the effective configuration as key=value lines. */
+RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
+
+/* Validate cfg and create an INITIALIZED disk served by the null driver:
+ * the core gets cfg->core, the driver keeps a copy of cfg->null (the front
+ * end's keys are not the disk's). rnull_disk_set may still change core
+ * keys; the driver reads its own at rnull_disk_add. 0, -EINVAL (err says
+ * why) or -ENOMEM. */
 RNULL_API int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *cfg,
                                      char *err, size_t errlen);
+/* The disk's keys as they are now (the live ones as last set): a null disk
+ * made by rnull_null_disk_create; cfg->fe is left as it was. 0, or -EINVAL
+ * (not a null disk). */
+RNULL_API int rnull_null_disk_config(const struct rnull_disk *d, struct rnull_config *cfg);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
- * the fault keys (timeout, requeue, error) and fault_seed, mbps,
- * completion_nsec, timeout_ms, badblocks and the latency keys (latency,
- * read/write/flush/trim/zero_latency, latency_per_kib; channels and seed
- * need power off). They take effect for the next
- * request; each request reads one consistent snapshot of them. */
+ * the keys whose table line has an apply function (the core's timeout_ms;
+ * the null driver's faults, fault_seed, mbps, iops, completion_nsec,
+ * badblocks, the latency keys and channels). --help marks them "live". They
+ * take effect for the next request; each request reads one consistent
+ * snapshot of them. */
 RNULL_API bool rnull_null_key_is_live(const char *key);
 
 /* Set one live key on an ADDED null disk. 0; -EINVAL (bad value: err names
- * key, value, range); -EBUSY (not a live key: err says it needs power off). */
+ * key, value, range); -EBUSY (not a live key: err says it needs power off);
+ * -ENOENT (no such key). From one control thread at a time per disk (a lock
+ * serializes changes); requests never wait for it. */
 RNULL_API int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *value,
                                        char *err, size_t errlen);
 
 /* null_blk's badblocks file: "+START-END" marks, "-START-END" clears the
  * sectors (512-byte, inclusive). Applied to the serving disk d when it is an
- * ADDED null disk, and to cfg's badblocks when cfg is not NULL (cfg then
+ * ADDED null disk, and to np's badblocks when np is not NULL (np then
  * holds the resulting ranges). 0, -EINVAL or -ENOSPC (err says). */
-RNULL_API int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg,
+RNULL_API int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_null_params *np,
                                         const char *spec, char *err, size_t errlen);
 
 /* The serving disk's current bad ranges (badblocks_once and remapping

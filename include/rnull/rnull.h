@@ -8,7 +8,6 @@
 #define RNULL_RNULL_H
 
 #include "rnull/clock.h"
-#include "rnull/config.h"
 #include "rnull/ctl.h"
 #include "rnull/disk.h"
 #include "rnull/hctx.h"

@@ -90,7 +90,7 @@ static int cmd_create(struct cmd *c) {
     return fail(c, -EEXIST, "%s: name taken: a disk of that name exists%s", c->argv[1], "");
   struct rnull_config cfg;
   rnull_config_init(&cfg);
-  snprintf(cfg.name, sizeof cfg.name, "%s", c->argv[1]);
+  snprintf(cfg.core.name, sizeof cfg.core.name, "%s", c->argv[1]);
   int power = 1; /* a created disk serves unless power=0 */
   int r = apply_kvs(c, c->argv[1], &cfg, 2, &power);
   if (r)
@@ -105,14 +105,14 @@ static int cmd_create(struct cmd *c) {
 
 /* A powered disk: live keys only, each through the driver, then recorded. */
 static int set_live(struct cmd *c, struct rnull_ctl_disk *cd) {
-  const char *disk = cd->cfg.name;
+  const char *disk = cd->cfg.core.name;
   for (int i = 2; i < c->argc; i++) {
     char *k, *v, e[RNULL_ERR_LEN];
     if (split_kv(c->argv[i], &k, &v) < 0)
       return fail(c, -EINVAL, "%s: '%s': expected key=value", disk, c->argv[i]);
     if (!strcmp(k, "power"))
       return fail(c, -EINVAL, "%s: power: use 'power %s on|off'", disk, disk);
-    if (!rnull_option_find(k))
+    if (!rnull_config_find(k, NULL))
       return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", disk, k);
     if (!strcmp(k, "name"))
       return fail(c, -EINVAL, "%s: name: cannot be set: the name is given by create (%s)", disk,
@@ -136,16 +136,16 @@ static int cmd_set(struct cmd *c) {
   if (!cd)
     return -ENOENT;
   if (c->argc < 3)
-    return fail(c, -EINVAL, "%s: set: expected key=value...%s", cd->cfg.name, "");
+    return fail(c, -EINVAL, "%s: set: expected key=value...%s", cd->cfg.core.name, "");
   if (atomic_load(&cd->powered))
     return set_live(c, cd);
   struct rnull_config next = cd->cfg;
-  int power = -1, r = apply_kvs(c, cd->cfg.name, &next, 2, &power);
+  int power = -1, r = apply_kvs(c, cd->cfg.core.name, &next, 2, &power);
   char e[RNULL_ERR_LEN];
   if (r)
     return r;
   if (rnull_config_check(&next, e, sizeof e) < 0)
-    return fail(c, -EINVAL, "%s: %s", cd->cfg.name, e);
+    return fail(c, -EINVAL, "%s: %s", cd->cfg.core.name, e);
   cd->cfg = next;
   return power == 1 ? ctl_power_on(cd, c->err, sizeof c->err) : 0;
 }
@@ -155,13 +155,13 @@ static int cmd_get(struct cmd *c) {
   if (!cd)
     return -ENOENT;
   const char *key = c->argc > 2 ? c->argv[2] : NULL;
-  if (key && strcmp(key, "power") && !rnull_option_find(key))
-    return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", cd->cfg.name, key);
+  if (key && strcmp(key, "power") && !rnull_config_find(key, NULL))
+    return fail(c, -ENOENT, "%s: %s: unknown key (see 'features')", cd->cfg.core.name, key);
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
   if (!m)
-    return fail(c, -ENOMEM, "%s: out of memory%s", cd->cfg.name, "");
+    return fail(c, -ENOMEM, "%s: out of memory%s", cd->cfg.core.name, "");
   rnull_config_dump(&cd->cfg, m);
   fprintf(m, "power=%d\n", atomic_load(&cd->powered) ? 1 : 0);
   fclose(m);
@@ -186,7 +186,7 @@ static int cmd_power(struct cmd *c) {
     return -ENOENT;
   const char *v = c->argc > 2 ? c->argv[2] : "";
   if (c->argc != 3 || (strcmp(v, "on") && strcmp(v, "off") && strcmp(v, "1") && strcmp(v, "0")))
-    return fail(c, -EINVAL, "%s: power '%s': expected on or off", cd->cfg.name, v);
+    return fail(c, -EINVAL, "%s: power '%s': expected on or off", cd->cfg.core.name, v);
   if (!strcmp(v, "on") || !strcmp(v, "1"))
     return ctl_power_on(cd, c->err, sizeof c->err);
   return ctl_power_off(cd, c->err, sizeof c->err);
@@ -223,12 +223,12 @@ static int cmd_list(struct cmd *c) {
       inflight = s.inflight;
     }
     char size[32];
-    human(cd->cfg.size, size, sizeof size);
-    fprintf(c->out, "%-31s %-5s %8s %9" PRIu32 " %7u %8" PRIu64 "\n", cd->cfg.name,
+    human(cd->cfg.core.size, size, sizeof size);
+    fprintf(c->out, "%-31s %-5s %8s %9" PRIu32 " %7u %8" PRIu64 "\n", cd->cfg.core.name,
             on         ? "on"
             : cd->busy ? "going"
                        : "off",
-            size, cd->cfg.blocksize, cd->users, inflight);
+            size, cd->cfg.core.blocksize, cd->users, inflight);
   }
   return 0;
 }
@@ -239,9 +239,10 @@ static int cmd_stats(struct cmd *c) {
     return -ENOENT;
   bool json = c->argc > 2 && !strcmp(c->argv[2], "--json");
   if (c->argc > 3 || (c->argc == 3 && !json))
-    return fail(c, -EINVAL, "%s: stats: unexpected '%s' (only --json)", cd->cfg.name, c->argv[2]);
+    return fail(c, -EINVAL, "%s: stats: unexpected '%s' (only --json)", cd->cfg.core.name,
+                c->argv[2]);
   if (!cd->disk)
-    return fail(c, -ENODEV, "%s: powered off: no statistics%s", cd->cfg.name, "");
+    return fail(c, -ENODEV, "%s: powered off: no statistics%s", cd->cfg.core.name, "");
   if (json) {
     rnull_stats_json(cd->disk, c->out);
     fputc('\n', c->out);
@@ -256,26 +257,23 @@ static int cmd_badblocks(struct cmd *c) {
   if (!cd)
     return -ENOENT;
   if (c->argc != 3)
-    return fail(c, -EINVAL, "%s: badblocks: expected +START-END or -START-END%s", cd->cfg.name, "");
+    return fail(c, -EINVAL, "%s: badblocks: expected +START-END or -START-END%s", cd->cfg.core.name,
+                "");
   struct rnull_config next = cd->cfg;
   char e[RNULL_ERR_LEN];
-  int r = rnull_null_badblocks_edit(NULL, &next, c->argv[2], e, sizeof e);
+  int r = rnull_null_badblocks_edit(NULL, &next.null, c->argv[2], e, sizeof e);
   if (r == 0 && rnull_config_check(&next, e, sizeof e) < 0)
     r = -EINVAL;
   if (r == 0 && cd->disk)
     r = rnull_null_badblocks_edit(cd->disk, NULL, c->argv[2], e, sizeof e);
   if (r < 0)
-    return fail(c, r, "%s: %s", cd->cfg.name, e);
+    return fail(c, r, "%s: %s", cd->cfg.core.name, e);
   cd->cfg = next;
   return 0;
 }
 
 static int cmd_features(struct cmd *c) {
-  size_t n;
-  const struct rnull_option *o = rnull_options(&n);
-  for (size_t i = 0; i < n; i++)
-    if (o[i].type != RNULL_OPT_REJECT)
-      fprintf(c->out, "%s%s", i ? "," : "", o[i].key);
+  rnull_config_features(c->out);
   fprintf(c->out, ",power\n");
   return 0;
 }

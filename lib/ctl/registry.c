@@ -62,7 +62,11 @@ static void describe(struct rnull_ctl_disk *cd);
 int rnull_ctl_adopt(struct rnull_ctl *ctl, struct rnull_disk *disk, char *err, size_t errlen) {
   struct rnull_ctl_disk *cd;
   pthread_mutex_lock(&ctl->lock);
-  int r = ctl_add(ctl, rnull_disk_config(disk), &cd, err, errlen);
+  struct rnull_config cfg; /* a null disk's keys; another driver's core keys only */
+  rnull_config_init(&cfg);
+  if (rnull_null_disk_config(disk, &cfg) < 0)
+    cfg.core = *rnull_disk_params(disk);
+  int r = ctl_add(ctl, &cfg, &cd, err, errlen);
   if (r == 0) {
     cd->disk = disk;
     cd->external = cd->pinned = true;
@@ -77,7 +81,7 @@ static int index_of(struct rnull_ctl *ctl, const char *name, bool *found) {
   unsigned lo = 0, hi = ctl->n;
   while (lo < hi) {
     unsigned mid = (lo + hi) / 2;
-    int c = strcmp(ctl->disks[mid]->cfg.name, name);
+    int c = strcmp(ctl->disks[mid]->cfg.core.name, name);
     if (c == 0) {
       *found = true;
       return (int)mid;
@@ -121,27 +125,27 @@ int ctl_check_name(const char *name, char *err, size_t errlen) {
 
 int ctl_add(struct rnull_ctl *ctl, const struct rnull_config *cfg, struct rnull_ctl_disk **out,
             char *err, size_t errlen) {
-  int r = ctl_check_name(cfg->name, err, errlen);
+  int r = ctl_check_name(cfg->core.name, err, errlen);
   if (r)
     return r;
   bool found;
-  int i = index_of(ctl, cfg->name, &found);
+  int i = index_of(ctl, cfg->core.name, &found);
   if (found) {
-    snprintf(err, errlen, "%s: name taken: a disk of that name exists", cfg->name);
+    snprintf(err, errlen, "%s: name taken: a disk of that name exists", cfg->core.name);
     return -EEXIST;
   }
   if (ctl->n == RNULL_CTL_MAX_DISKS) {
-    snprintf(err, errlen, "%s: too many disks (at most %d)", cfg->name, RNULL_CTL_MAX_DISKS);
+    snprintf(err, errlen, "%s: too many disks (at most %d)", cfg->core.name, RNULL_CTL_MAX_DISKS);
     return -ENOSPC;
   }
   char cerr[RNULL_ERR_LEN];
   if ((r = rnull_config_check(cfg, cerr, sizeof cerr)) < 0) {
-    snprintf(err, errlen, "%s: %s", cfg->name, cerr);
+    snprintf(err, errlen, "%s: %s", cfg->core.name, cerr);
     return r;
   }
   struct rnull_ctl_disk *cd = calloc(1, sizeof *cd);
   if (!cd) {
-    snprintf(err, errlen, "%s: out of memory", cfg->name);
+    snprintf(err, errlen, "%s: out of memory", cfg->core.name);
     return -ENOMEM;
   }
   cd->ctl = ctl;
@@ -157,7 +161,7 @@ int ctl_add(struct rnull_ctl *ctl, const struct rnull_config *cfg, struct rnull_
 static void describe(struct rnull_ctl_disk *cd) {
   struct rnull_disk *d = cd->disk;
   snprintf(cd->desc, sizeof cd->desc, "rnull disk %s: %" PRIu64 " bytes, %u-byte blocks, %s store",
-           cd->cfg.name, rnull_disk_size(d), rnull_disk_logical_block_size(d),
+           cd->cfg.core.name, rnull_disk_size(d), rnull_disk_logical_block_size(d),
            rnull_disk_reads_zero(d) ? "null" : "memory");
 }
 
@@ -166,13 +170,13 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     return 0;
   if (cd->disk) {
     snprintf(err, errlen, "%s: still has %u user(s) from its last power off; try again",
-             cd->cfg.name, cd->users);
+             cd->cfg.core.name, cd->users);
     return -EBUSY;
   }
   struct rnull_config c = cd->cfg;
   unsigned minq = cd->ctl->hooks.min_queues;
-  if (c.submit_queues < minq)
-    c.submit_queues = minq;
+  if (c.core.submit_queues < minq)
+    c.core.submit_queues = minq;
   struct rnull_disk *d = NULL;
   char e[RNULL_ERR_LEN] = "";
   int r = rnull_null_disk_create(&d, &c, e, sizeof e);
@@ -181,7 +185,7 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   if (r < 0) {
     if (d)
       rnull_disk_destroy(d);
-    snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.name, e[0] ? e : strerror(-r));
+    snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.core.name, e[0] ? e : strerror(-r));
     return r;
   }
   cd->disk = d;
@@ -204,7 +208,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_ctl *ctl = cd->ctl;
   if (cd->pinned) {
     snprintf(err, errlen, "%s: the front end's own disk (its command line) cannot be powered off",
-             cd->cfg.name);
+             cd->cfg.core.name);
     return -EPERM;
   }
   if (!cd->disk)
@@ -217,7 +221,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     pthread_mutex_lock(&ctl->lock);
   }
   struct timespec until;
-  deadline_after(&until, cd->cfg.timeout_ms + POWER_OFF_GRACE_S * 1000ull);
+  deadline_after(&until, cd->cfg.core.timeout_ms + POWER_OFF_GRACE_S * 1000ull);
   while (cd->users) {
     if (pthread_cond_timedwait(&ctl->released, &ctl->lock, &until) == ETIMEDOUT)
       break;
@@ -226,7 +230,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   pthread_cond_broadcast(&ctl->released);
   if (cd->users) {
     snprintf(err, errlen, "%s: powered off, but %u client(s) did not let go in time; try again",
-             cd->cfg.name, cd->users);
+             cd->cfg.core.name, cd->users);
     return -EBUSY;
   }
   if (!cd->external)
@@ -239,11 +243,11 @@ int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_ctl *ctl = cd->ctl;
   if (cd->pinned) {
     snprintf(err, errlen, "%s: the front end's own disk (its command line) cannot be removed",
-             cd->cfg.name);
+             cd->cfg.core.name);
     return -EPERM;
   }
   char name[RNULL_DISK_NAME_LEN];
-  memcpy(name, cd->cfg.name, sizeof name);
+  memcpy(name, cd->cfg.core.name, sizeof name);
   int r = ctl_power_off(cd, err, errlen);
   if (r < 0)
     return r;
@@ -305,7 +309,7 @@ void rnull_ctl_put(struct rnull_ctl_disk *cd) {
 struct rnull_disk *rnull_ctl_disk_engine(const struct rnull_ctl_disk *cd) {
   return cd->disk;
 }
-const char *rnull_ctl_disk_name(const struct rnull_ctl_disk *cd) { return cd->cfg.name; }
+const char *rnull_ctl_disk_name(const struct rnull_ctl_disk *cd) { return cd->cfg.core.name; }
 bool rnull_ctl_disk_powered(const struct rnull_ctl_disk *cd) { return atomic_load(&cd->powered); }
 
 int rnull_ctl_describe(struct rnull_ctl *ctl, const char *name, char desc[RNULL_CTL_DESC_LEN]) {
@@ -324,7 +328,7 @@ void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
   pthread_mutex_lock(&ctl->lock);
   for (unsigned i = 0; i < ctl->n; i++)
     if (atomic_load(&ctl->disks[i]->powered) &&
-        !(except && strcmp(ctl->disks[i]->cfg.name, except) == 0))
-      emit(arg, ctl->disks[i]->cfg.name, ctl->disks[i]->desc);
+        !(except && strcmp(ctl->disks[i]->cfg.core.name, except) == 0))
+      emit(arg, ctl->disks[i]->cfg.core.name, ctl->disks[i]->desc);
   pthread_mutex_unlock(&ctl->lock);
 }

@@ -1,4 +1,4 @@
-/* The disk: configuration, state (INITIALIZED -> ADDED), the driver and the
+/* The disk: core parameters, state (INITIALIZED -> ADDED), the driver and the
  * hardware queues, and the checks every I/O passes before it gets a tag. */
 #include <errno.h>
 #include <stdlib.h>
@@ -6,9 +6,9 @@
 
 #include "mq.h"
 
-int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, char *err,
+int rnull_disk_create(struct rnull_disk **out, const struct rnull_disk_params *p, char *err,
                       size_t errlen) {
-  int r = rnull_config_check(cfg, err, errlen);
+  int r = rnull_disk_params_check(p, err, errlen);
   if (r)
     return r;
   struct rnull_disk *d = calloc(1, sizeof *d);
@@ -16,7 +16,7 @@ int rnull_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, c
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  d->cfg = *cfg;
+  d->params = *p;
   d->state = RNULL_DISK_INITIALIZED;
   d->clock = rnull_clock_monotonic;
   *out = d;
@@ -29,12 +29,12 @@ int rnull_disk_set(struct rnull_disk *d, const char *key, const char *value, cha
     snprintf(err, errlen, "%s: the disk is serving; its configuration is frozen", key);
     return -EBUSY;
   }
-  struct rnull_config cfg = d->cfg;
-  int r = rnull_config_set(&cfg, key, value, err, errlen);
+  struct rnull_disk_params p = d->params;
+  int r = rnull_disk_params_set(&p, key, value, err, errlen);
   if (!r)
-    r = rnull_config_check(&cfg, err, errlen);
+    r = rnull_disk_params_check(&p, err, errlen);
   if (!r)
-    d->cfg = cfg;
+    d->params = p;
   return r;
 }
 
@@ -64,7 +64,7 @@ int rnull_disk_set_features(struct rnull_disk *d, unsigned features) {
 static int init_hctx(struct rnull_disk *d, struct rnull_hctx *h, unsigned i, char *err,
                      size_t errlen) {
   const struct rnull_ops *ops = d->ops;
-  unsigned depth = d->cfg.hw_queue_depth;
+  unsigned depth = d->params.hw_queue_depth;
   h->disk = d;
   h->idx = i;
   h->depth = depth;
@@ -93,8 +93,8 @@ static int init_hctx(struct rnull_disk *d, struct rnull_hctx *h, unsigned i, cha
 
 static int init_hctxs(struct rnull_disk *d, char *err, size_t errlen) {
   const struct rnull_ops *ops = d->ops;
-  unsigned depth = d->cfg.hw_queue_depth;
-  d->nr_hctx = d->cfg.submit_queues;
+  unsigned depth = d->params.hw_queue_depth;
+  d->nr_hctx = d->params.submit_queues;
   d->hctxs = calloc(d->nr_hctx, sizeof *d->hctxs);
   d->pdus = ops->cmd_size ? calloc((size_t)d->nr_hctx * depth, ops->cmd_size) : NULL;
   if (!d->hctxs || (ops->cmd_size && !d->pdus)) {
@@ -119,9 +119,9 @@ int rnull_disk_add(struct rnull_disk *d, rnull_end_io_fn end_io, char *err, size
     return -EINVAL;
   }
   d->end_io = end_io;
-  if (!d->cfg.physical_blocksize) /* 0 follows blocksize, resolved once frozen */
-    d->cfg.physical_blocksize = d->cfg.blocksize;
-  atomic_store(&d->timeout_ns, d->cfg.timeout_ms * 1000000ull);
+  if (!d->params.physical_blocksize) /* 0 follows blocksize, resolved once frozen */
+    d->params.physical_blocksize = d->params.blocksize;
+  atomic_store(&d->timeout_ns, d->params.timeout_ms * 1000000ull);
   int r = 0;
   if (d->ops->init_disk && (r = d->ops->init_disk(d, d->driver_data, err, errlen)) != 0)
     return r; /* the caller destroys the disk, which frees what was made */
@@ -155,24 +155,25 @@ void rnull_disk_destroy(struct rnull_disk *d) {
 }
 
 enum rnull_disk_state rnull_disk_state(const struct rnull_disk *d) { return d->state; }
-const struct rnull_config *rnull_disk_config(const struct rnull_disk *d) { return &d->cfg; }
+const struct rnull_disk_params *rnull_disk_params(const struct rnull_disk *d) { return &d->params; }
 void *rnull_disk_driver_data(const struct rnull_disk *d) { return d->driver_data; }
-const char *rnull_disk_name(const struct rnull_disk *d) { return d->cfg.name; }
-uint64_t rnull_disk_size(const struct rnull_disk *d) { return d->cfg.size; }
-uint64_t rnull_disk_capacity(const struct rnull_disk *d) { return d->cfg.size >> 9; }
-uint32_t rnull_disk_logical_block_size(const struct rnull_disk *d) { return d->cfg.blocksize; }
+const struct rnull_ops *rnull_disk_ops(const struct rnull_disk *d) { return d->ops; }
+const char *rnull_disk_name(const struct rnull_disk *d) { return d->params.name; }
+uint64_t rnull_disk_size(const struct rnull_disk *d) { return d->params.size; }
+uint64_t rnull_disk_capacity(const struct rnull_disk *d) { return d->params.size >> 9; }
+uint32_t rnull_disk_logical_block_size(const struct rnull_disk *d) { return d->params.blocksize; }
 uint32_t rnull_disk_physical_block_size(const struct rnull_disk *d) {
-  return d->cfg.physical_blocksize ? d->cfg.physical_blocksize : d->cfg.blocksize;
+  return d->params.physical_blocksize ? d->params.physical_blocksize : d->params.blocksize;
 }
-uint32_t rnull_disk_max_transfer(const struct rnull_disk *d) { return d->cfg.max_transfer; }
-bool rnull_disk_rotational(const struct rnull_disk *d) { return d->cfg.rotational; }
-bool rnull_disk_readonly(const struct rnull_disk *d) { return d->cfg.readonly; }
-unsigned rnull_disk_nr_hw_queues(const struct rnull_disk *d) { return d->cfg.submit_queues; }
-unsigned rnull_disk_queue_depth(const struct rnull_disk *d) { return d->cfg.hw_queue_depth; }
+uint32_t rnull_disk_max_transfer(const struct rnull_disk *d) { return d->params.max_transfer; }
+bool rnull_disk_rotational(const struct rnull_disk *d) { return d->params.rotational; }
+bool rnull_disk_readonly(const struct rnull_disk *d) { return d->params.readonly; }
+unsigned rnull_disk_nr_hw_queues(const struct rnull_disk *d) { return d->params.submit_queues; }
+unsigned rnull_disk_queue_depth(const struct rnull_disk *d) { return d->params.hw_queue_depth; }
 uint64_t rnull_disk_now(const struct rnull_disk *d) { return disk_now(d); }
 bool rnull_disk_can_discard(const struct rnull_disk *d) { return d->features & RNULL_FEAT_DISCARD; }
 bool rnull_disk_can_fast_zero(const struct rnull_disk *d) {
-  return (d->features & RNULL_FEAT_FAST_ZERO) && !d->cfg.readonly;
+  return (d->features & RNULL_FEAT_FAST_ZERO) && !d->params.readonly;
 }
 bool rnull_disk_reads_zero(const struct rnull_disk *d) {
   return d->features & RNULL_FEAT_READS_ZERO;
@@ -189,18 +190,19 @@ int rnull_disk_check_io(const struct rnull_disk *d, const struct rnull_io *io) {
     return -EINVAL;
   bool writes =
       io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES || io->op == RNULL_OP_DISCARD;
-  if (writes && d->cfg.readonly)
+  if (writes && d->params.readonly)
     return -EPERM;
   if (io->op == RNULL_OP_DISCARD && !(d->features & RNULL_FEAT_DISCARD))
     return -ENOTSUP;
   if (io->op == RNULL_OP_FLUSH)
-    return io->offset == 0 && io->len == 0 ? 0 : (io->offset + io->len > d->cfg.size ? -EINVAL : 0);
-  uint32_t bs = d->cfg.blocksize;
+    return io->offset == 0 && io->len == 0 ? 0
+                                           : (io->offset + io->len > d->params.size ? -EINVAL : 0);
+  uint32_t bs = d->params.blocksize;
   if (io->len == 0 || ((io->offset | io->len) & (bs - 1)))
     return -EINVAL;
-  if (io->len > d->cfg.max_transfer && (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE))
+  if (io->len > d->params.max_transfer && (io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE))
     return -EINVAL;
-  if (io->offset > d->cfg.size || io->len > d->cfg.size - io->offset)
+  if (io->offset > d->params.size || io->len > d->params.size - io->offset)
     return io->op == RNULL_OP_WRITE || io->op == RNULL_OP_WRITE_ZEROES ? -ENOSPC : -EINVAL;
   return 0;
 }
@@ -209,24 +211,16 @@ int rnull_disk_extent(struct rnull_disk *d, uint64_t offset, uint64_t len, uint6
                       bool *hole) {
   if (d->state != RNULL_DISK_ADDED)
     return -ESHUTDOWN;
-  if (len == 0 || offset >= d->cfg.size)
+  if (len == 0 || offset >= d->params.size)
     return -EINVAL;
-  if (len > d->cfg.size - offset)
-    len = d->cfg.size - offset;
+  if (len > d->params.size - offset)
+    len = d->params.size - offset;
   if (!d->ops->extent) { /* a driver that cannot tell: all data */
     *len_out = len;
     *hole = false;
     return 0;
   }
   return d->ops->extent(d, offset, len, len_out, hole);
-}
-
-int rnull_disk_set_timeout_ms(struct rnull_disk *d, uint64_t ms) {
-  const struct rnull_option *o = rnull_option_find("timeout_ms");
-  if (o && (ms < o->min || ms > o->max))
-    return -EINVAL;
-  atomic_store_explicit(&d->timeout_ns, ms * 1000000ull, memory_order_relaxed);
-  return 0;
 }
 
 void rnull_disk_set_fair_share(struct rnull_disk *d, uint64_t bytes) {

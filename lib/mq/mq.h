@@ -57,7 +57,7 @@ struct rnull_hctx {
 };
 
 struct rnull_disk {
-  struct rnull_config cfg;
+  struct rnull_disk_params params; /* the core parameters, nothing of a driver's */
   enum rnull_disk_state state;
   const struct rnull_ops *ops; /* NULL until a driver is attached */
   void *driver_data;

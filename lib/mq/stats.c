@@ -170,7 +170,7 @@ void rnull_stats_print(struct rnull_disk *d, FILE *out) {
   struct rnull_hist *lat = malloc(sizeof *lat); /* 35 KiB: not on a thread's stack */
   if (!lat)
     return;
-  fprintf(out, "rnull %s statistics (%u hw queues):\n", d->cfg.name, d->nr_hctx);
+  fprintf(out, "rnull %s statistics (%u hw queues):\n", d->params.name, d->nr_hctx);
   fprintf(out, "%-6s", "queue");
 #define HEADING(name, col, width)                                                                  \
   if (col)                                                                                         \
@@ -242,7 +242,7 @@ void rnull_stats_json(struct rnull_disk *d, FILE *out) {
   struct rnull_hist *lat = malloc(sizeof *lat); /* 35 KiB: not on a thread's stack */
   /* the name is at most 31 bytes of the user's: escape what JSON needs */
   fputs("{\"disk\":\"", out);
-  for (const char *p = d->cfg.name; *p; p++) {
+  for (const char *p = d->params.name; *p; p++) {
     if (*p == '"' || *p == '\\')
       fputc('\\', out);
     if ((unsigned char)*p < 0x20)

@@ -15,52 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "badblocks.h"
-#include "fault.h"
-#include "latency.h"
-#include "rnull/driver.h"
-#include "rnull/null.h"
-#include "store.h"
-#include "throttle.h"
-
-/* What may change while the disk serves (null_blk's attributes writable
- * while powered): one immutable snapshot, replaced whole by a change. A
- * request loads the pointer once and reads everything from it, so it never
- * sees half-old, half-new settings. Replaced snapshots are kept until the
- * disk goes (a change is an operator's action: a few bytes each). */
-struct null_live {
-  uint64_t mbps, iops, completion_nsec;
-  struct rnull_fault timeout_fault, requeue_fault, error_fault;
-  struct null_live *retired;        /* older snapshots, freed with the disk */
-  struct null_latency *old_latency; /* a latency model this change replaced */
-};
-
-struct null_dev {
-  struct rnull_config cfg; /* frozen at rnull_disk_add (live keys: see live_cfg) */
-  struct rnull_store *store;
-  _Atomic(struct null_live *) live;
-  pthread_mutex_t live_lock;    /* serializes changes; never taken by requests */
-  struct rnull_config live_cfg; /* the live keys' current values, under live_lock */
-  atomic_bool has_badblocks;    /* any bad range: the request path looks only then */
-  struct rnull_badblocks badblocks;
-  struct rnull_throttle throttle;      /* mbps */
-  struct rnull_throttle iops_throttle; /* iops */
-  /* The latency settings: one immutable snapshot, NULL when the model is
-   * off. A request loads it once; a live change swaps the pointer (and
-   * keeps the old snapshot until free_disk: requests may still use it). */
-  struct null_latency *_Atomic latency;
-  struct null_queue *queues; /* per hw queue: the draws */
-  unsigned nr_queues;
-  bool inited; /* init_disk got past the locks: free_disk destroys them */
-};
-
-/* Per hw queue (null_blk's nullb_queue): its random generator, so draws of
- * one queue are one reproducible sequence. Locked: the plugin's threads may
- * submit to one queue at once. */
-struct null_queue {
-  pthread_mutex_t lock;
-  struct null_rng rng;
-};
+#include "null_dev.h"
 
 /* Per request, in the PDU; prepared at its first dispatch. */
 struct null_cmd {
@@ -78,7 +33,7 @@ static int null_handle_badblocks(struct null_dev *nd, const struct rnull_io *io)
   uint64_t sector = io->offset >> 9, nr = io->len >> 9, first_bad;
   if (!rnull_badblocks_check(&nd->badblocks, sector, nr, &first_bad))
     return 0;
-  if (nd->cfg.memory_backed && io->op == RNULL_OP_WRITE &&
+  if (nd->params.memory_backed && io->op == RNULL_OP_WRITE &&
       rnull_badblocks_covers(&nd->badblocks, sector, nr)) {
     rnull_badblocks_clear(&nd->badblocks, sector, nr);
     return 0;
@@ -118,15 +73,6 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
-/* mbps's budget is served first come, first served: ask front ends to
- * take their submitters in turn (one largest request each in the engine). */
-static void null_fair_share(struct rnull_disk *disk, uint64_t mbps) {
-  rnull_disk_set_fair_share(disk, mbps ? rnull_disk_max_transfer(disk) : 0);
-}
-
-/* The iops bucket's burst: 1/10 s of budget, at least one request. */
-static uint64_t iops_burst(uint64_t iops) { return iops / 10 > 1 ? iops / 10 : 1; }
-
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
@@ -159,7 +105,7 @@ static void null_end(struct rnull_rq *rq, int status) {
  * completion_nsec after submission (timer). */
 static void null_handle_completion(struct null_dev *nd, const struct null_live *lv,
                                    struct null_cmd *cmd, struct rnull_rq *rq, int status) {
-  switch (nd->cfg.irqmode) {
+  switch (nd->params.irqmode) {
   case RNULL_IRQ_NONE:
     null_end(rq, status);
     return;
@@ -177,9 +123,9 @@ static void null_handle_completion(struct null_dev *nd, const struct null_live *
 /* The latency model: the request completes at its computed time (its
  * operation's draw, its transfer time, after waiting for a channel), out of
  * order if the draws say so. false if the model is off. */
-static bool null_handle_latency(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq,
-                                int status) {
-  struct null_latency *lat = atomic_load_explicit(&nd->latency, memory_order_acquire);
+static bool null_handle_latency(struct null_dev *nd, const struct null_live *lv,
+                                struct null_cmd *cmd, struct rnull_rq *rq, int status) {
+  struct null_latency *lat = lv->latency;
   if (!lat)
     return false;
   struct rnull_hctx *h = rnull_rq_hctx(rq);
@@ -215,7 +161,7 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
     return RNULL_STS_RESOURCE;
   }
   int status = rnull_fault_hit(&lv->error_fault, 1) ? -EIO : null_transfer(nd, rq);
-  if (!null_handle_latency(nd, cmd, rq, status))
+  if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
 }
@@ -244,82 +190,39 @@ static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hc
   return 0;
 }
 
-/* seed covers every draw; fault_seed, when set, still decides the faults'. */
-static uint64_t fault_seed(const struct null_dev *nd, uint64_t cfg_fault_seed) {
-  if (cfg_fault_seed)
-    return cfg_fault_seed;
-  if (nd->cfg.seed)
-    return nd->cfg.seed;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)nd;
-}
-
-/* A fault carried over to a new snapshot keeps its progress (times left,
- * space, interval count, random sequence); a changed one starts afresh. */
-static void fault_carry(struct rnull_fault *to, const struct rnull_fault *from) {
-  atomic_init(&to->times, atomic_load(&from->times));
-  atomic_init(&to->space, atomic_load(&from->space));
-  atomic_init(&to->count, atomic_load(&from->count));
-  atomic_init(&to->rng, atomic_load(&from->rng));
-}
-
-/* A snapshot of nd->live_cfg. changed: the key just set (NULL: all fresh);
- * old: the snapshot it replaces, whose unchanged faults carry over. */
-static struct null_live *live_new(struct null_dev *nd, const struct null_live *old,
-                                  const char *changed) {
-  struct null_live *lv = calloc(1, sizeof *lv);
-  if (!lv)
-    return NULL;
-  const struct rnull_config *c = &nd->live_cfg;
-  lv->mbps = c->mbps;
-  lv->iops = c->iops;
-  lv->completion_nsec = c->completion_nsec;
-  uint64_t seed = fault_seed(nd, c->fault_seed);
-  rnull_fault_init(&lv->timeout_fault, &c->timeout_inject, seed);
-  rnull_fault_init(&lv->requeue_fault, &c->requeue_inject, seed + 1);
-  rnull_fault_init(&lv->error_fault, &c->error_inject, seed + 2);
-  if (old && changed && strcmp(changed, "fault_seed") != 0) {
-    if (strcmp(changed, "timeout") != 0)
-      fault_carry(&lv->timeout_fault, &old->timeout_fault);
-    if (strcmp(changed, "requeue") != 0)
-      fault_carry(&lv->requeue_fault, &old->requeue_fault);
-    if (strcmp(changed, "error") != 0)
-      fault_carry(&lv->error_fault, &old->error_fault);
-  }
-  return lv;
-}
-
-static int create_store(struct null_dev *nd, char *err, size_t errlen) {
-  uint32_t page = nd->cfg.blocksize > 4096 ? nd->cfg.blocksize : 4096;
-  nd->store = nd->cfg.memory_backed ? rnull_store_memory_create(nd->cfg.size, page)
-                                    : rnull_store_null_create(nd->cfg.size);
+static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char *err,
+                        size_t errlen) {
+  uint32_t bs = rnull_disk_logical_block_size(disk), page = bs > 4096 ? bs : 4096;
+  uint64_t size = rnull_disk_size(disk);
+  nd->store = nd->params.memory_backed ? rnull_store_memory_create(size, page)
+                                       : rnull_store_null_create(size);
   if (!nd->store) {
     int e = errno ? errno : ENOMEM;
     snprintf(err, errlen, "cannot create the %s store: %s",
-             nd->cfg.memory_backed ? "memory" : "null", strerror(e));
+             nd->params.memory_backed ? "memory" : "null", strerror(e));
     return -e;
   }
-  if (nd->cfg.memory_backed)
-    rnull_store_memory_set_limit(nd->store, nd->cfg.memory_limit);
+  if (nd->params.memory_backed)
+    rnull_store_memory_set_limit(nd->store, nd->params.memory_limit);
   return 0;
 }
 
 /* The latency snapshot and one generator per hw queue, seeded from seed
  * (else fault_seed, else the clock): queue i draws its own sequence. */
-static int init_latency(struct null_dev *nd, char *err, size_t errlen) {
+static int init_latency(struct null_dev *nd, const struct rnull_disk *disk, char *err,
+                        size_t errlen) {
   int r;
-  struct null_latency *lat = null_latency_create(&nd->cfg, &r, err, errlen);
+  nd->staged_latency = null_latency_create(&nd->params, &r, err, errlen);
   if (r < 0)
     return r;
-  atomic_store_explicit(&nd->latency, lat, memory_order_release);
-  nd->nr_queues = nd->cfg.submit_queues;
+  nd->latency_staged = true;
+  nd->nr_queues = rnull_disk_nr_hw_queues(disk);
   nd->queues = calloc(nd->nr_queues, sizeof *nd->queues);
   if (!nd->queues) {
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  uint64_t seed = nd->cfg.seed ? nd->cfg.seed : fault_seed(nd, nd->cfg.fault_seed);
+  uint64_t seed = nd->params.seed ? nd->params.seed : null_fault_seed(nd, nd->params.fault_seed);
   for (unsigned i = 0; i < nd->nr_queues; i++) {
     pthread_mutex_init(&nd->queues[i].lock, NULL);
     null_rng_seed(&nd->queues[i].rng, seed + i * 0x632be59bd9b4e019ull);
@@ -331,34 +234,34 @@ static int init_latency(struct null_dev *nd, char *err, size_t errlen) {
  * throttles and latency model, and say what the disk offers. */
 static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err, size_t errlen) {
   struct null_dev *nd = driver_data;
-  nd->cfg = *rnull_disk_config(disk);
-  nd->live_cfg = nd->cfg;
-  struct null_live *lv = live_new(nd, NULL, NULL);
+  const struct rnull_null_params *p = &nd->params;
+  nd->live_params = *p;
+  nd->live_core = *rnull_disk_params(disk);
+  pthread_mutex_init(&nd->live_lock, NULL);
+  rnull_badblocks_init(&nd->badblocks, p->badblocks.r, p->badblocks.n, p->badblocks_once);
+  atomic_init(&nd->has_badblocks, p->badblocks.n > 0);
+  rnull_throttle_init(&nd->throttle, p->mbps, rnull_disk_now(disk));
+  null_fair_share(disk, p->mbps);
+  rnull_throttle_init_rate(&nd->iops_throttle, p->iops, iops_burst(p->iops), rnull_disk_now(disk));
+  atomic_init(&nd->live, NULL);
+  nd->inited = true;
+  int r = init_latency(nd, disk, err, errlen);
+  if (r < 0)
+    return r;
+  struct null_live *lv = null_live_new(nd, NULL, NULL); /* takes the staged model */
   if (!lv) {
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  atomic_init(&nd->live, lv);
-  pthread_mutex_init(&nd->live_lock, NULL);
-  rnull_badblocks_init(&nd->badblocks, nd->cfg.badblocks.r, nd->cfg.badblocks.n,
-                       nd->cfg.badblocks_once);
-  atomic_init(&nd->has_badblocks, nd->cfg.badblocks.n > 0);
-  rnull_throttle_init(&nd->throttle, nd->cfg.mbps, rnull_disk_now(disk));
-  null_fair_share(disk, nd->cfg.mbps);
-  rnull_throttle_init_rate(&nd->iops_throttle, nd->cfg.iops, iops_burst(nd->cfg.iops),
-                           rnull_disk_now(disk));
-  nd->inited = true;
-  int r = init_latency(nd, err, errlen);
-  if (r < 0)
-    return r;
+  atomic_store(&nd->live, lv);
   /* both stores zero by freeing or skipping pages: never slower than a write */
   unsigned features = RNULL_FEAT_FAST_ZERO;
-  if (nd->cfg.discard)
+  if (p->discard)
     features |= RNULL_FEAT_DISCARD;
-  if (!nd->cfg.memory_backed)
+  if (!p->memory_backed)
     features |= RNULL_FEAT_READS_ZERO;
   rnull_disk_set_features(disk, features);
-  return create_store(nd, err, errlen);
+  return create_store(nd, disk, err, errlen);
 }
 
 static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
@@ -371,15 +274,15 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
     pthread_mutex_destroy(&nd->live_lock);
     for (struct null_live *lv = atomic_load(&nd->live), *next; lv; lv = next) {
       next = lv->retired;
-      if (lv->old_latency)
-        null_latency_free(lv->old_latency);
+      if (lv->owns_latency)
+        null_latency_free(lv->latency);
       free(lv);
     }
   }
   for (unsigned i = 0; nd->queues && i < nd->nr_queues; i++)
     pthread_mutex_destroy(&nd->queues[i].lock);
   free(nd->queues);
-  null_latency_free(atomic_load(&nd->latency));
+  null_latency_free(nd->staged_latency); /* init_disk failed before taking it */
   if (nd->store)
     rnull_store_destroy(nd->store);
   free(nd);
@@ -399,8 +302,8 @@ static const struct rnull_ops null_ops = {
 int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *cfg, char *err,
                            size_t errlen) {
   struct rnull_disk *d;
-  int r = rnull_disk_create(&d, cfg, err, errlen);
-  if (r)
+  int r = rnull_config_check(cfg, err, errlen);
+  if (r || (r = rnull_disk_create(&d, &cfg->core, err, errlen)) != 0)
     return r;
   struct null_dev *nd = calloc(1, sizeof *nd);
   if (!nd) {
@@ -408,95 +311,37 @@ int rnull_null_disk_create(struct rnull_disk **out, const struct rnull_config *c
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
+  nd->params = cfg->null; /* the driver's keys are the driver's: the core has none */
   rnull_disk_set_ops(d, &null_ops, nd);
   *out = d;
   return 0;
 }
 
-/* ---- live changes (null_blk's attributes writable while powered) ---- */
-
-static const char *const live_keys[] = {
-    "timeout",         "requeue",       "error",        "fault_seed",   "mbps",
-    "completion_nsec", "timeout_ms",    "badblocks",    "latency",      "read_latency",
-    "write_latency",   "flush_latency", "trim_latency", "zero_latency", "latency_per_kib",
-    "channels",        "iops"};
-
-/* Keys of the latency model (channels included): a change builds a new model. */
-static bool is_latency_key(const char *key) {
-  return strstr(key, "latency") != NULL || strcmp(key, "channels") == 0;
+static bool rnull_null_disk_is(const struct rnull_disk *d) {
+  return rnull_disk_ops(d) == &null_ops;
 }
 
-bool rnull_null_key_is_live(const char *key) {
-  for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
-    if (strcmp(key, live_keys[i]) == 0)
-      return true;
-  return false;
-}
-
-static struct null_dev *added_null_dev(struct rnull_disk *d) {
-  if (rnull_disk_state(d) != RNULL_DISK_ADDED)
+struct null_dev *null_dev_added(const struct rnull_disk *d) {
+  if (rnull_disk_state(d) != RNULL_DISK_ADDED || !rnull_null_disk_is(d))
     return NULL;
   struct null_dev *nd = rnull_disk_driver_data(d);
   return nd && nd->inited ? nd : NULL;
 }
 
-/* Replace every bad range with cfg's (badblocks=RANGES while powered). */
-static int badblocks_replace(struct null_dev *nd, const struct rnull_config *c) {
-  rnull_badblocks_clear(&nd->badblocks, 0, UINT64_MAX);
-  for (unsigned i = 0; i < c->badblocks.n; i++)
-    if (rnull_badblocks_add(&nd->badblocks, c->badblocks.r[i].start, c->badblocks.r[i].end) < 0)
-      return -ENOSPC;
-  atomic_store(&nd->has_badblocks, c->badblocks.n > 0);
-  return 0;
-}
-
-int rnull_null_disk_set_live(struct rnull_disk *d, const char *key, const char *value, char *err,
-                             size_t errlen) {
-  struct null_dev *nd = added_null_dev(d);
-  if (!nd) {
-    snprintf(err, errlen, "%s: the disk is not serving (not an added null disk)", key);
+int rnull_null_disk_config(const struct rnull_disk *d, struct rnull_config *cfg) {
+  if (!rnull_null_disk_is(d))
     return -EINVAL;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  if (nd->inited) {
+    pthread_mutex_lock(&nd->live_lock);
+    cfg->core = nd->live_core;
+    cfg->null = nd->live_params;
+    pthread_mutex_unlock(&nd->live_lock);
+  } else {
+    cfg->core = *rnull_disk_params(d);
+    cfg->null = nd->params;
   }
-  if (!rnull_null_key_is_live(key)) {
-    snprintf(err, errlen, "%s: can only change while the disk is powered off", key);
-    return -EBUSY;
-  }
-  pthread_mutex_lock(&nd->live_lock);
-  struct rnull_config c = nd->live_cfg;
-  int r = rnull_config_set(&c, key, value, err, errlen);
-  if (r == 0)
-    r = rnull_config_check(&c, err, errlen);
-  struct null_latency *lat = NULL;
-  if (r == 0 && is_latency_key(key))
-    lat = null_latency_create(&c, &r, err, errlen); /* NULL with r == 0: the model is off */
-  if (r == 0 && strcmp(key, "timeout_ms") == 0)
-    r = rnull_disk_set_timeout_ms(d, c.timeout_ms);
-  if (r == 0 && strcmp(key, "badblocks") == 0)
-    r = badblocks_replace(nd, &c);
-  if (r == 0 && strcmp(key, "mbps") == 0) {
-    rnull_throttle_set(&nd->throttle, c.mbps);
-    null_fair_share(d, c.mbps);
-  }
-  if (r == 0 && strcmp(key, "iops") == 0)
-    rnull_throttle_set_rate(&nd->iops_throttle, c.iops, iops_burst(c.iops));
-  if (r == 0) {
-    struct null_live *old = atomic_load(&nd->live), *lv;
-    nd->live_cfg = c;
-    if ((lv = live_new(nd, old, key)) == NULL) {
-      snprintf(err, errlen, "out of memory");
-      r = -ENOMEM;
-    } else {
-      lv->retired = old;
-      if (is_latency_key(key)) /* the old model stays until the disk goes */
-        lv->old_latency = atomic_exchange_explicit(&nd->latency, lat, memory_order_acq_rel);
-      lat = NULL;
-      atomic_store_explicit(&nd->live, lv, memory_order_release);
-    }
-  }
-  if (lat)
-    null_latency_free(lat);
-  pthread_mutex_unlock(&nd->live_lock);
-  return r;
+  return 0;
 }
 
 /* "+START-END" / "-START-END", sectors, inclusive. */
@@ -504,17 +349,18 @@ static int parse_bb_edit(const char *spec, bool *add, uint64_t *s, uint64_t *e) 
   if (spec[0] != '+' && spec[0] != '-')
     return -EINVAL;
   *add = spec[0] == '+';
-  struct rnull_config tmp;
-  rnull_config_init(&tmp);
+  struct rnull_null_params tmp;
   char e2[8];
-  if (rnull_config_set(&tmp, "badblocks", spec + 1, e2, sizeof e2) < 0 || tmp.badblocks.n != 1)
+  if (rnull_option_table_set(rnull_null_options(), &tmp, "badblocks", spec + 1, e2, sizeof e2) <
+          0 ||
+      tmp.badblocks.n != 1)
     return -EINVAL;
   *s = tmp.badblocks.r[0].start;
   *e = tmp.badblocks.r[0].end;
   return 0;
 }
 
-int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, const char *spec,
+int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_null_params *cfg, const char *spec,
                               char *err, size_t errlen) {
   bool add;
   uint64_t s, e;
@@ -525,7 +371,7 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, co
              spec);
     return -EINVAL;
   }
-  struct null_dev *nd = d ? added_null_dev(d) : NULL;
+  struct null_dev *nd = d ? null_dev_added(d) : NULL;
   struct rnull_badblocks tmp, *bb = nd ? &nd->badblocks : &tmp;
   if (!nd)
     rnull_badblocks_init(&tmp, cfg->badblocks.r, cfg->badblocks.n, false);
@@ -550,6 +396,6 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_config *cfg, co
 }
 
 unsigned rnull_null_badblocks_get(struct rnull_disk *d, struct rnull_range *out) {
-  struct null_dev *nd = added_null_dev(d);
+  struct null_dev *nd = null_dev_added(d);
   return nd ? rnull_badblocks_get(&nd->badblocks, out) : 0;
 }

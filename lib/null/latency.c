@@ -161,7 +161,8 @@ uint64_t null_channels_serve(struct null_channels *c, uint64_t arrival, uint64_t
 /* ---- snapshots ---- */
 
 /* The key of each operation, `latency` where it has none of its own. */
-static const struct rnull_latency_attr *op_attr(const struct rnull_config *cfg, enum rnull_op op) {
+static const struct rnull_latency_attr *op_attr(const struct rnull_null_params *cfg,
+                                                enum rnull_op op) {
   const struct rnull_latency_attr *own = NULL;
   switch (op) {
   case RNULL_OP_READ:
@@ -185,7 +186,7 @@ static const struct rnull_latency_attr *op_attr(const struct rnull_config *cfg, 
   return own && own->kind != RNULL_DIST_NONE ? own : &cfg->latency;
 }
 
-static bool latency_configured(const struct rnull_config *cfg) {
+static bool latency_configured(const struct rnull_null_params *cfg) {
   if (cfg->latency_per_kib || cfg->channels)
     return true;
   for (unsigned op = 0; op < RNULL_OP_MAX; op++)
@@ -194,7 +195,7 @@ static bool latency_configured(const struct rnull_config *cfg) {
   return false;
 }
 
-struct null_latency *null_latency_create(const struct rnull_config *cfg, int *r, char *err,
+struct null_latency *null_latency_create(const struct rnull_null_params *cfg, int *r, char *err,
                                          size_t errlen) {
   *r = 0;
   if (!latency_configured(cfg))

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rnull/config.h"
 #include "rnull/io.h"
+#include "rnull/null.h"
 
 /* xoshiro256**: fast, 2^256 period, seeded by splitmix64. */
 struct null_rng {
@@ -70,7 +70,7 @@ struct null_latency {
 /* Build the snapshot of cfg; NULL with *r = 0 when no latency key, channels
  * or latency_per_kib is set (the model is off); NULL with *r < 0 and err on
  * error (a hist file unreadable since the key was parsed, no memory). */
-struct null_latency *null_latency_create(const struct rnull_config *cfg, int *r, char *err,
+struct null_latency *null_latency_create(const struct rnull_null_params *cfg, int *r, char *err,
                                          size_t errlen);
 void null_latency_free(struct null_latency *l);
 

@@ -21,6 +21,16 @@ repeat() { printf "%0.s$1" $(seq "$2"); } # repeat HEX COUNT
 
 IMG=$T/disk.img
 truncate -s 64M "$IMG"
+
+# Only the core's, its own and the front ends' keys: the null driver's are
+# refused, naming the key and whose it is (they used to be taken and ignored).
+for kv in mbps=100 badblocks=0-7 latency=fixed:1ms; do
+  rc=0
+  out=$("$LOOP" "$IMG" --unix "$T/no.sock" "$kv" 2>&1) || rc=$?
+  expect_eq "$kv refused" 1 "$rc"
+  expect_eq "$kv: the message names key, driver and owner" 1 \
+    "$(grep -c "^rnull-loop: ${kv}: not a key of the core, the loop driver, the front end: it is the null driver's" <<<"$out")"
+done
 SOCK=$T/s.sock
 URI="nbd+unix:///?socket=$SOCK"
 "$LOOP" "$IMG" --unix "$SOCK" --workers 2 --queued 4 submit_queues=2 hw_queue_depth=64 \

@@ -54,7 +54,9 @@ int main(void) {
   }
   int fail = serve_one_read(d, "null driver") || last_flags != RNULL_DONE_ZERO;
   rnull_disk_destroy(d);
-  if (rnull_disk_create(&d, &cfg, err, sizeof err) != 0 || rnull_disk_set_ops(d, &my_ops, NULL)) {
+  /* another driver gets the core's parameters only */
+  if (rnull_disk_create(&d, &cfg.core, err, sizeof err) != 0 ||
+      rnull_disk_set_ops(d, &my_ops, NULL)) {
     fprintf(stderr, "my disk: %s\n", err);
     return 1;
   }

@@ -9,7 +9,7 @@
 
 #include "expect.h"
 #include "plugin_server.h"
-#include "rnull/config.h"
+#include "rnull/null.h"
 
 #define RUN_TIMEOUT_S 30
 #define NAME40 "name=0123456789012345678901234567890123456789"
@@ -112,29 +112,33 @@ static const char *help_block(const char *text, const char *key, size_t *len) {
 static void test_help(const char *dir) {
   static const char *const args[] = {"--help", NULL};
   char out[300];
-  size_t count;
-  const struct rnull_option *opts = rnull_options(&count);
+  size_t nt, count = 0;
+  const struct rnull_option_table *const *t = rnull_config_tables(&nt);
+  const struct rnull_option *opts[128];
   int st;
   char *text;
 
   snprintf(out, sizeof out, "%s/help.out", dir);
   text = run_nbdkit(args, out, &st);
   EXPECT_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--help exits 0 (status 0x%x)", st);
+  for (size_t k = 0; k < nt; k++)
+    for (size_t i = 0; i < t[k]->n && count < 128; i++)
+      opts[count++] = &t[k]->opts[i];
   EXPECT(count >= 10);
   for (size_t i = 0; i < count; i++) {
     size_t len = 0;
-    const char *block = help_block(text, opts[i].key, &len);
+    const char *block = help_block(text, opts[i]->key, &len);
     char *b;
 
-    if (!EXPECT_MSG(block != NULL, "--help lists %s", opts[i].key))
+    if (!EXPECT_MSG(block != NULL, "--help lists %s", opts[i]->key))
       continue;
     b = strndup(block, len);
-    if (opts[i].type != RNULL_OPT_REJECT) {
-      EXPECT_MSG(strstr(b, "default") != NULL, "--help gives %s's default:\n%s", opts[i].key, b);
-      EXPECT_MSG(strstr(b, "allowed") != NULL, "--help gives %s's range:\n%s", opts[i].key, b);
-      if (opts[i].def)
-        EXPECT_MSG(strstr(b, opts[i].def) != NULL, "--help shows %s's default %s:\n%s", opts[i].key,
-                   opts[i].def, b);
+    if (opts[i]->type != RNULL_OPT_REJECT) {
+      EXPECT_MSG(strstr(b, "default") != NULL, "--help gives %s's default:\n%s", opts[i]->key, b);
+      EXPECT_MSG(strstr(b, "allowed") != NULL, "--help gives %s's range:\n%s", opts[i]->key, b);
+      if (opts[i]->def)
+        EXPECT_MSG(strstr(b, opts[i]->def) != NULL, "--help shows %s's default %s:\n%s",
+                   opts[i]->key, opts[i]->def, b);
     }
     free(b);
   }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "rnull/config.h"
+#include "rnull/null.h"
 #include "srv.h"
 
 static struct harness h;
@@ -33,10 +33,11 @@ int main(void) {
                          "--version",    "LISTEN_FDS",    "SIGUSR1"};
   for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++)
     EXPECT_MSG(output_has(flags[i]), "--help mentions %s", flags[i]);
-  size_t n;
-  const struct rnull_option *o = rnull_options(&n);
-  for (size_t i = 0; i < n; i++)
-    EXPECT_MSG(output_has(o[i].key), "--help lists engine key %s", o[i].key);
+  size_t nt;
+  const struct rnull_option_table *const *t = rnull_config_tables(&nt);
+  for (size_t k = 0; k < nt; k++)
+    for (size_t i = 0; i < t[k]->n; i++)
+      EXPECT_MSG(output_has(t[k]->opts[i].key), "--help lists key %s", t[k]->opts[i].key);
 
   EXPECT_EQ_INT(run("--version", NULL, NULL), 0);
   EXPECT(output_has("rnull-server "));

@@ -44,17 +44,24 @@ static inline void record_end_io(void *cookie, int status, uint32_t flags) {
 }
 
 /* Build an ADDED disk from key=value strings (NULL-terminated), with the
- * null driver or another, always on the virtual clock. */
+ * null driver (any of a null disk's keys) or another (core keys only: the
+ * core takes no driver's), always on the virtual clock. */
 static inline struct rnull_disk *make_disk(const char *const *kv, const struct rnull_ops *ops,
                                            void *driver_data) {
   struct rnull_config cfg;
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
-  for (; kv && *kv; kv++)
-    ck_assert_msg(rnull_config_set_kv(&cfg, *kv, err, sizeof err) == 0, "%s", err);
+  for (; kv && *kv; kv++) {
+    const char *eq = strchr(*kv, '=');
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - *kv) : 0, *kv);
+    int r = ops ? rnull_disk_params_set(&cfg.core, key, eq ? eq + 1 : "", err, sizeof err)
+                : rnull_config_set_kv(&cfg, *kv, err, sizeof err);
+    ck_assert_msg(r == 0, "%s", err);
+  }
   struct rnull_disk *d;
   if (ops) {
-    ck_assert_msg(rnull_disk_create(&d, &cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rnull_disk_create(&d, &cfg.core, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(rnull_disk_set_ops(d, ops, driver_data), 0);
   } else {
     ck_assert_msg(rnull_null_disk_create(&d, &cfg, err, sizeof err) == 0, "%s", err);

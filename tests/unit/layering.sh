@@ -9,6 +9,7 @@
 #  2. calls: object A depends on object B when A uses a symbol B defines
 #     (nm); every such edge must go down the layers, and the graph must
 #     have no cycle (tsort).
+#  3. the core (lib/mq) names no driver's keys: it takes core parameters.
 # usage: layering.sh SOURCE_DIR OBJECT_FILE...
 set -u
 src=$1
@@ -94,5 +95,13 @@ while read -r a b; do
 done < <(sort -u "$edges" | awk '$1 != $2')
 n=$(sort -u "$edges" | awk '$1 != $2' | wc -l)
 [ "$n" -gt 0 ] || bad "no call between the objects found: not the library's objects?"
+# 3. the core takes core parameters only: nothing in lib/mq names a
+#    driver's keys (the null driver's header, its parameters, a null disk's
+#    whole key set) or a front end's.
+cd "$src" || exit 2
+while IFS=: read -r f line text; do
+  bad "$f:$line reads a driver's keys: $text"
+done < <(grep -nE 'rnull/null\.h|rnull_null_|struct rnull_config\b|rnull_config_|rnull_frontend_' lib/mq/*.[ch])
+cd - >/dev/null || exit 2
 [ "$fail" = 0 ] && echo "layering: lib/null -> lib/mq -> lib, $(sort -u "$edges" | awk '$1 != $2' | wc -l) edges, no cycle"
 exit "$fail"

@@ -84,7 +84,7 @@ static struct rnull_disk *piece_disk(void) {
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
   ck_assert_int_eq(rnull_config_set(&cfg, "size", "64K", err, sizeof err), 0);
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg.core, err, sizeof err), 0);
   ck_assert_int_eq(rnull_disk_set_ops(d, &piece_ops, NULL), 0);
   ck_assert_int_eq(rnull_disk_add(d, record_end_io, err, sizeof err), 0);
   return d;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "rnull/config.h"
+#include "rnull/null.h"
 
 static struct rnull_config cfg;
 static char err[RNULL_ERR_LEN];
@@ -26,7 +26,7 @@ static void refused(const char *key, const char *value) {
 
 START_TEST(numbers_are_decimal_only) {
   ck_assert_int_eq(rnull_config_set(&cfg, "hw_queue_depth", "010", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.hw_queue_depth, 10); /* not octal 8 */
+  ck_assert_uint_eq(cfg.core.hw_queue_depth, 10); /* not octal 8 */
   refused("hw_queue_depth", "0x10");
   refused("hw_queue_depth", "0X10");
   refused("hw_queue_depth", "+16");
@@ -39,13 +39,13 @@ START_TEST(numbers_are_decimal_only) {
   refused("fault_seed", "18446744073709551616"); /* 2^64 */
   ck_assert_int_eq(rnull_config_set(&cfg, "fault_seed", "18446744073709551615", err, sizeof err),
                    0);
-  ck_assert_uint_eq(cfg.fault_seed, UINT64_MAX);
+  ck_assert_uint_eq(cfg.null.fault_seed, UINT64_MAX);
 }
 END_TEST
 
 START_TEST(sizes_are_decimal_with_suffixes) {
   ck_assert_int_eq(rnull_config_set(&cfg, "size", "0010M", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.size, 10ull << 20);
+  ck_assert_uint_eq(cfg.core.size, 10ull << 20);
   refused("size", "0x100000");
   refused("size", "-1G");
   refused("size", "+1G");
@@ -63,9 +63,9 @@ START_TEST(badblock_ranges_are_decimal) {
   refused("badblocks", "1- 5");
   refused("badblocks", "1-18446744073709551616");
   ck_assert_int_eq(rnull_config_set(&cfg, "badblocks", "010-020,30-40", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.badblocks.n, 2);
-  ck_assert_uint_eq(cfg.badblocks.r[0].start, 10);
-  ck_assert_uint_eq(cfg.badblocks.r[0].end, 20);
+  ck_assert_uint_eq(cfg.null.badblocks.n, 2);
+  ck_assert_uint_eq(cfg.null.badblocks.r[0].start, 10);
+  ck_assert_uint_eq(cfg.null.badblocks.r[0].end, 20);
 }
 END_TEST
 

@@ -28,9 +28,9 @@ START_TEST(create_refuses_inconsistent_config) {
   struct rnull_config cfg;
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
-  cfg.physical_blocksize = 512; /* < blocksize 4096 */
+  cfg.core.physical_blocksize = 512; /* < blocksize 4096 */
   struct rnull_disk *d = NULL;
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg.core, err, sizeof err), -EINVAL);
   ck_assert_ptr_null(d);
 }
 END_TEST
@@ -133,7 +133,7 @@ START_TEST(core_disk_has_no_driver_until_one_is_attached) {
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
   struct rnull_disk *d;
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg.core, err, sizeof err), 0);
   ck_assert_ptr_null(rnull_disk_driver_data(d));
   ck_assert_int_eq(rnull_disk_add(d, record_end_io, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "driver"), "%s", err);
@@ -142,9 +142,14 @@ START_TEST(core_disk_has_no_driver_until_one_is_attached) {
 END_TEST
 
 START_TEST(features_are_the_drivers) {
-  /* hold_ops declares nothing: no trim, reads are data, no extent op */
-  static const char *const kv[] = {"discard=1", NULL};
-  struct rnull_disk *d = make_disk(kv, &hold_ops, NULL);
+  /* hold_ops declares nothing: no trim, reads are data, no extent op; the
+   * null driver's discard key is not the core's to take */
+  struct rnull_disk_params p;
+  char err[RNULL_ERR_LEN];
+  rnull_disk_params_init(&p);
+  ck_assert_int_eq(rnull_disk_params_set(&p, "discard", "1", err, sizeof err), -ENOENT);
+  ck_assert_msg(strstr(err, "discard=1") && strstr(err, "core"), "%s", err);
+  struct rnull_disk *d = make_disk(NULL, &hold_ops, NULL);
   ck_assert(!rnull_disk_can_discard(d));
   ck_assert(!rnull_disk_can_fast_zero(d));
   ck_assert(!rnull_disk_reads_zero(d));
@@ -166,8 +171,8 @@ static int hooks_init_disk(struct rnull_disk *d, void *data, char *err, size_t e
   nr_init_disk++;
   ck_assert_ptr_eq(data, &nr_init_disk);
   ck_assert_ptr_eq(rnull_disk_driver_data(d), data);
-  ck_assert_uint_eq(rnull_disk_config(d)->blocksize, 512);
-  if (rnull_disk_config(d)->readonly) {
+  ck_assert_uint_eq(rnull_disk_params(d)->blocksize, 512);
+  if (rnull_disk_params(d)->readonly) {
     snprintf(err, errlen, "hooks: refusing a read-only disk");
     return -EROFS;
   }
@@ -204,7 +209,7 @@ START_TEST(driver_disk_hooks) {
   rnull_config_init(&cfg);
   rnull_config_set(&cfg, "blocksize", "512", err, sizeof err);
   rnull_config_set(&cfg, "readonly", "1", err, sizeof err);
-  ck_assert_int_eq(rnull_disk_create(&d, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_disk_create(&d, &cfg.core, err, sizeof err), 0);
   ck_assert_int_eq(rnull_disk_set_ops(d, &hooks_ops, &nr_init_disk), 0);
   ck_assert_int_eq(rnull_disk_add(d, record_end_io, err, sizeof err), -EROFS);
   ck_assert_msg(strstr(err, "read-only"), "%s", err);

@@ -80,7 +80,7 @@ START_TEST(destroy_wakes_no_one_but_shutdown_refuses) {
   char err[RNULL_ERR_LEN];
   rnull_config_init(&cfg);
   struct rnull_disk *d2;
-  ck_assert_int_eq(rnull_disk_create(&d2, &cfg, err, sizeof err), 0);
+  ck_assert_int_eq(rnull_disk_create(&d2, &cfg.core, err, sizeof err), 0);
   ck_assert_ptr_null(rnull_disk_hctx(d2, 0));
   struct rnull_io io = rd(0, 4096, 1);
   ck_assert_int_eq(rnull_disk_check_io(d2, &io), -ESHUTDOWN);

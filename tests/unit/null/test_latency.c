@@ -431,9 +431,10 @@ START_TEST(shipped_profiles_parse) {
     }
     fclose(f);
     ck_assert_msg(rnull_config_check(&cfg, err, sizeof err) == 0, "%s: %s", path, err);
-    ck_assert_uint_ne(cfg.channels, 0);
+    ck_assert_uint_ne(cfg.null.channels, 0);
     /* the median of the read distribution (lognormal: P50, normal: MEAN) + 4 KiB of transfer */
-    ck_assert_uint_eq(cfg.read_latency.a + 4 * cfg.latency_per_kib, profiles[i].read_p50_4k);
+    ck_assert_uint_eq(cfg.null.read_latency.a + 4 * cfg.null.latency_per_kib,
+                      profiles[i].read_p50_4k);
   }
 }
 END_TEST

@@ -69,19 +69,20 @@ START_TEST(badblocks_edit_live_and_offline) {
   /* a powered-off disk: only its configuration */
   struct rnull_config cfg;
   rnull_config_init(&cfg);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+0-7", err, sizeof err), 0);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+8-9", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.badblocks.n, 1); /* merged: 0-9 */
-  ck_assert_uint_eq(cfg.badblocks.r[0].end, 9);
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "-2-3", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.badblocks.n, 2);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+0-7", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+8-9", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.null.badblocks.n, 1); /* merged: 0-9 */
+  ck_assert_uint_eq(cfg.null.badblocks.r[0].end, 9);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "-2-3", err, sizeof err), 0);
+  ck_assert_uint_eq(cfg.null.badblocks.n, 2);
   for (unsigned i = 0; i < RNULL_MAX_BADBLOCK_RANGES; i++) {
     char spec[64];
     snprintf(spec, sizeof spec, "+%u-%u", 100 + 3 * i, 100 + 3 * i);
-    rnull_null_badblocks_edit(NULL, &cfg, spec, err, sizeof err);
+    rnull_null_badblocks_edit(NULL, &cfg.null, spec, err, sizeof err);
   }
-  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg, "+9000-9000", err, sizeof err), -ENOSPC);
-  ck_assert_uint_eq(cfg.badblocks.n, RNULL_MAX_BADBLOCK_RANGES);
+  ck_assert_int_eq(rnull_null_badblocks_edit(NULL, &cfg.null, "+9000-9000", err, sizeof err),
+                   -ENOSPC);
+  ck_assert_uint_eq(cfg.null.badblocks.n, RNULL_MAX_BADBLOCK_RANGES);
   rnull_disk_destroy(d);
 }
 END_TEST
@@ -262,6 +263,53 @@ static void *changer(void *arg) {
   return NULL;
 }
 
+/* What rnull_null_disk_config reports follows live changes: the core's
+ * timeout_ms (applied by the core's line) and the driver's keys. */
+START_TEST(config_follows_live_changes) {
+  const char *kv[] = {"size=1M", "mbps=0", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  char err[RNULL_ERR_LEN];
+  struct rnull_config c;
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "timeout_ms", "77", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "error", "3,100,0,-1", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_null_disk_config(d, &c), 0);
+  ck_assert_uint_eq(c.core.timeout_ms, 77);
+  ck_assert_uint_eq(c.core.size, 1 << 20);
+  ck_assert_uint_eq(c.null.error_inject.interval, 3);
+  /* a refused change leaves both as they were */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "timeout_ms", "0", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "blocksize", "512", err, sizeof err), -EBUSY);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "nope", "1", err, sizeof err), -ENOENT);
+  ck_assert_int_eq(rnull_null_disk_config(d, &c), 0);
+  ck_assert_uint_eq(c.core.timeout_ms, 77);
+  rnull_disk_destroy(d);
+  /* another driver's disk is not a null disk */
+  d = make_disk(NULL, &hold_ops, NULL);
+  ck_assert_int_eq(rnull_null_disk_config(d, &c), -EINVAL);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "mbps", "1", err, sizeof err), -EINVAL);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
+/* mbps asks front ends to share the throttle between connections (one
+ * largest request each in the engine), live changes included. */
+START_TEST(mbps_declares_the_fair_share) {
+  const char *kv[] = {"size=1M", "max_transfer=64K", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  char err[RNULL_ERR_LEN];
+  ck_assert_uint_eq(rnull_disk_fair_share(d), 0);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "mbps", "10", err, sizeof err), 0);
+  ck_assert_uint_eq(rnull_disk_fair_share(d), 64 << 10);
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "mbps", "0", err, sizeof err), 0);
+  ck_assert_uint_eq(rnull_disk_fair_share(d), 0);
+  rnull_disk_destroy(d);
+  const char *kv2[] = {"size=1M", "mbps=5", NULL};
+  d = make_disk(kv2, NULL, NULL);
+  ck_assert_uint_eq(rnull_disk_fair_share(d), 32 << 20);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 START_TEST(changes_racing_with_io) {
   const char *modes[] = {"none", "softirq", "timer"};
   for (unsigned m = 0; m < 3; m++) {
@@ -318,6 +366,8 @@ int main(void) {
   tcase_add_test(tc, channels_change_live);
   tcase_add_test(tc, iops_changes_live);
   tcase_add_test(tc, timeout_ms_and_completion_nsec_change_live);
+  tcase_add_test(tc, config_follows_live_changes);
+  tcase_add_test(tc, mbps_declares_the_fair_share);
   tcase_add_test(tc, changes_racing_with_io);
   suite_add_tcase(s, tc);
   return run_suite(s);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "null/store.h"
-#include "rnull/config.h"
+#include "rnull/null.h"
 
 #define PG 4096u
 
@@ -59,12 +59,12 @@ START_TEST(key_defaults_to_half_of_ram) {
   char err[RNULL_ERR_LEN];
   uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
   rnull_config_init(&cfg);
-  ck_assert_uint_eq(cfg.memory_limit, ram / 2);
+  ck_assert_uint_eq(cfg.null.memory_limit, ram / 2);
   ck_assert_uint_eq(rnull_default_memory_limit(), ram / 2);
   ck_assert_int_eq(rnull_config_set(&cfg, "memory_limit", "64M", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.memory_limit, 64ull << 20);
+  ck_assert_uint_eq(cfg.null.memory_limit, 64ull << 20);
   ck_assert_int_eq(rnull_config_set(&cfg, "memory_limit", "0", err, sizeof err), 0);
-  ck_assert_uint_eq(cfg.memory_limit, 0);
+  ck_assert_uint_eq(cfg.null.memory_limit, 0);
   ck_assert_int_eq(rnull_config_set(&cfg, "memory_limit", "lots", err, sizeof err), -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "memory_limit=lots"));
   ck_assert_int_eq(rnull_config_set(&cfg, "memory_limit", "-1", err, sizeof err), -EINVAL);
@@ -83,7 +83,7 @@ START_TEST(help_and_dump_show_it) {
   ck_assert_ptr_nonnull(strstr(text, "memory_limit=  "));
   ck_assert_ptr_nonnull(strstr(text, "default: half of RAM at start-up;"));
   char line[64];
-  snprintf(line, sizeof line, "\nmemory_limit=%llu\n", (unsigned long long)cfg.memory_limit);
+  snprintf(line, sizeof line, "\nmemory_limit=%llu\n", (unsigned long long)cfg.null.memory_limit);
   ck_assert_ptr_nonnull(strstr(text, line));
   free(text);
 }

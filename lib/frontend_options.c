@@ -1,0 +1,29 @@
+/* The front ends' own keys (owner "front end"): what rnull-server and the
+ * nbdkit plugin accept beside a disk's keys. The disk never sees them. */
+#include <errno.h>
+#include <string.h>
+
+#include "rnull/config.h"
+
+typedef char path_t[256];
+
+static const struct rnull_option frontend_options[] = {
+    RNULL_OPT(struct rnull_frontend_params, "stats_file", PATH, path_t, NULL, 0, 255, stats_file,
+              "rewrite statistics as JSON to this file every second"),
+};
+
+static const struct rnull_option_table frontend_table = RNULL_OPT_TABLE(
+    "front end", RNULL_OWNER_FRONTEND, frontend_options, struct rnull_frontend_params);
+
+const struct rnull_option_table *rnull_frontend_options(void) { return &frontend_table; }
+
+int rnull_frontend_params_check(const struct rnull_frontend_params *p, char *err, size_t errlen) {
+  if (p->stats_file[0] && rnull_stats_file_usable(p->stats_file) != 0) {
+    snprintf(err, errlen,
+             "stats_file=%s: exists and is not a regular file (it is replaced by rename every "
+             "second)",
+             p->stats_file);
+    return -EINVAL;
+  }
+  return 0;
+}

@@ -1,0 +1,79 @@
+/* The null driver's keys (owner "null driver"), one line each with the
+ * function that applies it live, if it may change while the disk serves
+ * (null_blk's attributes writable while powered). Names follow null_blk. */
+#include <stdint.h>
+
+#include "live.h"
+#include "rnull/null.h"
+
+#define ZONED_MSG "zoned devices are out of scope: NBD has no zones"
+
+#define NULLP(...) RNULL_OPT(struct rnull_null_params, __VA_ARGS__)
+#define LIVE(...) RNULL_OPT_LIVE(struct rnull_null_params, __VA_ARGS__)
+static const struct rnull_option null_options[] = {
+    NULLP("irqmode", IRQ, enum rnull_irqmode, "none", 0, 2, irqmode,
+          "completion: none|0 (direct), softirq|1 (deferred), timer|2 (after completion_nsec)"),
+    LIVE("completion_nsec", UINT, uint64_t, "10000", 0, 10000000000ull, completion_nsec,
+         null_apply_snapshot, "completion delay in ns for irqmode=timer"),
+    NULLP("memory_backed", BOOL, bool, "0", 0, 1, memory_backed,
+          "keep written data in sparse RAM pages (else reads are zeros, writes dropped)"),
+    {"memory_limit", RNULL_OPT_SIZE, NULL, 0, INT64_MAX,
+     RNULL_FIELD_OF(struct rnull_null_params, memory_limit, uint64_t), sizeof(uint64_t),
+     "memory_backed: a write needing pages beyond this many bytes fails with ENOSPC "
+     "(0 = no limit); trim and zeroes give pages back",
+     "half of RAM at start-up", NULL, rnull_default_memory_limit, NULL},
+    NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
+    LIVE("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, null_apply_mbps,
+         "throughput limit in MiB/s (0 = unlimited)"),
+    LIVE("iops", UINT, uint64_t, "0", 0, 100000000, iops, null_apply_iops,
+         "request rate limit per second, every operation (0 = unlimited; token bucket as mbps)"),
+    LIVE("latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, latency, null_apply_latency,
+         "service time of every operation without its own *_latency key, drawn per request "
+         "(e.g. lognormal:80us,1ms); each request completes at its own computed time"),
+    LIVE("read_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, read_latency,
+         null_apply_latency, "service time of reads"),
+    LIVE("write_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, write_latency,
+         null_apply_latency, "service time of writes"),
+    LIVE("flush_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, flush_latency,
+         null_apply_latency, "service time of flushes"),
+    LIVE("trim_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, trim_latency,
+         null_apply_latency, "service time of trims"),
+    LIVE("zero_latency", LATENCY, struct rnull_latency_attr, NULL, 0, 0, zero_latency,
+         null_apply_latency, "service time of write zeroes"),
+    LIVE("latency_per_kib", DURATION, uint64_t, "0", 0, RNULL_LATENCY_MAX_NS, latency_per_kib,
+         null_apply_latency,
+         "transfer time added per KiB a read or write moves (size-proportional service time)"),
+    LIVE("channels", UINT, uint64_t, "0", 0, 65536, channels, null_apply_latency,
+         "requests the device serves at once; others wait in order and their service time "
+         "starts when a channel frees (0 = unlimited)"),
+    NULLP("seed", UINT, uint64_t, "0", 0, UINT64_MAX, seed,
+          "seed of every random draw: latencies (per hw queue) and faults unless fault_seed is "
+          "set (0 = a new seed each run)"),
+    LIVE("timeout", FAULT, struct rnull_fault_attr, NULL, 0, 0, timeout_inject, null_apply_snapshot,
+         "fault: never complete requests (<interval>,<probability>,<space>,<times>)"),
+    LIVE("requeue", FAULT, struct rnull_fault_attr, NULL, 0, 0, requeue_inject, null_apply_snapshot,
+         "fault: requeue requests once (<interval>,<probability>,<space>,<times>)"),
+    LIVE("error", FAULT, struct rnull_fault_attr, NULL, 0, 0, error_inject, null_apply_snapshot,
+         "fault: end requests with EIO (<interval>,<probability>,<space>,<times>)"),
+    LIVE("fault_seed", UINT, uint64_t, "0", 0, UINT64_MAX, fault_seed, null_apply_snapshot,
+         "seed of fault injection's random numbers (0 = a new seed each run)"),
+    LIVE("badblocks", RANGES, struct rnull_ranges, NULL, 0, 0, badblocks, null_apply_badblocks,
+         "bad sectors: START-END[,START-END...] in 512-byte sectors; I/O touching them fails"),
+    NULLP("badblocks_once", BOOL, bool, "0", 0, 1, badblocks_once,
+          "a bad range is cleared after the first I/O that hits it"),
+    RNULL_OPT_REFUSED("zoned", ZONED_MSG),
+    RNULL_OPT_REFUSED("zone_size", ZONED_MSG),
+    RNULL_OPT_REFUSED("zone_capacity", ZONED_MSG),
+    RNULL_OPT_REFUSED("zone_nr_conv", ZONED_MSG),
+    RNULL_OPT_REFUSED("zone_max_open", ZONED_MSG),
+    RNULL_OPT_REFUSED("zone_max_active", ZONED_MSG),
+    RNULL_OPT_REFUSED("cache_size",
+                      "not implemented: memory_backed keeps all data in RAM, no cache tier"),
+};
+#undef NULLP
+#undef LIVE
+
+static const struct rnull_option_table null_table =
+    RNULL_OPT_TABLE("null driver", RNULL_OWNER_DRIVER, null_options, struct rnull_null_params);
+
+const struct rnull_option_table *rnull_null_options(void) { return &null_table; }
