@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "extents.h"
+#include "loop_lists.h"
 #include "nbd_errno.h"
 #include "nbd_proto.h"
 #include "tls.h"
@@ -218,7 +219,9 @@ static bool start_transmission(struct conn *c) {
   struct server *srv = c->loop->srv;
   c->transmission = true;
   ev_timer_stop(c->loop->ev, &c->hs_timer);
-  if (!rnull_disks_bind(c))
+  const struct rnull_hs_export *want = c->hs.cur;
+  const char *name = want == c->hs.exp ? srv->main_name : want->name;
+  if (!rnull_disks_bind(srv->ctl, &c->loop->disks, c->loop->idx, name, want, &c->bound))
     return false; /* the disk chosen went away: close (nothing was bound) */
   if (srv->o.idle_timeout)
     ev_timer_start(c->loop->ev, &c->idle_timer);
@@ -231,7 +234,7 @@ static bool start_transmission(struct conn *c) {
   c->lim.extended = c->hs.extended;
   /* One mapping: the input buffer, then the slots, then the block status
    * payloads; what the handshake left unread moves over. */
-  c->nslots = rnull_disk_queue_depth(c->disk);
+  c->nslots = rnull_disk_queue_depth(c->bound.disk);
   size_t slots_len = ((size_t)c->nslots * sizeof(struct slot) + 63) & ~(size_t)63;
   size_t len = CONN_IN_CAP + slots_len + (size_t)c->nslots * RNULL_BS_PAYLOAD_MAX;
   uint8_t *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -409,7 +412,7 @@ static int bs_add(void *ctx, uint64_t offset, uint64_t len, bool hole) {
 static void block_status(struct conn *c, struct slot *s) {
   struct bs_extents x = {.n = 0};
   unsigned max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
-  int ret = rnull_extents_walk(c->disk, s->offset, s->len, max, bs_add, &x);
+  int ret = rnull_extents_walk(c->bound.disk, s->offset, s->len, max, bs_add, &x);
   if (ret < 0) {
     reply_error(c, s, rnull_nbd_error(-ret), true);
     return;
@@ -481,10 +484,10 @@ static void dispatch(struct conn *c, struct slot *s) {
 }
 
 void conn_submit_pending(struct conn *c) {
-  struct rnull_hctx *h = c->hctx;
+  struct rnull_hctx *h = c->bound.hctx;
   bool any = false;
   /* the driver's fair share (a throttle's, e.g. the null driver's mbps) */
-  uint64_t fair = rnull_disk_fair_share(c->disk);
+  uint64_t fair = rnull_disk_fair_share(c->bound.disk);
   while (c->pend_head && !c->closing) {
     struct slot *s = c->pend_head;
     /* at most the fair share in the engine per connection, so a throttle
@@ -559,11 +562,12 @@ static void process_requests(struct conn *c) {
       return;
     }
     uint32_t err = rnull_req_check(&r, &c->lim);
-    if (!err && c->draining && rnull_hctx_now(c->hctx) > c->loop->eshutdown_ns)
+    if (!err && c->draining && rnull_hctx_now(c->bound.hctx) > c->loop->eshutdown_ns)
       err = NBD_ESHUTDOWN;
     if (!err && c->power_off)
       err = NBD_ESHUTDOWN; /* the disk is being powered off */
-    bool needbuf = !err && !c->reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
+    bool needbuf =
+        !err && !c->bound.reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
     if (needbuf) {
       int b = slot_buf(c, slot_next(c), (uint32_t)r.len); /* <= max_block: checked */
       if (b < 0) {
@@ -850,7 +854,7 @@ static bool read_rounds(struct conn *c) {
        * requeued, lost) is cancelled, not served. */
       c->rx_done = true;
       if (c->inflight)
-        rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
+        rnull_hctx_abort(c->bound.hctx, slot_of_conn, c, -ECANCELED);
       break;
     }
     if (errno == EINTR)
@@ -967,7 +971,7 @@ static void hup_check_cb(struct ev_loop *ev, ev_timer *w, int revents) {
     ev_timer_stop(ev, w);
     c->rx_done = true;
     if (c->inflight)
-      rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
+      rnull_hctx_abort(c->bound.hctx, slot_of_conn, c, -ECANCELED);
     mark_dirty(c);
   }
 }
@@ -1079,7 +1083,7 @@ void conn_abort(struct conn *c) {
   /* Nobody will read the replies: what still waits in the engine (throttled,
    * requeued, lost) is cancelled, not served (its end_io marks us dead). */
   if (c->inflight)
-    rnull_hctx_abort(c->hctx, slot_of_conn, c, -ECANCELED);
+    rnull_hctx_abort(c->bound.hctx, slot_of_conn, c, -ECANCELED);
   if (c->inflight == 0)
     rnull_loop_conn_dead(l, c);
 }
@@ -1093,7 +1097,7 @@ void conn_power_off(struct conn *c) {
 
 void conn_free(struct conn *c) {
   struct loop *l = c->loop;
-  rnull_disks_unbind(c);
+  rnull_disks_unbind(&l->disks, &c->bound);
   rnull_loop_conn_remove(l, c);
   if (c->counted)
     atomic_fetch_sub(&l->srv->nconns, 1);

@@ -82,8 +82,7 @@ struct conn {
   int fd;
   bool counted; /* holds one of max_conns */
   bool tcp;     /* TCP: recv(MSG_TRUNC) drops payloads without a copy */
-  /* The loop's bookkeeping: only loop.c writes these (rnull_loop_conn_add,
-   * _mark_dirty, _tag_wait, _conn_dead...); conn.c may read them. */
+  /* The loop's bookkeeping: only loop_lists.h writes these. */
   struct conn *prev, *next;            /* loop->conns */
   struct conn *dirty_next, *wait_next; /* loop->dirty, loop->tag_wait or loop->dead */
   bool dirty, in_tag_wait, dead;
@@ -99,11 +98,8 @@ struct conn {
   bool tls_handshaking;
 
   bool transmission;         /* handshake done */
-  struct rnull_ctl_disk *cd; /* the disk bound at transmission (disks.h) */
-  struct rnull_disk *disk;
-  struct rnull_hctx *hctx; /* the disk's hw queue this loop drives */
-  bool reads_zero;
-  bool power_off; /* the disk is powering off: ESHUTDOWN, close once idle */
+  struct disk_binding bound; /* the disk bound at transmission (disks.h) */
+  bool power_off;            /* the disk is powering off: ESHUTDOWN, close once idle */
   struct rnull_hs hs;
   struct rnull_tx_limits lim;
   uint8_t *hs_out;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
 #include "nbd_proto.h"
 #include "server.h"
 
@@ -58,21 +57,14 @@ static void list_exports(void *ctx, void (*emit)(void *, const char *, const cha
   rnull_ctl_list_powered(s->ctl, s->main_name, emit, arg);
 }
 
-/* Power off of cd began: every loop looks at its connections. */
-static void disconnect(void *fe, struct rnull_ctl_disk *cd) {
-  (void)cd;
-  struct server *s = fe;
-  for (unsigned i = 0; i < s->nloops; i++) {
-    atomic_store(&s->loops[i].power_check, true);
-    ev_async_send(s->loops[i].ev, &s->loops[i].wake);
-  }
-}
-
-int rnull_disks_init(struct server *s, struct rnull_ctl *ctl, char *err, size_t errlen) {
+int rnull_disks_init(struct server *s, struct rnull_ctl *ctl,
+                     void (*end_io)(void *cookie, int status, uint32_t done_flags),
+                     void (*power_off)(void *s, struct rnull_ctl_disk *cd), char *err,
+                     size_t errlen) {
   struct rnull_ctl_hooks h = {.fe = s,
-                              .end_io = conn_end_io,
+                              .end_io = end_io,
                               .min_queues = rnull_disk_nr_hw_queues(s->disk),
-                              .disconnect = disconnect};
+                              .disconnect = power_off};
   s->own_ctl = !ctl;
   if (!ctl && rnull_ctl_new(&ctl, &h) < 0) {
     snprintf(err, errlen, "out of memory");
@@ -96,57 +88,41 @@ void rnull_disks_fini(struct server *s) {
   s->ctl = NULL;
 }
 
-static struct loop_disk *loop_disk_of(struct loop *l, struct rnull_ctl_disk *cd) {
-  for (unsigned i = 0; i < l->ndisks; i++)
-    if (l->disks[i].cd == cd)
-      return &l->disks[i];
+static struct loop_disk *loop_disk_of(struct loop_disks *ld, struct rnull_ctl_disk *cd) {
+  for (unsigned i = 0; i < ld->n; i++)
+    if (ld->d[i].cd == cd)
+      return &ld->d[i];
   return NULL;
 }
 
-bool rnull_disks_bind(struct conn *c) {
-  struct loop *l = c->loop;
-  struct server *s = l->srv;
-  const struct rnull_hs_export *want = c->hs.cur;
-  const char *name = want == c->hs.exp ? s->main_name : want->name;
-  struct rnull_ctl_disk *cd = rnull_ctl_get(s->ctl, name);
+bool rnull_disks_bind(struct rnull_ctl *ctl, struct loop_disks *lds, unsigned idx, const char *name,
+                      const struct rnull_hs_export *want, struct disk_binding *out) {
+  struct rnull_ctl_disk *cd = rnull_ctl_get(ctl, name);
   if (!cd)
     return false;
   struct rnull_disk *d = rnull_ctl_disk_engine(cd);
-  struct loop_disk *ld = loop_disk_of(l, cd);
+  struct loop_disk *ld = loop_disk_of(lds, cd);
   if (rnull_disk_size(d) != want->size || rnull_disk_logical_block_size(d) != want->min_block ||
-      rnull_disk_max_transfer(d) != want->max_block || (!ld && l->ndisks == RNULL_CTL_MAX_DISKS)) {
+      rnull_disk_max_transfer(d) != want->max_block || (!ld && lds->n == RNULL_CTL_MAX_DISKS)) {
     rnull_ctl_put(cd); /* powered off and on again meanwhile, with another geometry */
     return false;
   }
   if (!ld) {
-    ld = &l->disks[l->ndisks++];
-    *ld = (struct loop_disk){.cd = cd, .hctx = rnull_disk_hctx(d, l->idx)};
+    ld = &lds->d[lds->n++];
+    *ld = (struct loop_disk){.cd = cd, .hctx = rnull_disk_hctx(d, idx)};
   }
   ld->nconns++;
-  c->cd = cd;
-  c->disk = d;
-  c->hctx = ld->hctx;
-  c->reads_zero = rnull_disk_reads_zero(d);
+  *out = (struct disk_binding){
+      .cd = cd, .disk = d, .hctx = ld->hctx, .reads_zero = rnull_disk_reads_zero(d)};
   return true;
 }
 
-void rnull_disks_unbind(struct conn *c) {
-  struct loop *l = c->loop;
-  if (!c->cd)
+void rnull_disks_unbind(struct loop_disks *lds, struct disk_binding *b) {
+  if (!b->cd)
     return;
-  struct loop_disk *ld = loop_disk_of(l, c->cd);
+  struct loop_disk *ld = loop_disk_of(lds, b->cd);
   if (ld && --ld->nconns == 0) /* no request of ours is left on it: stop driving it */
-    *ld = l->disks[--l->ndisks];
-  rnull_ctl_put(c->cd);
-  c->cd = NULL;
-  c->disk = NULL;
-  c->hctx = NULL;
-}
-
-void rnull_disks_check_power(struct loop *l) {
-  if (!atomic_exchange(&l->power_check, false))
-    return;
-  for (struct conn *c = l->conns; c; c = c->next)
-    if (c->cd && !rnull_ctl_disk_powered(c->cd))
-      conn_power_off(c);
+    *ld = lds->d[--lds->n];
+  rnull_ctl_put(b->cd);
+  *b = (struct disk_binding){.cd = NULL};
 }

@@ -163,7 +163,7 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     r = check_buffer_memory(&n->srv, err, errlen);
   }
   if (r == 0)
-    r = rnull_disks_init(&n->srv, o->ctl, err, errlen);
+    r = rnull_disks_init(&n->srv, o->ctl, conn_end_io, rnull_loops_power_check, err, errlen);
   if (r == 0 && (r = open_listeners(n, err, errlen)) < 0)
     rnull_disks_fini(&n->srv);
   if (r < 0) {
