@@ -232,11 +232,11 @@ static bool start_transmission(struct conn *c) {
   c->lim.structured = c->hs.structured;
   c->lim.meta = c->hs.meta;
   c->lim.extended = c->hs.extended;
-  /* One mapping: the input buffer, then the slots, then the block status
-   * payloads; what the handshake left unread moves over. */
+  /* One mapping: the input buffer, then the slots, then the reply payloads;
+   * what the handshake left unread moves over. */
   c->nslots = rnull_disk_queue_depth(c->bound.disk);
   size_t slots_len = ((size_t)c->nslots * sizeof(struct slot) + 63) & ~(size_t)63;
-  size_t len = CONN_IN_CAP + slots_len + (size_t)c->nslots * RNULL_BS_PAYLOAD_MAX;
+  size_t len = CONN_IN_CAP + slots_len + (size_t)c->nslots * RNULL_REPLY_PAYLOAD_MAX;
   uint8_t *a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (a == MAP_FAILED)
     return false;
@@ -249,7 +249,7 @@ static bool start_transmission(struct conn *c) {
   c->area = a;
   c->area_len = len;
   c->slots = (struct slot *)(a + CONN_IN_CAP);
-  c->bs = a + CONN_IN_CAP + slots_len;
+  c->payloads = a + CONN_IN_CAP + slots_len;
   c->nfree = c->nslots;
   if (left > CONN_IN_KEEP)
     trim_arm(c);
@@ -351,18 +351,32 @@ static bool has_offset(uint16_t type) {
 
 static struct rnull_reply_to reply_to(const struct conn *c, const struct slot *s) {
   return (struct rnull_reply_to){
-      .handle = s->handle, .offset = s->offset, .extended = c->lim.extended};
+      .handle = s->req.handle, .offset = s->req.offset, .extended = c->lim.extended};
+}
+
+/* The slot's room for a reply payload (RNULL_REPLY_PAYLOAD_MAX bytes). */
+static uint8_t *slot_payload(struct conn *c, struct slot *s) {
+  return c->payloads + (size_t)(s - c->slots) * RNULL_REPLY_PAYLOAD_MAX;
+}
+
+/* Write s's error reply: with structured replies an error chunk carrying
+ * msg, else a simple reply (the error code only). */
+static void reply_error_build(struct conn *c, struct slot *s, uint32_t err, const char *msg,
+                              bool at_offset) {
+  struct rnull_reply_to to = reply_to(c, s);
+  s->data = NULL;
+  s->data_len = 0;
+  if (c->lim.structured) {
+    s->data = slot_payload(c, s);
+    s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, slot_payload(c, s), &s->data_len, &to, err,
+                                             msg, at_offset && has_offset(s->req.type));
+  } else {
+    s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->req.handle, err);
+  }
 }
 
 static void reply_error(struct conn *c, struct slot *s, uint32_t err, bool at_offset) {
-  struct rnull_reply_to to = reply_to(c, s);
-  if (c->lim.structured)
-    s->hdr_len = (uint16_t)rnull_reply_error(s->hdr, &to, err, nbd_err_msg(err),
-                                             at_offset && has_offset(s->type));
-  else
-    s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, err);
-  s->data = NULL;
-  s->data_len = 0;
+  reply_error_build(c, s, err, nbd_err_msg(err), at_offset);
   out_push(c, s);
 }
 
@@ -370,13 +384,13 @@ static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
   struct rnull_reply_to to = reply_to(c, s);
   s->data = NULL;
   s->data_len = 0;
-  if (s->type != NBD_CMD_READ) {
+  if (s->req.type != NBD_CMD_READ) {
     /* Extended headers allow no simple reply: a NONE chunk says done. */
     s->hdr_len = (uint16_t)(c->lim.extended ? rnull_reply_none(s->hdr, &to)
-                                            : rnull_reply_simple(s->hdr, s->handle, 0));
+                                            : rnull_reply_simple(s->hdr, s->req.handle, 0));
   } else {
     /* A read is at most max_block (checked), so its length fits 32 bits. */
-    uint32_t len = (uint32_t)s->len;
+    uint32_t len = (uint32_t)s->req.len;
     bool zero = !s->io.buf || (done_flags & RNULL_DONE_ZERO);
     if (c->lim.structured && zero) {
       /* One hole chunk covers the whole read: allowed even with DF. */
@@ -385,7 +399,7 @@ static void reply_done(struct conn *c, struct slot *s, uint32_t done_flags) {
       if (c->lim.structured)
         s->hdr_len = (uint16_t)rnull_reply_data_hdr(s->hdr, &to, len);
       else
-        s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->handle, 0);
+        s->hdr_len = (uint16_t)rnull_reply_simple(s->hdr, s->req.handle, 0);
       s->data = zero ? NULL : s->buf;
       s->data_len = len;
     }
@@ -411,8 +425,8 @@ static int bs_add(void *ctx, uint64_t offset, uint64_t len, bool hole) {
 
 static void block_status(struct conn *c, struct slot *s) {
   struct bs_extents x = {.n = 0};
-  unsigned max = (s->cmdflags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
-  int ret = rnull_extents_walk(c->bound.disk, s->offset, s->len, max, bs_add, &x);
+  unsigned max = (s->req.flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : RNULL_BS_MAX_EXTENTS;
+  int ret = rnull_extents_walk(c->bound.disk, s->req.offset, s->req.len, max, bs_add, &x);
   if (ret < 0) {
     reply_error(c, s, rnull_nbd_error(-ret), true);
     return;
@@ -420,7 +434,7 @@ static void block_status(struct conn *c, struct slot *s) {
   struct rnull_extent *e = x.e;
   unsigned n = x.n;
   struct rnull_reply_to to = reply_to(c, s);
-  uint8_t *payload = c->bs + (size_t)(s - c->slots) * RNULL_BS_PAYLOAD_MAX;
+  uint8_t *payload = slot_payload(c, s);
   s->hdr_len = (uint16_t)rnull_reply_block_status(s->hdr, payload, &s->data_len, &to,
                                                   RNULL_META_BASE_ALLOCATION, e, n);
   s->data = payload;
@@ -429,7 +443,7 @@ static void block_status(struct conn *c, struct slot *s) {
 
 /* What mbps throttles (reads and writes move data): counted for fairness. */
 static uint64_t throttled_len(const struct slot *s) {
-  return s->type == NBD_CMD_READ || s->type == NBD_CMD_WRITE ? s->io.len : 0;
+  return s->req.type == NBD_CMD_READ || s->req.type == NBD_CMD_WRITE ? s->io.len : 0;
 }
 
 void conn_end_io(void *cookie, int status, uint32_t done_flags) {
@@ -464,22 +478,13 @@ static void pend_push(struct conn *c, struct slot *s) {
 /* A parsed request (payload in, if any) goes to its reply or the engine. */
 static void dispatch(struct conn *c, struct slot *s) {
   if (s->err) {
-    reply_error(c, s, s->err, false);
+    out_push(c, s); /* its reply was written at parse time */
     return;
   }
-  if (s->type == NBD_CMD_BLOCK_STATUS) {
+  if (s->req.type == NBD_CMD_BLOCK_STATUS) {
     block_status(c, s); /* synchronous: needs no tag */
     return;
   }
-  struct rnull_nbd_req r = {.flags = s->cmdflags,
-                            .type = s->type,
-                            .handle = s->handle,
-                            .offset = s->offset,
-                            .len = s->len};
-  void *buf = s->io.buf;
-  rnull_req_to_io(&r, &s->io);
-  s->io.buf = buf;
-  s->io.cookie = s;
   pend_push(c, s);
 }
 
@@ -544,36 +549,45 @@ static void process_requests(struct conn *c) {
     }
     if (c->nfree == 0 || c->out_bytes >= CONN_BACKLOG_CAP || c->buf_wait)
       return;
-    struct rnull_nbd_req r;
-    int hdr_size = rnull_req_decode(c->in + c->in_pos, avail, c->lim.extended, &r);
+    /* decoded straight into the slot it will take (slot_next: nfree > 0) */
+    struct slot *s = slot_next(c);
+    struct rnull_nbd_req *r = &s->req;
+    int hdr_size = rnull_req_decode(c->in + c->in_pos, avail, c->lim.extended, r);
     if (hdr_size < 0) {
       conn_abort(c); /* bad magic: the stream is lost */
       return;
     }
     if (hdr_size == 0)
       return; /* a partial header */
-    if (r.type == NBD_CMD_DISC) {
+    if (r->type == NBD_CMD_DISC) {
       c->in_pos = c->in_end; /* nothing may follow a disconnect */
       c->rx_done = true;
       return;
     }
-    if (rnull_req_payload_fatal(&r, &c->lim)) {
+    if (rnull_req_payload_fatal(r, &c->lim)) {
       conn_abort(c);
       return;
     }
-    uint32_t err = rnull_req_check(&r, &c->lim);
-    if (!err && c->draining && rnull_hctx_now(c->bound.hctx) > c->loop->eshutdown_ns)
+    char why[RNULL_REQ_WHY_MAX];
+    const char *msg = why;
+    uint32_t err = rnull_req_check(r, &c->lim, why);
+    if (!err && c->draining && rnull_hctx_now(c->bound.hctx) > c->loop->eshutdown_ns) {
       err = NBD_ESHUTDOWN;
-    if (!err && c->power_off)
-      err = NBD_ESHUTDOWN; /* the disk is being powered off */
+      msg = "the server is shutting down";
+    }
+    if (!err && c->power_off) {
+      err = NBD_ESHUTDOWN;
+      msg = "the disk is being powered off";
+    }
     bool needbuf =
-        !err && !c->bound.reads_zero && (r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE);
+        !err && !c->bound.reads_zero && (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE);
     if (needbuf) {
-      int b = slot_buf(c, slot_next(c), (uint32_t)r.len); /* <= max_block: checked */
+      int b = slot_buf(c, s, (uint32_t)r->len); /* <= max_block: checked */
       if (b < 0) {
         /* no memory for this one: it fails, the connection goes on (its
          * payload, if any, is read and dropped) */
         err = NBD_ENOMEM;
+        msg = "out of memory for this request's buffer";
         needbuf = false;
       } else if (b != 1) {
         c->buf_wait = true;
@@ -583,16 +597,17 @@ static void process_requests(struct conn *c) {
       }
     }
     c->in_pos += (size_t)hdr_size;
-    struct slot *s = slot_get(c);
+    slot_get(c); /* s */
     s->state = SLOT_PARSED;
-    s->handle = r.handle;
-    s->offset = r.offset;
-    s->len = r.len;
-    s->type = r.type;
-    s->cmdflags = r.flags;
     s->err = err;
-    s->io.buf = needbuf ? s->buf : NULL;
-    uint64_t pl = rnull_req_payload(&r, c->lim.extended);
+    if (err) {
+      reply_error_build(c, s, err, msg, false);
+    } else if (r->type != NBD_CMD_BLOCK_STATUS) {
+      rnull_req_to_io(r, &s->io);
+      s->io.buf = needbuf ? s->buf : NULL;
+      s->io.cookie = s;
+    }
+    uint64_t pl = rnull_req_payload(r, c->lim.extended);
     if (pl) {
       c->payload_slot = s;
       c->payload_left = (uint32_t)pl; /* not fatal: at most RNULL_TX_SKIP_MAX or max_block */

@@ -55,23 +55,24 @@
 enum slot_state { SLOT_FREE, SLOT_PARSED, SLOT_INFLIGHT, SLOT_REPLY };
 
 /* One request, from parse to reply sent. queue_depth of them in the
- * connection's area, touched on first use. A block status reply's payload
- * lives in the area too (bs, RNULL_BS_PAYLOAD_MAX bytes per slot, by slot
- * index) and is sent as the reply's data: the rare large header does not
- * make every slot large. */
+ * connection's area, touched on first use. The request is decoded straight
+ * into its slot (req) and mapped once to the engine's I/O (io), which is
+ * what is submitted: nothing is copied or rebuilt on the way. A reply with
+ * a payload of its own (block status, an error's message) writes it in the
+ * area too (RNULL_REPLY_PAYLOAD_MAX bytes per slot, by slot index) and sends
+ * it as the reply's data: the rare large reply does not make every slot
+ * large. */
 struct slot {
   struct conn *c;
   struct slot *next; /* free list, pending FIFO or reply queue */
   enum slot_state state;
-  uint64_t handle, offset;
-  uint64_t len; /* effect length (64-bit with extended headers) */
-  uint16_t type, cmdflags;
-  uint32_t err; /* NBD error decided at parse time */
-  struct rnull_io io;
-  uint8_t *buf; /* data buffer (memory-backed disks) */
+  uint32_t err;             /* NBD error decided at parse time (its reply built then) */
+  struct rnull_nbd_req req; /* as decoded */
+  struct rnull_io io;       /* the engine's I/O (no error, not BLOCK_STATUS) */
+  uint8_t *buf;             /* data buffer (memory-backed disks) */
   uint32_t buf_cap;
   bool buf_mapped;     /* mmap'd (large): unmapped once answered */
-  const uint8_t *data; /* reply data: buf, or NULL for zeros */
+  const uint8_t *data; /* reply data: buf, a reply payload, or NULL for zeros */
   uint32_t data_len;
   uint16_t hdr_len;
   uint8_t hdr[RNULL_REPLY_HDR_MAX];
@@ -107,9 +108,9 @@ struct conn {
 
   uint8_t *in; /* malloc'd in the handshake, in area in transmission */
   size_t in_pos, in_end;
-  uint8_t *area; /* transmission: in, slots, bs (see CONN_IN_KEEP) */
+  uint8_t *area; /* transmission: in, slots, payloads (see CONN_IN_KEEP) */
   size_t area_len;
-  uint8_t *bs;         /* block status payloads, one per slot */
+  uint8_t *payloads;   /* reply payloads (block status, error message), one per slot */
   ev_timer trim;       /* gives the area back once idle */
   bool trimmed;        /* area given back, not used since */
   ev_tstamp heap_owed; /* freed buffers at this time: malloc_trim owed */
