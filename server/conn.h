@@ -1,5 +1,10 @@
-/* One client connection: buffers, request slots, back-pressure. Lives on one
- * loop and is only touched by that loop's thread. */
+/* One client connection: its state (buffers, request slots, back-pressure)
+ * and the core's two calls. Lives on one loop and is only touched by that
+ * loop's thread. The code is in parts, one job each (conn.c says who calls
+ * whom): conn.c the core, conn_io.c the socket and TLS, conn_intake.c the
+ * handshake and request intake, conn_reply.c the replies, conn_timers.c the
+ * timers and drain, conn_close.c the end, conn_buf.c the memory;
+ * conn_slots.h and loop_lists.h are inline helpers under all of them. */
 #ifndef RNULL_SERVER_CONN_H
 #define RNULL_SERVER_CONN_H
 
@@ -29,7 +34,7 @@
 #define CONN_IN_KEEP (16u * 1024)
 #define CONN_SLOTS_KEEP 16u
 #define CONN_TRIM_IDLE 1.0
-/* Seconds between two malloc_trim calls of one loop thread (see trim_cb). */
+/* Seconds between two malloc_trim calls of one loop thread (conn_buf.c's trim_cb). */
 #define CONN_HEAP_TRIM_GAP 1.0
 /* Handshake output buffer. */
 #define CONN_HS_OUT_CAP (2 * RNULL_HS_REPLY_MAX)
@@ -140,28 +145,27 @@ struct conn {
   bool buf_wait;
 };
 
+/* A new connection on loop l (refuse: only to be told so in the handshake). */
 struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp);
-/* The loop's services: read ready, settle pass, drain. */
+/* The loop's service: one round of processing, sending and watcher
+ * decisions (the connection was marked dirty). */
 void conn_service(struct conn *c);
-/* Polling without epoll (a loop with one connection): whether this
- * connection can be read that way now (not TLS, past the handshake, no
- * back-pressure), and one recv attempt: true if input came (processed, the
- * connection marked dirty); false, nothing changed, if none. */
-bool conn_pollable(const struct conn *c);
-bool conn_poll_read(struct conn *c);
-/* Out of epoll while the loop polls it (loop->polled; a socket in an epoll
- * set makes every send of the client run epoll's callback: ~7% of a
- * CPU-bound client's time per request at 4k QD32), back in before the loop
- * may sleep. The loop sets or clears loop->polled first. */
-void conn_set_polled(struct conn *c, bool on);
-void conn_submit_pending(struct conn *c);
-void conn_begin_drain(struct conn *c);
-void conn_abort(struct conn *c);
-/* The connection's disk is being powered off (disks.h). */
-void conn_power_off(struct conn *c);
-void conn_free(struct conn *c);
+/* The rest of what the loop calls: conn_io.h (reading, polling),
+ * conn_intake.h (submissions), conn_timers.h (drain, power off),
+ * conn_close.h (abort, free); the engine's end_io: conn_reply.h. */
 
-/* The engine's end_io (registered at rnull_disk_add). */
-void conn_end_io(void *cookie, int status, uint32_t done_flags);
+/* Replies or handshake output wait to be sent. */
+static inline bool conn_out_pending(const struct conn *c) {
+  return c->hs_out_sent < c->hs_out_len || c->out_head || (c->tls && rnull_tls_unsent(c->tls));
+}
+
+/* The connection may read now (no back-pressure, not closing). */
+static inline bool conn_wants_read(const struct conn *c) {
+  if (c->closing || c->rx_done || c->close_after_flush)
+    return false;
+  if (!c->transmission)
+    return c->hs_out_len - c->hs_out_sent + RNULL_HS_REPLY_MAX <= CONN_HS_OUT_CAP;
+  return !c->in_tag_wait && c->nfree > 0 && !c->buf_wait && c->out_bytes < CONN_BACKLOG_CAP;
+}
 
 #endif

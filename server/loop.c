@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_intake.h"
+#include "conn_io.h"
+#include "conn_timers.h"
 #include "loop_lists.h"
 #include "rnull/clock.h"
 #include "server.h"

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "acceptor.h"
-#include "conn.h"
+#include "conn_reply.h"
 #include "listen.h"
 #include "nbd_proto.h"
 #include "server.h"
