@@ -47,7 +47,7 @@ struct conn *conn_create(struct loop *l, int fd, bool refuse, bool tcp) {
   c->tcp = tcp;
   rnull_hs_init(&c->hs, &l->srv->exp, refuse);
   c->hs.tls = l->srv->tls.o.mode;
-  c->hs.more = &l->srv->exports;
+  c->hs.more = &l->srv->reg.exports;
   rnull_hs_greeting(c->hs_out);
   c->hs_out_len = RNULL_HS_GREETING_LEN;
   ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);

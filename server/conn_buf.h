@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* The trim timer (at conn_create). */
 void conn_buf_init(struct conn *c);

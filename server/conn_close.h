@@ -2,7 +2,7 @@
 #ifndef RNULL_SERVER_CONN_CLOSE_H
 #define RNULL_SERVER_CONN_CLOSE_H
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* Close the socket now: queued replies and parsed requests are dropped,
  * what waits in the engine is cancelled; the loop frees the connection once

@@ -17,8 +17,8 @@ static bool start_transmission(struct conn *c) {
   c->transmission = true;
   ev_timer_stop(c->loop->ev, &c->hs_timer);
   const struct rnull_hs_export *want = c->hs.cur;
-  const char *name = want == c->hs.exp ? srv->main_name : want->name;
-  if (!rnull_disks_bind(srv->ctl, &c->loop->disks, c->loop->idx, name, want, &c->bound))
+  const char *name = want == c->hs.exp ? srv->reg.main_name : want->name;
+  if (!rnull_disks_bind(srv->reg.ctl, &c->loop->disks, c->loop->idx, name, want, &c->bound))
     return false; /* the disk chosen went away: close (nothing was bound) */
   if (srv->o.idle_timeout)
     ev_timer_start(c->loop->ev, &c->idle_timer);

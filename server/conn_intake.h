@@ -3,7 +3,7 @@
 #ifndef RNULL_SERVER_CONN_INTAKE_H
 #define RNULL_SERVER_CONN_INTAKE_H
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* Process what the input buffer holds: handshake options, or requests
  * (parsed, then submitted unless the connection waits for a tag). */

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* Send what is queued (handshake output, replies). false if the connection
  * was aborted. */

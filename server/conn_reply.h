@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* Queue s's reply (built already) for sending. */
 void conn_reply_queue(struct conn *c, struct slot *s);

@@ -5,8 +5,8 @@
 #ifndef RNULL_SERVER_CONN_SLOTS_H
 #define RNULL_SERVER_CONN_SLOTS_H
 
-#include "conn.h"
 #include "conn_buf.h"
+#include "conn_state.h"
 #include "loop_lists.h"
 #include "nbd_proto.h"
 

@@ -2,7 +2,7 @@
 #ifndef RNULL_SERVER_CONN_TIMERS_H
 #define RNULL_SERVER_CONN_TIMERS_H
 
-#include "conn.h"
+#include "conn_state.h"
 
 /* The timers (at conn_create); the handshake's starts now if hs_timeout. */
 void conn_timers_init(struct conn *c, double hs_timeout);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "nbd_proto.h"
-#include "server.h"
 
 void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
                      struct rnull_hs_export *out) {
@@ -37,7 +36,7 @@ void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
 /* The handshake's lookups: a short hold on the disk, to read its geometry. */
 static bool find_export(void *ctx, const char *name, struct rnull_hs_export *out,
                         char desc[RNULL_HS_DESC_MAX + 1]) {
-  struct server *s = ctx;
+  struct rnull_disks *s = ctx;
   struct rnull_ctl_disk *cd = rnull_ctl_get(s->ctl, name);
   if (!cd)
     return false;
@@ -53,17 +52,17 @@ static bool find_export(void *ctx, const char *name, struct rnull_hs_export *out
 /* The handshake lists the default export (the command-line disk) first:
  * the others follow, that one not again under its name. */
 static void list_exports(void *ctx, void (*emit)(void *, const char *, const char *), void *arg) {
-  struct server *s = ctx;
+  struct rnull_disks *s = ctx;
   rnull_ctl_list_powered(s->ctl, s->main_name, emit, arg);
 }
 
-int rnull_disks_init(struct server *s, struct rnull_ctl *ctl,
+int rnull_disks_init(struct rnull_disks *s, struct rnull_disk *disk, struct rnull_ctl *ctl,
                      void (*end_io)(void *cookie, int status, uint32_t done_flags),
-                     void (*power_off)(void *s, struct rnull_ctl_disk *cd), char *err,
+                     void (*power_off)(void *fe, struct rnull_ctl_disk *cd), void *fe, char *err,
                      size_t errlen) {
-  struct rnull_ctl_hooks h = {.fe = s,
+  struct rnull_ctl_hooks h = {.fe = fe,
                               .end_io = end_io,
-                              .min_queues = rnull_disk_nr_hw_queues(s->disk),
+                              .min_queues = rnull_disk_nr_hw_queues(disk),
                               .disconnect = power_off};
   s->own_ctl = !ctl;
   if (!ctl && rnull_ctl_new(&ctl, &h) < 0) {
@@ -72,17 +71,17 @@ int rnull_disks_init(struct server *s, struct rnull_ctl *ctl,
   }
   s->ctl = ctl;
   rnull_ctl_set_hooks(ctl, &h);
-  int r = rnull_ctl_adopt(ctl, s->disk, err, errlen);
+  int r = rnull_ctl_adopt(ctl, disk, err, errlen);
   if (r < 0) {
     rnull_disks_fini(s);
     return r;
   }
-  s->main_name = rnull_disk_name(s->disk);
+  s->main_name = rnull_disk_name(disk);
   s->exports = (struct rnull_hs_exports){.ctx = s, .find = find_export, .list = list_exports};
   return 0;
 }
 
-void rnull_disks_fini(struct server *s) {
+void rnull_disks_fini(struct rnull_disks *s) {
   if (s->own_ctl)
     rnull_ctl_free(s->ctl);
   s->ctl = NULL;

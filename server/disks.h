@@ -12,7 +12,13 @@
 #include "handshake.h"
 #include "rnull/rnull.h"
 
-struct server;
+/* The registry as the server uses it (struct server's reg). */
+struct rnull_disks {
+  struct rnull_ctl *ctl;           /* every disk, by name (include/rnull/ctl.h) */
+  bool own_ctl;                    /* ctl is the server's (none was given) */
+  const char *main_name;           /* the served disk's name: the default export */
+  struct rnull_hs_exports exports; /* the registry's disks, for the handshake */
+};
 
 /* One disk as a loop sees it. */
 struct loop_disk {
@@ -42,14 +48,14 @@ void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
 /* The registry (ctl, or one of the server's own when NULL): its hooks, the
  * server's disk adopted under its name, the exports the handshake looks
  * up. end_io is the front end's completion (every disk created through the
- * registry gets it); power_off(s, cd) is called when cd's power off begins
+ * registry gets it); power_off(fe, cd) is called when cd's power off begins
  * (the registry's disconnect hook).
  * 0 or -errno (err says). */
-int rnull_disks_init(struct server *s, struct rnull_ctl *ctl,
+int rnull_disks_init(struct rnull_disks *r, struct rnull_disk *disk, struct rnull_ctl *ctl,
                      void (*end_io)(void *cookie, int status, uint32_t done_flags),
-                     void (*power_off)(void *s, struct rnull_ctl_disk *cd), char *err,
+                     void (*power_off)(void *fe, struct rnull_ctl_disk *cd), void *fe, char *err,
                      size_t errlen);
-void rnull_disks_fini(struct server *s);
+void rnull_disks_fini(struct rnull_disks *r);
 
 /* Bind to the disk named name, as the handshake chose it (want: its
  * geometry then), on the loop of hw queue idx whose disks are ld: the

@@ -6,7 +6,7 @@
 #ifndef RNULL_SERVER_LOOP_LISTS_H
 #define RNULL_SERVER_LOOP_LISTS_H
 
-#include "conn.h"
+#include "conn_state.h"
 #include "server.h"
 
 /* Service c in the next settle pass. */

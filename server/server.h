@@ -76,12 +76,9 @@ struct loop {
 
 struct server {
   struct rnull_server_opts o;
-  const char *progname;            /* prefix of messages */
-  struct rnull_ctl *ctl;           /* every disk, by name (include/rnull/ctl.h) */
-  bool own_ctl;                    /* ctl is the server's (none was given) */
-  const char *main_name;           /* the served disk's name: the default export */
-  struct rnull_hs_exports exports; /* the registry's disks, for the handshake */
-  struct rnull_disk *disk;         /* the disk given to create (pinned in ctl) */
+  const char *progname;    /* prefix of messages */
+  struct rnull_disks reg;  /* the registry: every disk, the exports (disks.h) */
+  struct rnull_disk *disk; /* the disk given to create (pinned in ctl) */
   struct rnull_hs_export exp;
   char description[160];
   bool reads_zero;
