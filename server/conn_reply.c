@@ -20,6 +20,9 @@ void conn_reply_queue(struct conn *c, struct slot *s) {
   conn_mark_dirty(c);
 }
 
+/* An error in words where nothing better is known: the engine's errors
+ * and failed submissions (a refusal at parse time carries
+ * rnull_req_check's reason instead). */
 static const char *nbd_err_msg(uint32_t err) {
   switch (err) {
   case NBD_EPERM:
