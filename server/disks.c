@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
 #include "nbd_proto.h"
-#include "server.h"
 
 void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
                      struct rnull_hs_export *out) {
@@ -38,7 +36,7 @@ void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
 /* The handshake's lookups: a short hold on the disk, to read its geometry. */
 static bool find_export(void *ctx, const char *name, struct rnull_hs_export *out,
                         char desc[RNULL_HS_DESC_MAX + 1]) {
-  struct server *s = ctx;
+  struct rnull_disks *s = ctx;
   struct rnull_ctl_disk *cd = rnull_ctl_get(s->ctl, name);
   if (!cd)
     return false;
@@ -54,25 +52,18 @@ static bool find_export(void *ctx, const char *name, struct rnull_hs_export *out
 /* The handshake lists the default export (the command-line disk) first:
  * the others follow, that one not again under its name. */
 static void list_exports(void *ctx, void (*emit)(void *, const char *, const char *), void *arg) {
-  struct server *s = ctx;
+  struct rnull_disks *s = ctx;
   rnull_ctl_list_powered(s->ctl, s->main_name, emit, arg);
 }
 
-/* Power off of cd began: every loop looks at its connections. */
-static void disconnect(void *fe, struct rnull_ctl_disk *cd) {
-  (void)cd;
-  struct server *s = fe;
-  for (unsigned i = 0; i < s->nloops; i++) {
-    atomic_store(&s->loops[i].power_check, true);
-    ev_async_send(s->loops[i].ev, &s->loops[i].wake);
-  }
-}
-
-int rnull_disks_init(struct server *s, struct rnull_ctl *ctl, char *err, size_t errlen) {
-  struct rnull_ctl_hooks h = {.fe = s,
-                              .end_io = conn_end_io,
-                              .min_queues = rnull_disk_nr_hw_queues(s->disk),
-                              .disconnect = disconnect};
+int rnull_disks_init(struct rnull_disks *s, struct rnull_disk *disk, struct rnull_ctl *ctl,
+                     void (*end_io)(void *cookie, int status, uint32_t done_flags),
+                     void (*power_off)(void *fe, struct rnull_ctl_disk *cd), void *fe, char *err,
+                     size_t errlen) {
+  struct rnull_ctl_hooks h = {.fe = fe,
+                              .end_io = end_io,
+                              .min_queues = rnull_disk_nr_hw_queues(disk),
+                              .disconnect = power_off};
   s->own_ctl = !ctl;
   if (!ctl && rnull_ctl_new(&ctl, &h) < 0) {
     snprintf(err, errlen, "out of memory");
@@ -80,73 +71,57 @@ int rnull_disks_init(struct server *s, struct rnull_ctl *ctl, char *err, size_t 
   }
   s->ctl = ctl;
   rnull_ctl_set_hooks(ctl, &h);
-  int r = rnull_ctl_adopt(ctl, s->disk, err, errlen);
+  int r = rnull_ctl_adopt(ctl, disk, err, errlen);
   if (r < 0) {
     rnull_disks_fini(s);
     return r;
   }
-  s->main_name = rnull_disk_name(s->disk);
+  s->main_name = rnull_disk_name(disk);
   s->exports = (struct rnull_hs_exports){.ctx = s, .find = find_export, .list = list_exports};
   return 0;
 }
 
-void rnull_disks_fini(struct server *s) {
+void rnull_disks_fini(struct rnull_disks *s) {
   if (s->own_ctl)
     rnull_ctl_free(s->ctl);
   s->ctl = NULL;
 }
 
-static struct loop_disk *loop_disk_of(struct loop *l, struct rnull_ctl_disk *cd) {
-  for (unsigned i = 0; i < l->ndisks; i++)
-    if (l->disks[i].cd == cd)
-      return &l->disks[i];
+static struct loop_disk *loop_disk_of(struct loop_disks *ld, struct rnull_ctl_disk *cd) {
+  for (unsigned i = 0; i < ld->n; i++)
+    if (ld->d[i].cd == cd)
+      return &ld->d[i];
   return NULL;
 }
 
-bool rnull_disks_bind(struct conn *c) {
-  struct loop *l = c->loop;
-  struct server *s = l->srv;
-  const struct rnull_hs_export *want = c->hs.cur;
-  const char *name = want == c->hs.exp ? s->main_name : want->name;
-  struct rnull_ctl_disk *cd = rnull_ctl_get(s->ctl, name);
+bool rnull_disks_bind(struct rnull_ctl *ctl, struct loop_disks *lds, unsigned idx, const char *name,
+                      const struct rnull_hs_export *want, struct disk_binding *out) {
+  struct rnull_ctl_disk *cd = rnull_ctl_get(ctl, name);
   if (!cd)
     return false;
   struct rnull_disk *d = rnull_ctl_disk_engine(cd);
-  struct loop_disk *ld = loop_disk_of(l, cd);
+  struct loop_disk *ld = loop_disk_of(lds, cd);
   if (rnull_disk_size(d) != want->size || rnull_disk_logical_block_size(d) != want->min_block ||
-      rnull_disk_max_transfer(d) != want->max_block || (!ld && l->ndisks == RNULL_CTL_MAX_DISKS)) {
+      rnull_disk_max_transfer(d) != want->max_block || (!ld && lds->n == RNULL_CTL_MAX_DISKS)) {
     rnull_ctl_put(cd); /* powered off and on again meanwhile, with another geometry */
     return false;
   }
   if (!ld) {
-    ld = &l->disks[l->ndisks++];
-    *ld = (struct loop_disk){.cd = cd, .hctx = rnull_disk_hctx(d, l->idx)};
+    ld = &lds->d[lds->n++];
+    *ld = (struct loop_disk){.cd = cd, .hctx = rnull_disk_hctx(d, idx)};
   }
   ld->nconns++;
-  c->cd = cd;
-  c->disk = d;
-  c->hctx = ld->hctx;
-  c->reads_zero = rnull_disk_reads_zero(d);
+  *out = (struct disk_binding){
+      .cd = cd, .disk = d, .hctx = ld->hctx, .reads_zero = rnull_disk_reads_zero(d)};
   return true;
 }
 
-void rnull_disks_unbind(struct conn *c) {
-  struct loop *l = c->loop;
-  if (!c->cd)
+void rnull_disks_unbind(struct loop_disks *lds, struct disk_binding *b) {
+  if (!b->cd)
     return;
-  struct loop_disk *ld = loop_disk_of(l, c->cd);
+  struct loop_disk *ld = loop_disk_of(lds, b->cd);
   if (ld && --ld->nconns == 0) /* no request of ours is left on it: stop driving it */
-    *ld = l->disks[--l->ndisks];
-  rnull_ctl_put(c->cd);
-  c->cd = NULL;
-  c->disk = NULL;
-  c->hctx = NULL;
-}
-
-void rnull_disks_check_power(struct loop *l) {
-  if (!atomic_exchange(&l->power_check, false))
-    return;
-  for (struct conn *c = l->conns; c; c = c->next)
-    if (c->cd && !rnull_ctl_disk_powered(c->cd))
-      conn_power_off(c);
+    *ld = lds->d[--lds->n];
+  rnull_ctl_put(b->cd);
+  *b = (struct disk_binding){.cd = NULL};
 }

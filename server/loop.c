@@ -14,6 +14,11 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_close.h"
+#include "conn_intake.h"
+#include "conn_io.h"
+#include "conn_timers.h"
+#include "loop_lists.h"
 #include "rnull/clock.h"
 #include "server.h"
 
@@ -30,65 +35,6 @@
 #define SETTLE_MAX_PASSES 16
 /* First size of the hand-off queue (it doubles when full). */
 #define HANDOFF_QUEUE_START 16
-
-void rnull_loop_mark_dirty(struct loop *l, struct conn *c) {
-  if (c->dirty)
-    return;
-  c->dirty = true;
-  c->dirty_next = l->dirty;
-  l->dirty = c;
-}
-
-void rnull_loop_conn_add(struct loop *l, struct conn *c) {
-  c->prev = NULL;
-  c->next = l->conns;
-  if (l->conns)
-    l->conns->prev = c;
-  l->conns = c;
-  l->nconns++;
-}
-
-void rnull_loop_conn_remove(struct loop *l, struct conn *c) {
-  if (l->polled == c)
-    l->polled = NULL;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    l->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  l->nconns--;
-}
-
-void rnull_loop_tag_wait(struct loop *l, struct conn *c) {
-  if (c->in_tag_wait)
-    return;
-  c->in_tag_wait = true;
-  c->wait_next = l->tag_wait;
-  l->tag_wait = c;
-}
-
-void rnull_loop_tag_wait_cancel(struct loop *l, struct conn *c) {
-  if (!c->in_tag_wait)
-    return;
-  for (struct conn **p = &l->tag_wait; *p; p = &(*p)->wait_next) {
-    if (*p == c) {
-      *p = c->wait_next;
-      break;
-    }
-  }
-  c->in_tag_wait = false;
-}
-
-void rnull_loop_tag_freed(struct loop *l) { l->tag_freed = true; }
-
-void rnull_loop_conn_dead(struct loop *l, struct conn *c) {
-  if (c->dead)
-    return;
-  c->dead = true;
-  c->wait_next = l->dead;
-  l->dead = c;
-}
 
 static void take_handoffs(struct loop *l) {
   pthread_mutex_lock(&l->lock);
@@ -112,12 +58,32 @@ static void take_handoffs(struct loop *l) {
   }
 }
 
+/* A disk is powering off (rnull_loops_power_check): connections bound to a
+ * disk no longer powered get ESHUTDOWN for new requests and are closed once
+ * their replies are out. */
+static void check_power(struct loop *l) {
+  if (!atomic_exchange(&l->power_check, false))
+    return;
+  for (struct conn *c = l->conns; c; c = c->next)
+    if (c->bound.cd && !rnull_ctl_disk_powered(c->bound.cd))
+      conn_power_off(c);
+}
+
+void rnull_loops_power_check(void *server, struct rnull_ctl_disk *cd) {
+  (void)cd; /* each connection looks at its own disk */
+  struct server *s = server;
+  for (unsigned i = 0; i < s->nloops; i++) {
+    atomic_store(&s->loops[i].power_check, true);
+    ev_async_send(s->loops[i].ev, &s->loops[i].wake);
+  }
+}
+
 static void wake_cb(struct ev_loop *ev, ev_async *w, int revents) {
   (void)ev;
   (void)revents;
   struct loop *l = w->data;
   take_handoffs(l);
-  rnull_disks_check_power(l);
+  check_power(l);
   if (atomic_load(&l->srv->draining) && !l->draining) {
     l->draining = true;
     uint64_t serve_ns = (uint64_t)l->srv->o.shutdown_timeout * 1000000000ull;
@@ -137,8 +103,8 @@ static void drain_guard_cb(struct ev_loop *ev, ev_timer *w, int revents) {
   (void)revents;
   struct loop *l = w->data;
   unsigned n = 0;
-  for (unsigned i = 0; i < l->ndisks; i++)
-    n += rnull_hctx_abort(l->disks[i].hctx, NULL, NULL, -ESHUTDOWN);
+  for (unsigned i = 0; i < l->disks.n; i++)
+    n += rnull_hctx_abort(l->disks.d[i].hctx, NULL, NULL, -ESHUTDOWN);
   for (struct conn *c = l->conns; c; c = c->next)
     for (struct slot *s = c->pend_head; s; s = s->next)
       n++; /* parsed, never submitted */
@@ -201,8 +167,8 @@ static void arm_deadline(struct loop *l, uint64_t dl) {
 /* The earliest engine deadline of the hw queues this loop drives. */
 static uint64_t next_deadline(struct loop *l) {
   uint64_t dl = RNULL_NO_DEADLINE;
-  for (unsigned i = 0; i < l->ndisks; i++) {
-    uint64_t d = rnull_hctx_next_deadline(l->disks[i].hctx);
+  for (unsigned i = 0; i < l->disks.n; i++) {
+    uint64_t d = rnull_hctx_next_deadline(l->disks.d[i].hctx);
     if (d < dl)
       dl = d;
   }
@@ -212,18 +178,16 @@ static uint64_t next_deadline(struct loop *l) {
 /* Returns whether anything happened. */
 static bool settle_once(struct loop *l) {
   bool work = false;
-  for (unsigned i = 0; i < l->ndisks; i++) {
-    struct rnull_hctx *h = l->disks[i].hctx;
+  for (unsigned i = 0; i < l->disks.n; i++) {
+    struct rnull_hctx *h = l->disks.d[i].hctx;
     uint64_t dl = rnull_hctx_next_deadline(h), now;
     if (dl != RNULL_NO_DEADLINE && dl <= (now = rnull_hctx_now(h))) {
       rnull_hctx_run(h, now);
       work = true;
     }
   }
-  if (l->tag_freed && l->tag_wait) {
-    struct conn *w = l->tag_wait;
-    l->tag_wait = NULL;
-    l->tag_freed = false;
+  struct conn *w = rnull_loop_take_tag_waiters(l);
+  if (w) {
     while (w) {
       struct conn *c = w;
       w = c->wait_next;
@@ -233,11 +197,7 @@ static bool settle_once(struct loop *l) {
     }
     work = true;
   }
-  l->tag_freed = false;
-  while (l->dirty) {
-    struct conn *c = l->dirty;
-    l->dirty = c->dirty_next;
-    c->dirty = false;
+  for (struct conn *c; (c = rnull_loop_take_dirty(l));) {
     conn_service(c);
     work = true;
   }
@@ -364,7 +324,7 @@ static void settle_cb(struct ev_loop *ev, ev_prepare *w, int revents) {
     if (dl != RNULL_NO_DEADLINE)
       arm_deadline(l, dl);
   }
-  if (l->draining && l->nconns == 0 && l->ndisks == 0) {
+  if (l->draining && l->nconns == 0 && l->disks.n == 0) {
     ev_timer_stop(ev, &l->drain_guard);
     ev_idle_stop(ev, &l->poll_idle);
     ev_break(ev, EVBREAK_ONE);

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 
 #include "acceptor.h"
-#include "conn.h"
+#include "conn_reply.h"
 #include "listen.h"
 #include "nbd_proto.h"
 #include "server.h"
@@ -165,9 +165,10 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     r = check_buffer_memory(&n->srv, err, errlen);
   }
   if (r == 0)
-    r = rnull_disks_init(&n->srv, o->ctl, err, errlen);
+    r = rnull_disks_init(&n->srv.reg, disk, o->ctl, conn_end_io, rnull_loops_power_check, &n->srv,
+                         err, errlen);
   if (r == 0 && (r = open_listeners(n, err, errlen)) < 0)
-    rnull_disks_fini(&n->srv);
+    rnull_disks_fini(&n->srv.reg);
   if (r < 0) {
     if (tls)
       rnull_tls_fini(&n->srv.tls);
@@ -281,7 +282,7 @@ void rnull_nbd_server_destroy(struct rnull_nbd_server *n) {
   if (!n)
     return;
   rnull_listen_close(&n->ls);
-  rnull_disks_fini(&n->srv);
+  rnull_disks_fini(&n->srv.reg);
   rnull_tls_fini(&n->srv.tls);
   free(n);
 }

@@ -50,29 +50,27 @@ size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint3
   return n + NBD_DATA_OFFSET_SIZE;
 }
 
-size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
-                         const char *msg, bool with_offset) {
-  _Static_assert(RNULL_REPLY_HDR_MAX >=
-                     NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_ERROR_HDR_SIZE + NBD_ERROR_OFFSET_SIZE + 60,
-                 "room for the messages of conn.c's nbd_err_msg");
-  size_t mlen = strlen(msg);
-  size_t room = RNULL_REPLY_HDR_MAX - NBD_EXTENDED_CHUNK_HDR_SIZE - NBD_ERROR_HDR_SIZE -
-                NBD_ERROR_OFFSET_SIZE;
-  if (mlen > room)
-    mlen = room;
-  uint32_t plen = (uint32_t)(NBD_ERROR_HDR_SIZE + mlen + (with_offset ? NBD_ERROR_OFFSET_SIZE : 0));
-  size_t n =
-      rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE,
-                        with_offset ? NBD_REPLY_TYPE_ERROR_OFFSET : NBD_REPLY_TYPE_ERROR, plen);
+_Static_assert(RNULL_REPLY_HDR_MAX >= NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_HOLE_SIZE &&
+                   RNULL_REPLY_HDR_MAX >= NBD_EXTENDED_CHUNK_HDR_SIZE + NBD_ERROR_HDR_SIZE,
+               "a slot's header holds every fixed reply header");
+
+size_t rnull_reply_error(uint8_t *hdr, uint8_t *payload, uint32_t *payload_len,
+                         const struct rnull_reply_to *to, uint32_t err, const char *msg,
+                         bool with_offset) {
+  size_t mlen = strnlen(msg, RNULL_REPLY_MSG_MAX);
+  memcpy(payload, msg, mlen);
+  size_t p = mlen;
+  if (with_offset) {
+    nbd_put64(payload + p, to->offset);
+    p += NBD_ERROR_OFFSET_SIZE;
+  }
+  *payload_len = (uint32_t)p;
+  size_t n = rnull_reply_chunk(hdr, to, NBD_REPLY_FLAG_DONE,
+                               with_offset ? NBD_REPLY_TYPE_ERROR_OFFSET : NBD_REPLY_TYPE_ERROR,
+                               (uint32_t)(NBD_ERROR_HDR_SIZE + p));
   nbd_put32(hdr + n, err);
   nbd_put16(hdr + n + 4, (uint16_t)mlen);
-  memcpy(hdr + n + NBD_ERROR_HDR_SIZE, msg, mlen);
-  n += NBD_ERROR_HDR_SIZE + mlen;
-  if (with_offset) {
-    nbd_put64(hdr + n, to->offset);
-    n += NBD_ERROR_OFFSET_SIZE;
-  }
-  return n;
+  return n + NBD_ERROR_HDR_SIZE;
 }
 
 size_t rnull_reply_block_status(uint8_t *hdr, uint8_t *payload, uint32_t *payload_len,

@@ -15,13 +15,16 @@
 /* Most descriptors one BLOCK_STATUS reply carries. */
 #define RNULL_BS_MAX_EXTENTS 32
 /* Largest header a slot holds inline: a simple reply, a structured or
- * extended chunk header with its fixed fields (hole, data offset), or an
- * error chunk with its message (cut to fit). Block status is the one reply
- * that does not fit: only its chunk header goes here, its payload (context
- * id and descriptors, at most RNULL_BS_PAYLOAD_MAX bytes) is written
- * elsewhere by the caller and sent as the reply's data. */
-#define RNULL_REPLY_HDR_MAX 112
+ * extended chunk header with its fixed fields (hole, data offset, error
+ * code and message length). Block status and error replies have a payload
+ * of their own (context id and descriptors; message and offset), which the
+ * caller gives room for, RNULL_REPLY_PAYLOAD_MAX bytes, sent as the reply's
+ * data: the rare large reply does not make every slot large. */
+#define RNULL_REPLY_HDR_MAX 48
 #define RNULL_BS_PAYLOAD_MAX (NBD_BS_EXT_HDR_SIZE + NBD_BS_EXT_DESC_SIZE * RNULL_BS_MAX_EXTENTS)
+#define RNULL_REPLY_PAYLOAD_MAX RNULL_BS_PAYLOAD_MAX
+/* Longest error message an error chunk carries (a longer one is cut). */
+#define RNULL_REPLY_MSG_MAX (RNULL_REPLY_PAYLOAD_MAX - NBD_ERROR_OFFSET_SIZE)
 
 struct rnull_extent {
   uint64_t len; /* at most 32 bits unless extended headers are in use */
@@ -46,9 +49,13 @@ size_t rnull_reply_none(uint8_t *hdr, const struct rnull_reply_to *to);
 size_t rnull_reply_hole(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len);
 /* Final OFFSET_DATA chunk header; len bytes of data follow it. */
 size_t rnull_reply_data_hdr(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t len);
-/* Final ERROR chunk (with_offset: ERROR_OFFSET at the request's offset). */
-size_t rnull_reply_error(uint8_t *hdr, const struct rnull_reply_to *to, uint32_t err,
-                         const char *msg, bool with_offset);
+/* Final ERROR chunk (with_offset: ERROR_OFFSET at the request's offset)
+ * with message msg: the chunk header, error and message length go to hdr
+ * (its length is returned), the message and the offset to payload (room for
+ * RNULL_REPLY_PAYLOAD_MAX bytes; its length in *payload_len). */
+size_t rnull_reply_error(uint8_t *hdr, uint8_t *payload, uint32_t *payload_len,
+                         const struct rnull_reply_to *to, uint32_t err, const char *msg,
+                         bool with_offset);
 /* Final BLOCK_STATUS (BLOCK_STATUS_EXT with extended headers) chunk for
  * context id with n (<= RNULL_BS_MAX_EXTENTS) extents: the chunk header goes
  * to hdr (its length is returned), the payload to payload (room for

@@ -69,20 +69,16 @@ struct loop {
   unsigned nconns;
   bool tag_freed;
   bool draining;
-  uint64_t eshutdown_ns;                       /* drain: requests parsed after this get ESHUTDOWN */
-  struct loop_disk disks[RNULL_CTL_MAX_DISKS]; /* the disks bound here (disks.h) */
-  unsigned ndisks;
+  uint64_t eshutdown_ns;   /* drain: requests parsed after this get ESHUTDOWN */
+  struct loop_disks disks; /* the disks bound here (disks.h) */
   atomic_bool power_check; /* a disk is powering off: look at the connections */
 };
 
 struct server {
   struct rnull_server_opts o;
-  const char *progname;            /* prefix of messages */
-  struct rnull_ctl *ctl;           /* every disk, by name (include/rnull/ctl.h) */
-  bool own_ctl;                    /* ctl is the server's (none was given) */
-  const char *main_name;           /* the served disk's name: the default export */
-  struct rnull_hs_exports exports; /* the registry's disks, for the handshake */
-  struct rnull_disk *disk;         /* the disk given to create (pinned in ctl) */
+  const char *progname;    /* prefix of messages */
+  struct rnull_disks reg;  /* the registry: every disk, the exports (disks.h) */
+  struct rnull_disk *disk; /* the disk given to create (pinned in ctl) */
   struct rnull_hs_export exp;
   char description[160];
   bool reads_zero;
@@ -102,15 +98,9 @@ int rnull_loops_start(struct server *s, char *err, size_t errlen);
 void rnull_loop_handoff(struct server *s, int fd, bool refuse, bool tcp);
 void rnull_loops_drain(struct server *s);
 void rnull_loops_join(struct server *s);
-/* The loop's lists, the only way conn.c reaches them (each once per
- * connection; loop thread only). */
-void rnull_loop_mark_dirty(struct loop *l, struct conn *c);  /* service it in settle */
-void rnull_loop_conn_add(struct loop *l, struct conn *c);    /* a new connection */
-void rnull_loop_conn_remove(struct loop *l, struct conn *c); /* being freed */
-void rnull_loop_tag_wait(struct loop *l, struct conn *c);    /* retry when a tag frees */
-void rnull_loop_tag_wait_cancel(struct loop *l, struct conn *c);
-void rnull_loop_tag_freed(struct loop *l);                 /* a request ended */
-void rnull_loop_conn_dead(struct loop *l, struct conn *c); /* closed, nothing in flight:
-                                                              free it in settle */
+/* cd is powering off: every loop looks at its connections (the registry's
+ * disconnect hook, handed over at rnull_disks_init). */
+void rnull_loops_power_check(void *server, struct rnull_ctl_disk *cd);
+/* The loop's lists: loop_lists.h. */
 
 #endif

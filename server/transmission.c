@@ -2,6 +2,8 @@
 #include "transmission.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "nbd_proto.h"
 
@@ -56,68 +58,127 @@ static uint16_t allowed_flags(uint16_t type, const struct rnull_tx_limits *lim) 
   }
 }
 
-uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim) {
-  bool ro = lim->tx_flags & NBD_FLAG_READ_ONLY;
-  bool ranged = true, capped = true, writes = false;
-  switch (r->type) {
-  case NBD_CMD_DISC:
-    return 0;
+static const char *cmd_name(uint16_t type) {
+  switch (type) {
   case NBD_CMD_READ:
-    break;
+    return "NBD_CMD_READ";
+  case NBD_CMD_WRITE:
+    return "NBD_CMD_WRITE";
+  case NBD_CMD_DISC:
+    return "NBD_CMD_DISC";
+  case NBD_CMD_FLUSH:
+    return "NBD_CMD_FLUSH";
+  case NBD_CMD_TRIM:
+    return "NBD_CMD_TRIM";
   case NBD_CMD_CACHE:
-    capped = false; /* no payload: any effect length, as for trim */
-    break;
+    return "NBD_CMD_CACHE";
+  case NBD_CMD_WRITE_ZEROES:
+    return "NBD_CMD_WRITE_ZEROES";
+  case NBD_CMD_BLOCK_STATUS:
+    return "NBD_CMD_BLOCK_STATUS";
+  default:
+    return "unknown command";
+  }
+}
+
+/* Refuse r with err: why says "<command>: <reason>". */
+__attribute__((format(printf, 4, 5))) static uint32_t
+refuse(char *why, uint32_t err, const struct rnull_nbd_req *r, const char *fmt, ...) {
+  int n = snprintf(why, RNULL_REQ_WHY_MAX, "%s: ", cmd_name(r->type));
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why + n, RNULL_REQ_WHY_MAX - (size_t)n, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+/* What the command is and needs: 0 and its shape, or a refusal. */
+struct cmd_rules {
+  bool ranged; /* offset and count name a range of the disk */
+  bool capped; /* count is at most the maximum block size */
+  bool writes; /* refused on a read-only export */
+};
+
+static uint32_t cmd_allowed(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim,
+                            struct cmd_rules *k, char *why) {
+  bool ro = lim->tx_flags & NBD_FLAG_READ_ONLY;
+  *k = (struct cmd_rules){.ranged = true, .capped = true, .writes = false};
+  switch (r->type) {
+  case NBD_CMD_READ:
+    return 0;
+  case NBD_CMD_CACHE:
+    k->capped = false; /* no payload: any effect length, as for trim */
+    return 0;
   case NBD_CMD_WRITE:
     /* proto.md: an extended WRITE MUST set PAYLOAD_LEN, but qemu 10's client
      * does not (qemu-nbd lets it pass): the length is the payload either way. */
-    writes = true;
-    break;
+    k->writes = true;
+    return 0;
   case NBD_CMD_FLUSH:
     if (!(lim->tx_flags & NBD_FLAG_SEND_FLUSH))
-      return NBD_EINVAL;
-    ranged = false;
-    break;
+      return refuse(why, NBD_EINVAL, r, "not advertised for this export");
+    k->ranged = false;
+    return 0;
   case NBD_CMD_TRIM:
-    if (ro)
-      return NBD_EPERM; /* proto.md: EPERM for writes and trims on read-only */
-    if (!(lim->tx_flags & NBD_FLAG_SEND_TRIM))
-      return NBD_EINVAL;
-    writes = true;
-    capped = false;
-    break;
-  case NBD_CMD_WRITE_ZEROES:
-    if (ro)
-      return NBD_EPERM;
-    if (!(lim->tx_flags & NBD_FLAG_SEND_WRITE_ZEROES))
-      return NBD_EINVAL;
-    writes = true;
-    /* proto.md caps it at the maximum block size (unless FAST_ZERO), but
-     * clients (nbdcopy) send larger zeroes and nothing is transferred: the
-     * engine takes any length, so be liberal. */
-    capped = false;
-    break;
+  case NBD_CMD_WRITE_ZEROES: {
+    uint16_t adv = r->type == NBD_CMD_TRIM ? NBD_FLAG_SEND_TRIM : NBD_FLAG_SEND_WRITE_ZEROES;
+    if (ro) /* proto.md: EPERM for writes and trims on read-only */
+      return refuse(why, NBD_EPERM, r, "the export is read-only");
+    if (!(lim->tx_flags & adv))
+      return refuse(why, NBD_EINVAL, r, "not advertised for this export");
+    k->writes = true;
+    /* Write zeroes: proto.md caps it at the maximum block size (unless
+     * FAST_ZERO), but clients (nbdcopy) send larger zeroes and nothing is
+     * transferred: the engine takes any length, so be liberal. */
+    k->capped = false;
+    return 0;
+  }
   case NBD_CMD_BLOCK_STATUS:
     if (!lim->structured || !lim->meta)
-      return NBD_EINVAL;
-    capped = false;
-    break;
+      return refuse(why, NBD_EINVAL, r,
+                    "needs structured replies and the base:allocation context negotiated");
+    k->capped = false;
+    return 0;
   default:
-    return NBD_EINVAL;
+    return refuse(why, NBD_EINVAL, r, "type %u is not an NBD command", (unsigned)r->type);
   }
-  if (r->flags & ~allowed_flags(r->type, lim))
-    return NBD_EINVAL;
-  if (writes && ro)
-    return NBD_EPERM;
-  if (!ranged)
-    return (r->offset || r->len) ? NBD_EINVAL : 0;
-  if (r->len == 0)
-    return NBD_EINVAL;
-  if (capped && r->len > lim->max_block)
-    return NBD_EINVAL;
-  if (r->offset % lim->min_block || r->len % lim->min_block)
-    return NBD_EINVAL;
-  if (r->offset > lim->size || r->len > lim->size - r->offset)
-    return (r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES) ? NBD_ENOSPC : NBD_EINVAL;
+}
+
+uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim,
+                         char why[RNULL_REQ_WHY_MAX]) {
+  if (r->type == NBD_CMD_DISC)
+    return 0;
+  struct cmd_rules k;
+  uint32_t err = cmd_allowed(r, lim, &k, why);
+  if (err)
+    return err;
+  uint16_t allowed = allowed_flags(r->type, lim);
+  if (r->flags & ~allowed)
+    return refuse(why, NBD_EINVAL, r, "flags 0x%x not allowed (allowed here: 0x%x)",
+                  (unsigned)r->flags, (unsigned)allowed);
+  if (k.writes && (lim->tx_flags & NBD_FLAG_READ_ONLY))
+    return refuse(why, NBD_EPERM, r, "the export is read-only");
+  unsigned long long off = r->offset, count = r->len;
+  if (!k.ranged)
+    return (off || count) ? refuse(why, NBD_EINVAL, r,
+                                   "offset and count must be 0: offset=%llu count=%llu", off, count)
+                          : 0;
+  if (count == 0)
+    return refuse(why, NBD_EINVAL, r, "count is 0: offset=%llu count=0", off);
+  if (k.capped && count > lim->max_block)
+    return refuse(why, NBD_EINVAL, r,
+                  "count is larger than the maximum block size: count=%llu maximum=%u", count,
+                  (unsigned)lim->max_block);
+  if (off % lim->min_block || count % lim->min_block)
+    return refuse(why, NBD_EINVAL, r,
+                  "offset and count must be multiples of the block size: offset=%llu count=%llu "
+                  "block size=%u",
+                  off, count, (unsigned)lim->min_block);
+  if (off > lim->size || count > lim->size - off)
+    return refuse(
+        why, r->type == NBD_CMD_WRITE || r->type == NBD_CMD_WRITE_ZEROES ? NBD_ENOSPC : NBD_EINVAL,
+        r, "offset and count are out of range: offset=%llu count=%llu size=%llu", off, count,
+        (unsigned long long)lim->size);
   return 0;
 }
 

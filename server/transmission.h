@@ -43,9 +43,17 @@ size_t rnull_req_hdr_size(bool extended);
  * the 4 magic bytes are in). */
 int rnull_req_decode(const uint8_t *buf, size_t len, bool extended, struct rnull_nbd_req *r);
 
-/* Validate against the limits. Returns 0 or the NBD error to reply with
- * (NBD_EINVAL, NBD_EPERM, NBD_ENOSPC, ...). NBD_CMD_DISC always passes. */
-uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim);
+/* Room for rnull_req_check's reason, its NUL included. */
+#define RNULL_REQ_WHY_MAX 160
+
+/* Validate against the limits. Returns 0, or the NBD error to reply with
+ * (NBD_EINVAL, NBD_EPERM, NBD_ENOSPC) with the reason in why: the command,
+ * the rule it breaks and the numbers that break it, as nbdkit's
+ * validate_request ("NBD_CMD_READ: offset and count are out of range:
+ * offset=... count=..."). why is written only when the request is refused
+ * (the cost is on that path only). NBD_CMD_DISC always passes. */
+uint32_t rnull_req_check(const struct rnull_nbd_req *r, const struct rnull_tx_limits *lim,
+                         char why[RNULL_REQ_WHY_MAX]);
 
 /* Payload bytes that follow the header on the wire: a WRITE's length, or an
  * extended request's length when it has NBD_CMD_FLAG_PAYLOAD_LEN (whatever

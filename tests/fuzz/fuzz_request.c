@@ -4,7 +4,9 @@
  * Invariants: a request that passes the check is in range and aligned (so
  * the engine may use it), lengths never exceed the maximum block size where
  * proto.md caps them (READ, WRITE), the payload rule holds for both header
- * forms, and a payload the check accepts is never fatal. */
+ * forms, a payload the check accepts is never fatal, and a refusal comes
+ * with its reason (a terminated text naming the command; none is written
+ * for a request that passes). */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
@@ -37,8 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     assert(n != 0 || size < rnull_req_hdr_size(lim.extended));
     if (n <= 0)
       return 0;
-    uint32_t err = rnull_req_check(&r, &lim);
+    char why[RNULL_REQ_WHY_MAX];
+    memset(why, 0x7f, sizeof(why));
+    uint32_t err = rnull_req_check(&r, &lim, why);
     assert(err == 0 || err == NBD_EINVAL || err == NBD_EPERM || err == NBD_ENOSPC);
+    if (err) { /* a reason, terminated, that names the command */
+      size_t wl = strnlen(why, sizeof(why));
+      assert(wl > 0 && wl < sizeof(why));
+      assert(strncmp(why, "NBD_CMD_", 8) == 0 || strncmp(why, "unknown command: ", 17) == 0);
+    } else { /* untouched when the request passes */
+      assert((unsigned char)why[0] == 0x7f && (unsigned char)why[sizeof(why) - 1] == 0x7f);
+    }
     if (!err && r.type != NBD_CMD_DISC && r.type != NBD_CMD_FLUSH) {
       assert(r.len > 0);
       assert(r.offset <= lim.size && r.len <= lim.size - r.offset);

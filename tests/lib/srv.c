@@ -302,6 +302,25 @@ int raw_ext_reply(int fd, struct raw_ext_chunk *c) {
   return 0;
 }
 
+int raw_chunk_reply(int fd, struct raw_ext_chunk *c) {
+  uint8_t r[NBD_CHUNK_HDR_SIZE];
+  if (raw_recv(fd, r, sizeof r) != (long)sizeof r ||
+      nbd_get32(r + NBD_CHUNK_MAGIC) != NBD_STRUCTURED_REPLY_MAGIC)
+    return -1;
+  c->flags = nbd_get16(r + NBD_CHUNK_FLAGS);
+  c->type = nbd_get16(r + NBD_CHUNK_TYPE);
+  c->handle = nbd_get64(r + NBD_CHUNK_COOKIE);
+  c->offset = 0;
+  c->len = nbd_get32(r + NBD_CHUNK_LENGTH);
+  c->payload_len = 0;
+  if (c->len > sizeof c->payload)
+    return 0; /* the caller reads (or skips) the payload itself */
+  if (raw_recv(fd, c->payload, (size_t)c->len) != (long)c->len)
+    return -1;
+  c->payload_len = (size_t)c->len;
+  return 0;
+}
+
 int raw_request(int fd, uint16_t flags, uint16_t type, uint64_t handle, uint64_t offset,
                 uint32_t len) {
   uint8_t r[NBD_REQUEST_SIZE];

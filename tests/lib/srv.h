@@ -92,5 +92,7 @@ struct raw_ext_chunk {
 };
 /* 0, or -1 on a short read, a timeout or a magic other than the extended. */
 int raw_ext_reply(int fd, struct raw_ext_chunk *c);
+/* The same for a structured reply chunk (20-byte header; offset is 0). */
+int raw_chunk_reply(int fd, struct raw_ext_chunk *c);
 
 #endif

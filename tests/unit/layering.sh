@@ -8,8 +8,13 @@
 #     no lib/mq header (it uses include/rnull/ only); a lib/ top file neither.
 #  2. calls: object A depends on object B when A uses a symbol B defines
 #     (nm); every such edge must go down the layers, and the graph must
-#     have no cycle (tsort).
-#  3. the core (lib/mq) names no driver's keys: it takes core parameters.
+#     have no cycle (tsort). The objects of the NBD server library (server/)
+#     may be given too: they sit above lib/, and among themselves the same
+#     rule holds: no two files calling each other, directly or round a cycle.
+#  3. includes in server/: a module (x.c with x.h) depends on the modules
+#     whose headers it includes; that graph has no cycle either (a part that
+#     includes the header of what calls it is a circle the linker won't see).
+#  4. the core (lib/mq) names no driver's keys: it takes core parameters.
 # usage: layering.sh SOURCE_DIR OBJECT_FILE...
 set -u
 src=$1
@@ -58,11 +63,31 @@ for f in lib/*.[ch] lib/*/*.[ch]; do
 done
 cd - >/dev/null || exit 2
 
+# 3. includes between the modules of server/ (x.c and x.h are module x)
+incs=$(mktemp)
+cd "$src" || exit 2
+for f in server/*.[ch]; do
+  [ -e "$f" ] || continue
+  from=${f%.*}
+  echo "$from $from" >>"$incs"
+  while read -r inc; do
+    [ -e "server/$inc" ] || continue
+    to="server/${inc%.*}"
+    [ "$to" = "$from" ] || echo "$from $to" >>"$incs"
+  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+done
+cd - >/dev/null || exit 2
+if [ -s "$incs" ] && ! tsort "$incs" >/dev/null 2>"$incs.err"; then
+  bad "the modules of server/ include each other in a cycle through: $(grep -v 'input contains a loop' "$incs.err" | sed 's/^tsort: //' | sort -u | tr '\n' ' ')"
+fi
+rm -f "$incs" "$incs.err"
+
 # 2. symbols between objects
 [ $# -gt 0 ] || { bad "no object files given"; exit 1; }
-name() { # .../CMakeFiles/<target>.dir/mq/disk.c.o -> lib/mq/disk.c
-  local n=${1##*.dir/}
-  echo "lib/${n%.o}"
+name() { # .../lib/CMakeFiles/<target>.dir/mq/disk.c.o -> lib/mq/disk.c,
+  #        .../server/CMakeFiles/<target>.dir/conn.c.o -> server/conn.c
+  local n=${1##*.dir/} d=${1%%/CMakeFiles/*}
+  echo "${d##*/}/${n%.o}"
 }
 defs=$(mktemp)
 edges=$(mktemp)
@@ -87,7 +112,7 @@ for o in "$@"; do
   done < <(nm -u "$o" | awk '{ print $NF }' | sort -u | join - "$defs")
 done
 if ! tsort "$edges" >/dev/null 2>"$defs.err"; then
-  bad "the files of lib/ depend on each other in a cycle through: $(grep -v 'input contains a loop' "$defs.err" | sed 's/^tsort: //' | sort -u | tr '\n' ' ')"
+  bad "the files of lib/ or server/ depend on each other in a cycle through: $(grep -v 'input contains a loop' "$defs.err" | sed 's/^tsort: //' | sort -u | tr '\n' ' ')"
 fi
 rm -f "$defs.err"
 while read -r a b; do
@@ -95,7 +120,7 @@ while read -r a b; do
 done < <(sort -u "$edges" | awk '$1 != $2')
 n=$(sort -u "$edges" | awk '$1 != $2' | wc -l)
 [ "$n" -gt 0 ] || bad "no call between the objects found: not the library's objects?"
-# 3. the core takes core parameters only: nothing in lib/mq names a
+# 4. the core takes core parameters only: nothing in lib/mq names a
 #    driver's keys (the null driver's header, its parameters, a null disk's
 #    whole key set) or a front end's.
 cd "$src" || exit 2
@@ -103,5 +128,5 @@ while IFS=: read -r f line text; do
   bad "$f:$line reads a driver's keys: $text"
 done < <(grep -nE 'rnull/null\.h|rnull_null_|struct rnull_config\b|rnull_config_|rnull_frontend_' lib/mq/*.[ch])
 cd - >/dev/null || exit 2
-[ "$fail" = 0 ] && echo "layering: lib/null -> lib/mq -> lib, $(sort -u "$edges" | awk '$1 != $2' | wc -l) edges, no cycle"
+[ "$fail" = 0 ] && echo "layering: lib/null -> lib/mq -> lib, $(sort -u "$edges" | awk '$1 != $2' | wc -l) edges, no cycle; server/ includes: no cycle; lib/mq names no driver's keys"
 exit "$fail"
