@@ -19,7 +19,6 @@
 #include "nbd_proto.h"
 #include "server.h"
 #include "signals.h"
-#include "stats_file.h"
 
 struct rnull_nbd_server {
   struct server srv;
@@ -28,7 +27,7 @@ struct rnull_nbd_server {
   bool activated; /* listening on sockets systemd passed */
   struct acceptor acc;
   struct signals sig;
-  struct stats_file sf;
+  struct rnull_stats_writer *stats; /* o.stats_file's writer while run serves */
   ev_async stop_w;
   struct ev_loop *_Atomic ev; /* the running loop, once stop_w is started */
   atomic_bool stop;
@@ -283,6 +282,20 @@ static void announce(struct rnull_nbd_server *n) {
           rnull_disk_name(s->disk), (unsigned long long)s->exp.size, s->nloops, where, poll);
 }
 
+static void stats_write_failed(void *arg, const char *path, int err) {
+  fprintf(stderr, "%s: stats file %s: %s\n", (const char *)arg, path, strerror(-err));
+}
+
+/* The stats_file option: the engine's writer thread, our messages. */
+static void start_stats(struct rnull_nbd_server *n) {
+  if (!n->o.stats_file)
+    return;
+  struct rnull_stats_writer_opts so = {
+      .path = n->o.stats_file, .on_error = stats_write_failed, .arg = (void *)n->o.progname};
+  if (rnull_stats_writer_start(&n->stats, n->srv.disk, &so) < 0)
+    fprintf(stderr, "%s: stats file %s: cannot start its thread\n", n->o.progname, n->o.stats_file);
+}
+
 int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
   struct server *s = &n->srv;
   if (n->ran) {
@@ -304,10 +317,7 @@ int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
   atomic_store(&n->ev, ev);
   if (n->o.handle_signals)
     rnull_signals_start(&n->sig, ev, s, on_signal_stop, n);
-  const char *stats_path = n->o.stats_file;
-  n->sf.progname = n->o.progname;
-  if (stats_path)
-    rnull_stats_file_start(&n->sf, ev, s->disk, stats_path);
+  start_stats(n);
   rnull_acceptor_start(&n->acc, ev, s, &n->ls);
   if (n->o.announce)
     announce(n);
@@ -319,8 +329,8 @@ int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
     ev_run(ev, 0);
   atomic_store(&n->ev, NULL);
   rnull_loops_join(s);
-  if (stats_path)
-    rnull_stats_file_stop(&n->sf, ev);
+  rnull_stats_writer_stop(n->stats); /* the final figures */
+  n->stats = NULL;
   return 0;
 }
 
