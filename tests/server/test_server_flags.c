@@ -202,8 +202,11 @@ static void test_poll_values(void) {
       continue;
     if (EXPECT_MSG(srv_start(&p, "--poll", modes[i].value, "size=1M", (const char *)NULL) == 0,
                    "--poll %s starts", modes[i].value)) {
-      EXPECT_MSG(harness_log_has(&p, modes[i].says), "--poll %s: \"%s\"", modes[i].value,
-                 modes[i].says);
+      /* the line comes just after the socket listens */
+      bool says = false;
+      for (int t = 0; t < 100 && !(says = harness_log_has(&p, modes[i].says)); t++)
+        harness_sleep_ms(50);
+      EXPECT_MSG(says, "--poll %s: \"%s\"", modes[i].value, modes[i].says);
       EXPECT_EQ_INT(harness_stop(&p), 0);
     }
     harness_cleanup(&p);
