@@ -75,7 +75,8 @@ static const struct server_flag flags[] = {
          "serve at most N clients at once; more are refused during the handshake (0 = no limit)",
          "Serve at most\n"
          ".I N\n"
-         "clients at once (default 1024; 0 means no limit); a client beyond that is\n"
+         "clients at once (default 1024; 0 means no limit; at most 1000000); a client\n"
+         "beyond that is\n"
          "refused during the handshake: every option it sends is answered\n"
          ".B NBD_REP_ERR_POLICY\n"
          "(however many are refused at once) and it is closed after at most 5 seconds.\n"

@@ -105,6 +105,16 @@ static void test_man_page_is_the_table(void) {
     }
     EXPECT_MSG(found, "man OPTIONS has an entry for --%s", f[i].name);
     EXPECT_MSG(strstr(options, f[i].man) != NULL, "man OPTIONS has --%s's text", f[i].name);
+    /* the prose says the table's default and largest value */
+    if (f[i].def && !f[i].def_doc && f[i].kind != FLAG_STRING)
+      EXPECT_MSG(strstr(f[i].man, f[i].def) != NULL, "man --%s says its default %s", f[i].name,
+                 f[i].def);
+    if (f[i].kind == FLAG_UINT || f[i].kind == FLAG_POLL) {
+      char max[32];
+      snprintf(max, sizeof max, "%llu", (unsigned long long)f[i].max);
+      EXPECT_MSG(strstr(f[i].man, max) != NULL, "man --%s says its largest value %s", f[i].name,
+                 max);
+    }
     if (f[i].kind != FLAG_ACTION || f[i].metavar) {
       char op[200];
       if (f[i].letter)
