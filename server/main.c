@@ -1,6 +1,6 @@
 /* rnull-server [OPTIONS] [key=value...]: serve one rnull disk over NBD.
  * Engine keys go through the engine's option table (rnull_config_set_kv);
- * the flags below are the server's own. */
+ * the server's flags are flags.c's table. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include "configfs.h"
 #include "daemon.h"
 #include "flags.h"
-#include "nbd_proto.h"
 #include "rnull/nbd_server.h"
 #include "rnull/rnull.h"
 
