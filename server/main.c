@@ -1,6 +1,6 @@
 /* rnull-server [OPTIONS] [key=value...]: serve one rnull disk over NBD.
  * Engine keys go through the engine's option table (rnull_config_set_kv);
- * the flags below are the server's own. */
+ * the server's flags are flags.c's table. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -14,82 +14,25 @@
 
 #include "configfs.h"
 #include "daemon.h"
-#include "nbd_proto.h"
-#include "poll_window.h"
+#include "flags.h"
 #include "rnull/nbd_server.h"
 #include "rnull/rnull.h"
-#include "tls.h"
 
-#define DEFAULT_PORT RNULL_NBD_DEFAULT_PORT
-#define DEFAULT_MAX_CONNS RNULL_NBD_DEFAULT_MAX_CONNECTIONS
-#define DEFAULT_POLL "adaptive"
-#define DEFAULT_HANDSHAKE_TIMEOUT RNULL_NBD_DEFAULT_HANDSHAKE_TIMEOUT
-#define DEFAULT_SHUTDOWN_TIMEOUT RNULL_NBD_DEFAULT_SHUTDOWN_TIMEOUT
-#define MAX_SECONDS 86400
-
-/* The command line: the server library's options, the disk's keys, and
- * what only a program does (daemon, pidfile). */
+/* The command line: the flags (flags.h's table), the disk's keys, and the
+ * server's own keys. */
 struct args {
-  struct rnull_nbd_server_opts o;
+  struct server_cli cli;
   struct rnull_config cfg;
-  bool foreground;
-  const char *pidfile;
-  bool readonly;            /* -r: wins over every readonly= key */
-  const char *control_path; /* --control */
-  const char *configfs_dir; /* --configfs */
-  unsigned nr_devices;      /* nr_devices=N */
+  unsigned nr_devices; /* nr_devices=N */
 };
 
 static void usage(FILE *out) {
+  fprintf(out, "Usage: rnull-server [OPTIONS] [key=value...]\n"
+               "Serve an rnull null block device over NBD (fixed newstyle).\n\n"
+               "Server options:\n");
+  server_flags_help(out);
   fprintf(out,
-          "Usage: rnull-server [OPTIONS] [key=value...]\n"
-          "Serve an rnull null block device over NBD (fixed newstyle).\n\n"
-          "Server options:\n"
-          "  --unix PATH            listen on a Unix socket instead of TCP\n"
-          "  --port N               TCP port (default %d)\n"
-          "  --bind ADDR            numeric IPv4 or IPv6 address (default 127.0.0.1)\n"
-          "  -f, --foreground       do not daemonize\n"
-          "  --pidfile PATH         write the server's pid to PATH\n"
-          "  --max-connections N    serve at most N clients at once; more are refused\n"
-          "                         during the handshake (default %d, 0 = no limit)\n"
-          "  -r, --readonly         serve read-only; wins over any readonly= key or file\n"
-          "  -e, --export-name NAME the export's name (default \"\")\n"
-          "  --stats-file PATH      rewrite statistics as JSON every second (stats_file=)\n"
-          "  --config FILE          read disk keys from FILE: key=value lines, # comments\n"
-          "                         (applied where it appears: later keys win)\n"
-          "  --poll MODE            after work, poll the sockets instead of sleeping, so\n"
-          "                         the client never pays for waking the server:\n"
-          "                         adaptive (a %u us window, kept while most requests\n"
-          "                         come within it, retried now and then when not, paused\n"
-          "                         while other tasks wait for a CPU), off, or a fixed window\n"
-          "                         in us (0..%u). Costs up to one core per busy hw\n"
-          "                         queue; idle clients cost nothing (default %s)\n"
-          "  --handshake-timeout S  seconds a client has to finish the handshake\n"
-          "                         (default %d, 0 = no limit; refused clients: at most 5)\n"
-          "  --idle-timeout S       close a connection with nothing in flight that sent\n"
-          "                         nothing for S seconds (default 0 = never)\n"
-          "  --tls=off|on|require   TLS (NBD_OPT_STARTTLS): on allows plaintext clients too,\n"
-          "                         require refuses every option before TLS (default off)\n"
-          "  --tls-certificates DIR X.509: DIR/ca-cert.pem, server-cert.pem, server-key.pem,\n"
-          "                         optional ca-crl.pem (nbdkit's and qemu's layout)\n"
-          "  --tls-psk FILE         pre-shared keys, psktool's identity:hexkey lines\n"
-          "  --tls-verify-peer      require client certificates signed by ca-cert.pem\n"
-          "  --tls-priority STRING  GnuTLS priority (default %s)\n"
-          "  --shutdown-timeout S   on SIGTERM/SIGINT, wait at most S seconds for in-flight\n"
-          "                         requests, then end them with ESHUTDOWN (default %d)\n"
-          "  --buffer-memory SIZE   payload buffers of all connections together (memory-\n"
-          "                         backed disks; K/M/G suffixes; default 256M); when spent,\n"
-          "                         the server stops reading requests until some are free\n"
-          "  --conn-buffer-memory SIZE  the same for one connection (default 2 x max_transfer)\n"
-          "  --control PATH         a control socket (Unix, mode 0600, root or our uid\n"
-          "                         only) to create, change, power and remove disks at\n"
-          "                         run time: see rnull-ctl(1). Each disk is an export\n"
-          "                         of its name\n"
-          "  --configfs DIR         mount the disks as a FUSE tree laid out like null_blk's\n"
-          "                         /sys/kernel/config/nullb (mkdir, echo, power, rmdir)\n"
-          "  -h, --help             this help\n"
-          "  -V, --version          print the version\n\n"
-          "Systemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
+          "\nSystemd socket activation (LISTEN_FDS/LISTEN_PID) replaces --unix/--port.\n"
           "SIGINT/SIGTERM: stop accepting, finish in-flight requests (at most\n"
           "--shutdown-timeout seconds), exit 0 (a second\n"
           "one exits at once).\n"
@@ -100,8 +43,6 @@ static void usage(FILE *out) {
           "    first is the command line's (name=, the default export), the others\n"
           "    rnullb1..rnullb<N-1>. default: 1; allowed: 1 to %d\n"
           "\nDisk keys (key=value):\n",
-          DEFAULT_PORT, DEFAULT_MAX_CONNS, PW_ADAPTIVE_MAX_NS / 1000, PW_FIXED_MAX_US, DEFAULT_POLL,
-          DEFAULT_HANDSHAKE_TIMEOUT, RNULL_TLS_DEFAULT_PRIORITY, DEFAULT_SHUTDOWN_TIMEOUT,
           RNULL_CTL_MAX_DISKS);
   rnull_config_help(out);
 }
@@ -134,66 +75,16 @@ static const char *absolute(const char *p) {
   return a; /* lives as long as the process */
 }
 
-static int parse_bytes(const char *flag, const char *v, uint64_t *out) {
-  if (rnull_parse_size(v, out) < 0 || *out == 0) {
-    fprintf(stderr, "rnull-server: %s %s: expected a decimal size in bytes, K/M/G/T suffixes\n",
-            flag, v);
-    return -1;
-  }
-  return 0;
+/* Every path flag of the table (and the stats file, whatever set it). */
+static void make_paths_absolute(struct server_cli *c) {
+  size_t n;
+  const struct server_flag *f = server_flags(&n);
+  for (size_t i = 0; i < n; i++)
+    if (f[i].kind == FLAG_PATH || f[i].kind == FLAG_STATS) {
+      const char **p = (const char **)((char *)c + f[i].offset);
+      *p = absolute(*p);
+    }
 }
-
-enum {
-  OPT_UNIX = 256,
-  OPT_PORT,
-  OPT_BIND,
-  OPT_PIDFILE,
-  OPT_MAXCONN,
-  OPT_STATS,
-  OPT_CONFIG,
-  OPT_POLL,
-  OPT_HS_TIMEOUT,
-  OPT_IDLE_TIMEOUT,
-  OPT_TLS,
-  OPT_TLS_CERTS,
-  OPT_TLS_PSK,
-  OPT_TLS_VERIFY,
-  OPT_TLS_PRIORITY,
-  OPT_SHUTDOWN_TIMEOUT,
-  OPT_BUFMEM,
-  OPT_CONN_BUFMEM,
-  OPT_CONTROL,
-  OPT_CONFIGFS,
-};
-
-static const struct option longopts[] = {
-    {"unix", required_argument, NULL, OPT_UNIX},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"bind", required_argument, NULL, OPT_BIND},
-    {"foreground", no_argument, NULL, 'f'},
-    {"pidfile", required_argument, NULL, OPT_PIDFILE},
-    {"max-connections", required_argument, NULL, OPT_MAXCONN},
-    {"readonly", no_argument, NULL, 'r'},
-    {"export-name", required_argument, NULL, 'e'},
-    {"stats-file", required_argument, NULL, OPT_STATS},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"poll", required_argument, NULL, OPT_POLL},
-    {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-    {"tls", required_argument, NULL, OPT_TLS},
-    {"tls-certificates", required_argument, NULL, OPT_TLS_CERTS},
-    {"tls-psk", required_argument, NULL, OPT_TLS_PSK},
-    {"tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY},
-    {"tls-priority", required_argument, NULL, OPT_TLS_PRIORITY},
-    {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
-    {"buffer-memory", required_argument, NULL, OPT_BUFMEM},
-    {"conn-buffer-memory", required_argument, NULL, OPT_CONN_BUFMEM},
-    {"control", required_argument, NULL, OPT_CONTROL},
-    {"configfs", required_argument, NULL, OPT_CONFIGFS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
 
 /* The server's own keys (not a disk's): 1 if kv was one, -1 if bad. */
 static int server_key(struct args *s, const char *kv) {
@@ -262,20 +153,6 @@ static int read_config(struct args *s, const char *path) {
   return ret;
 }
 
-static int parse_tls_mode(const char *v, enum rnull_nbd_tls *mode) {
-  if (strcmp(v, "off") == 0)
-    *mode = RNULL_NBD_TLS_OFF;
-  else if (strcmp(v, "on") == 0)
-    *mode = RNULL_NBD_TLS_ON;
-  else if (strcmp(v, "require") == 0)
-    *mode = RNULL_NBD_TLS_REQUIRE;
-  else {
-    fprintf(stderr, "rnull-server: --tls=%s: expected off, on or require\n", v);
-    return -1;
-  }
-  return 0;
-}
-
 /* Loopback (127.0.0.0/8, ::1, ::ffff:127.x): safe without TLS. */
 static bool is_loopback(const char *addr) {
   struct in_addr a4;
@@ -287,122 +164,44 @@ static bool is_loopback(const char *addr) {
   return false;
 }
 
-static int parse_args(struct args *s, int argc, char **argv) {
-  rnull_nbd_server_opts_init(&s->o);
-  s->o.progname = "rnull-server";
-  bool port_set = false, bind_set = false;
-  char perr[160];
-  struct pw_opts poll;
-  int c;
-  while ((c = getopt_long(argc, argv, "fre:hV", longopts, NULL)) != -1) {
-    switch (c) {
-    case OPT_UNIX:
-      s->o.unix_path = optarg;
-      break;
-    case OPT_PORT:
-      if (parse_uint("--port", optarg, 65535, &s->o.port) < 0)
-        return -1;
-      port_set = true;
-      break;
-    case OPT_BIND:
-      s->o.bind_addr = optarg;
-      bind_set = true;
-      break;
-    case 'f':
-      s->foreground = true;
-      break;
-    case OPT_PIDFILE:
-      s->pidfile = optarg;
-      break;
-    case OPT_MAXCONN:
-      if (parse_uint("--max-connections", optarg, 1000000, &s->o.max_connections) < 0)
-        return -1;
-      break;
-    case 'r':
-      s->readonly = true; /* applied after every key and file */
-      break;
-    case OPT_HS_TIMEOUT:
-      if (parse_uint("--handshake-timeout", optarg, MAX_SECONDS, &s->o.handshake_timeout) < 0)
-        return -1;
-      break;
-    case OPT_IDLE_TIMEOUT:
-      if (parse_uint("--idle-timeout", optarg, MAX_SECONDS, &s->o.idle_timeout) < 0)
-        return -1;
-      break;
-    case OPT_SHUTDOWN_TIMEOUT:
-      if (parse_uint("--shutdown-timeout", optarg, MAX_SECONDS, &s->o.shutdown_timeout) < 0)
-        return -1;
-      break;
-    case OPT_BUFMEM:
-      if (parse_bytes("--buffer-memory", optarg, &s->o.buffer_memory) < 0)
-        return -1;
-      break;
-    case OPT_CONN_BUFMEM:
-      if (parse_bytes("--conn-buffer-memory", optarg, &s->o.conn_buffer_memory) < 0)
-        return -1;
-      break;
-    case OPT_CONTROL:
-      s->control_path = optarg;
-      break;
-    case OPT_CONFIGFS:
-      s->configfs_dir = optarg;
-      break;
-
-    case 'e':
-      if (strlen(optarg) > NBD_MAX_STRING) {
-        fprintf(stderr, "rnull-server: --export-name: longer than %d bytes\n", NBD_MAX_STRING);
-        return -1;
-      }
-      s->o.export_name = optarg;
-      break;
-    case OPT_STATS: {
-      char *kv = malloc(strlen(optarg) + 12);
-      if (!kv)
-        return -1;
-      sprintf(kv, "stats_file=%s", optarg);
-      int r = set_key(s, kv);
-      free(kv);
-      if (r < 0)
-        return -1;
-      break;
+/* One flag from getopt: the table's setter, or main's own actions. */
+static int take_flag(struct args *s, const struct server_flag *f, const char *arg) {
+  char err[RNULL_ERR_LEN];
+  if (f->kind != FLAG_ACTION) {
+    if (server_flag_set(&s->cli, f, arg, err, sizeof err) < 0) {
+      fprintf(stderr, "rnull-server: %s\n", err);
+      return -1;
     }
-    case OPT_CONFIG:
-      if (read_config(s, optarg) < 0)
-        return -1;
-      break;
-    case OPT_POLL:
-      if (pw_parse(optarg, &poll, perr, sizeof(perr)) < 0) { /* (the library parses it again) */
-        fprintf(stderr, "rnull-server: %s\n", perr);
-        return -1;
-      }
-      s->o.poll = optarg;
-      break;
-    case OPT_TLS:
-      if (parse_tls_mode(optarg, &s->o.tls) < 0)
-        return -1;
-      break;
-    case OPT_TLS_CERTS:
-      s->o.tls_certificates = optarg;
-      break;
-    case OPT_TLS_PSK:
-      s->o.tls_psk = optarg;
-      break;
-    case OPT_TLS_VERIFY:
-      s->o.tls_verify_peer = true;
-      break;
-    case OPT_TLS_PRIORITY:
-      s->o.tls_priority = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      exit(0);
-    case 'V':
-      printf("rnull-server %s\n", RNULL_VERSION);
-      exit(0);
-    default:
+    return 0;
+  }
+  switch (f->letter) {
+  case 'h':
+    usage(stdout);
+    exit(0);
+  case 'V':
+    printf("rnull-server %s\n", RNULL_VERSION);
+    exit(0);
+  default: /* --config */
+    return read_config(s, arg);
+  }
+}
+
+static int parse_args(struct args *s, int argc, char **argv) {
+  server_cli_init(&s->cli);
+  const char *shortopts;
+  const struct option *longopts = server_flags_getopt(&shortopts);
+  bool port_set = false, bind_set = false;
+  int c;
+  while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    const struct server_flag *f = server_flag_of_getopt(c);
+    if (!f) {
       fprintf(stderr, "Try 'rnull-server --help'.\n");
       return -1;
     }
+    if (take_flag(s, f, optarg) < 0)
+      return -1;
+    port_set |= strcmp(f->name, "port") == 0;
+    bind_set |= strcmp(f->name, "bind") == 0;
   }
   for (int i = optind; i < argc; i++) {
     if (!strchr(argv[i], '=')) {
@@ -414,17 +213,18 @@ static int parse_args(struct args *s, int argc, char **argv) {
   }
   /* -r wins over readonly= anywhere (getopt moves keys after the flags), as
    * nbdkit -r and qemu-nbd -r do. */
-  if (s->readonly && set_key(s, "readonly=1") < 0)
+  if (s->cli.readonly && set_key(s, "readonly=1") < 0)
     return -1;
-  if (s->o.unix_path && (port_set || bind_set)) {
+  struct rnull_nbd_server_opts *o = &s->cli.o;
+  if (o->unix_path && (port_set || bind_set)) {
     fprintf(stderr, "rnull-server: --unix cannot be combined with --port/--bind\n");
     return -1;
   }
-  if (!s->o.unix_path && s->o.tls == RNULL_NBD_TLS_OFF && !is_loopback(s->o.bind_addr))
+  if (!o->unix_path && o->tls == RNULL_NBD_TLS_OFF && !is_loopback(o->bind_addr))
     fprintf(stderr,
             "rnull-server: warning: --bind %s is not loopback and TLS is off: anyone who can "
             "reach it can read and write the disk (see --tls)\n",
-            s->o.bind_addr);
+            o->bind_addr);
   return 0;
 }
 
@@ -463,6 +263,11 @@ static int create_devices(struct args *a, struct rnull_ctl *ctl, char *err, size
   return 0;
 }
 
+/* The command line's disk, from its keys (the null driver's). */
+static int create_disk(struct args *a, struct rnull_disk **disk, char *err, size_t errlen) {
+  return rnull_null_disk_create(disk, &a->cfg, err, errlen);
+}
+
 int main(int argc, char **argv) {
   static struct args a;
   struct rnull_disk *disk = NULL;
@@ -478,24 +283,12 @@ int main(int argc, char **argv) {
   rnull_config_init(&a.cfg);
   if (parse_args(&a, argc, argv) < 0)
     return 1;
-  if (!a.foreground) {
-    a.o.unix_path = absolute(a.o.unix_path);
-    a.pidfile = absolute(a.pidfile);
-    a.o.tls_certificates = absolute(a.o.tls_certificates);
-    a.o.tls_psk = absolute(a.o.tls_psk);
-    if (a.cfg.fe.stats_file[0]) {
-      const char *p = absolute(a.cfg.fe.stats_file);
-      if (strlen(p) >= sizeof(a.cfg.fe.stats_file)) {
-        fprintf(stderr, "rnull-server: stats file path too long\n");
-        return 1;
-      }
-      memmove(a.cfg.fe.stats_file, p, strlen(p) + 1);
-    }
-  }
-  if (!a.foreground) {
-    a.control_path = absolute(a.control_path);
-    a.configfs_dir = absolute(a.configfs_dir);
-  }
+  struct rnull_nbd_server_opts *o = &a.cli.o;
+  /* The front ends' key stats_file= names the same file as --stats-file. */
+  if (a.cfg.fe.stats_file[0])
+    o->stats_file = a.cfg.fe.stats_file;
+  if (!a.cli.foreground)
+    make_paths_absolute(&a.cli);
   /* every disk by name: the command line's (added by the server), then
    * nr_devices' others, then those --control creates */
   struct rnull_ctl *ctl = NULL;
@@ -503,17 +296,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "rnull-server: out of memory\n");
     return 1;
   }
-  a.o.ctl = ctl;
+  o->ctl = ctl;
   char description[160];
-  a.o.announce = a.foreground;
-  a.o.on_ready = daemon_ready;
-  a.o.stats_file = a.cfg.fe.stats_file; /* the front end's key, not the disk's */
-  if (rnull_null_disk_create(&disk, &a.cfg, err, sizeof(err)) == 0) {
+  o->announce = a.cli.foreground;
+  o->on_ready = daemon_ready;
+  if (create_disk(&a, &disk, err, sizeof(err)) == 0) {
     snprintf(description, sizeof(description), "rnull disk %s (%s store)", rnull_disk_name(disk),
              a.cfg.null.memory_backed ? "memory" : "null");
-    a.o.description = description;
+    o->description = description;
   }
-  if (!disk || rnull_nbd_server_create(&srv, disk, &a.o, err, sizeof(err)) < 0 ||
+  if (!disk || rnull_nbd_server_create(&srv, disk, o, err, sizeof(err)) < 0 ||
       create_devices(&a, ctl, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err[0] ? err : "cannot create the disk");
     rnull_nbd_server_destroy(srv);
@@ -523,17 +315,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   int r;
-  if (!a.foreground && (r = rnull_daemonize()) < 0) {
+  if (!a.cli.foreground && (r = rnull_daemonize()) < 0) {
     fprintf(stderr, "rnull-server: cannot daemonize: %s\n", strerror(-r));
     return 1;
   }
-  if (a.pidfile && (r = rnull_pidfile_write(a.pidfile)) < 0) {
-    fprintf(stderr, "rnull-server: --pidfile %s: %s\n", a.pidfile, strerror(-r));
+  if (a.cli.pidfile && (r = rnull_pidfile_write(a.cli.pidfile)) < 0) {
+    fprintf(stderr, "rnull-server: --pidfile %s: %s\n", a.cli.pidfile, strerror(-r));
     rnull_nbd_server_destroy(srv);
     return 1;
   }
   /* after the fork: the control socket's threads live in the daemon */
-  if (a.control_path && (r = rnull_ctl_listen(ctl, a.control_path, err, sizeof(err))) < 0) {
+  if (a.cli.control_path && (r = rnull_ctl_listen(ctl, a.cli.control_path, err, sizeof(err))) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
     rnull_nbd_server_destroy(srv);
     rnull_ctl_free(ctl);
@@ -541,7 +333,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct rnull_configfs *cfs = NULL;
-  if (a.configfs_dir && start_configfs(&cfs, ctl, a.configfs_dir, err, sizeof(err)) < 0) {
+  if (a.cli.configfs_dir && start_configfs(&cfs, ctl, a.cli.configfs_dir, err, sizeof(err)) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
     rnull_ctl_free(ctl);
     rnull_nbd_server_destroy(srv);
@@ -555,7 +347,7 @@ int main(int argc, char **argv) {
   rnull_ctl_free(ctl); /* the control socket, then the disks it made */
   rnull_nbd_server_destroy(srv);
   rnull_disk_destroy(disk);
-  if (a.pidfile)
-    unlink(a.pidfile);
+  if (a.cli.pidfile)
+    unlink(a.cli.pidfile);
   return r < 0 ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +19,15 @@
 #include "nbd_proto.h"
 #include "server.h"
 #include "signals.h"
-#include "stats_file.h"
 
 struct rnull_nbd_server {
   struct server srv;
+  struct rnull_nbd_server_opts o; /* the caller's, copied once: the strings are ours */
   struct listeners ls;
   bool activated; /* listening on sockets systemd passed */
   struct acceptor acc;
   struct signals sig;
-  struct stats_file sf;
-  bool handle_signals, announce;
-  const char *progname;
-  const char *stats_file; /* o->stats_file, "" when none */
-  void (*on_ready)(void *arg);
-  void *on_ready_arg;
+  struct rnull_stats_writer *stats; /* o.stats_file's writer while run serves */
   ev_async stop_w;
   struct ev_loop *_Atomic ev; /* the running loop, once stop_w is started */
   atomic_bool stop;
@@ -54,13 +50,13 @@ void rnull_nbd_server_opts_init(struct rnull_nbd_server_opts *o) {
 }
 
 /* What the handshake says about the disk: size, flags, block sizes. */
-static void export_info(struct server *s, const char *description) {
+static void export_info(struct server *s, const char *export_name, const char *description) {
   struct rnull_disk *d = s->disk;
   if (description)
     snprintf(s->description, sizeof(s->description), "%s", description);
   else
     snprintf(s->description, sizeof(s->description), "rnull disk %s", rnull_disk_name(d));
-  rnull_export_of(d, s->o.export_name, s->description, &s->exp);
+  rnull_export_of(d, export_name, s->description, &s->exp);
   s->reads_zero = rnull_disk_reads_zero(d);
 }
 
@@ -80,20 +76,60 @@ static int check_buffer_memory(struct server *s, char *err, size_t errlen) {
   return 0;
 }
 
-static int take_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_opts *o, char *err,
-                     size_t errlen) {
+/* The string options, copied by create and freed by destroy. */
+static const size_t string_opts[] = {
+    offsetof(struct rnull_nbd_server_opts, unix_path),
+    offsetof(struct rnull_nbd_server_opts, bind_addr),
+    offsetof(struct rnull_nbd_server_opts, export_name),
+    offsetof(struct rnull_nbd_server_opts, description),
+    offsetof(struct rnull_nbd_server_opts, poll),
+    offsetof(struct rnull_nbd_server_opts, tls_certificates),
+    offsetof(struct rnull_nbd_server_opts, tls_psk),
+    offsetof(struct rnull_nbd_server_opts, tls_priority),
+    offsetof(struct rnull_nbd_server_opts, progname),
+    offsetof(struct rnull_nbd_server_opts, stats_file),
+};
+
+static const char **string_opt(struct rnull_nbd_server_opts *o, size_t i) {
+  return (const char **)((char *)o + string_opts[i]);
+}
+
+/* The caller's options, once: the defaults of NULL strings, then a copy of
+ * each string (they need not outlive create). */
+static int copy_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_opts *o) {
+  struct rnull_nbd_server_opts *c = &n->o;
+  *c = *o;
+  c->bind_addr = c->bind_addr ? c->bind_addr : "127.0.0.1";
+  c->export_name = c->export_name ? c->export_name : "";
+  c->poll = c->poll ? c->poll : "adaptive";
+  c->progname = c->progname ? c->progname : "rnull-nbd";
+  if (c->stats_file && !c->stats_file[0])
+    c->stats_file = NULL;
+  int r = 0;
+  for (size_t i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++) {
+    const char **p = string_opt(c, i);
+    if (*p && !(*p = strdup(*p)))
+      r = -ENOMEM; /* the others are still copies or NULL: free_opts frees them */
+  }
+  return r;
+}
+
+static void free_opts(struct rnull_nbd_server_opts *o) {
+  for (size_t i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++)
+    free((char *)*string_opt(o, i));
+}
+
+/* Check the options and derive what the loops read (server.h). */
+static int take_opts(struct rnull_nbd_server *n, char *err, size_t errlen) {
+  const struct rnull_nbd_server_opts *o = &n->o;
   struct rnull_server_opts *so = &n->srv.o;
-  so->unix_path = o->unix_path;
-  so->bind_addr = o->bind_addr ? o->bind_addr : "127.0.0.1";
-  so->port = o->port;
-  so->max_conns = o->max_connections;
-  so->export_name = o->export_name ? o->export_name : "";
-  so->handshake_timeout = o->handshake_timeout;
-  so->idle_timeout = o->idle_timeout;
-  so->shutdown_timeout = o->shutdown_timeout;
-  so->buffer_memory = o->buffer_memory;
-  so->conn_buffer_memory = o->conn_buffer_memory;
-  if (strlen(so->export_name) > NBD_MAX_STRING) {
+  *so = (struct rnull_server_opts){.max_conns = o->max_connections,
+                                   .handshake_timeout = o->handshake_timeout,
+                                   .idle_timeout = o->idle_timeout,
+                                   .shutdown_timeout = o->shutdown_timeout,
+                                   .buffer_memory = o->buffer_memory,
+                                   .conn_buffer_memory = o->conn_buffer_memory};
+  if (strlen(o->export_name) > NBD_MAX_STRING) {
     snprintf(err, errlen, "export name: longer than %d bytes", NBD_MAX_STRING);
     return -EINVAL;
   }
@@ -101,8 +137,15 @@ static int take_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_o
     snprintf(err, errlen, "port %u: expected 0..65535", o->port);
     return -EINVAL;
   }
-  if (pw_parse(o->poll ? o->poll : "adaptive", &so->poll, err, errlen) < 0)
+  if (pw_parse(o->poll, &so->poll, err, errlen) < 0) /* the one parser of --poll */
     return -EINVAL;
+  if (o->stats_file && rnull_stats_file_usable(o->stats_file) != 0) {
+    snprintf(err, errlen,
+             "stats file %s: exists and is not a regular file (it is replaced by rename every "
+             "second)",
+             o->stats_file);
+    return -EINVAL;
+  }
   static const enum rnull_hs_tls tls_mode[] = {
       [RNULL_NBD_TLS_OFF] = RNULL_HS_TLS_OFF,
       [RNULL_NBD_TLS_ON] = RNULL_HS_TLS_ON,
@@ -117,25 +160,18 @@ static int take_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_o
                                             .psk_file = o->tls_psk,
                                             .verify_peer = o->tls_verify_peer,
                                             .priority = o->tls_priority};
-  n->handle_signals = o->handle_signals;
-  n->announce = o->announce;
-  n->stats_file = o->stats_file ? o->stats_file : "";
-  n->progname = o->progname ? o->progname : "rnull-nbd";
-  n->srv.progname = n->progname;
-  n->on_ready = o->on_ready;
-  n->on_ready_arg = o->on_ready_arg;
+  n->srv.progname = o->progname;
   return 0;
 }
 
 static int open_listeners(struct rnull_nbd_server *n, char *err, size_t errlen) {
-  struct server *s = &n->srv;
   int r = rnull_listen_systemd(&n->ls, err, errlen);
   n->activated = r > 0;
   if (r == 0) {
-    if (s->o.unix_path)
-      r = rnull_listen_unix(&n->ls, s->o.unix_path, err, errlen);
+    if (n->o.unix_path)
+      r = rnull_listen_unix(&n->ls, n->o.unix_path, err, errlen);
     else
-      r = rnull_listen_tcp(&n->ls, s->o.bind_addr, s->o.port, err, errlen);
+      r = rnull_listen_tcp(&n->ls, n->o.bind_addr, n->o.port, err, errlen);
   }
   return r < 0 ? r : 0;
 }
@@ -150,8 +186,12 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  int r = take_opts(n, o, err, errlen);
-  if (r == 0 && n->handle_signals)
+  int r = copy_opts(n, o);
+  if (r < 0)
+    snprintf(err, errlen, "out of memory");
+  else
+    r = take_opts(n, err, errlen);
+  if (r == 0 && n->o.handle_signals)
     rnull_signals_hold();
   bool tls = false;
   if (r == 0 && rnull_tls_init(&n->srv.tls, &n->srv.tls_opts, err, errlen) < 0)
@@ -161,7 +201,7 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
     snprintf(err, errlen, "cannot add the disk: %s", strerror(-r));
   if (r == 0) {
     n->srv.disk = disk;
-    export_info(&n->srv, o->description);
+    export_info(&n->srv, n->o.export_name, n->o.description);
     r = check_buffer_memory(&n->srv, err, errlen);
   }
   if (r == 0)
@@ -172,6 +212,7 @@ int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnull_disk *di
   if (r < 0) {
     if (tls)
       rnull_tls_fini(&n->srv.tls);
+    free_opts(&n->o);
     free(n);
     return r;
   }
@@ -193,7 +234,7 @@ unsigned rnull_nbd_server_port(const struct rnull_nbd_server *n) {
 static void stop_now(struct rnull_nbd_server *n, struct ev_loop *ev) {
   /* Stopping the watchers restores SIG_DFL: a second SIGINT/SIGTERM during
    * the drain ends the process at once. */
-  if (n->handle_signals)
+  if (n->o.handle_signals)
     rnull_signals_stop(&n->sig, ev);
   rnull_acceptor_stop(&n->acc, ev);
   rnull_listen_close(&n->ls);
@@ -231,10 +272,24 @@ static void announce(struct rnull_nbd_server *n) {
                0)
     snprintf(where, sizeof(where), "%s port %u", host, rnull_nbd_server_port(n));
   else
-    snprintf(where, sizeof(where), "%s port %u", s->o.bind_addr, s->o.port);
+    snprintf(where, sizeof(where), "%s port %u", n->o.bind_addr, n->o.port);
   pw_describe(&s->o.poll, poll, sizeof(poll));
-  fprintf(stderr, "%s: serving %s (%llu bytes, %u hw queue(s)) on %s, polling %s\n", n->progname,
+  fprintf(stderr, "%s: serving %s (%llu bytes, %u hw queue(s)) on %s, polling %s\n", n->o.progname,
           rnull_disk_name(s->disk), (unsigned long long)s->exp.size, s->nloops, where, poll);
+}
+
+static void stats_write_failed(void *arg, const char *path, int err) {
+  fprintf(stderr, "%s: stats file %s: %s\n", (const char *)arg, path, strerror(-err));
+}
+
+/* The stats_file option: the engine's writer thread, our messages. */
+static void start_stats(struct rnull_nbd_server *n) {
+  if (!n->o.stats_file)
+    return;
+  struct rnull_stats_writer_opts so = {
+      .path = n->o.stats_file, .on_error = stats_write_failed, .arg = (void *)n->o.progname};
+  if (rnull_stats_writer_start(&n->stats, n->srv.disk, &so) < 0)
+    fprintf(stderr, "%s: stats file %s: cannot start its thread\n", n->o.progname, n->o.stats_file);
 }
 
 int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
@@ -256,25 +311,22 @@ int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {
   n->stop_w.data = n;
   ev_async_start(ev, &n->stop_w);
   atomic_store(&n->ev, ev);
-  if (n->handle_signals)
+  if (n->o.handle_signals)
     rnull_signals_start(&n->sig, ev, s, on_signal_stop, n);
-  const char *stats_path = n->stats_file;
-  n->sf.progname = n->progname;
-  if (stats_path[0])
-    rnull_stats_file_start(&n->sf, ev, s->disk, stats_path);
+  start_stats(n);
   rnull_acceptor_start(&n->acc, ev, s, &n->ls);
-  if (n->announce)
+  if (n->o.announce)
     announce(n);
-  if (n->on_ready)
-    n->on_ready(n->on_ready_arg);
+  if (n->o.on_ready)
+    n->o.on_ready(n->o.on_ready_arg);
   if (atomic_load(&n->stop))
     stop_now(n, ev); /* stopped before the loop could hear it */
   else
     ev_run(ev, 0);
   atomic_store(&n->ev, NULL);
   rnull_loops_join(s);
-  if (stats_path[0])
-    rnull_stats_file_stop(&n->sf, ev);
+  rnull_stats_writer_stop(n->stats); /* the final figures */
+  n->stats = NULL;
   return 0;
 }
 
@@ -284,5 +336,6 @@ void rnull_nbd_server_destroy(struct rnull_nbd_server *n) {
   rnull_listen_close(&n->ls);
   rnull_disks_fini(&n->srv.reg);
   rnull_tls_fini(&n->srv.tls);
+  free_opts(&n->o);
   free(n);
 }

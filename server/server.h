@@ -17,15 +17,13 @@
 
 struct conn;
 
-/* The server's own settings (rnull_nbd_server_opts, checked); the disk's
- * keys are in its struct rnull_config. */
+/* What the loops read of the options (conn.c, loop.c, acceptor.c), checked
+ * and parsed once by rnull_nbd_server_create from the caller's struct
+ * rnull_nbd_server_opts; the rest of that struct is kept, with copies of its
+ * strings, by nbd_server.c. The disk's keys are in its struct rnull_config. */
 struct rnull_server_opts {
-  const char *unix_path;
-  const char *bind_addr; /* default 127.0.0.1 */
-  unsigned port;         /* default 10809 */
-  unsigned max_conns;    /* 0 = unlimited */
-  const char *export_name;
-  struct pw_opts poll;         /* --poll */
+  unsigned max_conns;          /* 0 = unlimited */
+  struct pw_opts poll;         /* --poll, parsed */
   unsigned handshake_timeout;  /* seconds, 0 = none */
   unsigned idle_timeout;       /* seconds, 0 = none */
   unsigned shutdown_timeout;   /* seconds a drain may wait for in-flight requests */

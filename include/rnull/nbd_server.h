@@ -46,7 +46,8 @@ enum rnull_nbd_tls {
   RNULL_NBD_TLS_REQUIRE, /* every option before STARTTLS: NBD_REP_ERR_TLS_REQD */
 };
 
-/* The strings are not copied: they must outlive the server. */
+/* rnull_nbd_server_create copies the struct and its strings: they need not
+ * outlive the call. */
 struct rnull_nbd_server_opts {
   /* Where: systemd socket activation (LISTEN_PID/LISTEN_FDS naming this
    * process) wins; else a Unix socket at unix_path (created, unlinked at
@@ -67,7 +68,9 @@ struct rnull_nbd_server_opts {
    * one (0: 2 x max_transfer); each at least max_transfer. When spent, the
    * server stops reading requests until buffers come back. */
   uint64_t buffer_memory, conn_buffer_memory;
-  const char *poll;             /* "adaptive" (default), "off" or a window in µs */
+  /* "adaptive" (default), "off" or a window in µs (0..1000000); parsed by
+   * rnull_nbd_server_create, whose error names the value and the range. */
+  const char *poll;
   enum rnull_nbd_tls tls;       /* default RNULL_NBD_TLS_OFF; on/require need credentials: */
   const char *tls_certificates; /* X.509 directory: ca-cert.pem, server-cert.pem,
                                    server-key.pem, optional ca-crl.pem (nbdkit's layout) */
@@ -81,10 +84,6 @@ struct rnull_nbd_server_opts {
   /* Print "<progname>: serving ..." on stderr once serving. Default false. */
   bool announce;
   const char *progname; /* default "rnull-nbd" */
-  /* Rewrite the disk's statistics as JSON to this file every second
-   * (replaced by rename; refused at create if it exists as anything but a
-   * regular file). NULL: none. */
-  const char *stats_file;
   /* More disks, by name (include/rnull/ctl.h): each powered disk of this
    * registry is an export of its name (NBD_OPT_LIST lists them), and the
    * disk given to create joins it under its name (pinned: never powered off
@@ -96,6 +95,14 @@ struct rnull_nbd_server_opts {
    * clients (e.g. to tell a parent process it may go). Optional. */
   void (*on_ready)(void *arg);
   void *on_ready_arg;
+  /* The served disk's statistics as JSON (rnull_stats_json), rewritten at
+   * PATH every second while run serves, and once more when it returns, by
+   * the engine's writer (rnull_stats_writer_start, rnull/stats.h): through
+   * PATH.tmp and a rename, never over or through anything but a regular
+   * file (create fails if PATH is one). Failed writes are reported on
+   * stderr. NULL or "" (default): no file (a front end takes the
+   * front ends' stats_file key into this option). */
+  const char *stats_file;
 };
 
 /* The defaults above. */
@@ -112,8 +119,8 @@ RNULL_API int rnull_nbd_server_create(struct rnull_nbd_server **out, struct rnul
 
 /* Serve until rnull_nbd_server_stop (or a signal, see handle_signals):
  * starts the loop threads, accepts, and on stop drains (in-flight requests
- * finish, clients are closed) and joins them. The disk's stats_file key,
- * if set, is rewritten every second meanwhile. Once per server. 0, or
+ * finish, clients are closed) and joins them. The stats_file option, if
+ * set, is rewritten every second meanwhile. Once per server. 0, or
  * -errno with err set. */
 RNULL_API int rnull_nbd_server_run(struct rnull_nbd_server *s, char *err, size_t errlen);
 

@@ -82,4 +82,41 @@ RNULL_API void rnull_stats_json(struct rnull_disk *d, FILE *out);
  * a non-regular file, see rnull_stats_file_usable in config.h). 0 or -errno. */
 RNULL_API int rnull_stats_file_write(struct rnull_disk *d, const char *path);
 
+/* The statistics writer both front ends use (rnull-server's stats_file
+ * option, the plugin's stats_file= key): a thread of its own that rewrites
+ * the file with rnull_stats_file_write right away and then every period, so
+ * a slow file system (or a FIFO planted at PATH.tmp: opened O_NONBLOCK and
+ * refused) never holds up serving, and once more at stop (the final
+ * figures). The same thread prints the table (rnull_stats_print) when asked
+ * by rnull_stats_writer_print, which a SIGUSR1 handler may call.
+ *
+ * Ownership: the writer copies opts (and the path); the disk stays the
+ * caller's and must outlive the writer (stop before destroying it).
+ * Threads: start and stop from one thread (not concurrently); print from
+ * any thread or a signal handler; on_error runs on the writer's thread. The
+ * writer's thread blocks every signal, so process signals go elsewhere. */
+#define RNULL_STATS_WRITER_PERIOD_MS 1000u
+
+struct rnull_stats_writer;
+
+struct rnull_stats_writer_opts {
+  const char *path;   /* the JSON file; NULL or "": none (the thread only prints) */
+  unsigned period_ms; /* between rewrites; 0: RNULL_STATS_WRITER_PERIOD_MS */
+  FILE *print_to;     /* where rnull_stats_writer_print's table goes; NULL: stderr */
+  /* A rewrite failed with -errno err (the file is left as it was). Optional:
+   * NULL ignores failures; the next period tries again. */
+  void (*on_error)(void *arg, const char *path, int err);
+  void *arg;
+};
+
+/* Start the thread (it writes the file at once). 0, or -errno (nothing
+ * started, *out NULL). */
+RNULL_API int rnull_stats_writer_start(struct rnull_stats_writer **out, struct rnull_disk *d,
+                                       const struct rnull_stats_writer_opts *opts);
+/* Ask the thread to print the table to print_to and flush it. Async-signal-
+ * safe; a request made while one is pending is merged with it. NULL: none. */
+RNULL_API void rnull_stats_writer_print(struct rnull_stats_writer *w);
+/* Write the file a last time, join the thread, free the writer. NULL: none. */
+RNULL_API void rnull_stats_writer_stop(struct rnull_stats_writer *w);
+
 #endif

@@ -75,21 +75,28 @@ static void *client_main(void *arg) {
 static pthread_t client_thread;
 static void on_ready(void *arg) { pthread_create(&client_thread, NULL, client_main, arg); }
 
-static void test_serve_and_stop_from_a_thread(void) {
+static void test_serve_and_stop_from_a_thread(const char *dir) {
   struct rnull_disk *d = null_disk("size=16M memory_backed=1 submit_queues=2");
   struct rnull_nbd_server_opts o;
   struct client c = {0};
-  char err[RNULL_ERR_LEN];
+  char err[RNULL_ERR_LEN], desc[64] = "library test disk", stats[256], stats_arg[256];
+  snprintf(stats, sizeof stats, "%s/stats.json", dir);
+  snprintf(stats_arg, sizeof stats_arg, "%s", stats);
   rnull_nbd_server_opts_init(&o);
   o.port = 0; /* the kernel picks */
   o.handle_signals = false;
-  o.description = "library test disk";
+  o.description = desc;
+  o.stats_file = stats_arg;
   o.on_ready = on_ready;
   o.on_ready_arg = &c;
   int r = rnull_nbd_server_create(&c.srv, d, &o, err, sizeof err);
   CHECK(r == 0, "create on 127.0.0.1 port 0 (%s)", r ? err : "");
   if (r)
     return;
+  /* create copied the options and their strings */
+  memset(desc, 'x', sizeof desc - 1);
+  memset(stats_arg, 0, sizeof stats_arg);
+  memset(&o, 0, sizeof o);
   c.port = rnull_nbd_server_port(c.srv);
   CHECK(c.port > 0, "rnull_nbd_server_port says the kernel's pick (%u)", c.port);
   CHECK(rnull_disk_state(d) == RNULL_DISK_ADDED, "create added the disk");
@@ -103,6 +110,14 @@ static void test_serve_and_stop_from_a_thread(void) {
   struct rnull_stats st;
   rnull_disk_stats(d, &st);
   CHECK(st.completed == 2 && st.inflight == 0, "the engine ended both requests");
+  FILE *f = fopen(stats, "r");
+  char json[256] = "";
+  if (f) {
+    CHECK(fread(json, 1, sizeof json - 1, f) > 0, "the stats file has something");
+    fclose(f);
+  }
+  CHECK(strstr(json, "\"disk\"") != NULL, "the stats_file option wrote JSON (%.60s)", json);
+  unlink(stats);
   free(c.desc);
   rnull_nbd_server_destroy(c.srv);
   rnull_disk_destroy(d);
@@ -136,7 +151,7 @@ static void no_end_io(void *cookie, int status, uint32_t done_flags) {
   (void)done_flags;
 }
 
-static void test_errors(void) {
+static void test_errors(const char *dir) {
   struct rnull_nbd_server_opts o;
   struct rnull_nbd_server *s = (void *)1;
   char err[RNULL_ERR_LEN];
@@ -148,6 +163,11 @@ static void test_errors(void) {
   CHECK(r == -EINVAL && s == NULL && strstr(err, "sometimes"), "a bad poll mode is named (%s)",
         err);
   o.poll = NULL;
+  o.stats_file = dir;
+  r = rnull_nbd_server_create(&s, d, &o, err, sizeof err);
+  CHECK(r == -EINVAL && strstr(err, dir) && strstr(err, "not a regular file"),
+        "a stats_file that is no regular file is refused (%s)", err);
+  o.stats_file = NULL;
   rnull_disk_add(d, no_end_io, err, sizeof err);
   r = rnull_nbd_server_create(&s, d, &o, err, sizeof err);
   CHECK(r == -EBUSY && err[0], "an ADDED disk is refused: the server adds it (%s)", err);
@@ -163,9 +183,9 @@ int main(void) {
   char dir[] = "/tmp/rnull-nbdlib.XXXXXX";
   if (!mkdtemp(dir))
     return 1;
-  test_serve_and_stop_from_a_thread();
+  test_serve_and_stop_from_a_thread(dir);
   test_stop_before_run(dir);
-  test_errors();
+  test_errors(dir);
   rmdir(dir);
   printf("%d failure(s)\n", failures);
   return failures != 0;
