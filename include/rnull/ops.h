@@ -36,7 +36,9 @@ enum rnull_timeout_ret {
 
 struct rnull_ops {
   /* Start one request, which holds one reference (state 2). is_last: no more
-   * requests follow in this batch (commit_rqs will not be called if set).
+   * requests follow in this batch: a driver may kick its device now. Unlike
+   * blk-mq, commit_rqs is still called at the end of every batch (whether or
+   * not the last request had is_last): kicking twice must be harmless.
    * Required. Returns 0 once it owns the request (ended already, or to be
    * ended, completed or requeued later by the driver), RNULL_STS_RESOURCE
    * to have the core requeue it, or -errno to have the core end it with that
