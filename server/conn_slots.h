@@ -46,8 +46,12 @@ static inline struct slot *slot_get(struct conn *c) {
 
 static inline void slot_put(struct conn *c, struct slot *s) {
   s->state = SLOT_FREE;
-  if (s->buf && (s->buf_mapped || c->buf_kept + s->buf_cap > CONN_BUF_KEEP))
-    conn_buf_free(c, s); /* large, or enough kept: back to the system */
+  /* kept for the next request: small ones up to CONN_BUF_KEEP, large
+   * (mapped) ones up to what the connection may hold anyway; more goes back
+   * to the system now, the rest when the connection idles (conn_buf.c) */
+  uint64_t keep = s->buf_mapped ? c->loop->srv->o.conn_buffer_memory : CONN_BUF_KEEP;
+  if (s->buf && c->buf_kept + s->buf_cap > keep)
+    conn_buf_free(c, s);
   c->buf_kept += s->buf_cap;
   s->next = c->free;
   c->free = s;

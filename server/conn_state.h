@@ -44,8 +44,11 @@
 /* Payload buffers (memory-backed disks only) count against --buffer-memory
  * (all connections) and --conn-buffer-memory (one). Up to CONN_BUF_SMALL
  * they come from malloc and stay on their slot for reuse, CONN_BUF_KEEP of
- * them per connection at most; larger ones are mapped for one request and
- * unmapped once it is answered, so the memory goes back to the system. */
+ * them per connection at most; larger ones are mapped and stay on their
+ * slot too, up to --conn-buffer-memory, so a stream of large writes does not
+ * map, fault in and unmap a buffer per request. Kept buffers count against
+ * both budgets (a connection short of budget drops them first) and go back
+ * to the system once the connection idles (CONN_TRIM_IDLE). */
 #define CONN_BUF_SMALL (32u * 1024)
 #define CONN_BUF_KEEP (64u * 1024)
 /* Seconds between hang-up checks of a connection not read (back-pressure). */
@@ -77,7 +80,7 @@ struct slot {
   struct rnull_io io;       /* the engine's I/O (no error, not BLOCK_STATUS) */
   uint8_t *buf;             /* data buffer (memory-backed disks) */
   uint32_t buf_cap;
-  bool buf_mapped;     /* mmap'd (large): unmapped once answered */
+  bool buf_mapped;     /* mmap'd (large): munmap'd when freed */
   const uint8_t *data; /* reply data: buf, a reply payload, or NULL for zeros */
   uint32_t data_len;
   uint16_t hdr_len;
