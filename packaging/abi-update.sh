@@ -10,7 +10,8 @@
 #      over with one node RNULL_<major>.0 holding every function;
 #   2. the shared libraries are rebuilt in BUILD_DIR with those scripts;
 #   3. their ABI is dumped (abidw) into abi/librnull.abi and abi/librnull-nbd.abi.
-# Review `git diff abi/ lib/librnull.map server/librnull-nbd.map` and commit.
+# Review the abidiff report it prints (old baseline against new) and
+# `git diff lib/librnull.map server/librnull-nbd.map`, then commit with the change.
 # BUILD_DIR must be a configured build without sanitizers (CI's main build:
 # Debian 12's gcc, any build type: the libraries always carry -g).
 # Usage: packaging/abi-update.sh [--node RNULL_X.Y] [BUILD_DIR (default: build)]
@@ -80,7 +81,7 @@ sync_map() {
   fi
   target=${node_arg:-${nodes[${#nodes[@]}-1]}}
   [ "${target%%.*}" = "RNULL_$major" ] || { echo "abi-update: $target is not a node of soname $major" >&2; exit 2; }
-  printf '%s\n' "${nodes[@]}" | grep -qx "$target" || nodes+=("$target")
+  [[ " ${nodes[*]} " == *" $target "* ]] || nodes+=("$target")
   # keep every declared symbol where it was; the new ones go to the target
   awk 'NR == FNR { d[$1] = 1; next } ($2 in d)' "$tmp/declared" "$tmp/old" >"$tmp/assigned"
   removed=$(awk '{ print $2 }' "$tmp/old" | sort | comm -23 - "$tmp/declared")
@@ -100,7 +101,19 @@ libs=$build/tests/abi/abi-libs.txt # "LIB SO" lines, written at configure time
 mkdir -p "$src/abi"
 while read -r lib so; do
   has_debug_info "$so" || { echo "abi-update: $so has no DWARF" >&2; exit 1; }
-  abi_dump "$so" "$src" "$src/abi/$lib.abi"
+  abi_dump "$so" "$src" "$tmp/$lib.abi"
+  # what changed, as abidiff sees it (the XML's order may move between
+  # builds: review this report, not the text diff of the dump)
+  if [ -s "$src/abi/$lib.abi" ]; then
+    if report=$(abi_compare "$src/abi/$lib.abi" "$tmp/$lib.abi" "$src/include/rnull"); then
+      echo "abi-update: $lib: no ABI change: abi/$lib.abi kept as it is"
+      continue
+    else
+      echo "abi-update: $lib: the ABI changes so (abidiff old new):"
+      echo "$report" | sed 's/^/    /'
+    fi
+  fi
+  mv "$tmp/$lib.abi" "$src/abi/$lib.abi"
   echo "abi-update: abi/$lib.abi from $so"
 done <"$libs"
 bash "$src/tests/abi/symbols-check.sh" "$src/include/rnull" \
