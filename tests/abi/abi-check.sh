@@ -14,8 +14,10 @@ here=$(dirname "$0")
 . "$here/abi-lib.sh"
 src=$1 headers=$2
 shift 2
-command -v abidw >/dev/null && command -v abidiff >/dev/null ||
-  { echo "FAIL: abidw/abidiff not found (Debian: apt-get install abigail-tools; packaging/deps.sh)"; exit 1; }
+if ! command -v abidw >/dev/null || ! command -v abidiff >/dev/null; then
+  echo "FAIL: abidw/abidiff not found (Debian: apt-get install abigail-tools; packaging/deps.sh)"
+  exit 1
+fi
 fail=0
 while [ $# -ge 2 ]; do
   so=$1 baseline=$2

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/abi/*.sh and packaging/abi-update.sh: the one definition
 # of a library's public symbols, of its version script's symbols and of how
 # its ABI is dumped, so the check and the update cannot disagree.
@@ -14,7 +15,7 @@ declared() {
 headers_of() {
   case $1 in
   librnull-nbd) echo "$2/nbd_server.h" ;;
-  *) ls "$2"/*.h | grep -v '/nbd_server\.h$' ;;
+  *) for h in "$2"/*.h; do [ "${h##*/}" = nbd_server.h ] || echo "$h"; done ;;
   esac
 }
 
