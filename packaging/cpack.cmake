@@ -3,7 +3,8 @@
 #                        systemd units, docs
 #   nbdkit-plugin-rnull  component plugin: nbdkit-rnull-plugin.so in nbdkit's
 #                        plugin directory, so `nbdkit rnull` works by name
-#   librnull0            component librnull: librnull.so.0, librnull-nbd.so.0
+#   librnull1            component librnull: librnull.so.1, librnull-nbd.so.1
+#                        (named after the soname: packaging/README.md, "ABI")
 #   librnull-dev         component librnull_dev: headers, .so links, rnull.pc,
 #                        rnull-nbd.pc, the example driver's sources
 # Build them (README.md, "Debian packages"):
@@ -42,14 +43,19 @@ set(CPACK_DEBIAN_PLUGIN_PACKAGE_DEPENDS "nbdkit, libc6")
 set(CPACK_COMPONENT_PLUGIN_DESCRIPTION
     "nbdkit plugin serving the rnull null block device\n The rnull engine as an nbdkit plugin, installed in nbdkit's plugin\n directory: `nbdkit rnull [key=value...]`.")
 
-set(CPACK_DEBIAN_LIBRNULL_PACKAGE_NAME librnull0)
+# The runtime package is named after the soname (Debian policy 8.1): a
+# soname bump makes a new package, librnull<N>, installable beside the old
+# one (their files differ: programs linked against librnull.so.0 keep
+# working); librnull-dev moves to the new one.
+set(RNULL_LIBPKG librnull${PROJECT_VERSION_MAJOR})
+set(CPACK_DEBIAN_LIBRNULL_PACKAGE_NAME ${RNULL_LIBPKG})
 set(CPACK_DEBIAN_LIBRNULL_PACKAGE_SECTION libs)
 set(CPACK_COMPONENT_LIBRNULL_DESCRIPTION
-    "rnull block driver API and NBD server libraries\n librnull.so.0: a blk-mq style core (tag set, request lifecycle, hardware\n queues) with the null driver; librnull-nbd.so.0: an NBD server serving\n any rnull disk, whatever its driver.")
+    "rnull block driver API and NBD server libraries\n librnull.so.${PROJECT_VERSION_MAJOR}: a blk-mq style core (tag set, request lifecycle, hardware\n queues) with the null driver; librnull-nbd.so.${PROJECT_VERSION_MAJOR}: an NBD server serving\n any rnull disk, whatever its driver.")
 
 set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_NAME librnull-dev)
 set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_DEPENDS "librnull0 (= ${PROJECT_VERSION})")
+set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_DEPENDS "${RNULL_LIBPKG} (= ${PROJECT_VERSION})")
 set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_RECOMMENDS "pkg-config")
 set(CPACK_DEBIAN_LIBRNULL_DEV_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_COMPONENT_LIBRNULL_DEV_DESCRIPTION

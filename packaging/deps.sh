@@ -11,6 +11,7 @@ pkgs=(
   xz-utils e2fsprogs systemd
   libfuse3-dev fuse3 socat # rnull-server --configfs (FUSE); socat speaks the control socket
   debootstrap # tests/newest: a Debian 13 chroot with today's clients
+  abigail-tools # abidw/abidiff: the ABI check (tests/abi, packaging/abi-update.sh)
 )
 if [ "${RNULL_DEPS_KERNEL:-1}" = 1 ]; then
   pkgs+=(qemu-system-x86 busybox-static cpio socat zstd)

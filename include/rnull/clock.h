@@ -9,9 +9,13 @@
 
 #define RNULL_NO_DEADLINE UINT64_MAX
 
+/* A clock: ns, never going back; called from any thread that uses the
+ * disk (submission, run, the timeout path), so it must be thread-safe. ctx
+ * is the one given with it (rnull_disk_set_clock) and stays its owner's. */
 typedef uint64_t (*rnull_clock_fn)(void *ctx);
 
-/* CLOCK_MONOTONIC in ns (vDSO, no syscall). ctx unused. */
+/* CLOCK_MONOTONIC in ns (vDSO, no syscall). ctx unused. Any thread; cannot
+ * fail. */
 RNULL_API uint64_t rnull_clock_monotonic(void *ctx);
 
 #endif

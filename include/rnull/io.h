@@ -36,10 +36,15 @@ struct rnull_io {
                       write: source (may be NULL on a null store) */
   void *cookie;    /* the front end's, handed back to end_io */
 };
+/* A struct rnull_io is the submitter's and is copied at submission; buf
+ * (and whatever cookie points to) stays the submitter's and must stay valid
+ * until end_io, during which the driver may read or write buf from any thread. */
 
 /* Called once per submitted I/O when it ends, from the thread that ended it
- * (the submitter in direct mode; whoever calls rnull_hctx_run/commit else).
- * status is 0 or a negative errno; done_flags are RNULL_DONE_*. */
+ * (the submitter in direct mode; whoever calls rnull_hctx_run/commit else,
+ * or a driver's thread that ends requests itself), with no core lock held.
+ * status is 0 or a negative errno; done_flags are RNULL_DONE_*. After it
+ * returns, the engine no longer touches buf: the I/O is the front end's. */
 typedef void (*rnull_end_io_fn)(void *cookie, int status, uint32_t done_flags);
 
 #endif

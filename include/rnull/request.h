@@ -46,29 +46,38 @@ struct rnull_rq;
 
 /* State 2 -> 0: end the request with status (0 or -errno); the front end's
  * end_io runs in this thread, then the tag returns to the free pool. -EBUSY
- * if the refcount is not exactly 2 (references shared): nothing changed. */
+ * if the refcount is not exactly 2 (references shared): nothing changed.
+ * Caller: the holder of the only reference, any thread, no core lock held
+ * (end_io may submit again). On 0 the request is the tag set's. */
 RNULL_API int rnull_rq_end(struct rnull_rq *rq, int status);
 
-/* Take one more reference: state >= 1 -> state + 1. Asserts not free. */
+/* Take one more reference: state >= 1 -> state + 1. Asserts not free.
+ * Any thread that already holds a reference or owns the request (state 1);
+ * lock-free. The new reference is the caller's to drop with rnull_rq_put. */
 RNULL_API void rnull_rq_get(struct rnull_rq *rq);
 
-/* Drop a reference: state >= 2 -> state - 1 (never reaches 0: end does). */
+/* Drop a reference: state >= 2 -> state - 1 (never reaches 0: end does).
+ * Any thread, lock-free; the caller must not touch rq afterwards unless it
+ * still owns it (state 1: e.g. a driver that lets the timeout path end it). */
 RNULL_API void rnull_rq_put(struct rnull_rq *rq);
 
-/* Current refcount (for tests and assertions). */
+/* Current refcount (for tests and assertions): a snapshot, any thread. */
 RNULL_API uint32_t rnull_rq_refcount(const struct rnull_rq *rq);
 
 /* The "softirq": ops->complete(rq) runs at the hctx's next commit
- * (rnull_hctx_commit, after commit_rqs) or run, in submission order. */
+ * (rnull_hctx_commit, after commit_rqs) or run, in submission order.
+ * Hands the driver's reference to the core (file comment); any thread; may
+ * call the kick (rnull_hctx_set_kick) from this thread. Cannot fail. */
 RNULL_API void rnull_rq_complete(struct rnull_rq *rq);
 
 /* The "timer": ops->complete(rq) runs at the first rnull_hctx_run at or
- * after when_ns (engine clock, e.g. rnull_rq_start_time(rq) + delay). */
+ * after when_ns (engine clock, e.g. rnull_rq_start_time(rq) + delay).
+ * Hands the reference to the core; any thread; may kick. Cannot fail. */
 RNULL_API void rnull_rq_complete_at(struct rnull_rq *rq, uint64_t when_ns);
 
 /* Busy: dispatch the request again (ops->queue_rq) on the next run. Counted
  * in the requeues statistic. queue_rq may instead return RNULL_STS_RESOURCE,
- * which does the same. */
+ * which does the same. Hands the reference to the core; any thread. */
 RNULL_API void rnull_rq_requeue(struct rnull_rq *rq);
 
 /* Not before when_ns: dispatch the request again at the first run at or
@@ -78,11 +87,14 @@ RNULL_API void rnull_rq_requeue(struct rnull_rq *rq);
 RNULL_API void rnull_rq_requeue_at(struct rnull_rq *rq, uint64_t when_ns);
 
 /* What the driver reports with a successful end: RNULL_DONE_* flags (e.g.
- * RNULL_DONE_ZERO: a read found only zeros and did not write the buffer). */
+ * RNULL_DONE_ZERO: a read found only zeros and did not write the buffer).
+ * By the request's owner, before it ends or completes it. */
 RNULL_API void rnull_rq_set_done_flags(struct rnull_rq *rq, uint32_t done_flags);
 
 /* The I/O as submitted (op, flags, offset, len, buf); the cookie is the
- * front end's and the driver must leave it alone. */
+ * front end's and the driver must leave it alone. The pointer is the core's,
+ * valid while the caller holds a reference; buf is the front end's, valid
+ * until the request ends. Accessors below: any thread holding a reference. */
 RNULL_API const struct rnull_io *rnull_rq_io(const struct rnull_rq *rq);
 /* The driver's private data: cmd_size bytes, zeroed once at set-up (not
  * per request: init it in queue_rq). NULL if cmd_size is 0. */

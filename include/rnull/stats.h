@@ -30,19 +30,22 @@ struct rnull_hist {
   uint64_t bucket[RNULL_HIST_BUCKETS];
 };
 
-/* The bucket of a latency, and the lowest and highest ns it holds. */
+/* The bucket of a latency, and the lowest and highest ns it holds. Pure:
+ * any thread. */
 RNULL_API unsigned rnull_hist_index(uint64_t ns);
 RNULL_API uint64_t rnull_hist_low(unsigned idx);
 RNULL_API uint64_t rnull_hist_high(unsigned idx);
 /* Percentile (0..100): the highest value of the bucket it falls in, kept
- * within [min, max]; 0 when empty. */
+ * within [min, max]; 0 when empty. Reads only *h (the caller's): any thread. */
 RNULL_API uint64_t rnull_hist_percentile(const struct rnull_hist *h, double pct);
 /* One operation's histogram (RNULL_OP_MAX: every operation together) of a
- * hw queue, or summed over all of a disk's. */
+ * hw queue, or summed over all of a disk's. Into *out (the caller's, about
+ * 34 KiB: not for a small stack); any thread, while serving. */
 RNULL_API void rnull_hctx_latency(struct rnull_hctx *hctx, enum rnull_op op,
                                   struct rnull_hist *out);
 RNULL_API void rnull_disk_latency(struct rnull_disk *d, enum rnull_op op, struct rnull_hist *out);
-/* "read", "write", "flush", "trim", "zero", "cache"; "all" for RNULL_OP_MAX. */
+/* "read", "write", "flush", "trim", "zero", "cache"; "all" for RNULL_OP_MAX,
+ * "?" out of range. A static string (never freed); any thread. */
 RNULL_API const char *rnull_op_name(enum rnull_op op);
 
 /* X(name, table column heading, its width; NULL, 0 when not in the table) */
@@ -64,22 +67,26 @@ struct rnull_stats {
 #undef RNULL_STAT_FIELD
 };
 
+/* A hw queue's counters into *out (the caller's). Any thread, while serving:
+ * each counter is read atomically, not all at one instant. */
 RNULL_API void rnull_hctx_stats(struct rnull_hctx *hctx, struct rnull_stats *out);
-/* Sum over all hw queues. */
+/* Sum over all hw queues; as rnull_hctx_stats. */
 RNULL_API void rnull_disk_stats(struct rnull_disk *d, struct rnull_stats *out);
 
 /* A readable table, one row per hw queue and a total (with p50 and p99 of
- * every operation), then per operation: count, p50, p90, p99, p99.9, max. */
+ * every operation), then per operation: count, p50, p90, p99, p99.9, max.
+ * To out (the caller's; not closed, write errors are out's); any thread. */
 RNULL_API void rnull_stats_print(struct rnull_disk *d, FILE *out);
-/* One JSON object: {"disk":..., "queues":[{...}], "total":{...}}. Each has
- * the counters and "latency": {"read": {"count", "min", "p50", "p90",
- * "p99", "p99_9", "max"}, ...} per operation in ns; the total's operations
- * also carry "buckets": [[low_ns, high_ns, count], ...], the non-empty
- * buckets in order. */
+/* One JSON object, to out as rnull_stats_print: {"disk":..., "queues":[{...}], "total":{...}}. Each
+ * has the counters and "latency": {"read": {"count", "min", "p50", "p90", "p99", "p99_9", "max"},
+ * ...} per operation in ns; the total's operations also carry "buckets": [[low_ns, high_ns, count],
+ * ...], the non-empty buckets in order. */
 RNULL_API void rnull_stats_json(struct rnull_disk *d, FILE *out);
 
 /* Rewrite path with rnull_stats_json via a temp file and rename (never over
- * a non-regular file, see rnull_stats_file_usable in config.h). 0 or -errno. */
+ * a non-regular file, see rnull_stats_file_usable in config.h). 0 or -errno
+ * (-EEXIST: not a regular file; else of open, write or rename: path then keeps its old contents).
+ * Any thread, one writer per path at a time. */
 RNULL_API int rnull_stats_file_write(struct rnull_disk *d, const char *path);
 
 /* The statistics writer both front ends use (rnull-server's stats_file

@@ -21,7 +21,7 @@ cmake -S "$EXAMPLES" -B "$T/build" -DCMAKE_C_FLAGS=-Werror >"$T/configure.log" 2
   { cat "$T/configure.log"; exit 1; }
 cmake --build "$T/build" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
 bin=$T/build/rnull-loop
-for lib in librnull.so.0 librnull-nbd.so.0; do
+for lib in librnull.so.1 librnull-nbd.so.1; do
   where=$(ldd "$bin" | awk -v l="$lib" '$1==l {print $3}')
   case $where in
     "$T/prefix"/*) echo "ok: $lib from the installed prefix ($where)" ;;

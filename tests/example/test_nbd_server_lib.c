@@ -1,5 +1,5 @@
 /* The NBD server library's contract (include/rnull/nbd_server.h), through
- * librnull-nbd.so.0 as a user program links it: a disk served on a kernel-
+ * librnull-nbd.so.1 as a user program links it: a disk served on a kernel-
  * picked TCP port and reached by libnbd, stop from another thread, stop
  * before run, errors named in err, the Unix socket unlinked at destroy. */
 #include <errno.h>

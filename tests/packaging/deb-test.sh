@@ -11,7 +11,7 @@ set -uo pipefail
 BUILD=$1 LOOP_TEST=$2
 # shellcheck source=tests/packaging/proc.sh
 . "$(dirname "$0")/proc.sh"
-PKGS=(rnull-server nbdkit-plugin-rnull librnull0 librnull-dev)
+PKGS=(rnull-server nbdkit-plugin-rnull librnull1 librnull-dev)
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (apt-get install)"; exit 77; }
 [ -z "${RNULL_SANITIZED:-}" ] || { echo "SKIP: sanitized build"; exit 77; }
 for t in cpack apt-get dpkg-deb nbdkit nbdinfo pkg-config cc; do
@@ -49,13 +49,17 @@ has rnull-server /usr/bin/rnull-server /usr/sbin/rnull-attach /usr/share/man/man
   /usr/bin/rnull-ctl /usr/share/man/man1/rnull-ctl.1 \
   /usr/lib/systemd/system/rnull-server.service
 has nbdkit-plugin-rnull "$plugindir/nbdkit-rnull-plugin.so" /usr/share/man/man1/nbdkit-rnull-plugin.1
-has librnull0 '/usr/lib.*/librnull\.so\.0' '/usr/lib.*/librnull-nbd\.so\.0'
+has librnull1 '/usr/lib.*/librnull\.so\.1' '/usr/lib.*/librnull-nbd\.so\.1'
 has librnull-dev /usr/include/rnull/driver.h /usr/include/rnull/nbd_server.h \
   '/usr/lib.*/pkgconfig/rnull\.pc' '/usr/lib.*/pkgconfig/rnull-nbd\.pc' '/usr/lib.*/librnull\.so' \
   /usr/share/doc/librnull-dev/examples/rnull-loop.c
-[ -z "$(contents librnull0 | grep -v '\.so\.0')" ] || bad "librnull0 holds more than libraries"
-dpkg-deb -f "$T"/debs/librnull-dev_*.deb Depends | grep -q 'librnull0 (=' ||
-  bad "librnull-dev does not depend on its librnull0"
+[ -z "$(contents librnull1 | grep -v '\.so\.1')" ] || bad "librnull1 holds more than libraries"
+dpkg-deb -f "$T"/debs/librnull-dev_*.deb Depends | grep -q 'librnull1 (=' ||
+  bad "librnull-dev does not depend on its librnull1"
+# a soname bump makes a new package beside the old one (Debian policy 8.1):
+# librnull1 must not conflict with librnull0, whose programs still need it
+[ -z "$(dpkg-deb -f "$T"/debs/librnull1_*.deb Conflicts Breaks)" ] ||
+  bad "librnull1 conflicts with or breaks something: $(dpkg-deb -f "$T"/debs/librnull1_*.deb Conflicts Breaks)"
 dpkg-deb -f "$T"/debs/nbdkit-plugin-rnull_*.deb Depends | grep -qw nbdkit ||
   bad "nbdkit-plugin-rnull does not depend on nbdkit"
 
@@ -91,7 +95,7 @@ unset PKG_CONFIG_PATH
 cmake -S /usr/share/doc/librnull-dev/examples -B "$T/ex" -DCMAKE_C_FLAGS=-Werror >"$T/ex.log" 2>&1 &&
   cmake --build "$T/ex" >>"$T/ex.log" 2>&1 || { cat "$T/ex.log"; bad "the example does not build"; }
 if [ -x "$T/ex/rnull-loop" ]; then
-  ldd "$T/ex/rnull-loop" | grep -Eq 'librnull-nbd.so.0 => (/usr)?/lib/librnull-nbd' || bad "rnull-loop does not use /usr/lib"
+  ldd "$T/ex/rnull-loop" | grep -Eq 'librnull-nbd.so.1 => (/usr)?/lib/librnull-nbd' || bad "rnull-loop does not use /usr/lib"
   bash "$LOOP_TEST" "$T/ex/rnull-loop" || bad "the example built from the package fails its tests"
 fi
 

@@ -6,6 +6,7 @@
 # Usage: install-test.sh BUILD_DIR PREFIX PLUGINDIR UNITDIR(relative) VERSION
 set -u # no pipefail: "... | grep -q" may end a pipe early (SIGPIPE)
 build=$1 configured_prefix=$2 plugindir=$3 unitdir=$4 version=$5
+major=${version%%.*} # the soname: librnull.so.$major
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rnull-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -38,7 +39,7 @@ check() {
   done
   [ -s "$p/include/rnull/rnull.h" ] && [ -s "$p/include/rnull/driver.h" ] ||
     bad "$prefix/include/rnull/: public headers missing"
-  [ -n "$(find "$p" -name librnull.so.0 -path "*/lib*")" ] || bad "librnull.so.0 missing"
+  [ -n "$(find "$p" -name librnull.so.$major -path "*/lib*")" ] || bad "librnull.so.$major missing"
   [ -n "$(find "$p" -name rnull.pc -path "*/pkgconfig/*")" ] || bad "rnull.pc missing"
   plugin=$root$plugindir/nbdkit-rnull-plugin.so
   [ -f "$plugin" ] || bad "$plugindir/nbdkit-rnull-plugin.so missing"
@@ -116,17 +117,20 @@ check_librnull() {
     bad "component librnull installs development files: $(find "$pfx" -name '*.h' -o -name '*.pc')"
   cmake --install "$build" --prefix "$pfx" --component librnull_dev >"$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; bad "cmake --install --component librnull_dev"; return; }
-  so=$(find "$pfx" -name librnull.so.0)
+  so=$(find "$pfx" -name librnull.so.$major)
   pc=$(dirname "$(find "$pfx" -name rnull.pc)")
-  [ -n "$so" ] && [ -n "$pc" ] || { bad "librnull.so.0 or rnull.pc not installed"; return; }
-  readelf -d "$so" | grep -q 'SONAME.*\[librnull\.so\.0\]' || bad "$so: SONAME is not librnull.so.0"
-  out=$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -v '^rnull_')
+  [ -n "$so" ] && [ -n "$pc" ] || { bad "librnull.so.$major or rnull.pc not installed"; return; }
+  readelf -d "$so" | grep -q "SONAME.*\[librnull\.so\.$major\]" || bad "$so: SONAME is not librnull.so.$major"
+  out=$(nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | grep -v '^rnull_')
   [ -z "$out" ] || bad "librnull exports non-rnull_ symbols: $out"
+  # every export is versioned by lib/librnull.map (node RNULL_<soname>.N)
+  out=$(nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | grep -v "@@RNULL_$major\.[0-9]*\$")
+  [ -z "$out" ] || bad "librnull exports symbols without an RNULL_$major.x version: $out"
   # every function the installed headers declare is exported, and only those
   # (nbd_server.h's by librnull-nbd, below)
   ls "$pfx"/include/rnull/*.h | grep -v '/nbd_server\.h$' |
     xargs sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' | sort -u >"$tmp/declared"
-  nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u >"$tmp/exported"
+  nm -D --defined-only "$so" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort -u >"$tmp/exported"
   [ "$(wc -l <"$tmp/declared")" -gt 50 ] || bad "fewer than 50 RNULL_API declarations found"
   out=$(comm -3 "$tmp/declared" "$tmp/exported")
   [ -z "$out" ] || bad "declared (left) and exported (right) differ: $out"
@@ -137,15 +141,17 @@ check_librnull() {
     rnull_heap_push rnull_tag_put rnull_fault_should_fail; do
     nm -D --defined-only "$so" | grep -qw "$f" && bad "librnull exports the private $f"
   done
-  # librnull-nbd.so.0: the server library, exporting nbd_server.h and no more
+  # librnull-nbd.so.$major: the server library, exporting nbd_server.h and no more
   local nbd
-  nbd=$(find "$pfx" -name librnull-nbd.so.0)
-  [ -n "$nbd" ] && [ -f "$pc/rnull-nbd.pc" ] || bad "librnull-nbd.so.0 or rnull-nbd.pc not installed"
-  readelf -d "$nbd" | grep -q 'SONAME.*\[librnull-nbd\.so\.0\]' || bad "$nbd: SONAME"
-  readelf -d "$nbd" | grep -q 'NEEDED.*\[librnull\.so\.0\]' || bad "$nbd does not need librnull.so.0"
+  nbd=$(find "$pfx" -name librnull-nbd.so.$major)
+  [ -n "$nbd" ] && [ -f "$pc/rnull-nbd.pc" ] || bad "librnull-nbd.so.$major or rnull-nbd.pc not installed"
+  readelf -d "$nbd" | grep -q "SONAME.*\[librnull-nbd\.so\.$major\]" || bad "$nbd: SONAME"
+  readelf -d "$nbd" | grep -q "NEEDED.*\[librnull\.so\.$major\]" || bad "$nbd does not need librnull.so.$major"
   sed -n 's/^RNULL_API .*\b\(rnull_[a-z0-9_]*\)(.*/\1/p' "$pfx"/include/rnull/nbd_server.h |
     sort -u >"$tmp/declared-nbd"
-  nm -D --defined-only "$nbd" | awk '{ print $3 }' | sort -u >"$tmp/exported-nbd"
+  nm -D --defined-only "$nbd" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | sort -u >"$tmp/exported-nbd"
+  out=$(nm -D --defined-only "$nbd" | awk '$2 != "A" { print $3 }' | grep -v "@@RNULL_$major\.[0-9]*\$")
+  [ -z "$out" ] || bad "librnull-nbd exports symbols without an RNULL_$major.x version: $out"
   out=$(comm -3 "$tmp/declared-nbd" "$tmp/exported-nbd")
   [ -z "$out" ] || bad "librnull-nbd: declared (left) and exported (right) differ: $out"
   PKG_CONFIG_PATH=$pc pkg-config --libs rnull-nbd | grep -q -- '-lrnull-nbd' ||
