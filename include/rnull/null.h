@@ -100,6 +100,28 @@ RNULL_API int rnull_null_disk_create(struct rnull_disk **out, const struct rnull
  * (not a null disk). */
 RNULL_API int rnull_null_disk_config(const struct rnull_disk *d, struct rnull_config *cfg);
 
+/* A memory-backed null disk's data outlives its engine disk, as in null_blk
+ * where powering a device off and on keeps its data and only removing it
+ * frees it. The owner of the disk's name (the registry) takes the data
+ * before destroying a powered-off disk and gives it to the next one made
+ * for that name; the volatile cache (cache_size) is not part of it: power
+ * off drops what it holds, as null_blk's does. */
+struct rnull_null_media;
+/* Take d's data: NULL if d is no memory-backed null disk or holds no store.
+ * d must serve no request anymore (powered off, or never added); it is left
+ * without data and may only be destroyed. */
+RNULL_API struct rnull_null_media *rnull_null_disk_take_media(struct rnull_disk *d);
+/* Give m (taken from an earlier disk of the same name) to d, INITIALIZED and
+ * not yet added: rnull_disk_add serves that data instead of an empty store,
+ * or fails (err says why) when d's size, block size or memory_backed differ
+ * from those m was made with and m holds data; a geometry change on an m
+ * without data just starts empty. d owns m from here on: take it back
+ * before destroying d to keep it. */
+RNULL_API void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_null_media *m);
+/* Bytes of data m holds; 0 for NULL. */
+RNULL_API uint64_t rnull_null_media_bytes(const struct rnull_null_media *m);
+RNULL_API void rnull_null_media_free(struct rnull_null_media *m);
+
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;
  * the null driver's faults, fault_seed, mbps, iops, completion_nsec,

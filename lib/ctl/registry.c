@@ -180,11 +180,16 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_disk *d = NULL;
   char e[RNULL_ERR_LEN] = "";
   int r = rnull_null_disk_create(&d, &c, e, sizeof e);
-  if (r == 0)
+  if (r == 0) {
+    rnull_null_disk_give_media(d, cd->media); /* the data of its last power cycle */
+    cd->media = NULL;
     r = rnull_disk_add(d, cd->ctl->hooks.end_io, e, sizeof e);
+  }
   if (r < 0) {
-    if (d)
+    if (d) {
+      cd->media = rnull_null_disk_take_media(d); /* kept for a power on that fits it */
       rnull_disk_destroy(d);
+    }
     snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.core.name, e[0] ? e : strerror(-r));
     return r;
   }
@@ -233,8 +238,10 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
              cd->cfg.core.name, cd->users);
     return -EBUSY;
   }
-  if (!cd->external)
+  if (!cd->external) {
+    cd->media = rnull_null_disk_take_media(cd->disk); /* data survives power off */
     rnull_disk_destroy(cd->disk);
+  }
   cd->disk = NULL;
   return 0;
 }
@@ -257,6 +264,7 @@ int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     return 0;
   memmove(&ctl->disks[i], &ctl->disks[i + 1], (ctl->n - (unsigned)i - 1) * sizeof *ctl->disks);
   ctl->n--;
+  rnull_null_media_free(cd->media); /* remove frees the data */
   free(cd);
   return 0;
 }

@@ -15,7 +15,10 @@ struct rnull_ctl_disk {
   bool busy;               /* powering off: other commands on it wait their turn */
   bool external;           /* adopted: the front end's disk, never destroyed here */
   struct rnull_disk *disk; /* the engine disk while powered */
-  unsigned users;          /* rnull_ctl_get'ers, under the registry lock */
+  /* a memory-backed disk's data while powered off: handed to the next
+   * power on, freed by remove (null_blk keeps data until rmdir) */
+  struct rnull_null_media *media;
+  unsigned users; /* rnull_ctl_get'ers, under the registry lock */
   char desc[RNULL_CTL_DESC_LEN];
 };
 

@@ -7,6 +7,7 @@
  * keys compute (latency.h). One concern a function on
  * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -190,12 +191,50 @@ static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hc
   return 0;
 }
 
+/* Given data (an earlier power cycle's) serves again if it was made with
+ * this size and page size (blocksize may change: pages are max(4 KiB,
+ * blocksize)); data of another size refuses the power on (a resize of a
+ * disk holding data would lose or misplace it), empty data is dropped. */
+static int adopt_media(struct null_dev *nd, const struct rnull_disk *disk, uint32_t page, char *err,
+                       size_t errlen) {
+  struct rnull_null_media *m = nd->media;
+  struct rnull_store *s = m->store;
+  uint64_t size = rnull_disk_size(disk), held = rnull_null_media_bytes(m);
+  if (nd->params.memory_backed && s->size == size && s->page_size == page) {
+    nd->store = s;
+    free(m);
+    nd->media = NULL;
+    return 0;
+  }
+  if (held == 0) { /* nothing to keep: start afresh */
+    rnull_null_media_free(m);
+    nd->media = NULL;
+    return 1;
+  }
+  if (!nd->params.memory_backed)
+    snprintf(err, errlen,
+             "memory_backed=0: the disk holds %" PRIu64 " bytes of data from before its power "
+             "off; set memory_backed=1 again, or remove the disk and create it anew",
+             held);
+  else
+    snprintf(err, errlen,
+             "size=%" PRIu64 ": the disk holds %" PRIu64 " bytes of data written with size=%" PRIu64
+             "; a memory-backed disk keeps its size while it holds data: set it back, or remove "
+             "the disk and create it anew",
+             size, held, s->size);
+  return -EINVAL;
+}
+
 static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char *err,
                         size_t errlen) {
   uint32_t bs = rnull_disk_logical_block_size(disk), page = bs > 4096 ? bs : 4096;
   uint64_t size = rnull_disk_size(disk);
-  nd->store = nd->params.memory_backed ? rnull_store_memory_create(size, page)
-                                       : rnull_store_null_create(size);
+  int r = nd->media ? adopt_media(nd, disk, page, err, errlen) : 1;
+  if (r < 0)
+    return r;
+  if (r > 0)
+    nd->store = nd->params.memory_backed ? rnull_store_memory_create(size, page)
+                                         : rnull_store_null_create(size);
   if (!nd->store) {
     int e = errno ? errno : ENOMEM;
     snprintf(err, errlen, "cannot create the %s store: %s",
@@ -285,6 +324,7 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
   null_latency_free(nd->staged_latency); /* init_disk failed before taking it */
   if (nd->store)
     rnull_store_destroy(nd->store);
+  rnull_null_media_free(nd->media); /* given but never adopted */
   free(nd);
 }
 
@@ -398,4 +438,31 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_null_params *cf
 unsigned rnull_null_badblocks_get(struct rnull_disk *d, struct rnull_range *out) {
   struct null_dev *nd = null_dev_added(d);
   return nd ? rnull_badblocks_get(&nd->badblocks, out) : 0;
+}
+
+struct rnull_null_media *rnull_null_disk_take_media(struct rnull_disk *d) {
+  if (!rnull_null_disk_is(d))
+    return NULL;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  struct rnull_null_media *m = nd->media;
+  nd->media = NULL;
+  if (m || !nd->store || !nd->params.memory_backed)
+    return m;
+  if (!(m = malloc(sizeof *m)))
+    return NULL; /* out of memory: the data goes with the disk */
+  m->store = nd->store;
+  nd->store = NULL;
+  return m;
+}
+
+void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_null_media *m) {
+  if (!m)
+    return;
+  if (!rnull_null_disk_is(d) || rnull_disk_state(d) != RNULL_DISK_INITIALIZED) {
+    rnull_null_media_free(m);
+    return;
+  }
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  rnull_null_media_free(nd->media);
+  nd->media = m;
 }
