@@ -44,6 +44,8 @@ struct rnull_null_params {
   uint64_t latency_per_kib; /* ns added per KiB moved */
   uint64_t channels;        /* requests in service at once, 0 = unlimited */
   uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
+  uint64_t cache_size;      /* volatile write cache in bytes (memory_backed), 0 = none */
+  bool fua;                 /* with cache_size: FUA offered and honoured */
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -121,6 +123,43 @@ RNULL_API void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_nul
 /* Bytes of data m holds; 0 for NULL. */
 RNULL_API uint64_t rnull_null_media_bytes(const struct rnull_null_media *m);
 RNULL_API void rnull_null_media_free(struct rnull_null_media *m);
+
+/* A power cut (rnull-ctl power-cut): what was not durable when the power
+ * went (the volatile cache's writes, cache_size) is lost, all or in part:
+ *   lose=all     every non-durable write lost (null_blk's power off)
+ *   lose=some    each survives with probability keep %; the survivors land
+ *                in a seeded order (overlapping writes land either way)
+ *   lose=prefix  a seeded prefix of them, in completion order
+ *   torn=1       a surviving write longer than physical_blocksize keeps a
+ *                seeded proper subset of its physical blocks
+ * The same seed on the same records gives the same state. */
+enum rnull_lose { RNULL_LOSE_ALL, RNULL_LOSE_SOME, RNULL_LOSE_PREFIX };
+struct rnull_power_cut {
+  enum rnull_lose lose;
+  unsigned keep; /* lose=some: percent, 0..100 */
+  bool torn;
+  uint64_t seed; /* 0: drawn from the clock (reported) */
+};
+/* Defaults (lose=all keep=50 torn=0 seed=0), then "lose=", "keep=",
+ * "torn=", "seed=" words. 0 or -EINVAL, err naming key, value and range. */
+RNULL_API void rnull_power_cut_init(struct rnull_power_cut *pc);
+RNULL_API int rnull_power_cut_set(struct rnull_power_cut *pc, const char *kv, char *err,
+                                  size_t errlen);
+/* Cut an ADDED null disk's power: from now on nothing more lands on it (its
+ * cache refuses requests with EIO), and its durable data becomes what the
+ * cut leaves; pc->seed is set to the seed used. The crash report (every
+ * non-durable write kept, lost or torn, with offset and length; text, or
+ * one JSON object) goes to out. The front end then disconnects its clients
+ * and powers the disk off. 0 or -EINVAL (not an ADDED null disk). */
+RNULL_API int rnull_null_disk_power_cut(struct rnull_disk *d, struct rnull_power_cut *pc, bool json,
+                                        FILE *out, char *err, size_t errlen);
+/* The volatile cache's statistics (0 without cache_size): bytes written,
+ * zeroed or trimmed and not yet durable, records held, records written
+ * back, flushes. -EINVAL if d is no ADDED null disk. */
+struct rnull_null_cache_stats {
+  uint64_t dirty_bytes, records, writebacks, flushes;
+};
+RNULL_API int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "null_dev.h"
+#include "power_cut.h"
 
 /* Per request, in the PDU; prepared at its first dispatch. */
 struct null_cmd {
@@ -46,6 +47,13 @@ static bool moves_data(const struct rnull_io *io) {
   return io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE;
 }
 
+/* A trim or write zeroes with FUA on a cache store: durable at completion,
+ * by a flush (more than FUA asks: what completed before is durable too). */
+static int null_handle_fua(struct null_dev *nd, const struct rnull_io *io) {
+  struct rnull_store *s = nd->store;
+  return (io->flags & RNULL_IO_FUA) && s->ops->flush && nd->params.fua ? s->ops->flush(s) : 0;
+}
+
 static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   struct rnull_store *s = nd->store;
   const struct rnull_io *io = rnull_rq_io(rq);
@@ -60,15 +68,20 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
     if (zero)
       rnull_rq_set_done_flags(rq, RNULL_DONE_ZERO);
     return r;
-  case RNULL_OP_WRITE:
+  case RNULL_OP_WRITE: /* FUA matters to a cache store only (cache_size, fua=1) */
+    if ((io->flags & RNULL_IO_FUA) && s->ops->write_fua && nd->params.fua)
+      return s->ops->write_fua(s, io->buf, io->offset, (uint32_t)io->len);
     return s->ops->write(s, io->buf, io->offset, (uint32_t)io->len);
   case RNULL_OP_DISCARD:
-    return s->ops->discard(s, io->offset, io->len);
+    r = s->ops->discard(s, io->offset, io->len);
+    return r ? r : null_handle_fua(nd, io);
   case RNULL_OP_WRITE_ZEROES:
-    return s->ops->write_zeroes(s, io->offset, io->len, !(io->flags & RNULL_IO_NOUNMAP));
-  case RNULL_OP_FLUSH:
+    r = s->ops->write_zeroes(s, io->offset, io->len, !(io->flags & RNULL_IO_NOUNMAP));
+    return r ? r : null_handle_fua(nd, io);
+  case RNULL_OP_FLUSH: /* the cache store writes back; RAM is as durable as it gets */
+    return s->ops->flush ? s->ops->flush(s) : 0;
   case RNULL_OP_CACHE:
-    return 0; /* RAM is as durable and as cached as it gets */
+    return 0;
   default:
     return -EINVAL;
   }
@@ -243,6 +256,14 @@ static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char
   }
   if (nd->params.memory_backed)
     rnull_store_memory_set_limit(nd->store, nd->params.memory_limit);
+  if (nd->params.cache_size) { /* the volatile cache in front of the pages */
+    struct rnull_store *c = rnull_store_cache_create(nd->store, nd->params.cache_size);
+    if (!c) {
+      snprintf(err, errlen, "cache_size=%" PRIu64 ": out of memory", nd->params.cache_size);
+      return -ENOMEM;
+    }
+    nd->store = c;
+  }
   return 0;
 }
 
@@ -299,6 +320,8 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
     features |= RNULL_FEAT_DISCARD;
   if (!p->memory_backed)
     features |= RNULL_FEAT_READS_ZERO;
+  if (p->cache_size)
+    features |= RNULL_FEAT_VOLATILE_CACHE | (p->fua ? 0 : RNULL_FEAT_NO_FUA);
   rnull_disk_set_features(disk, features);
   return create_store(nd, disk, err, errlen);
 }
@@ -449,7 +472,9 @@ struct rnull_null_media *rnull_null_disk_take_media(struct rnull_disk *d) {
   if (m || !nd->store || !nd->params.memory_backed)
     return m;
   if (!(m = malloc(sizeof *m)))
-    return NULL; /* out of memory: the data goes with the disk */
+    return NULL;                    /* out of memory: the data goes with the disk */
+  if (rnull_store_cache(nd->store)) /* power off: the cache's content is lost */
+    nd->store = rnull_store_cache_detach(nd->store);
   m->store = nd->store;
   nd->store = NULL;
   return m;
@@ -465,4 +490,38 @@ void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_null_media *m
   struct null_dev *nd = rnull_disk_driver_data(d);
   rnull_null_media_free(nd->media);
   nd->media = m;
+}
+
+int rnull_null_disk_power_cut(struct rnull_disk *d, struct rnull_power_cut *pc, bool json,
+                              FILE *out, char *err, size_t errlen) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd) {
+    snprintf(err, errlen, "%s: not a serving null disk", rnull_disk_name(d));
+    return -EINVAL;
+  }
+  struct null_cache *c = rnull_store_cache(nd->store), none;
+  if (!c) { /* every completed write is durable: nothing to lose */
+    if (null_cache_init(&none, nd->store, 0) < 0)
+      return -ENOMEM;
+    none.cut = true;
+  }
+  int r = null_power_cut(c ? c : &none, pc, rnull_disk_physical_block_size(d), rnull_disk_name(d),
+                         json, out);
+  if (!c)
+    null_cache_destroy(&none);
+  if (r < 0)
+    snprintf(err, errlen, "%s: out of memory", rnull_disk_name(d));
+  return r;
+}
+
+int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd)
+    return -EINVAL;
+  struct null_cache *c = rnull_store_cache(nd->store);
+  struct null_cache_stats st = {0};
+  if (c)
+    null_cache_get_stats(c, &st);
+  *out = (struct rnull_null_cache_stats){st.dirty_bytes, st.records, st.writebacks, st.flushes};
+  return 0;
 }

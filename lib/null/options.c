@@ -22,6 +22,12 @@ static const struct rnull_option null_options[] = {
      "memory_backed: a write needing pages beyond this many bytes fails with ENOSPC "
      "(0 = no limit); trim and zeroes give pages back",
      "half of RAM at start-up", NULL, rnull_default_memory_limit, NULL},
+    NULLP("cache_size", SIZE, uint64_t, "0", 0, INT64_MAX, cache_size,
+          "memory_backed: a volatile write cache of this many bytes (0 = none): writes, "
+          "zeroes and trims are durable after a flush (or FUA); a full cache writes back its "
+          "oldest first; power off loses it"),
+    NULLP("fua", BOOL, bool, "1", 0, 1, fua,
+          "with cache_size: offer FUA (a FUA write is durable when it completes)"),
     NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
     LIVE("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, null_apply_mbps,
          "throughput limit in MiB/s (0 = unlimited)"),
@@ -67,8 +73,6 @@ static const struct rnull_option null_options[] = {
     RNULL_OPT_REFUSED("zone_nr_conv", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_max_open", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_max_active", ZONED_MSG),
-    RNULL_OPT_REFUSED("cache_size",
-                      "not implemented: memory_backed keeps all data in RAM, no cache tier"),
 };
 #undef NULLP
 #undef LIVE
