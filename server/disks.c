@@ -149,6 +149,8 @@ void rnull_disks_check_power(struct loop *l) {
   if (!atomic_exchange(&l->power_check, false))
     return;
   for (struct conn *c = l->conns; c; c = c->next)
-    if (c->cd && !rnull_ctl_disk_powered(c->cd))
+    if (c->cd && rnull_ctl_disk_cutting(c->cd))
+      conn_abort(c); /* a power cut: no reply, the connection just drops */
+    else if (c->cd && !rnull_ctl_disk_powered(c->cd))
       conn_power_off(c);
 }

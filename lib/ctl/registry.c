@@ -151,6 +151,7 @@ int ctl_add(struct rnull_ctl *ctl, const struct rnull_config *cfg, struct rnull_
   cd->ctl = ctl;
   cd->cfg = *cfg;
   atomic_init(&cd->powered, false);
+  atomic_init(&cd->cutting, false);
   memmove(&ctl->disks[i + 1], &ctl->disks[i], (ctl->n - (unsigned)i) * sizeof *ctl->disks);
   ctl->disks[i] = cd;
   ctl->n++;
@@ -233,6 +234,9 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   }
   cd->busy = false;
   pthread_cond_broadcast(&ctl->released);
+  if (cd->cut) /* the clients are gone (or late): the power goes now */
+    cd->cut->result =
+        rnull_null_disk_power_cut(cd->disk, cd->cut->pc, cd->cut->json, cd->cut->out, err, errlen);
   if (cd->users) {
     snprintf(err, errlen, "%s: powered off, but %u client(s) did not let go in time; try again",
              cd->cfg.core.name, cd->users);
@@ -245,6 +249,31 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   cd->disk = NULL;
   return 0;
 }
+
+int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, size_t errlen) {
+  const char *name = cd->cfg.core.name;
+  if (cd->pinned) {
+    snprintf(err, errlen, "%s: the front end's own disk (its command line) cannot be power-cut",
+             name);
+    return -EPERM;
+  }
+  if (!cd->disk || !atomic_load(&cd->powered)) {
+    snprintf(err, errlen, "%s: powered off: nothing to cut (power it on first)", name);
+    return -ENODEV;
+  }
+  cut->result = 0;
+  cd->cut = cut;
+  atomic_store(&cd->cutting, true);
+  int r = ctl_power_off(cd, err, errlen);
+  atomic_store(&cd->cutting, false);
+  cd->cut = NULL;
+  static const char *const lose[] = {"all", "some", "prefix"};
+  fprintf(stderr, "rnull: power cut of %s: lose=%s keep=%u torn=%d seed=%" PRIu64 "\n", name,
+          lose[cut->pc->lose], cut->pc->keep, cut->pc->torn, cut->pc->seed);
+  return cut->result < 0 ? cut->result : r;
+}
+
+bool rnull_ctl_disk_cutting(const struct rnull_ctl_disk *cd) { return atomic_load(&cd->cutting); }
 
 int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_ctl *ctl = cd->ctl;
