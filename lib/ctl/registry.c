@@ -210,6 +210,12 @@ static void deadline_after(struct timespec *ts, uint64_t ms) {
   }
 }
 
+static void cut_now(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
+  struct ctl_cut *c = cd->cut;
+  c->result = rnull_null_disk_power_cut(cd->disk, c->pc, c->json, c->out, err, errlen);
+  c->done = true;
+}
+
 int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_ctl *ctl = cd->ctl;
   if (cd->pinned) {
@@ -234,9 +240,8 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   }
   cd->busy = false;
   pthread_cond_broadcast(&ctl->released);
-  if (cd->cut) /* the clients are gone (or late): the power goes now */
-    cd->cut->result =
-        rnull_null_disk_power_cut(cd->disk, cd->cut->pc, cd->cut->json, cd->cut->out, err, errlen);
+  if (cd->cut && !cd->cut->done) /* the clients are gone (or late): the power goes now */
+    cut_now(cd, err, errlen);
   if (cd->users) {
     snprintf(err, errlen, "%s: powered off, but %u client(s) did not let go in time; try again",
              cd->cfg.core.name, cd->users);
@@ -262,8 +267,13 @@ int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, siz
     return -ENODEV;
   }
   cut->result = 0;
+  cut->done = false;
   cd->cut = cut;
   atomic_store(&cd->cutting, true);
+  /* a front end that cannot drop its clients (nbdkit): the power goes at
+   * once, the disk (refusing what comes: EIO) goes when they hang up */
+  if (!cd->ctl->hooks.disconnect)
+    cut_now(cd, err, errlen);
   int r = ctl_power_off(cd, err, errlen);
   atomic_store(&cd->cutting, false);
   cd->cut = NULL;

@@ -52,6 +52,8 @@ struct ctl_cut {
   bool json;
   FILE *out;
   int result;
+  bool done; /* decided: at once without a disconnect hook (the plugin), else once the clients went
+              */
 };
 int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, size_t errlen);
 /* Wait while cd is busy (another command powering it off). false if it went. */
