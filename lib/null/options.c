@@ -23,9 +23,10 @@ static const struct rnull_option null_options[] = {
      "(0 = no limit); trim and zeroes give pages back",
      "half of RAM at start-up", NULL, rnull_default_memory_limit, NULL},
     NULLP("cache_size", SIZE, uint64_t, "0", 0, INT64_MAX, cache_size,
-          "memory_backed: a volatile write cache of this many bytes (0 = none): writes, "
-          "zeroes and trims are durable after a flush (or FUA); a full cache writes back its "
-          "oldest first; power off loses it"),
+          "memory_backed: a volatile write cache of this many bytes (0 = none; at least 1M): "
+          "writes, zeroes and trims are durable after a flush (or FUA); a full cache writes back "
+          "its oldest first; power off loses it. Bytes with suffixes, in the configfs tree too "
+          "(null_blk takes MiB there: its 64 is 64M)"),
     NULLP("fua", BOOL, bool, "1", 0, 1, fua,
           "with cache_size: offer FUA (a FUA write is durable when it completes)"),
     NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
