@@ -4,6 +4,8 @@
  * trims and zeroes in the cache, bounded rings, the keys' errors. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +257,50 @@ START_TEST(disk_features_and_stats) {
 }
 END_TEST
 
+/* Several threads at once (hw queues): each writes, reads back, trims and
+ * flushes its own blocks; every read sees that thread's last write, and
+ * after a final flush so does the durable store (run under TSan too). */
+#define NTHREADS 4
+#define NBLOCKS 16
+static void *hammer(void *arg) {
+  unsigned t = (unsigned)(uintptr_t)arg, seed = t * 2654435761u + 1;
+  uint8_t last[NBLOCKS] = {0}, b[PG];
+  for (unsigned i = 0; i < 3000; i++) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned blk = (seed >> 8) % NBLOCKS, what = (seed >> 20) % 10;
+    uint64_t off = ((uint64_t)t * NBLOCKS + blk) * PG;
+    if (what < 5) {
+      uint8_t v = (uint8_t)(i % 255 + 1);
+      memset(b, v, PG);
+      ck_assert_int_eq(
+          what == 0 ? cs->ops->write_fua(cs, b, off, PG) : cs->ops->write(cs, b, off, PG), 0);
+      last[blk] = v;
+    } else if (what < 8) {
+      ck_assert_int_eq(cs->ops->read(cs, b, off, PG, NULL), 0);
+      ck_assert_uint_eq(b[0], last[blk]);
+      ck_assert_uint_eq(b[PG - 1], last[blk]);
+    } else if (what == 8) {
+      ck_assert_int_eq(cs->ops->discard(cs, off, PG), 0);
+      last[blk] = 0;
+    } else {
+      ck_assert_int_eq(cs->ops->flush(cs), 0);
+    }
+  }
+  ck_assert_int_eq(cs->ops->flush(cs), 0);
+  for (unsigned blk = 0; blk < NBLOCKS; blk++)
+    ck_assert_int_eq(at(durable, ((uint64_t)t * NBLOCKS + blk) * PG), last[blk]);
+  return NULL;
+}
+
+START_TEST(concurrent_threads_see_their_own_writes) {
+  pthread_t th[NTHREADS];
+  for (uintptr_t t = 0; t < NTHREADS; t++)
+    pthread_create(&th[t], NULL, hammer, (void *)t);
+  for (unsigned t = 0; t < NTHREADS; t++)
+    pthread_join(th[t], NULL);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cache");
   TCase *tc = tcase_create("cache");
@@ -268,6 +314,7 @@ int main(void) {
   tcase_add_test(tc, write_back_beyond_memory_limit_fails_with_enospc);
   tcase_add_test(tc, the_keys_and_their_errors);
   tcase_add_test(tc, disk_features_and_stats);
+  tcase_add_test(tc, concurrent_threads_see_their_own_writes);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
