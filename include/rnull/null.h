@@ -46,6 +46,11 @@ struct rnull_null_params {
   uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
   uint64_t cache_size;      /* volatile write cache in bytes (memory_backed), 0 = none */
   bool fua;                 /* with cache_size: FUA offered and honoured */
+  /* scheduled power cuts (cache_size): when, and what they lose */
+  struct rnull_fault_attr power_cut;
+  uint64_t power_cut_keep; /* 0: lose=all; 1..100: lose=some, keep that % */
+  bool power_cut_prefix;   /* lose=prefix instead */
+  bool power_cut_torn;
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -160,6 +165,14 @@ struct rnull_null_cache_stats {
   uint64_t dirty_bytes, records, writebacks, flushes;
 };
 RNULL_API int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out);
+/* Scheduled power cuts (the power_cut key): when one fires, at the request
+ * that fires it (which fails with EIO, as every later one), the crash state
+ * is made and its report logged on stderr, then fn(arg, d) is called on
+ * that request's thread, without any lock of the driver's held: it must not
+ * block (the registry hands the power off to a thread of its own). Set on
+ * an INITIALIZED disk, before rnull_disk_add. */
+RNULL_API void rnull_null_disk_on_power_cut(struct rnull_disk *d,
+                                            void (*fn)(void *arg, struct rnull_disk *d), void *arg);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;

@@ -4,6 +4,7 @@
  * request. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,12 +38,16 @@ void rnull_ctl_free(struct rnull_ctl *ctl) {
     ctl->stop_listen(ctl);
   char err[RNULL_ERR_LEN];
   pthread_mutex_lock(&ctl->lock);
+  while (ctl->cuts_pending) /* scheduled power cuts under way finish first */
+    pthread_cond_wait(&ctl->released, &ctl->lock);
   while (ctl->n) {
     struct rnull_ctl_disk *cd = ctl->disks[ctl->n - 1];
     cd->pinned = false;
     if (ctl_remove(cd, err, sizeof err) < 0)
       break; /* users that never let go: leave it (the process is ending) */
   }
+  while (ctl->cuts_pending) /* one fired while its disk was going: it finds none */
+    pthread_cond_wait(&ctl->released, &ctl->lock);
   pthread_mutex_unlock(&ctl->lock);
   if (ctl->n == 0) {
     pthread_cond_destroy(&ctl->released);
@@ -166,6 +171,59 @@ static void describe(struct rnull_ctl_disk *cd) {
            rnull_disk_reads_zero(d) ? "null" : "memory");
 }
 
+/* A scheduled power cut (power_cut=) fired on a request's thread: the
+ * crash state is made; dropping the clients and powering off may block, so
+ * a thread of its own does it, as ctl_power_cut does for the command. */
+struct sched_cut {
+  struct rnull_ctl *ctl;
+  struct rnull_disk *disk; /* compared, never used: it may be gone */
+  char name[RNULL_DISK_NAME_LEN];
+};
+
+static void *scheduled_cut_thread(void *arg) {
+  struct sched_cut *s = arg;
+  struct rnull_ctl *ctl = s->ctl;
+  struct rnull_ctl_disk *cd;
+  char err[RNULL_ERR_LEN];
+  pthread_mutex_lock(&ctl->lock);
+  if (ctl_wait_idle(ctl, s->name, &cd) && cd->disk == s->disk && atomic_load(&cd->powered) &&
+      !cd->pinned) {
+    struct ctl_cut cut = {.done = true}; /* decided already: the report is logged */
+    cd->cut = &cut;
+    atomic_store(&cd->cutting, true);
+    if (ctl_power_off(cd, err, sizeof err) < 0)
+      fprintf(stderr, "rnull: scheduled power cut: %s\n", err);
+    atomic_store(&cd->cutting, false);
+    cd->cut = NULL;
+  }
+  ctl->cuts_pending--;
+  pthread_cond_broadcast(&ctl->released);
+  pthread_mutex_unlock(&ctl->lock);
+  free(s);
+  return NULL;
+}
+
+static void scheduled_cut(void *arg, struct rnull_disk *d) {
+  struct rnull_ctl *ctl = arg;
+  struct sched_cut *s = calloc(1, sizeof *s);
+  if (!s)
+    return; /* the disk fails every request (EIO) until powered off by hand */
+  *s = (struct sched_cut){.ctl = ctl, .disk = d};
+  snprintf(s->name, sizeof s->name, "%s", rnull_disk_name(d));
+  pthread_attr_t a;
+  pthread_t t;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_mutex_lock(&ctl->lock);
+  ctl->cuts_pending++;
+  if (pthread_create(&t, &a, scheduled_cut_thread, s) != 0) {
+    ctl->cuts_pending--;
+    free(s);
+  }
+  pthread_mutex_unlock(&ctl->lock);
+  pthread_attr_destroy(&a);
+}
+
 int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   if (atomic_load(&cd->powered))
     return 0;
@@ -184,6 +242,7 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   if (r == 0) {
     rnull_null_disk_give_media(d, cd->media); /* the data of its last power cycle */
     cd->media = NULL;
+    rnull_null_disk_on_power_cut(d, scheduled_cut, cd->ctl);
     r = rnull_disk_add(d, cd->ctl->hooks.end_io, e, sizeof e);
   }
   if (r < 0) {

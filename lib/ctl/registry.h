@@ -32,6 +32,7 @@ struct rnull_ctl {
   unsigned n;
   /* the control socket (control.c), stopped by rnull_ctl_free */
   void (*stop_listen)(struct rnull_ctl *ctl);
+  unsigned cuts_pending; /* scheduled power cuts still to be carried out (threads) */
   void *listen_state;
 };
 

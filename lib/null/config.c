@@ -123,6 +123,19 @@ int rnull_null_params_check(const struct rnull_null_params *p, const struct rnul
              "is durable when it completes");
     return -EINVAL;
   }
+  if (p->power_cut.enabled && !p->cache_size) {
+    snprintf(err, errlen,
+             "power_cut needs cache_size (and memory_backed=1): without a volatile cache every "
+             "completed write is durable and a power cut loses nothing");
+    return -EINVAL;
+  }
+  if (p->power_cut_prefix && p->power_cut_keep) {
+    snprintf(err, errlen,
+             "power_cut_prefix=1 and power_cut_keep=%" PRIu64 ": a cut keeps a prefix or each "
+             "write with a probability, not both",
+             p->power_cut_keep);
+    return -EINVAL;
+  }
   if (p->cache_size && p->cache_size < (1u << 20)) {
     snprintf(err, errlen,
              "cache_size=%" PRIu64 ": below 1 MiB: sizes are bytes with K/M/G suffixes "

@@ -238,6 +238,24 @@ static int adopt_media(struct null_dev *nd, const struct rnull_disk *disk, uint3
   return -EINVAL;
 }
 
+/* power_cut: the cut's choices from the keys; its seed follows fault_seed
+ * (else seed, else the clock), the same every power cycle. */
+static void schedule_power_cuts(struct null_dev *nd, const struct rnull_disk *disk) {
+  const struct rnull_null_params *p = &nd->params;
+  uint64_t seed = null_fault_seed(nd, p->fault_seed);
+  struct rnull_power_cut pc;
+  rnull_power_cut_init(&pc);
+  pc.lose = p->power_cut_prefix ? RNULL_LOSE_PREFIX
+            : p->power_cut_keep ? RNULL_LOSE_SOME
+                                : RNULL_LOSE_ALL;
+  pc.keep = (unsigned)p->power_cut_keep;
+  pc.torn = p->power_cut_torn;
+  pc.seed = seed + 4 ? seed + 4 : 4;
+  rnull_store_cache_schedule(nd->store, &p->power_cut, seed + 3, &pc,
+                             rnull_disk_physical_block_size(disk), (struct rnull_disk *)disk,
+                             nd->on_cut, nd->on_cut_arg);
+}
+
 static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char *err,
                         size_t errlen) {
   uint32_t bs = rnull_disk_logical_block_size(disk), page = bs > 4096 ? bs : 4096;
@@ -263,6 +281,8 @@ static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char
       return -ENOMEM;
     }
     nd->store = c;
+    if (nd->params.power_cut.enabled)
+      schedule_power_cuts(nd, disk);
   }
   return 0;
 }
@@ -524,4 +544,13 @@ int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_st
     null_cache_get_stats(c, &st);
   *out = (struct rnull_null_cache_stats){st.dirty_bytes, st.records, st.writebacks, st.flushes};
   return 0;
+}
+
+void rnull_null_disk_on_power_cut(struct rnull_disk *d, void (*fn)(void *arg, struct rnull_disk *d),
+                                  void *arg) {
+  if (!rnull_null_disk_is(d) || rnull_disk_state(d) != RNULL_DISK_INITIALIZED)
+    return;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  nd->on_cut = fn;
+  nd->on_cut_arg = arg;
 }

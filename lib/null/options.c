@@ -29,6 +29,17 @@ static const struct rnull_option null_options[] = {
           "(null_blk takes MiB there: its 64 is 64M)"),
     NULLP("fua", BOOL, bool, "1", 0, 1, fua,
           "with cache_size: offer FUA (a FUA write is durable when it completes)"),
+    NULLP("power_cut", FAULT, struct rnull_fault_attr, NULL, 0, 0, power_cut,
+          "with cache_size: scheduled power cuts at the request that fires one "
+          "(<interval>,<probability>,<space>,<times>, reproducible with fault_seed); the disk's "
+          "clients are dropped and it powers off, losing what power_cut_keep/_prefix/_torn say"),
+    NULLP("power_cut_keep", UINT, uint64_t, "0", 0, 100, power_cut_keep,
+          "a scheduled cut: 0 loses every non-durable write (lose=all), 1..100 keeps each with "
+          "that probability in percent, landing in a seeded order (lose=some keep=N)"),
+    NULLP("power_cut_prefix", BOOL, bool, "0", 0, 1, power_cut_prefix,
+          "a scheduled cut keeps a seeded prefix of the non-durable writes (lose=prefix)"),
+    NULLP("power_cut_torn", BOOL, bool, "0", 0, 1, power_cut_torn,
+          "a scheduled cut tears surviving writes longer than physical_blocksize (torn=1)"),
     NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
     LIVE("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, null_apply_mbps,
          "throughput limit in MiB/s (0 = unlimited)"),

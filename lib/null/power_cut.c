@@ -277,17 +277,14 @@ static void report(FILE *out, bool json, const char *disk, const struct rnull_po
   }
 }
 
-int null_power_cut(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pbs, const char *disk,
-                   bool json, FILE *out) {
+int null_power_cut_locked(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pbs,
+                          const char *disk, bool json, FILE *out) {
   if (!pc->seed)
     pc->seed = clock_seed();
-  pthread_mutex_lock(&c->lock);
   uint32_t n = c->n;
   struct cut_rec *cr = calloc(n ? n : 1, sizeof *cr);
-  if (!cr) {
-    pthread_mutex_unlock(&c->lock);
+  if (!cr)
     return -ENOMEM;
-  }
   for (uint32_t i = 0; i < n; i++)
     cr[i].r = null_cache_rec(c, i);
   struct null_rng rng;
@@ -297,7 +294,14 @@ int null_power_cut(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pb
   if (out)
     report(out, json, disk, pc, cr, n, pbs);
   null_cache_freeze(c);
-  pthread_mutex_unlock(&c->lock);
   free(cr);
   return 0;
+}
+
+int null_power_cut(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pbs, const char *disk,
+                   bool json, FILE *out) {
+  pthread_mutex_lock(&c->lock);
+  int r = null_power_cut_locked(c, pc, pbs, disk, json, out);
+  pthread_mutex_unlock(&c->lock);
+  return r;
 }

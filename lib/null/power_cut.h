@@ -15,4 +15,8 @@
 int null_power_cut(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pbs, const char *disk,
                    bool json, FILE *out);
 
+/* The same with c->lock held (a scheduled cut, at the request firing it). */
+int null_power_cut_locked(struct null_cache *c, struct rnull_power_cut *pc, uint32_t pbs,
+                          const char *disk, bool json, FILE *out);
+
 #endif

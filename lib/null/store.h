@@ -62,6 +62,19 @@ struct null_cache *rnull_store_cache(struct rnull_store *s);
  * the cache store freed. */
 struct rnull_store *rnull_store_cache_detach(struct rnull_store *s);
 
+/* Scheduled power cuts on a cache store (the power_cut key): every request
+ * but extents weighs 1 against fault; when it fires, the crash state pc
+ * says is made (the report, of disk, on stderr), every request from then
+ * on fails with -EIO, and fn(arg, disk) is called without the cache's
+ * lock. */
+struct rnull_fault_attr;
+struct rnull_power_cut;
+struct rnull_disk;
+void rnull_store_cache_schedule(struct rnull_store *s, const struct rnull_fault_attr *fault,
+                                uint64_t fault_seed, const struct rnull_power_cut *pc, uint32_t pbs,
+                                struct rnull_disk *disk,
+                                void (*fn)(void *arg, struct rnull_disk *d), void *arg);
+
 static inline void rnull_store_destroy(struct rnull_store *s) { s->ops->destroy(s); }
 
 #endif

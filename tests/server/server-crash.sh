@@ -35,8 +35,8 @@ expect_err() {
 }
 # nbd DISK PYTHON: run PYTHON with h connected to DISK (h.pwrite, h.pread...)
 nbd() {
-  timeout 60 $PY - "$SOCK" "$1" "$2" <<'PYEOF'
-import sys, nbd
+  timeout 60 $PY - "$SOCK" "$@" <<'PYEOF'
+import sys, time, nbd
 sock, name, code = sys.argv[1:4]
 h = nbd.NBD()
 h.set_export_name(name)
@@ -156,5 +156,40 @@ PYEOF
   expect "power s1 on" ctl power s1 on
   expect_eq "the write in flight did not land" 00 "$(nbd s1 'print(h.pread(4096, 0)[:1].hex()); h.shutdown()')"
 fi
+
+# --- scheduled power cuts (power_cut=, item 4): the 4th request fires ---
+expect "create p1 power_cut=1,100,4,1" ctl create p1 size=16M memory_backed=1 cache_size=1M \
+  power_cut=1,100,4,1 fault_seed=3
+got=$(nbd p1 '
+res = []
+for i in range(6):
+    try:
+        h.pwrite(bytes([i + 1]) * 4096, i * 4096); res.append("ok")
+    except nbd.Error as e:
+        res.append("dead" if h.aio_is_dead() or h.aio_is_closed() else "eio")
+        if res[-1] == "dead": break
+if sys.argv[4] == "server":  # then the connection drops
+    t0 = time.time()
+    while not (h.aio_is_dead() or h.aio_is_closed()) and time.time() - t0 < 10:
+        try:
+            h.pread(512, 0)
+        except nbd.Error:
+            pass
+        time.sleep(0.05)
+    res.append("dropped" if h.aio_is_dead() or h.aio_is_closed() else "alive")
+print(" ".join(res[:4]), res[-1])' "$FE")
+case "$FE:$got" in
+server:"ok ok ok eio dropped") ok "server: the 4th request fires (EIO), the connection drops ($got)" ;;
+plugin:"ok ok ok eio eio") ok "plugin: the 4th request fires, later ones fail ($got)" ;;
+*) not_ok "scheduled power cut: '$got'" ;;
+esac
+for _ in $(seq 100); do [ "$(ctl get p1 power | head -1)" = power=0 ] && break; sleep 0.1; done
+expect_eq "the disk powered off by itself" power=0 "$(ctl get p1 power | head -1)"
+grep -q "rnull: scheduled power cut of p1 (power_cut=): seed=" "$T/server.log" &&
+  ok "the scheduled cut's seed is logged" || not_ok "no log line of the scheduled cut"
+expect "power_cut off, power on" ctl set p1 power_cut=1,0,0,0 power=1
+expect_eq "lose=all: nothing unflushed survived" 00 "$(nbd p1 'print(h.pread(4096, 0)[:1].hex()); h.shutdown()')"
+expect_err "power_cut without cache_size" "x: power_cut needs cache_size" create x size=16M \
+  memory_backed=1 power_cut=1,100,4,1
 
 checks_summary

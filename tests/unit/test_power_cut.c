@@ -3,6 +3,7 @@
  * state, torn writes at physical_blocksize, FUA writes surviving, the crash
  * report, every error. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "null/cache.h"
@@ -317,6 +318,75 @@ START_TEST(power_cut_errors) {
 }
 END_TEST
 
+/* power_cut=1,100,4,1: after 3 requests the 4th fires (the kernel's space) (it fails, as every
+ * later one), the disk powers off by itself; the same keys (fault_seed) make the same crash state
+ * on every run. */
+static unsigned scheduled_run(const char *keys, uint8_t state[8]) {
+  char line[256];
+  snprintf(line, sizeof line, "create s size=16M memory_backed=1 cache_size=1M %s", keys);
+  EXPECT_REPLY(line, "ok\n");
+  struct rnull_ctl_disk *cd = rnull_ctl_get(ctl, "s");
+  struct rnull_disk *d = rnull_ctl_disk_engine(cd);
+  uint8_t b[PG];
+  unsigned failed = 0;
+  for (unsigned i = 0; i < 6; i++) {
+    memset(b, (int)i + 1, PG);
+    int st = io(d, RNULL_OP_WRITE, (uint64_t)i * PG, PG, b, 0);
+    ck_assert(st == 0 || st == -EIO);
+    failed += st == -EIO;
+    ck_assert_int_eq(st == -EIO, i >= 3);
+  }
+  rnull_ctl_put(cd);
+  for (int i = 0; i < 500 && strcmp(exec("get s power"), "power=0\nok\n"); i++)
+    usleep(10000);
+  EXPECT_REPLY("get s power", "power=0\nok\n");
+  /* each power cycle schedules its cuts afresh: none while looking */
+  EXPECT_REPLY("set s power_cut=1,0,0,0 power=1", "ok\n");
+  cd = rnull_ctl_get(ctl, "s");
+  d = rnull_ctl_disk_engine(cd);
+  for (unsigned i = 0; i < 8; i++) {
+    memset(b, 0, PG);
+    unsigned e = atomic_load(&nr_ends);
+    ck_assert_int_eq(io(d, RNULL_OP_READ, (uint64_t)i * PG, PG, b, 0), 0);
+    state[i] = ends[e].flags & RNULL_DONE_ZERO ? 0 : b[0];
+  }
+  rnull_ctl_put(cd);
+  EXPECT_REPLY("remove s", "ok\n");
+  return failed;
+}
+
+START_TEST(scheduled_power_cuts) {
+  uint8_t a[8], b[8];
+  ck_assert_uint_eq(scheduled_run("power_cut=1,100,4,1", a), 3);
+  for (unsigned i = 0; i < 8; i++)
+    ck_assert_uint_eq(a[i], 0); /* lose=all: nothing was flushed */
+  bool some = false;
+  for (unsigned seed = 1; seed <= 6; seed++) {
+    char keys[128];
+    snprintf(keys, sizeof keys, "power_cut=1,100,4,1 power_cut_keep=50 fault_seed=%u", seed);
+    scheduled_run(keys, a);
+    scheduled_run(keys, b);
+    ck_assert_mem_eq(a, b, sizeof a); /* reproducible */
+    for (unsigned i = 0; i < 3; i++)
+      ck_assert(a[i] == 0 || a[i] == i + 1);
+    for (unsigned i = 3; i < 8; i++)
+      ck_assert_uint_eq(a[i], 0); /* failed requests never land */
+    some |= (a[0] | a[1] | a[2]) != 0;
+  }
+  ck_assert(some);
+  scheduled_run("power_cut=1,100,4,1 power_cut_prefix=1 fault_seed=9", a);
+  ck_assert(!(a[1] && !a[0]) && !(a[2] && !a[1])); /* a prefix */
+  EXPECT_REPLY("create x size=16M memory_backed=1 power_cut=1,100,4,1",
+               "error: x: power_cut needs cache_size (and memory_backed=1): without a volatile "
+               "cache every completed write is durable and a power cut loses nothing\n");
+  EXPECT_HAS("create x size=16M memory_backed=1 cache_size=1M power_cut=1,100,4,1 "
+             "power_cut_prefix=1 power_cut_keep=5",
+             "error: x: power_cut_prefix=1 and power_cut_keep=5: a cut keeps a prefix or each");
+  EXPECT_HAS("create x size=16M memory_backed=1 cache_size=1M power_cut_keep=101",
+             "error: x: power_cut_keep=101: invalid value");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("power_cut");
   TCase *tc = new_tcase("model");
@@ -333,6 +403,7 @@ int main(void) {
   tcase_add_checked_fixture(tr, ctl_setup, ctl_teardown);
   tcase_add_test(tr, power_cut_command);
   tcase_add_test(tr, power_cut_errors);
+  tcase_add_test(tr, scheduled_power_cuts);
   suite_add_tcase(s, tr);
   return run_suite(s);
 }
