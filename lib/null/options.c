@@ -34,12 +34,15 @@ static const struct rnull_option null_options[] = {
           "(<interval>,<probability>,<space>,<times>, reproducible with fault_seed); the disk's "
           "clients are dropped and it powers off, losing what power_cut_keep/_prefix/_torn say"),
     NULLP("power_cut_keep", UINT, uint64_t, "0", 0, 100, power_cut_keep,
-          "a scheduled cut: 0 loses every non-durable write (lose=all), 1..100 keeps each with "
-          "that probability in percent, landing in a seeded order (lose=some keep=N)"),
+          "a scheduled cut: 0 loses every non-durable write (power-cut's lose all), 1..100 keeps "
+          "each with "
+          "that probability in percent, landing in a seeded order (power-cut's lose some, keep N)"),
     NULLP("power_cut_prefix", BOOL, bool, "0", 0, 1, power_cut_prefix,
-          "a scheduled cut keeps a seeded prefix of the non-durable writes (lose=prefix)"),
-    NULLP("power_cut_torn", BOOL, bool, "0", 0, 1, power_cut_torn,
-          "a scheduled cut tears surviving writes longer than physical_blocksize (torn=1)"),
+          "a scheduled cut keeps a seeded prefix of the non-durable writes (power-cut's lose "
+          "prefix)"),
+    NULLP(
+        "power_cut_torn", BOOL, bool, "0", 0, 1, power_cut_torn,
+        "a scheduled cut tears surviving writes longer than physical_blocksize (power-cut's torn)"),
     NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
     LIVE("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, null_apply_mbps,
          "throughput limit in MiB/s (0 = unlimited)"),
