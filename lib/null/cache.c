@@ -15,9 +15,12 @@ int null_cache_init(struct null_cache *c, struct rnull_store *store, uint64_t ca
   c->nr_slots = (uint32_t)(slots > MAX_SLOTS ? MAX_SLOTS : slots);
   c->ring = malloc(cache_size);
   c->recs = calloc(c->nr_slots, sizeof *c->recs);
-  if (!c->ring || !c->recs) {
+  /* every byte of the ring, plus two partial pages per record */
+  if (!c->ring || !c->recs ||
+      null_cache_index_init(&c->index, cache_size / 4096 + 2ull * c->nr_slots) < 0) {
     free(c->ring);
     free(c->recs);
+    c->ring = NULL;
     return -ENOMEM;
   }
   c->store = store;
@@ -33,6 +36,7 @@ void null_cache_destroy(struct null_cache *c) {
   pthread_mutex_destroy(&c->lock);
   free(c->ring);
   free(c->recs);
+  null_cache_index_destroy(&c->index);
   c->ring = NULL;
 }
 
@@ -64,6 +68,7 @@ int null_cache_apply(struct null_cache *c, const struct null_rec *r, uint64_t of
 /* Forget the oldest record (written back or its fate decided). */
 static void pop_oldest(struct null_cache *c) {
   struct null_rec *r = rec_at(c, 0);
+  null_cache_index_del(&c->index, r->off, r->len, r->in_index);
   if (!r->durable)
     c->st.dirty_bytes -= r->len;
   if (r->op == NULL_REC_WRITE)
@@ -120,7 +125,8 @@ static void append(struct null_cache *c, enum null_rec_op op, uint64_t off, uint
                          .epoch = c->epoch,
                          .data = data,
                          .op = op,
-                         .durable = durable};
+                         .durable = durable,
+                         .in_index = null_cache_index_add(&c->index, off, len)};
   if (!durable)
     c->st.dirty_bytes += len;
   if (off < c->lo)
@@ -196,7 +202,8 @@ int null_cache_read(struct null_cache *c, void *buf, uint64_t off, uint32_t len,
   bool z = false;
   pthread_mutex_lock(&c->lock);
   int e = c->store->ops->read(c->store, buf, off, len, &z);
-  if (e == 0 && c->n && off < c->hi && off + len > c->lo) {
+  if (e == 0 && c->n && off < c->hi && off + len > c->lo &&
+      null_cache_index_maybe(&c->index, off, len)) {
     for (uint32_t i = 0; i < c->n; i++) {
       const struct null_rec *r = rec_at(c, i);
       if (!overlaps(r, off, len))
@@ -217,7 +224,9 @@ int null_cache_extent(struct null_cache *c, uint64_t off, uint64_t len, uint64_t
                       bool *hole) {
   pthread_mutex_lock(&c->lock);
   bool cached = false;
-  for (uint32_t i = 0; c->n && off < c->hi && off + len > c->lo && i < c->n && !cached; i++)
+  bool maybe =
+      c->n && off < c->hi && off + len > c->lo && null_cache_index_maybe(&c->index, off, len);
+  for (uint32_t i = 0; maybe && i < c->n && !cached; i++)
     cached = overlaps(rec_at(c, i), off, len);
   int e = 0;
   if (cached) { /* data (perhaps zeros) the store does not have yet */

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache_index.h"
 #include "store.h"
 
 enum null_rec_op {
@@ -39,7 +40,8 @@ struct null_rec {
   uint64_t epoch;    /* flushes completed before it */
   uint64_t data;     /* NULL_REC_WRITE: position in the data ring (monotonic) */
   enum null_rec_op op;
-  bool durable; /* FUA: on the durable store since it completed */
+  bool durable;  /* FUA: on the durable store since it completed */
+  bool in_index; /* its pages are in the page index (else a "big" one) */
 };
 
 struct null_cache_stats {
@@ -57,7 +59,8 @@ struct null_cache {
   struct null_rec *recs;          /* record ring, nr_slots */
   uint32_t nr_slots, first, n;
   uint64_t seq, epoch;
-  uint64_t lo, hi; /* every record lies in [lo, hi) (reads outside skip the walk) */
+  uint64_t lo, hi;               /* every record lies in [lo, hi) (reads outside skip the walk) */
+  struct null_cache_index index; /* the pages records touch (reads elsewhere skip the walk) */
   struct null_cache_stats st;
   bool cut; /* a power cut froze it: nothing lands any more (-EIO) */
 };

@@ -301,6 +301,51 @@ START_TEST(concurrent_threads_see_their_own_writes) {
 }
 END_TEST
 
+/* The page index against brute force: random records come and go (a
+ * small table, so runs collide and deletions shift them). */
+START_TEST(page_index_matches_brute_force) {
+  struct null_cache_index x;
+  ck_assert_int_eq(null_cache_index_init(&x, 200), 0);
+  struct {
+    uint64_t off, len;
+    bool in;
+  } live[100];
+  unsigned n = 0, seed = 7;
+  for (unsigned step = 0; step < 20000; step++) {
+    seed = seed * 1103515245u + 12345u;
+    if (n < 100 && (n == 0 || (seed >> 16) % 3)) {
+      uint64_t off = (seed >> 4) % (512 * PG), len = 1 + (seed >> 9) % (6 * PG);
+      if ((seed >> 28) == 0)
+        len = 100 * PG; /* a big one */
+      live[n].off = off;
+      live[n].len = len;
+      live[n].in = null_cache_index_add(&x, off, len);
+      n++;
+    } else {
+      unsigned k = (seed >> 12) % n;
+      null_cache_index_del(&x, live[k].off, live[k].len, live[k].in);
+      live[k] = live[--n];
+    }
+    uint64_t probe = (seed >> 3) % 520 * PG; /* a whole page */
+    bool want = false;
+    for (unsigned i = 0; i < n; i++)
+      want |= (live[i].off >> 12) <= (probe >> 12) &&
+              (probe >> 12) <= ((live[i].off + live[i].len - 1) >> 12);
+    if (want)
+      ck_assert(null_cache_index_maybe(&x, probe, PG));
+    else if (x.nr_big == 0)
+      ck_assert(!null_cache_index_maybe(&x, probe, PG));
+  }
+  while (n) {
+    n--;
+    null_cache_index_del(&x, live[n].off, live[n].len, live[n].in);
+  }
+  ck_assert_uint_eq(x.used, 0);
+  ck_assert_uint_eq(x.nr_big, 0);
+  null_cache_index_destroy(&x);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cache");
   TCase *tc = tcase_create("cache");
@@ -315,6 +360,7 @@ int main(void) {
   tcase_add_test(tc, the_keys_and_their_errors);
   tcase_add_test(tc, disk_features_and_stats);
   tcase_add_test(tc, concurrent_threads_see_their_own_writes);
+  tcase_add_test(tc, page_index_matches_brute_force);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
