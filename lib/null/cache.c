@@ -126,7 +126,7 @@ static void append(struct null_cache *c, enum null_rec_op op, uint64_t off, uint
                          .data = data,
                          .op = op,
                          .durable = durable,
-                         .in_index = null_cache_index_add(&c->index, off, len)};
+                         .in_index = null_cache_index_add(&c->index, off, len, c->seq)};
   if (!durable)
     c->st.dirty_bytes += len;
   if (off < c->lo)
@@ -198,12 +198,38 @@ static void overlay(const struct null_cache *c, const struct null_rec *r, uint8_
     memset(buf + (from - off), 0, to - from);
 }
 
+/* The fast way: no big record over the read, and every page of it that a
+ * record touches is wholly covered by its newest one: copy from those. -1
+ * if the read must walk the records instead; else whether it copied any. */
+static int read_newest(const struct null_cache *c, uint8_t *buf, uint64_t off, uint64_t len,
+                       bool *z) {
+  if (null_cache_index_big(&c->index, off, len))
+    return -1;
+  uint64_t oldest = rec_at(c, 0)->seq, end = off + len;
+  for (int pass = 0; pass < 2; pass++) /* check every page first, then copy */
+    for (uint64_t p = off >> 12; p << 12 < end; p++) {
+      uint64_t seq;
+      int k = null_cache_index_newest(&c->index, p, &seq);
+      if (k < 0)
+        return -1;
+      if (k == 0 || pass == 0)
+        continue;
+      if (*z) { /* the store left buf alone: zeros so far */
+        memset(buf, 0, len);
+        *z = false;
+      }
+      uint64_t from = p << 12 > off ? p << 12 : off, to = (p + 1) << 12 < end ? (p + 1) << 12 : end;
+      overlay(c, rec_at(c, (uint32_t)(seq - oldest)), buf + (from - off), from, to - from);
+    }
+  return 0;
+}
+
 int null_cache_read(struct null_cache *c, void *buf, uint64_t off, uint32_t len, bool *zero) {
   bool z = false;
   pthread_mutex_lock(&c->lock);
   int e = c->store->ops->read(c->store, buf, off, len, &z);
   if (e == 0 && c->n && off < c->hi && off + len > c->lo &&
-      null_cache_index_maybe(&c->index, off, len)) {
+      null_cache_index_maybe(&c->index, off, len) && read_newest(c, buf, off, len, &z) < 0) {
     for (uint32_t i = 0; i < c->n; i++) {
       const struct null_rec *r = rec_at(c, i);
       if (!overlaps(r, off, len))

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #define PAGE_SHIFT 12
-#define MAX_PAGES 64 /* a record over more pages is a "big" one */
+#define MAX_PAGES 512 /* a record over more pages (2 MiB) is a "big" one */
 
 static uint64_t slot_of(const struct null_cache_index *x, uint64_t page) {
   uint64_t h = page * 0x9e3779b97f4a7c15ull;
@@ -20,7 +20,8 @@ int null_cache_index_init(struct null_cache_index *x, uint64_t budget) {
   *x = (struct null_cache_index){.mask = size - 1, .budget = budget, .big_lo = UINT64_MAX};
   x->key = calloc(size, sizeof *x->key);
   x->count = calloc(size, sizeof *x->count);
-  if (!x->key || !x->count) {
+  x->last = calloc(size, sizeof *x->last);
+  if (!x->key || !x->count || !x->last) {
     null_cache_index_destroy(x);
     return -ENOMEM;
   }
@@ -30,8 +31,10 @@ int null_cache_index_init(struct null_cache_index *x, uint64_t budget) {
 void null_cache_index_destroy(struct null_cache_index *x) {
   free(x->key);
   free(x->count);
+  free(x->last);
   x->key = NULL;
   x->count = NULL;
+  x->last = NULL;
 }
 
 static uint64_t find(const struct null_cache_index *x, uint64_t page) {
@@ -41,13 +44,14 @@ static uint64_t find(const struct null_cache_index *x, uint64_t page) {
   return i;
 }
 
-static void inc(struct null_cache_index *x, uint64_t page) {
+static void inc(struct null_cache_index *x, uint64_t page, uint64_t last) {
   uint64_t i = find(x, page);
   if (!x->key[i]) {
     x->key[i] = page + 1;
     x->used++;
   }
   x->count[i]++;
+  x->last[i] = last;
 }
 
 /* Empty slot i, moving later entries of its run back into place. */
@@ -55,6 +59,7 @@ static void remove_at(struct null_cache_index *x, uint64_t i) {
   for (uint64_t j = i;;) {
     x->key[i] = 0;
     x->count[i] = 0;
+    x->last[i] = 0;
     for (;;) {
       j = (j + 1) & x->mask;
       if (!x->key[j])
@@ -67,6 +72,7 @@ static void remove_at(struct null_cache_index *x, uint64_t i) {
     }
     x->key[i] = x->key[j];
     x->count[i] = x->count[j];
+    x->last[i] = x->last[j];
     i = j;
   }
 }
@@ -82,7 +88,7 @@ static void dec(struct null_cache_index *x, uint64_t page) {
 static uint64_t first_page(uint64_t off) { return off >> PAGE_SHIFT; }
 static uint64_t last_page(uint64_t off, uint64_t len) { return (off + len - 1) >> PAGE_SHIFT; }
 
-bool null_cache_index_add(struct null_cache_index *x, uint64_t off, uint64_t len) {
+bool null_cache_index_add(struct null_cache_index *x, uint64_t off, uint64_t len, uint64_t seq) {
   uint64_t a = first_page(off), b = last_page(off, len), n = b - a + 1;
   if (len == 0)
     return true;
@@ -92,8 +98,10 @@ bool null_cache_index_add(struct null_cache_index *x, uint64_t off, uint64_t len
     x->big_hi = off + len > x->big_hi ? off + len : x->big_hi;
     return false;
   }
-  for (uint64_t p = a; p <= b; p++)
-    inc(x, p);
+  for (uint64_t p = a; p <= b; p++) {
+    bool whole = off <= p << PAGE_SHIFT && ((p + 1) << PAGE_SHIFT) <= off + len;
+    inc(x, p, seq << 1 | whole);
+  }
   return true;
 }
 
@@ -111,10 +119,22 @@ void null_cache_index_del(struct null_cache_index *x, uint64_t off, uint64_t len
     dec(x, p);
 }
 
+bool null_cache_index_big(const struct null_cache_index *x, uint64_t off, uint64_t len) {
+  return x->nr_big && off < x->big_hi && off + len > x->big_lo;
+}
+
+int null_cache_index_newest(const struct null_cache_index *x, uint64_t page, uint64_t *seq) {
+  uint64_t i = find(x, page);
+  if (!x->key[i])
+    return 0;
+  *seq = x->last[i] >> 1;
+  return x->last[i] & 1 ? 1 : -1;
+}
+
 bool null_cache_index_maybe(const struct null_cache_index *x, uint64_t off, uint64_t len) {
   if (len == 0)
     return false;
-  if (x->nr_big && off < x->big_hi && off + len > x->big_lo)
+  if (null_cache_index_big(x, off, len))
     return true;
   for (uint64_t p = first_page(off), b = last_page(off, len); p <= b; p++)
     if (x->key[find(x, p)])

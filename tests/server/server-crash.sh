@@ -168,16 +168,22 @@ for i in range(6):
     except nbd.Error as e:
         res.append("dead" if h.aio_is_dead() or h.aio_is_closed() else "eio")
         if res[-1] == "dead": break
-if sys.argv[4] == "server":  # then the connection drops
+if sys.argv[4] == "server":  # then the connection drops, and the disk powers off
+    import subprocess
     t0 = time.time()
-    while not (h.aio_is_dead() or h.aio_is_closed()) and time.time() - t0 < 10:
+    while time.time() - t0 < 20 and subprocess.run(
+            [sys.argv[5], "--control", sys.argv[6], "get", "p1", "power"],
+            capture_output=True, text=True).stdout.split()[0] != "power=0":
+        time.sleep(0.05)
+    for _ in range(3):
         try:
             h.pread(512, 0)
         except nbd.Error:
             pass
-        time.sleep(0.05)
-    res.append("dropped" if h.aio_is_dead() or h.aio_is_closed() else "alive")
-print(" ".join(res[:4]), res[-1])' "$FE")
+        if h.aio_is_dead() or h.aio_is_closed():
+            break
+    res.append("dropped" if h.aio_is_dead() or h.aio_is_closed() else "alive(%s)" % h.connection_state())
+print(" ".join(res[:4]), res[-1])' "$FE" "$CTLBIN" "$CTL")
 case "$FE:$got" in
 server:"ok ok ok eio dropped") ok "server: the 4th request fires (EIO), the connection drops ($got)" ;;
 plugin:"ok ok ok eio eio") ok "plugin: the 4th request fires, later ones fail ($got)" ;;

@@ -301,44 +301,62 @@ START_TEST(concurrent_threads_see_their_own_writes) {
 }
 END_TEST
 
-/* The page index against brute force: random records come and go (a
- * small table, so runs collide and deletions shift them). */
+/* The page index against brute force: records come and go oldest first,
+ * as in the cache (a small table, so runs collide and deletions shift
+ * them); maybe() never misses, newest() names the newest record over a
+ * page and whether it covers it whole. */
 START_TEST(page_index_matches_brute_force) {
   struct null_cache_index x;
-  ck_assert_int_eq(null_cache_index_init(&x, 200), 0);
+  ck_assert_int_eq(null_cache_index_init(&x, 1000), 0);
   struct {
-    uint64_t off, len;
+    uint64_t off, len, seq;
     bool in;
   } live[100];
-  unsigned n = 0, seed = 7;
-  for (unsigned step = 0; step < 20000; step++) {
+  unsigned n = 0, seed = 7, checked_newest = 0;
+  for (uint64_t step = 1; step <= 20000; step++) {
     seed = seed * 1103515245u + 12345u;
     if (n < 100 && (n == 0 || (seed >> 16) % 3)) {
       uint64_t off = (seed >> 4) % (512 * PG), len = 1 + (seed >> 9) % (6 * PG);
-      if ((seed >> 28) == 0)
-        len = 100 * PG; /* a big one */
+      if ((seed >> 24) == 0 && step % 4 == 0)
+        len = 100 * PG; /* a big one, now and then */
+      if ((seed >> 27) & 1)
+        off &= ~(uint64_t)(PG - 1), len = (len + PG - 1) & ~(uint64_t)(PG - 1);
       live[n].off = off;
       live[n].len = len;
-      live[n].in = null_cache_index_add(&x, off, len);
+      live[n].seq = step;
+      live[n].in = null_cache_index_add(&x, off, len, step);
       n++;
-    } else {
-      unsigned k = (seed >> 12) % n;
-      null_cache_index_del(&x, live[k].off, live[k].len, live[k].in);
-      live[k] = live[--n];
+    } else { /* the oldest goes */
+      null_cache_index_del(&x, live[0].off, live[0].len, live[0].in);
+      memmove(&live[0], &live[1], --n * sizeof live[0]);
     }
-    uint64_t probe = (seed >> 3) % 520 * PG; /* a whole page */
+    uint64_t probe = (seed >> 3) % 520 * PG, page = probe >> 12; /* a whole page */
     bool want = false;
+    unsigned newest = 0;
     for (unsigned i = 0; i < n; i++)
-      want |= (live[i].off >> 12) <= (probe >> 12) &&
-              (probe >> 12) <= ((live[i].off + live[i].len - 1) >> 12);
+      if ((live[i].off >> 12) <= page && page <= ((live[i].off + live[i].len - 1) >> 12)) {
+        want = true;
+        newest = i;
+      }
     if (want)
       ck_assert(null_cache_index_maybe(&x, probe, PG));
-    else if (x.nr_big == 0)
-      ck_assert(!null_cache_index_maybe(&x, probe, PG));
+    if (null_cache_index_big(&x, probe, PG))
+      continue;
+    ck_assert(null_cache_index_maybe(&x, probe, PG) == want);
+    uint64_t seq;
+    int k = null_cache_index_newest(&x, page, &seq);
+    ck_assert_int_eq(k != 0, want);
+    if (want) {
+      bool whole = live[newest].off <= probe && probe + PG <= live[newest].off + live[newest].len;
+      ck_assert_uint_eq(seq, live[newest].seq);
+      ck_assert_int_eq(k, whole ? 1 : -1);
+      checked_newest++;
+    }
   }
+  ck_assert_uint_gt(checked_newest, 500);
   while (n) {
-    n--;
-    null_cache_index_del(&x, live[n].off, live[n].len, live[n].in);
+    null_cache_index_del(&x, live[0].off, live[0].len, live[0].in);
+    memmove(&live[0], &live[1], --n * sizeof live[0]);
   }
   ck_assert_uint_eq(x.used, 0);
   ck_assert_uint_eq(x.nr_big, 0);
