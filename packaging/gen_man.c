@@ -4,7 +4,7 @@
  *                        tables (the core's, the null driver's, the front
  *                        ends'), each saying its owner and whether it is live;
  *   a line "@RNULL_REFUSED_KEYS@" with the keys the table accepts by name
- *                        and always refuses (zoned, cache_size, ...).
+ *                        and always refuses (zoned, zone_size, ...).
  * The entries come from walking the option tables (rnull_config_tables), with
  * the words --help uses (rnull_option_describe), so the man pages say what
  * --help says and cannot drift from the table.

@@ -217,10 +217,10 @@ static int rnull_can_flush(void *handle) {
   return 1;
 }
 
-/* FUA goes to the engine as a request flag. */
+/* FUA goes to the engine as a request flag (unless the disk's cache has
+ * fua=0: none then). */
 static int rnull_can_fua(void *handle) {
-  (void)handle;
-  return NBDKIT_FUA_NATIVE;
+  return rnull_disk_can_fua(DISK(handle)) ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
 }
 
 /* Only when the disk offers discard. */

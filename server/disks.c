@@ -16,7 +16,9 @@ void rnull_export_of(struct rnull_disk *d, const char *name, const char *desc,
   if (rnull_disk_readonly(d)) {
     f |= NBD_FLAG_READ_ONLY;
   } else {
-    f |= NBD_FLAG_SEND_FUA | NBD_FLAG_SEND_WRITE_ZEROES;
+    f |= NBD_FLAG_SEND_WRITE_ZEROES;
+    if (rnull_disk_can_fua(d))
+      f |= NBD_FLAG_SEND_FUA;
     if (rnull_disk_can_discard(d))
       f |= NBD_FLAG_SEND_TRIM;
     if (rnull_disk_can_fast_zero(d))

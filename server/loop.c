@@ -64,9 +64,13 @@ static void take_handoffs(struct loop *l) {
 static void check_power(struct loop *l) {
   if (!atomic_exchange(&l->power_check, false))
     return;
-  for (struct conn *c = l->conns; c; c = c->next)
-    if (c->bound.cd && !rnull_ctl_disk_powered(c->bound.cd))
+  for (struct conn *c = l->conns, *next; c; c = next) {
+    next = c->next; /* an abort may free c */
+    if (c->bound.cd && rnull_ctl_disk_cutting(c->bound.cd))
+      conn_abort(c); /* a power cut: no reply, the connection just drops */
+    else if (c->bound.cd && !rnull_ctl_disk_powered(c->bound.cd))
       conn_power_off(c);
+  }
 }
 
 void rnull_loops_power_check(void *server, struct rnull_ctl_disk *cd) {

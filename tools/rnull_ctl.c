@@ -26,6 +26,11 @@ static void usage(FILE *out) {
           "  list                                   every disk: state, size, clients\n"
           "  stats NAME [--json]                    per hw queue statistics\n"
           "  badblocks NAME +START-END|-START-END   mark or clear bad sectors (512-byte)\n"
+          "  power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N] [--json]\n"
+          "                                         cut the power: clients dropped without\n"
+          "                                         replies, what was not durable lost; prints\n"
+          "                                         the seed and the crash report\n"
+          "  cache NAME [--json]                    the volatile cache: dirty bytes, records\n"
           "  features                               every key a disk has\n\n"
           "--control PATH: the server's control socket (default $RNULL_CONTROL, else %s).\n",
           DEFAULT_CONTROL);

@@ -69,6 +69,9 @@ RNULL_API int rnull_ctl_pin(struct rnull_ctl *ctl, const char *name);
 RNULL_API struct rnull_ctl_disk *rnull_ctl_get(struct rnull_ctl *ctl, const char *name);
 RNULL_API void rnull_ctl_put(struct rnull_ctl_disk *cd);
 RNULL_API struct rnull_disk *rnull_ctl_disk_engine(const struct rnull_ctl_disk *cd);
+/* The power is being cut (rnull-ctl power-cut): the disconnect hook's
+ * front end drops the disk's clients at once, without replies. */
+RNULL_API bool rnull_ctl_disk_cutting(const struct rnull_ctl_disk *cd);
 RNULL_API const char *rnull_ctl_disk_name(const struct rnull_ctl_disk *cd);
 /* false from the moment power off begins (a user then lets go). */
 RNULL_API bool rnull_ctl_disk_powered(const struct rnull_ctl_disk *cd);

@@ -39,6 +39,10 @@ enum rnull_disk_state { RNULL_DISK_INITIALIZED, RNULL_DISK_ADDED };
 #define RNULL_FEAT_DISCARD 0x1u    /* trim; without it RNULL_OP_DISCARD is -ENOTSUP */
 #define RNULL_FEAT_FAST_ZERO 0x2u  /* write zeroes never slower than a write */
 #define RNULL_FEAT_READS_ZERO 0x4u /* every read returns zeros (no read buffer needed) */
+/* a volatile write cache: FLUSH makes completed writes durable (front ends
+ * offer flush always; this one says it matters) */
+#define RNULL_FEAT_VOLATILE_CACHE 0x8u
+#define RNULL_FEAT_NO_FUA 0x10u /* FUA not offered (null_blk's fua=0 with a cache) */
 
 /* The core parameters (the keys of rnull_disk_options, owner "core"). */
 struct rnull_disk_params {
@@ -132,6 +136,8 @@ RNULL_API uint64_t rnull_disk_now(const struct rnull_disk *d);
 /* What the disk offers: its driver's features (and the disk writable). */
 RNULL_API bool rnull_disk_can_discard(const struct rnull_disk *d);
 RNULL_API bool rnull_disk_can_fast_zero(const struct rnull_disk *d);
+/* FUA offered: unless the driver says RNULL_FEAT_NO_FUA. */
+RNULL_API bool rnull_disk_can_fua(const struct rnull_disk *d);
 /* Every read returns zeros: a front end may skip read buffers and pass
  * buf = NULL; end_io then always has RNULL_DONE_ZERO. */
 RNULL_API bool rnull_disk_reads_zero(const struct rnull_disk *d);

@@ -44,6 +44,13 @@ struct rnull_null_params {
   uint64_t latency_per_kib; /* ns added per KiB moved */
   uint64_t channels;        /* requests in service at once, 0 = unlimited */
   uint64_t seed;            /* every random draw (latency, faults), 0 = new each run */
+  uint64_t cache_size;      /* volatile write cache in bytes (memory_backed), 0 = none */
+  bool fua;                 /* with cache_size: FUA offered and honoured */
+  /* scheduled power cuts (cache_size): when, and what they lose */
+  struct rnull_fault_attr power_cut;
+  uint64_t power_cut_keep; /* 0: lose=all; 1..100: lose=some, keep that % */
+  bool power_cut_prefix;   /* lose=prefix instead */
+  bool power_cut_torn;
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -99,6 +106,73 @@ RNULL_API int rnull_null_disk_create(struct rnull_disk **out, const struct rnull
  * made by rnull_null_disk_create; cfg->fe is left as it was. 0, or -EINVAL
  * (not a null disk). */
 RNULL_API int rnull_null_disk_config(const struct rnull_disk *d, struct rnull_config *cfg);
+
+/* A memory-backed null disk's data outlives its engine disk, as in null_blk
+ * where powering a device off and on keeps its data and only removing it
+ * frees it. The owner of the disk's name (the registry) takes the data
+ * before destroying a powered-off disk and gives it to the next one made
+ * for that name; the volatile cache (cache_size) is not part of it: power
+ * off drops what it holds, as null_blk's does. */
+struct rnull_null_media;
+/* Take d's data: NULL if d is no memory-backed null disk or holds no store.
+ * d must serve no request anymore (powered off, or never added); it is left
+ * without data and may only be destroyed. */
+RNULL_API struct rnull_null_media *rnull_null_disk_take_media(struct rnull_disk *d);
+/* Give m (taken from an earlier disk of the same name) to d, INITIALIZED and
+ * not yet added: rnull_disk_add serves that data instead of an empty store,
+ * or fails (err says why) when d's size, block size or memory_backed differ
+ * from those m was made with and m holds data; a geometry change on an m
+ * without data just starts empty. d owns m from here on: take it back
+ * before destroying d to keep it. */
+RNULL_API void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_null_media *m);
+/* Bytes of data m holds; 0 for NULL. */
+RNULL_API uint64_t rnull_null_media_bytes(const struct rnull_null_media *m);
+RNULL_API void rnull_null_media_free(struct rnull_null_media *m);
+
+/* A power cut (rnull-ctl power-cut): what was not durable when the power
+ * went (the volatile cache's writes, cache_size) is lost, all or in part:
+ *   lose=all     every non-durable write lost (null_blk's power off)
+ *   lose=some    each survives with probability keep %; the survivors land
+ *                in a seeded order (overlapping writes land either way)
+ *   lose=prefix  a seeded prefix of them, in completion order
+ *   torn=1       a surviving write longer than physical_blocksize keeps a
+ *                seeded proper subset of its physical blocks
+ * The same seed on the same records gives the same state. */
+enum rnull_lose { RNULL_LOSE_ALL, RNULL_LOSE_SOME, RNULL_LOSE_PREFIX };
+struct rnull_power_cut {
+  enum rnull_lose lose;
+  unsigned keep; /* lose=some: percent, 0..100 */
+  bool torn;
+  uint64_t seed; /* 0: drawn from the clock (reported) */
+};
+/* Defaults (lose=all keep=50 torn=0 seed=0), then "lose=", "keep=",
+ * "torn=", "seed=" words. 0 or -EINVAL, err naming key, value and range. */
+RNULL_API void rnull_power_cut_init(struct rnull_power_cut *pc);
+RNULL_API int rnull_power_cut_set(struct rnull_power_cut *pc, const char *kv, char *err,
+                                  size_t errlen);
+/* Cut an ADDED null disk's power: from now on nothing more lands on it (its
+ * cache refuses requests with EIO), and its durable data becomes what the
+ * cut leaves; pc->seed is set to the seed used. The crash report (every
+ * non-durable write kept, lost or torn, with offset and length; text, or
+ * one JSON object) goes to out. The front end then disconnects its clients
+ * and powers the disk off. 0 or -EINVAL (not an ADDED null disk). */
+RNULL_API int rnull_null_disk_power_cut(struct rnull_disk *d, struct rnull_power_cut *pc, bool json,
+                                        FILE *out, char *err, size_t errlen);
+/* The volatile cache's statistics (0 without cache_size): bytes written,
+ * zeroed or trimmed and not yet durable, records held, records written
+ * back, flushes. -EINVAL if d is no ADDED null disk. */
+struct rnull_null_cache_stats {
+  uint64_t dirty_bytes, records, writebacks, flushes;
+};
+RNULL_API int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out);
+/* Scheduled power cuts (the power_cut key): when one fires, at the request
+ * that fires it (which fails with EIO, as every later one), the crash state
+ * is made and its report logged on stderr, then fn(arg, d) is called on
+ * that request's thread, without any lock of the driver's held: it must not
+ * block (the registry hands the power off to a thread of its own). Set on
+ * an INITIALIZED disk, before rnull_disk_add. */
+RNULL_API void rnull_null_disk_on_power_cut(struct rnull_disk *d,
+                                            void (*fn)(void *arg, struct rnull_disk *d), void *arg);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;

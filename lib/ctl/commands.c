@@ -272,6 +272,46 @@ static int cmd_badblocks(struct cmd *c) {
   return 0;
 }
 
+/* power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N]
+ * [--json]: the crash report, then the disk is off. */
+static int cmd_power_cut(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  struct rnull_power_cut pc;
+  struct ctl_cut cut = {.pc = &pc, .out = c->out};
+  char e[RNULL_ERR_LEN];
+  rnull_power_cut_init(&pc);
+  for (int i = 2; i < c->argc; i++) {
+    if (!strcmp(c->argv[i], "--json"))
+      cut.json = true;
+    else if (rnull_power_cut_set(&pc, c->argv[i], e, sizeof e) < 0)
+      return fail(c, -EINVAL, "%s: power-cut: %s", cd->cfg.core.name, e);
+  }
+  return ctl_power_cut(cd, &cut, c->err, sizeof c->err);
+}
+
+/* cache NAME [--json]: the volatile cache's statistics (cache_size). */
+static int cmd_cache(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  bool json = c->argc == 3 && !strcmp(c->argv[2], "--json");
+  if (c->argc > 3 || (c->argc == 3 && !json))
+    return fail(c, -EINVAL, "%s: cache: unexpected '%s' (only --json)", cd->cfg.core.name,
+                c->argv[2]);
+  struct rnull_null_cache_stats st;
+  if (!cd->disk || rnull_null_disk_cache_stats(cd->disk, &st) < 0)
+    return fail(c, -ENODEV, "%s: powered off: no cache%s", cd->cfg.core.name, "");
+  fprintf(c->out,
+          json ? "{\"dirty_bytes\":%" PRIu64 ",\"records\":%" PRIu64 ",\"writebacks\":%" PRIu64
+                 ",\"flushes\":%" PRIu64 "}\n"
+               : "dirty_bytes=%" PRIu64 "\nrecords=%" PRIu64 "\nwritebacks=%" PRIu64
+                 "\nflushes=%" PRIu64 "\n",
+          st.dirty_bytes, st.records, st.writebacks, st.flushes);
+  return 0;
+}
+
 static int cmd_features(struct cmd *c) {
   rnull_config_features(c->out);
   fprintf(c->out, ",power\n");
@@ -287,6 +327,8 @@ static int cmd_help(struct cmd *c) {
         "list\n"
         "stats NAME [--json]\n"
         "badblocks NAME +START-END|-START-END\n"
+        "power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N] [--json]\n"
+        "cache NAME [--json]\n"
         "features\n",
         c->out);
   return 0;
@@ -296,11 +338,18 @@ static const struct {
   const char *name;
   int (*fn)(struct cmd *c);
 } commands[] = {
-    {"create", cmd_create},     {"set", cmd_set},
-    {"get", cmd_get},           {"power", cmd_power},
-    {"remove", cmd_remove},     {"list", cmd_list},
-    {"stats", cmd_stats},       {"badblocks", cmd_badblocks},
-    {"features", cmd_features}, {"help", cmd_help},
+    {"create", cmd_create},
+    {"set", cmd_set},
+    {"get", cmd_get},
+    {"power", cmd_power},
+    {"remove", cmd_remove},
+    {"list", cmd_list},
+    {"stats", cmd_stats},
+    {"badblocks", cmd_badblocks},
+    {"features", cmd_features},
+    {"help", cmd_help},
+    {"power-cut", cmd_power_cut},
+    {"cache", cmd_cache},
 };
 
 int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {

@@ -4,6 +4,7 @@
  * request. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,12 +38,16 @@ void rnull_ctl_free(struct rnull_ctl *ctl) {
     ctl->stop_listen(ctl);
   char err[RNULL_ERR_LEN];
   pthread_mutex_lock(&ctl->lock);
+  while (ctl->cuts_pending) /* scheduled power cuts under way finish first */
+    pthread_cond_wait(&ctl->released, &ctl->lock);
   while (ctl->n) {
     struct rnull_ctl_disk *cd = ctl->disks[ctl->n - 1];
     cd->pinned = false;
     if (ctl_remove(cd, err, sizeof err) < 0)
       break; /* users that never let go: leave it (the process is ending) */
   }
+  while (ctl->cuts_pending) /* one fired while its disk was going: it finds none */
+    pthread_cond_wait(&ctl->released, &ctl->lock);
   pthread_mutex_unlock(&ctl->lock);
   if (ctl->n == 0) {
     pthread_cond_destroy(&ctl->released);
@@ -151,6 +156,7 @@ int ctl_add(struct rnull_ctl *ctl, const struct rnull_config *cfg, struct rnull_
   cd->ctl = ctl;
   cd->cfg = *cfg;
   atomic_init(&cd->powered, false);
+  atomic_init(&cd->cutting, false);
   memmove(&ctl->disks[i + 1], &ctl->disks[i], (ctl->n - (unsigned)i) * sizeof *ctl->disks);
   ctl->disks[i] = cd;
   ctl->n++;
@@ -163,6 +169,59 @@ static void describe(struct rnull_ctl_disk *cd) {
   snprintf(cd->desc, sizeof cd->desc, "rnull disk %s: %" PRIu64 " bytes, %u-byte blocks, %s store",
            cd->cfg.core.name, rnull_disk_size(d), rnull_disk_logical_block_size(d),
            rnull_disk_reads_zero(d) ? "null" : "memory");
+}
+
+/* A scheduled power cut (power_cut=) fired on a request's thread: the
+ * crash state is made; dropping the clients and powering off may block, so
+ * a thread of its own does it, as ctl_power_cut does for the command. */
+struct sched_cut {
+  struct rnull_ctl *ctl;
+  struct rnull_disk *disk; /* compared, never used: it may be gone */
+  char name[RNULL_DISK_NAME_LEN];
+};
+
+static void *scheduled_cut_thread(void *arg) {
+  struct sched_cut *s = arg;
+  struct rnull_ctl *ctl = s->ctl;
+  struct rnull_ctl_disk *cd;
+  char err[RNULL_ERR_LEN];
+  pthread_mutex_lock(&ctl->lock);
+  if (ctl_wait_idle(ctl, s->name, &cd) && cd->disk == s->disk && atomic_load(&cd->powered) &&
+      !cd->pinned) {
+    struct ctl_cut cut = {.done = true}; /* decided already: the report is logged */
+    cd->cut = &cut;
+    atomic_store(&cd->cutting, true);
+    if (ctl_power_off(cd, err, sizeof err) < 0)
+      fprintf(stderr, "rnull: scheduled power cut: %s\n", err);
+    atomic_store(&cd->cutting, false);
+    cd->cut = NULL;
+  }
+  ctl->cuts_pending--;
+  pthread_cond_broadcast(&ctl->released);
+  pthread_mutex_unlock(&ctl->lock);
+  free(s);
+  return NULL;
+}
+
+static void scheduled_cut(void *arg, struct rnull_disk *d) {
+  struct rnull_ctl *ctl = arg;
+  struct sched_cut *s = calloc(1, sizeof *s);
+  if (!s)
+    return; /* the disk fails every request (EIO) until powered off by hand */
+  *s = (struct sched_cut){.ctl = ctl, .disk = d};
+  snprintf(s->name, sizeof s->name, "%s", rnull_disk_name(d));
+  pthread_attr_t a;
+  pthread_t t;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  pthread_mutex_lock(&ctl->lock);
+  ctl->cuts_pending++;
+  if (pthread_create(&t, &a, scheduled_cut_thread, s) != 0) {
+    ctl->cuts_pending--;
+    free(s);
+  }
+  pthread_mutex_unlock(&ctl->lock);
+  pthread_attr_destroy(&a);
 }
 
 int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
@@ -180,11 +239,17 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_disk *d = NULL;
   char e[RNULL_ERR_LEN] = "";
   int r = rnull_null_disk_create(&d, &c, e, sizeof e);
-  if (r == 0)
+  if (r == 0) {
+    rnull_null_disk_give_media(d, cd->media); /* the data of its last power cycle */
+    cd->media = NULL;
+    rnull_null_disk_on_power_cut(d, scheduled_cut, cd->ctl);
     r = rnull_disk_add(d, cd->ctl->hooks.end_io, e, sizeof e);
+  }
   if (r < 0) {
-    if (d)
+    if (d) {
+      cd->media = rnull_null_disk_take_media(d); /* kept for a power on that fits it */
       rnull_disk_destroy(d);
+    }
     snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.core.name, e[0] ? e : strerror(-r));
     return r;
   }
@@ -202,6 +267,12 @@ static void deadline_after(struct timespec *ts, uint64_t ms) {
     ts->tv_sec++;
     ts->tv_nsec -= 1000000000L;
   }
+}
+
+static void cut_now(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
+  struct ctl_cut *c = cd->cut;
+  c->result = rnull_null_disk_power_cut(cd->disk, c->pc, c->json, c->out, err, errlen);
+  c->done = true;
 }
 
 int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
@@ -228,16 +299,50 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   }
   cd->busy = false;
   pthread_cond_broadcast(&ctl->released);
+  if (cd->cut && !cd->cut->done) /* the clients are gone (or late): the power goes now */
+    cut_now(cd, err, errlen);
   if (cd->users) {
     snprintf(err, errlen, "%s: powered off, but %u client(s) did not let go in time; try again",
              cd->cfg.core.name, cd->users);
     return -EBUSY;
   }
-  if (!cd->external)
+  if (!cd->external) {
+    cd->media = rnull_null_disk_take_media(cd->disk); /* data survives power off */
     rnull_disk_destroy(cd->disk);
+  }
   cd->disk = NULL;
   return 0;
 }
+
+int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, size_t errlen) {
+  const char *name = cd->cfg.core.name;
+  if (cd->pinned) {
+    snprintf(err, errlen, "%s: the front end's own disk (its command line) cannot be power-cut",
+             name);
+    return -EPERM;
+  }
+  if (!cd->disk || !atomic_load(&cd->powered)) {
+    snprintf(err, errlen, "%s: powered off: nothing to cut (power it on first)", name);
+    return -ENODEV;
+  }
+  cut->result = 0;
+  cut->done = false;
+  cd->cut = cut;
+  atomic_store(&cd->cutting, true);
+  /* a front end that cannot drop its clients (nbdkit): the power goes at
+   * once, the disk (refusing what comes: EIO) goes when they hang up */
+  if (!cd->ctl->hooks.disconnect)
+    cut_now(cd, err, errlen);
+  int r = ctl_power_off(cd, err, errlen);
+  atomic_store(&cd->cutting, false);
+  cd->cut = NULL;
+  static const char *const lose[] = {"all", "some", "prefix"};
+  fprintf(stderr, "rnull: power cut of %s: lose=%s keep=%u torn=%d seed=%" PRIu64 "\n", name,
+          lose[cut->pc->lose], cut->pc->keep, cut->pc->torn, cut->pc->seed);
+  return cut->result < 0 ? cut->result : r;
+}
+
+bool rnull_ctl_disk_cutting(const struct rnull_ctl_disk *cd) { return atomic_load(&cd->cutting); }
 
 int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   struct rnull_ctl *ctl = cd->ctl;
@@ -257,6 +362,7 @@ int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     return 0;
   memmove(&ctl->disks[i], &ctl->disks[i + 1], (ctl->n - (unsigned)i - 1) * sizeof *ctl->disks);
   ctl->n--;
+  rnull_null_media_free(cd->media); /* remove frees the data */
   free(cd);
   return 0;
 }

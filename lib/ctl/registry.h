@@ -15,7 +15,12 @@ struct rnull_ctl_disk {
   bool busy;               /* powering off: other commands on it wait their turn */
   bool external;           /* adopted: the front end's disk, never destroyed here */
   struct rnull_disk *disk; /* the engine disk while powered */
-  unsigned users;          /* rnull_ctl_get'ers, under the registry lock */
+  /* a memory-backed disk's data while powered off: handed to the next
+   * power on, freed by remove (null_blk keeps data until rmdir) */
+  struct rnull_null_media *media;
+  atomic_bool cutting; /* a power cut: front ends drop its clients without replies */
+  struct ctl_cut *cut; /* the power cut ctl_power_off carries out, or NULL */
+  unsigned users;      /* rnull_ctl_get'ers, under the registry lock */
   char desc[RNULL_CTL_DESC_LEN];
 };
 
@@ -27,6 +32,7 @@ struct rnull_ctl {
   unsigned n;
   /* the control socket (control.c), stopped by rnull_ctl_free */
   void (*stop_listen)(struct rnull_ctl *ctl);
+  unsigned cuts_pending; /* scheduled power cuts still to be carried out (threads) */
   void *listen_state;
 };
 
@@ -39,6 +45,18 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen);
 /* Releases and retakes the lock while waiting for users to let go. */
 int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen);
 int ctl_remove(struct rnull_ctl_disk *cd, char *err, size_t errlen);
+/* A power cut: the clients dropped without replies (rnull_ctl_disk_cutting),
+ * then what was not durable decided by pc (pc->seed set), the crash report
+ * to out, the disk powered off. The seed is logged on stderr. */
+struct ctl_cut {
+  struct rnull_power_cut *pc;
+  bool json;
+  FILE *out;
+  int result;
+  bool done; /* decided: at once without a disconnect hook (the plugin), else once the clients went
+              */
+};
+int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, size_t errlen);
 /* Wait while cd is busy (another command powering it off). false if it went. */
 bool ctl_wait_idle(struct rnull_ctl *ctl, const char *name, struct rnull_ctl_disk **cd);
 

@@ -175,6 +175,7 @@ bool rnull_disk_can_discard(const struct rnull_disk *d) { return d->features & R
 bool rnull_disk_can_fast_zero(const struct rnull_disk *d) {
   return (d->features & RNULL_FEAT_FAST_ZERO) && !d->params.readonly;
 }
+bool rnull_disk_can_fua(const struct rnull_disk *d) { return !(d->features & RNULL_FEAT_NO_FUA); }
 bool rnull_disk_reads_zero(const struct rnull_disk *d) {
   return d->features & RNULL_FEAT_READS_ZERO;
 }

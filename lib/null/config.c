@@ -110,6 +110,39 @@ int rnull_null_params_check(const struct rnull_null_params *p, const struct rnul
              lat, p->completion_nsec, p->completion_nsec);
     return -EINVAL;
   }
+  if (p->cache_size && !p->memory_backed) {
+    snprintf(err, errlen,
+             "cache_size=%" PRIu64 " needs memory_backed=1 (a cache in front of the null store "
+             "would hold data nobody keeps)",
+             p->cache_size);
+    return -EINVAL;
+  }
+  if (!p->fua && !p->cache_size) {
+    snprintf(err, errlen,
+             "fua=0 needs cache_size (and memory_backed=1): without a volatile cache every write "
+             "is durable when it completes");
+    return -EINVAL;
+  }
+  if (p->power_cut.enabled && !p->cache_size) {
+    snprintf(err, errlen,
+             "power_cut needs cache_size (and memory_backed=1): without a volatile cache every "
+             "completed write is durable and a power cut loses nothing");
+    return -EINVAL;
+  }
+  if (p->power_cut_prefix && p->power_cut_keep) {
+    snprintf(err, errlen,
+             "power_cut_prefix=1 and power_cut_keep=%" PRIu64 ": a cut keeps a prefix or each "
+             "write with a probability, not both",
+             p->power_cut_keep);
+    return -EINVAL;
+  }
+  if (p->cache_size && p->cache_size < (1u << 20)) {
+    snprintf(err, errlen,
+             "cache_size=%" PRIu64 ": below 1 MiB: sizes are bytes with K/M/G suffixes "
+             "(null_blk's cache_size=%" PRIu64 " MiB is cache_size=%" PRIu64 "M)",
+             p->cache_size, p->cache_size, p->cache_size);
+    return -EINVAL;
+  }
   for (unsigned i = 0; i < p->badblocks.n; i++) {
     if (p->badblocks.r[i].end >= core->size / 512) {
       snprintf(err, errlen,

@@ -7,6 +7,7 @@
  * keys compute (latency.h). One concern a function on
  * the request path, as null_blk's null_handle_*. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "null_dev.h"
+#include "power_cut.h"
 
 /* Per request, in the PDU; prepared at its first dispatch. */
 struct null_cmd {
@@ -45,6 +47,13 @@ static bool moves_data(const struct rnull_io *io) {
   return io->op == RNULL_OP_READ || io->op == RNULL_OP_WRITE;
 }
 
+/* A trim or write zeroes with FUA on a cache store: durable at completion,
+ * by a flush (more than FUA asks: what completed before is durable too). */
+static int null_handle_fua(struct null_dev *nd, const struct rnull_io *io) {
+  struct rnull_store *s = nd->store;
+  return (io->flags & RNULL_IO_FUA) && s->ops->flush && nd->params.fua ? s->ops->flush(s) : 0;
+}
+
 static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   struct rnull_store *s = nd->store;
   const struct rnull_io *io = rnull_rq_io(rq);
@@ -59,15 +68,20 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
     if (zero)
       rnull_rq_set_done_flags(rq, RNULL_DONE_ZERO);
     return r;
-  case RNULL_OP_WRITE:
+  case RNULL_OP_WRITE: /* FUA matters to a cache store only (cache_size, fua=1) */
+    if ((io->flags & RNULL_IO_FUA) && s->ops->write_fua && nd->params.fua)
+      return s->ops->write_fua(s, io->buf, io->offset, (uint32_t)io->len);
     return s->ops->write(s, io->buf, io->offset, (uint32_t)io->len);
   case RNULL_OP_DISCARD:
-    return s->ops->discard(s, io->offset, io->len);
+    r = s->ops->discard(s, io->offset, io->len);
+    return r ? r : null_handle_fua(nd, io);
   case RNULL_OP_WRITE_ZEROES:
-    return s->ops->write_zeroes(s, io->offset, io->len, !(io->flags & RNULL_IO_NOUNMAP));
-  case RNULL_OP_FLUSH:
+    r = s->ops->write_zeroes(s, io->offset, io->len, !(io->flags & RNULL_IO_NOUNMAP));
+    return r ? r : null_handle_fua(nd, io);
+  case RNULL_OP_FLUSH: /* the cache store writes back; RAM is as durable as it gets */
+    return s->ops->flush ? s->ops->flush(s) : 0;
   case RNULL_OP_CACHE:
-    return 0; /* RAM is as durable and as cached as it gets */
+    return 0;
   default:
     return -EINVAL;
   }
@@ -190,12 +204,68 @@ static int null_init_request(struct rnull_rq *rq, void *driver_data, unsigned hc
   return 0;
 }
 
+/* Given data (an earlier power cycle's) serves again if it was made with
+ * this size and page size (blocksize may change: pages are max(4 KiB,
+ * blocksize)); data of another size refuses the power on (a resize of a
+ * disk holding data would lose or misplace it), empty data is dropped. */
+static int adopt_media(struct null_dev *nd, const struct rnull_disk *disk, uint32_t page, char *err,
+                       size_t errlen) {
+  struct rnull_null_media *m = nd->media;
+  struct rnull_store *s = m->store;
+  uint64_t size = rnull_disk_size(disk), held = rnull_null_media_bytes(m);
+  if (nd->params.memory_backed && s->size == size && s->page_size == page) {
+    nd->store = s;
+    free(m);
+    nd->media = NULL;
+    return 0;
+  }
+  if (held == 0) { /* nothing to keep: start afresh */
+    rnull_null_media_free(m);
+    nd->media = NULL;
+    return 1;
+  }
+  if (!nd->params.memory_backed)
+    snprintf(err, errlen,
+             "memory_backed=0: the disk holds %" PRIu64 " bytes of data from before its power "
+             "off; set memory_backed=1 again, or remove the disk and create it anew",
+             held);
+  else
+    snprintf(err, errlen,
+             "size=%" PRIu64 ": the disk holds %" PRIu64 " bytes of data written with size=%" PRIu64
+             "; a memory-backed disk keeps its size while it holds data: set it back, or remove "
+             "the disk and create it anew",
+             size, held, s->size);
+  return -EINVAL;
+}
+
+/* power_cut: the cut's choices from the keys; its seed follows fault_seed
+ * (else seed, else the clock), the same every power cycle. */
+static void schedule_power_cuts(struct null_dev *nd, const struct rnull_disk *disk) {
+  const struct rnull_null_params *p = &nd->params;
+  uint64_t seed = null_fault_seed(nd, p->fault_seed);
+  struct rnull_power_cut pc;
+  rnull_power_cut_init(&pc);
+  pc.lose = p->power_cut_prefix ? RNULL_LOSE_PREFIX
+            : p->power_cut_keep ? RNULL_LOSE_SOME
+                                : RNULL_LOSE_ALL;
+  pc.keep = (unsigned)p->power_cut_keep;
+  pc.torn = p->power_cut_torn;
+  pc.seed = seed + 4 ? seed + 4 : 4;
+  rnull_store_cache_schedule(nd->store, &p->power_cut, seed + 3, &pc,
+                             rnull_disk_physical_block_size(disk), (struct rnull_disk *)disk,
+                             nd->on_cut, nd->on_cut_arg);
+}
+
 static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char *err,
                         size_t errlen) {
   uint32_t bs = rnull_disk_logical_block_size(disk), page = bs > 4096 ? bs : 4096;
   uint64_t size = rnull_disk_size(disk);
-  nd->store = nd->params.memory_backed ? rnull_store_memory_create(size, page)
-                                       : rnull_store_null_create(size);
+  int r = nd->media ? adopt_media(nd, disk, page, err, errlen) : 1;
+  if (r < 0)
+    return r;
+  if (r > 0)
+    nd->store = nd->params.memory_backed ? rnull_store_memory_create(size, page)
+                                         : rnull_store_null_create(size);
   if (!nd->store) {
     int e = errno ? errno : ENOMEM;
     snprintf(err, errlen, "cannot create the %s store: %s",
@@ -204,6 +274,16 @@ static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char
   }
   if (nd->params.memory_backed)
     rnull_store_memory_set_limit(nd->store, nd->params.memory_limit);
+  if (nd->params.cache_size) { /* the volatile cache in front of the pages */
+    struct rnull_store *c = rnull_store_cache_create(nd->store, nd->params.cache_size);
+    if (!c) {
+      snprintf(err, errlen, "cache_size=%" PRIu64 ": out of memory", nd->params.cache_size);
+      return -ENOMEM;
+    }
+    nd->store = c;
+    if (nd->params.power_cut.enabled)
+      schedule_power_cuts(nd, disk);
+  }
   return 0;
 }
 
@@ -260,6 +340,8 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
     features |= RNULL_FEAT_DISCARD;
   if (!p->memory_backed)
     features |= RNULL_FEAT_READS_ZERO;
+  if (p->cache_size)
+    features |= RNULL_FEAT_VOLATILE_CACHE | (p->fua ? 0 : RNULL_FEAT_NO_FUA);
   rnull_disk_set_features(disk, features);
   return create_store(nd, disk, err, errlen);
 }
@@ -285,6 +367,7 @@ static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
   null_latency_free(nd->staged_latency); /* init_disk failed before taking it */
   if (nd->store)
     rnull_store_destroy(nd->store);
+  rnull_null_media_free(nd->media); /* given but never adopted */
   free(nd);
 }
 
@@ -398,4 +481,76 @@ int rnull_null_badblocks_edit(struct rnull_disk *d, struct rnull_null_params *cf
 unsigned rnull_null_badblocks_get(struct rnull_disk *d, struct rnull_range *out) {
   struct null_dev *nd = null_dev_added(d);
   return nd ? rnull_badblocks_get(&nd->badblocks, out) : 0;
+}
+
+struct rnull_null_media *rnull_null_disk_take_media(struct rnull_disk *d) {
+  if (!rnull_null_disk_is(d))
+    return NULL;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  struct rnull_null_media *m = nd->media;
+  nd->media = NULL;
+  if (m || !nd->store || !nd->params.memory_backed)
+    return m;
+  if (!(m = malloc(sizeof *m)))
+    return NULL;                    /* out of memory: the data goes with the disk */
+  if (rnull_store_cache(nd->store)) /* power off: the cache's content is lost */
+    nd->store = rnull_store_cache_detach(nd->store);
+  m->store = nd->store;
+  nd->store = NULL;
+  return m;
+}
+
+void rnull_null_disk_give_media(struct rnull_disk *d, struct rnull_null_media *m) {
+  if (!m)
+    return;
+  if (!rnull_null_disk_is(d) || rnull_disk_state(d) != RNULL_DISK_INITIALIZED) {
+    rnull_null_media_free(m);
+    return;
+  }
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  rnull_null_media_free(nd->media);
+  nd->media = m;
+}
+
+int rnull_null_disk_power_cut(struct rnull_disk *d, struct rnull_power_cut *pc, bool json,
+                              FILE *out, char *err, size_t errlen) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd) {
+    snprintf(err, errlen, "%s: not a serving null disk", rnull_disk_name(d));
+    return -EINVAL;
+  }
+  struct null_cache *c = rnull_store_cache(nd->store), none;
+  if (!c) { /* every completed write is durable: nothing to lose */
+    if (null_cache_init(&none, nd->store, 0) < 0)
+      return -ENOMEM;
+    none.cut = true;
+  }
+  int r = null_power_cut(c ? c : &none, pc, rnull_disk_physical_block_size(d), rnull_disk_name(d),
+                         json, out);
+  if (!c)
+    null_cache_destroy(&none);
+  if (r < 0)
+    snprintf(err, errlen, "%s: out of memory", rnull_disk_name(d));
+  return r;
+}
+
+int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd)
+    return -EINVAL;
+  struct null_cache *c = rnull_store_cache(nd->store);
+  struct null_cache_stats st = {0};
+  if (c)
+    null_cache_get_stats(c, &st);
+  *out = (struct rnull_null_cache_stats){st.dirty_bytes, st.records, st.writebacks, st.flushes};
+  return 0;
+}
+
+void rnull_null_disk_on_power_cut(struct rnull_disk *d, void (*fn)(void *arg, struct rnull_disk *d),
+                                  void *arg) {
+  if (!rnull_null_disk_is(d) || rnull_disk_state(d) != RNULL_DISK_INITIALIZED)
+    return;
+  struct null_dev *nd = rnull_disk_driver_data(d);
+  nd->on_cut = fn;
+  nd->on_cut_arg = arg;
 }

@@ -13,6 +13,7 @@
 #include "badblocks.h"
 #include "fault.h"
 #include "latency.h"
+#include "media.h"
 #include "rnull/driver.h"
 #include "rnull/null.h"
 #include "store.h"
@@ -36,6 +37,9 @@ struct null_live {
 struct null_dev {
   struct rnull_null_params params; /* the driver's keys, frozen at rnull_disk_add */
   struct rnull_store *store;
+  struct rnull_null_media *media; /* given data (rnull_null_disk_give_media), until added */
+  void (*on_cut)(void *arg, struct rnull_disk *d); /* a scheduled power cut fired */
+  void *on_cut_arg;
   _Atomic(struct null_live *) live;
   pthread_mutex_t live_lock; /* serializes changes; never taken by requests */
   /* under live_lock: the keys' current values (live ones as last set), and

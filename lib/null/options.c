@@ -22,6 +22,27 @@ static const struct rnull_option null_options[] = {
      "memory_backed: a write needing pages beyond this many bytes fails with ENOSPC "
      "(0 = no limit); trim and zeroes give pages back",
      "half of RAM at start-up", NULL, rnull_default_memory_limit, NULL},
+    NULLP("cache_size", SIZE, uint64_t, "0", 0, INT64_MAX, cache_size,
+          "memory_backed: a volatile write cache of this many bytes (0 = none; at least 1M): "
+          "writes, zeroes and trims are durable after a flush (or FUA); a full cache writes back "
+          "its oldest first; power off loses it. Bytes with suffixes, in the configfs tree too "
+          "(null_blk takes MiB there: its 64 is 64M)"),
+    NULLP("fua", BOOL, bool, "1", 0, 1, fua,
+          "with cache_size: offer FUA (a FUA write is durable when it completes)"),
+    NULLP("power_cut", FAULT, struct rnull_fault_attr, NULL, 0, 0, power_cut,
+          "with cache_size: scheduled power cuts at the request that fires one "
+          "(<interval>,<probability>,<space>,<times>, reproducible with fault_seed); the disk's "
+          "clients are dropped and it powers off, losing what power_cut_keep/_prefix/_torn say"),
+    NULLP("power_cut_keep", UINT, uint64_t, "0", 0, 100, power_cut_keep,
+          "a scheduled cut: 0 loses every non-durable write (power-cut's lose all), 1..100 keeps "
+          "each with "
+          "that probability in percent, landing in a seeded order (power-cut's lose some, keep N)"),
+    NULLP("power_cut_prefix", BOOL, bool, "0", 0, 1, power_cut_prefix,
+          "a scheduled cut keeps a seeded prefix of the non-durable writes (power-cut's lose "
+          "prefix)"),
+    NULLP(
+        "power_cut_torn", BOOL, bool, "0", 0, 1, power_cut_torn,
+        "a scheduled cut tears surviving writes longer than physical_blocksize (power-cut's torn)"),
     NULLP("discard", BOOL, bool, "1", 0, 1, discard, "offer trim (discard)"),
     LIVE("mbps", UINT, uint64_t, "0", 0, 1000000, mbps, null_apply_mbps,
          "throughput limit in MiB/s (0 = unlimited)"),
@@ -67,8 +88,6 @@ static const struct rnull_option null_options[] = {
     RNULL_OPT_REFUSED("zone_nr_conv", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_max_open", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_max_active", ZONED_MSG),
-    RNULL_OPT_REFUSED("cache_size",
-                      "not implemented: memory_backed keeps all data in RAM, no cache tier"),
 };
 #undef NULLP
 #undef LIVE

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct rnull_store;
+struct null_cache;
 
 struct rnull_store_ops {
   const char *name;
@@ -27,6 +28,11 @@ struct rnull_store_ops {
   /* First extent at off: *len_out (<= len, > 0) bytes that are all holes
    * (*hole = true, read as zeros) or all allocated. 0 or -errno. */
   int (*extent)(struct rnull_store *s, uint64_t off, uint64_t len, uint64_t *len_out, bool *hole);
+  /* Optional (NULL: every completed write is durable already, as on the
+   * null and memory stores): make every completed write durable (FLUSH),
+   * and a write durable when it completes (FUA). 0 or -errno. */
+  int (*flush)(struct rnull_store *s);
+  int (*write_fua)(struct rnull_store *s, const void *buf, uint64_t off, uint32_t len);
   /* Bytes of data pages held (for stats and tests). */
   uint64_t (*allocated)(struct rnull_store *s);
   void (*destroy)(struct rnull_store *s);
@@ -45,6 +51,29 @@ struct rnull_store *rnull_store_memory_create(uint64_t size, uint32_t page_size)
 /* memory_limit: writes that would hold more than bytes of pages fail with
  * -ENOSPC (0 = no limit, the default); freeing pages gives budget back. */
 void rnull_store_memory_set_limit(struct rnull_store *s, uint64_t bytes);
+
+/* The volatile write cache (cache.h) in front of durable, a store of its
+ * own: requests go through the cache; durable is owned and destroyed with
+ * it. NULL on -ENOMEM. */
+struct rnull_store *rnull_store_cache_create(struct rnull_store *durable, uint64_t cache_size);
+/* A cache store's cache, or NULL for another store. */
+struct null_cache *rnull_store_cache(struct rnull_store *s);
+/* Power off (lose=all: what the cache holds is lost): the durable store,
+ * the cache store freed. */
+struct rnull_store *rnull_store_cache_detach(struct rnull_store *s);
+
+/* Scheduled power cuts on a cache store (the power_cut key): every request
+ * but extents weighs 1 against fault; when it fires, the crash state pc
+ * says is made (the report, of disk, on stderr), every request from then
+ * on fails with -EIO, and fn(arg, disk) is called without the cache's
+ * lock. */
+struct rnull_fault_attr;
+struct rnull_power_cut;
+struct rnull_disk;
+void rnull_store_cache_schedule(struct rnull_store *s, const struct rnull_fault_attr *fault,
+                                uint64_t fault_seed, const struct rnull_power_cut *pc, uint32_t pbs,
+                                struct rnull_disk *disk,
+                                void (*fn)(void *arg, struct rnull_disk *d), void *arg);
 
 static inline void rnull_store_destroy(struct rnull_store *s) { s->ops->destroy(s); }
 

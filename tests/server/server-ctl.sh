@@ -244,9 +244,13 @@ kill -0 $POFF 2>/dev/null && not_ok "power off still waiting 15 s after its clie
   { wait $POFF && ok "power off returned once the client was gone" || not_ok "power off: $(cat "$T/poweroff.out")"; }
 ctl remove slow || not_ok "remove slow"
 
-# --- size change while off, power on, remove and re-create ---
-ctl set big size=2G && ctl power big on || not_ok "resize and power on"
-expect_eq "power on again: new size" 2147483648 "$(nbdinfo --size "$(uri big)")"
+# --- size change while off (refused: data), power on, remove and re-create ---
+# big holds fio's data: a memory-backed disk keeps its size while it does
+ctl set big size=2G || not_ok "resize while off"
+expect_err "resize of a disk holding data refused at power on" \
+  "big: cannot power on: size=2147483648: the disk holds [0-9]+ bytes of data" power big on
+ctl set big size=1G && ctl power big on || not_ok "size set back, power on"
+expect_eq "power on again: its size" 1073741824 "$(nbdinfo --size "$(uri big)")"
 ctl remove big || not_ok "remove"
 nbdinfo --size "$(uri big)" >/dev/null 2>&1 && not_ok "removed disk served" || ok "removed disk gone"
 expect_err "removed disk unknown" "big: unknown disk" get big

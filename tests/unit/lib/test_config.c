@@ -164,7 +164,8 @@ START_TEST(unknown_and_rejected_keys) {
   ck_assert_msg(strstr(err, "bogus") && strstr(err, "unknown"), "%s", err);
   ck_assert_int_eq(rnull_config_set(&cfg, "zoned", "1", err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "zoned") && strstr(err, "NBD has no zones"), "%s", err);
-  ck_assert_int_eq(rnull_config_set(&cfg, "cache_size", "64", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "cache_size", "64Q", err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "cache_size=64Q"), "%s", err);
 }
 END_TEST
 
