@@ -5,35 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ctl_fixture.h"
 #include "fixture.h"
-#include "rnull/ctl.h"
-
-static struct rnull_ctl *ctl;
-
-/* One command; its whole reply. */
-static char *exec(const char *line) {
-  static char *buf;
-  size_t len = 0;
-  free(buf);
-  buf = NULL;
-  FILE *m = open_memstream(&buf, &len);
-  rnull_ctl_exec(ctl, line, m);
-  fclose(m);
-  return buf;
-}
-
-#define EXPECT_REPLY(line, want) ck_assert_str_eq(exec(line), want)
-#define EXPECT_HAS(line, part)                                                                     \
-  do {                                                                                             \
-    const char *r_ = exec(line);                                                                   \
-    ck_assert_msg(strstr(r_, part) != NULL, "%s -> %s (wanted %s)", line, r_, part);               \
-  } while (0)
-
-static void setup(void) {
-  struct rnull_ctl_hooks h = {.end_io = record_end_io};
-  ck_assert_int_eq(rnull_ctl_new(&ctl, &h), 0);
-}
-static void teardown(void) { rnull_ctl_free(ctl); }
 
 START_TEST(create_get_list_remove) {
   EXPECT_REPLY("create a size=16M blocksize=512", "ok\n");
@@ -110,7 +83,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("ctl");
   TCase *tc = new_tcase("ctl");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, ctl_setup, ctl_teardown);
   tcase_add_test(tc, create_get_list_remove);
   tcase_add_test(tc, errors_say_why);
   tcase_add_test(tc, power_off_waits_for_users);

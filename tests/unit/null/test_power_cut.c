@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ctl_fixture.h"
 #include "fixture.h"
 #include "null/cache.h"
 #include "null/power_cut.h"
 #include "null/store.h"
-#include "rnull/ctl.h"
 
 #define PG 4096u
 
@@ -209,24 +209,6 @@ END_TEST
 
 /* ---- through the registry ---- */
 
-static struct rnull_ctl *ctl;
-static char *exec(const char *line) {
-  static char *buf;
-  size_t len = 0;
-  free(buf);
-  buf = NULL;
-  FILE *m = open_memstream(&buf, &len);
-  rnull_ctl_exec(ctl, line, m);
-  fclose(m);
-  return buf;
-}
-#define EXPECT_REPLY(line, want) ck_assert_str_eq(exec(line), want)
-#define EXPECT_HAS(line, part)                                                                     \
-  do {                                                                                             \
-    const char *r_ = exec(line);                                                                   \
-    ck_assert_msg(strstr(r_, part) != NULL, "%s -> %s (wanted %s)", line, r_, part);               \
-  } while (0)
-
 static int io(struct rnull_disk *d, enum rnull_op op, uint64_t off, uint32_t len, void *buf,
               uint32_t flags) {
   unsigned before = atomic_load(&nr_ends);
@@ -236,13 +218,9 @@ static int io(struct rnull_disk *d, enum rnull_op op, uint64_t off, uint32_t len
   return s < 0 ? s : ends[before].status;
 }
 
-static void ctl_setup(void) {
-  struct rnull_ctl_hooks h = {.end_io = record_end_io};
-  ck_assert_int_eq(rnull_ctl_new(&ctl, &h), 0);
-}
 static struct rnull_disk *own; /* a front end's own disk (adopted) */
-static void ctl_teardown(void) {
-  rnull_ctl_free(ctl);
+static void cut_teardown(void) {
+  ctl_teardown();
   if (own)
     rnull_disk_destroy(own);
   own = NULL;
@@ -400,7 +378,7 @@ int main(void) {
   tcase_add_test(tc, fua_writes_survive_every_mode);
   suite_add_tcase(s, tc);
   TCase *tr = new_tcase("registry");
-  tcase_add_checked_fixture(tr, ctl_setup, ctl_teardown);
+  tcase_add_checked_fixture(tr, ctl_setup, cut_teardown);
   tcase_add_test(tr, power_cut_command);
   tcase_add_test(tr, power_cut_errors);
   tcase_add_test(tr, scheduled_power_cuts);

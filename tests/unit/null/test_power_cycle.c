@@ -4,34 +4,8 @@
  * registry's line protocol and the unit API (take/give media). */
 #include <stdlib.h>
 
+#include "ctl_fixture.h"
 #include "fixture.h"
-#include "rnull/ctl.h"
-
-static struct rnull_ctl *ctl;
-
-static char *exec(const char *line) {
-  static char *buf;
-  size_t len = 0;
-  free(buf);
-  buf = NULL;
-  FILE *m = open_memstream(&buf, &len);
-  rnull_ctl_exec(ctl, line, m);
-  fclose(m);
-  return buf;
-}
-
-#define EXPECT_REPLY(line, want) ck_assert_str_eq(exec(line), want)
-#define EXPECT_HAS(line, part)                                                                     \
-  do {                                                                                             \
-    const char *r_ = exec(line);                                                                   \
-    ck_assert_msg(strstr(r_, part) != NULL, "%s -> %s (wanted %s)", line, r_, part);               \
-  } while (0)
-
-static void setup(void) {
-  struct rnull_ctl_hooks h = {.end_io = record_end_io};
-  ck_assert_int_eq(rnull_ctl_new(&ctl, &h), 0);
-}
-static void teardown(void) { rnull_ctl_free(ctl); }
 
 /* One request on hw queue 0 of a direct-completion disk: its status. */
 static int io(struct rnull_disk *d, enum rnull_op op, uint64_t off, uint32_t len, void *buf) {
@@ -164,7 +138,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("power_cycle");
   TCase *tc = new_tcase("power_cycle");
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, ctl_setup, ctl_teardown);
   tcase_add_test(tc, data_survives_power_off_and_on);
   tcase_add_test(tc, remove_frees_the_data);
   tcase_add_test(tc, geometry_change_with_data_refuses_power_on);
