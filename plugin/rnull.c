@@ -86,6 +86,7 @@ static int make_registry(void) {
     struct rnull_config c = cfg;
     snprintf(c.core.name, sizeof c.core.name, "rnullb%u", i);
     c.fe.stats_file[0] = 0;
+    c.fe.stats_dir[0] = 0;
     if (rnull_ctl_create(ctl, &c, true, err, sizeof err) < 0) {
       nbdkit_error("%s", err);
       return -1;
@@ -115,7 +116,7 @@ static int rnull_after_fork(void) {
     nbdkit_error("%s", err + (strncmp(err, "--", 2) == 0 ? 2 : 0));
     return -1;
   }
-  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.fe.stats_file);
+  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.fe.stats_file, cfg.fe.stats_dir, ctl);
 }
 
 static void add_export(void *exports, const char *name, const char *desc) {
