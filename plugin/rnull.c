@@ -95,9 +95,30 @@ static int make_registry(void) {
   return 0;
 }
 
+/* nbdkit changes directory to / when it forks: the statistics paths are
+ * made absolute while the user's directory is still ours (before the fork). */
+static int absolute_path(char *path, size_t size) {
+  if (!path[0] || path[0] == '/')
+    return 0;
+  char *a = nbdkit_absolute_path(path);
+  if (!a)
+    return -1; /* nbdkit said why */
+  int fits = strlen(a) < size;
+  if (fits)
+    strcpy(path, a);
+  else
+    nbdkit_error("%s: longer than %zu bytes once absolute", path, size - 1);
+  free(a);
+  return fits ? 0 : -1;
+}
+
 /* Allocate tags and requests before the first connection: ADDED. */
 static int rnull_get_ready(void) {
   char err[RNULL_ERR_LEN];
+
+  if (absolute_path(cfg.fe.stats_file, sizeof cfg.fe.stats_file) < 0 ||
+      absolute_path(cfg.fe.stats_dir, sizeof cfg.fe.stats_dir) < 0)
+    return -1;
 
   if (rnull_disk_add(rnull_plugin_disk, rnull_plugin_end_io, err, sizeof err) < 0) {
     nbdkit_error("%s", err);

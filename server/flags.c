@@ -118,7 +118,7 @@ static const struct server_flag flags[] = {
          "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every disk "
          "served, every second (as stats_dir=; iostat -x -f DIR)",
          "The same as\n"
-         ".BI stats_dir= DIR\fR:\n"
+         ".BI stats_dir= DIR\\fR:\n"
          "keep\n"
          ".IB DIR /diskstats\n"
          "and\n"
