@@ -99,6 +99,11 @@ RNULL_API void rnull_stats_print(struct rnull_disk *d, FILE *out);
  * ...} per operation in ns; the total's operations also carry "buckets": [[low_ns, high_ns, count],
  * ...], the non-empty buckets in order. */
 RNULL_API void rnull_stats_json(struct rnull_disk *d, FILE *out);
+/* The latency distribution of each operation that has requests, as bcc's
+ * biolatency prints it (power-of-two slots in microseconds, a bar of up to
+ * 40 stars), made from the log-linear histograms (rnull_disk_latency): a
+ * bucket goes to the slot of its lowest value. To out as rnull_stats_print. */
+RNULL_API void rnull_stats_hist_print(struct rnull_disk *d, FILE *out);
 
 /* Rewrite path with rnull_stats_json via a temp file and rename (never over
  * a non-regular file, see rnull_stats_file_usable in config.h). 0 or -errno

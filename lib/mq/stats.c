@@ -243,6 +243,60 @@ void rnull_stats_print(struct rnull_disk *d, FILE *out) {
   free(lat);
 }
 
+/* ---- biolatency's histogram ---- */
+
+#define HIST_SLOTS 64
+#define HIST_STARS 40
+
+/* biolatency's slot of a value in us: 0 for 0..1, else floor(log2). */
+static unsigned us_slot(uint64_t us) { return us < 2 ? 0 : 63u - (unsigned)__builtin_clzll(us); }
+
+/* One operation's distribution in power-of-two us slots, as bcc's
+ * biolatency prints it: each log-linear bucket goes to its low end's slot
+ * (a bucket is 1/128 of its value wide, so a count lands at most one
+ * bucket off a slot's edge). */
+static void print_slots(FILE *out, const struct rnull_hist *h) {
+  uint64_t slot[HIST_SLOTS] = {0}, top = 0;
+  unsigned last = 0;
+  for (unsigned i = 0; i < RNULL_HIST_BUCKETS; i++)
+    if (h->bucket[i]) {
+      unsigned k = us_slot(rnull_hist_low(i) / 1000);
+      slot[k] += h->bucket[i];
+      last = k > last ? k : last;
+    }
+  for (unsigned k = 0; k <= last; k++)
+    top = slot[k] > top ? slot[k] : top;
+  fprintf(out, "%10s%14s: %-8s %s\n", "usecs", "", "count", "distribution");
+  for (unsigned k = 0; k <= last; k++) {
+    uint64_t lo = k ? 1ull << k : 0, hi = (2ull << k) - 1;
+    unsigned stars = top ? (unsigned)(slot[k] * HIST_STARS / top) : 0;
+    char bar[HIST_STARS + 1];
+    memset(bar, '*', stars);
+    memset(bar + stars, ' ', HIST_STARS - stars);
+    bar[HIST_STARS] = 0;
+    fprintf(out, "%10" PRIu64 " -> %-10" PRIu64 ": %-8" PRIu64 " |%s|\n", lo, hi, slot[k], bar);
+  }
+}
+
+void rnull_stats_hist_print(struct rnull_disk *d, FILE *out) {
+  struct rnull_hist *lat = malloc(sizeof *lat); /* 35 KiB: not on a thread's stack */
+  if (!lat)
+    return;
+  bool any = false;
+  for (unsigned op = 0; op < RNULL_OP_MAX; op++) {
+    rnull_disk_latency(d, (enum rnull_op)op, lat);
+    if (!lat->count)
+      continue;
+    fprintf(out, "%sdisk = %s, operation = %s (%" PRIu64 " requests)\n", any ? "\n" : "",
+            d->params.name, rnull_op_name((enum rnull_op)op), lat->count);
+    print_slots(out, lat);
+    any = true;
+  }
+  if (!any)
+    fprintf(out, "disk = %s: no requests yet\n", d->params.name);
+  free(lat);
+}
+
 /* ---- JSON ---- */
 
 static void json_hist(FILE *out, const struct rnull_hist *h, bool buckets) {

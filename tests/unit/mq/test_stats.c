@@ -319,6 +319,40 @@ START_TEST(stats_dir_written_and_pruned) {
 }
 END_TEST
 
+/* rnull-ctl stats --hist: biolatency's power-of-two us slots, from the
+ * log-linear histograms; operations without requests left out. */
+START_TEST(biolatency_histogram) {
+  static const char *const kv[] = {"irqmode=timer", "completion_nsec=3000", NULL};
+  struct rnull_disk *d = make_disk(kv, NULL, NULL);
+  struct rnull_hctx *h = rnull_disk_hctx(d, 0);
+  char buf[4096];
+  struct rnull_io r1 = rd(0, 4096, 1), r2 = rd(4096, 4096, 2);
+  struct rnull_io w = {.op = RNULL_OP_WRITE, .offset = 0, .len = 4096, .buf = buf};
+  ck_assert_int_eq(rnull_submit(h, &r1, 0), 0);
+  ck_assert_int_eq(rnull_submit(h, &r2, 0), 0);
+  ck_assert_int_eq(rnull_submit(h, &w, RNULL_SUBMIT_LAST), 0);
+  vclock_ns += 3000;
+  ck_assert_uint_eq(rnull_hctx_run(h, vclock_ns), 3);
+  char *out = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&out, &len);
+  rnull_stats_hist_print(d, m);
+  fclose(m);
+  ck_assert_str_eq(
+      out, "disk = rnullb0, operation = read (2 requests)\n"
+           "     usecs              : count    distribution\n"
+           "         0 -> 1         : 0        |                                        |\n"
+           "         2 -> 3         : 2        |****************************************|\n"
+           "\n"
+           "disk = rnullb0, operation = write (1 requests)\n"
+           "     usecs              : count    distribution\n"
+           "         0 -> 1         : 0        |                                        |\n"
+           "         2 -> 3         : 1        |****************************************|\n");
+  free(out);
+  rnull_disk_destroy(d);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("stats");
   TCase *tc = new_tcase("stats");
@@ -330,6 +364,7 @@ int main(void) {
   tcase_add_test(tc, stats_file_rewritten_and_never_over_a_non_regular_file);
   tcase_add_test(tc, busy_time_and_the_kernel_stat_line);
   tcase_add_test(tc, stats_dir_written_and_pruned);
+  tcase_add_test(tc, biolatency_histogram);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
