@@ -116,7 +116,7 @@ static const struct server_flag flags[] = {
          "(a FIFO or symbolic link is refused, without blocking).\n"),
     FLAG("stats-dir", 0, PATH, "DIR", NULL, 0, 255, o.stats_dir, const char *,
          "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every disk "
-         "served, every second (as stats_dir=; iostat -x -f DIR)",
+         "served, every second (as stats_dir=; for sysstat's iostat)",
          "The same as\n"
          ".BI stats_dir= DIR\\fR:\n"
          "keep\n"
