@@ -12,7 +12,7 @@ static const struct rnull_option frontend_options[] = {
               "rewrite statistics as JSON to this file every second"),
     RNULL_OPT(struct rnull_frontend_params, "stats_dir", PATH, path_t, NULL, 0, 255, stats_dir,
               "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every "
-              "disk served, rewritten every second (iostat -x -f DIR)"),
+              "disk served, rewritten ten times a second (iostat -x -f DIR)"),
 };
 
 static const struct rnull_option_table frontend_table = RNULL_OPT_TABLE(

@@ -116,14 +116,15 @@ static const struct server_flag flags[] = {
          "(a FIFO or symbolic link is refused, without blocking).\n"),
     FLAG("stats-dir", 0, PATH, "DIR", NULL, 0, 255, o.stats_dir, const char *,
          "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every disk "
-         "served, every second (as stats_dir=; for sysstat's iostat)",
+         "served, ten times a second (as stats_dir=; for sysstat's iostat)",
          "The same as\n"
          ".BI stats_dir= DIR\\fR:\n"
          "keep\n"
          ".IB DIR /diskstats\n"
          "and\n"
          ".IB DIR /block/ disk /stat\n"
-         "up to date every second, in the kernel's format (Documentation/block/stat.rst),\n"
+         "up to date, rewritten ten times a second (so iostat's intervals see counts at\n"
+         "most 0.1 s old), in the kernel's format (Documentation/block/stat.rst),\n"
          "for every disk served: the command line's and those of\n"
          ".BR \\-\\-control ,\n"
          "so\n"

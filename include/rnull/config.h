@@ -214,7 +214,7 @@ RNULL_API int rnull_option_refuse(const struct rnull_option_table *const *tables
 /* What both front ends accept beside a disk's keys. */
 struct rnull_frontend_params {
   char stats_file[256]; /* rewritten every second as JSON */
-  char stats_dir[256];  /* DIR/diskstats, DIR/block/<disk>/stat every second (iostat -f DIR) */
+  char stats_dir[256];  /* DIR/diskstats, DIR/block/<disk>/stat (iostat -f DIR) */
 };
 RNULL_API const struct rnull_option_table *rnull_frontend_options(void);
 /* stats_file usable (absent or a regular file), stats_dir absent or a

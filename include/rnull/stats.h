@@ -154,7 +154,8 @@ struct rnull_stats_writer_opts {
   void (*on_error)(void *arg, const char *path, int err);
   void *arg;
   /* stats_dir: DIR/diskstats and DIR/block/<disk>/stat (kernel format,
-   * rnull_stats_block_stat) rewritten every period, each through a temp
+   * rnull_stats_block_stat) rewritten every tenth of a period (so iostat's
+   * own 1 s intervals see counts at most 0.1 s old), each through a temp
    * file and a rename; DIR and DIR/block are made if missing, the
    * block/<disk> directories of disks gone are removed. NULL or "": none. */
   const char *dir;

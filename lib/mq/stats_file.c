@@ -198,10 +198,14 @@ static int dir_write(struct rnull_stats_writer *w) {
   return r.err;
 }
 
-static void writer_write(struct rnull_stats_writer *w) {
+static void file_write(struct rnull_stats_writer *w) {
   int r;
   if (w->path && (r = rnull_stats_file_write(w->disk, w->path)) != 0 && w->o.on_error)
     w->o.on_error(w->o.arg, w->path, r);
+}
+
+static void dir_rewrite(struct rnull_stats_writer *w) {
+  int r;
   if (w->dir && (r = dir_write(w)) != 0 && w->o.on_error)
     w->o.on_error(w->o.arg, w->dir, r);
 }
@@ -212,16 +216,29 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Rewrite every period from the start of the last rewrite; print when
+/* One deadline: do it when due, then again a period later. */
+static uint64_t pace(struct rnull_stats_writer *w, void (*fn)(struct rnull_stats_writer *),
+                     uint64_t now, uint64_t *next, unsigned period) {
+  if (now >= *next) {
+    fn(w);
+    *next = now + period;
+  }
+  return *next;
+}
+
+/* Rewrite the file every period and the dir ten times as often (iostat's
+ * own intervals then see counts at most a tenth of one old); print when
  * asked; leave on WAKE_QUIT after the final rewrite. */
 static void *writer_main(void *arg) {
   struct rnull_stats_writer *w = arg;
-  uint64_t next = now_ms();
+  unsigned dir_period = w->o.period_ms / 10 ? w->o.period_ms / 10 : 1;
+  uint64_t next_file = now_ms(), next_dir = next_file;
   for (;;) {
     uint64_t now = now_ms();
-    if (now >= next) {
-      writer_write(w);
-      next = now + w->o.period_ms;
+    uint64_t next = pace(w, file_write, now, &next_file, w->o.period_ms);
+    if (w->dir) {
+      uint64_t d = pace(w, dir_rewrite, now, &next_dir, dir_period);
+      next = d < next ? d : next;
     }
     struct pollfd pfd = {.fd = w->pipe[0], .events = POLLIN};
     char c;
@@ -232,7 +249,8 @@ static void *writer_main(void *arg) {
     rnull_stats_print(w->disk, w->o.print_to);
     fflush(w->o.print_to);
   }
-  writer_write(w); /* the final figures */
+  file_write(w); /* the final figures */
+  dir_rewrite(w);
   return NULL;
 }
 
