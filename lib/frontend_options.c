@@ -10,6 +10,9 @@ typedef char path_t[256];
 static const struct rnull_option frontend_options[] = {
     RNULL_OPT(struct rnull_frontend_params, "stats_file", PATH, path_t, NULL, 0, 255, stats_file,
               "rewrite statistics as JSON to this file every second"),
+    RNULL_OPT(struct rnull_frontend_params, "stats_dir", PATH, path_t, NULL, 0, 255, stats_dir,
+              "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every "
+              "disk served, rewritten ten times a second (iostat -x -f DIR)"),
 };
 
 static const struct rnull_option_table frontend_table = RNULL_OPT_TABLE(
@@ -23,6 +26,10 @@ int rnull_frontend_params_check(const struct rnull_frontend_params *p, char *err
              "stats_file=%s: exists and is not a regular file (it is replaced by rename every "
              "second)",
              p->stats_file);
+    return -EINVAL;
+  }
+  if (p->stats_dir[0] && rnull_stats_dir_usable(p->stats_dir) != 0) {
+    snprintf(err, errlen, "stats_dir=%s: exists and is not a directory", p->stats_dir);
     return -EINVAL;
   }
   return 0;

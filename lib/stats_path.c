@@ -11,3 +11,10 @@ int rnull_stats_file_usable(const char *path) {
     return -EEXIST;
   return 0;
 }
+
+int rnull_stats_dir_usable(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+    return -ENOTDIR;
+  return 0;
+}

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
   nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin libev-dev check libgnutls28-dev gnutls-bin
-  qemu-utils fio nbd-client
+  qemu-utils fio nbd-client sysstat
   clang clang-format llvm libclang-rt-14-dev valgrind
   iproute2 python3 python3-libnbd groff-base man-db strace jq file procps util-linux
   xz-utils e2fsprogs systemd

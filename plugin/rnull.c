@@ -86,6 +86,7 @@ static int make_registry(void) {
     struct rnull_config c = cfg;
     snprintf(c.core.name, sizeof c.core.name, "rnullb%u", i);
     c.fe.stats_file[0] = 0;
+    c.fe.stats_dir[0] = 0;
     if (rnull_ctl_create(ctl, &c, true, err, sizeof err) < 0) {
       nbdkit_error("%s", err);
       return -1;
@@ -94,9 +95,30 @@ static int make_registry(void) {
   return 0;
 }
 
+/* nbdkit changes directory to / when it forks: the statistics paths are
+ * made absolute while the user's directory is still ours (before the fork). */
+static int absolute_path(char *path, size_t size) {
+  if (!path[0] || path[0] == '/')
+    return 0;
+  char *a = nbdkit_absolute_path(path);
+  if (!a)
+    return -1; /* nbdkit said why */
+  int fits = strlen(a) < size;
+  if (fits)
+    strcpy(path, a);
+  else
+    nbdkit_error("%s: longer than %zu bytes once absolute", path, size - 1);
+  free(a);
+  return fits ? 0 : -1;
+}
+
 /* Allocate tags and requests before the first connection: ADDED. */
 static int rnull_get_ready(void) {
   char err[RNULL_ERR_LEN];
+
+  if (absolute_path(cfg.fe.stats_file, sizeof cfg.fe.stats_file) < 0 ||
+      absolute_path(cfg.fe.stats_dir, sizeof cfg.fe.stats_dir) < 0)
+    return -1;
 
   if (rnull_disk_add(rnull_plugin_disk, rnull_plugin_end_io, err, sizeof err) < 0) {
     nbdkit_error("%s", err);
@@ -115,7 +137,7 @@ static int rnull_after_fork(void) {
     nbdkit_error("%s", err + (strncmp(err, "--", 2) == 0 ? 2 : 0));
     return -1;
   }
-  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.fe.stats_file);
+  return rnull_stats_reporter_start(rnull_plugin_disk, cfg.fe.stats_file, cfg.fe.stats_dir, ctl);
 }
 
 static void add_export(void *exports, const char *name, const char *desc) {

@@ -10,6 +10,7 @@
 
 #include <nbdkit-plugin.h>
 
+#include "rnull/ctl.h"
 #include "rnull/stats.h"
 
 static struct {
@@ -25,13 +26,23 @@ static void on_sigusr1(int sig) {
 
 static void on_write_error(void *arg, const char *path, int err) {
   (void)arg;
-  nbdkit_debug("rnull: stats_file %s: %s", path, strerror(-err));
+  nbdkit_debug("rnull: statistics %s: %s", path, strerror(-err));
 }
 
-int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file) {
+/* stats_dir lists the registry's powered disks (ours among them). */
+static void each_ctl_disk(void *arg, rnull_stats_visit_fn visit, void *ctx) {
+  rnull_ctl_each_powered(arg, visit, ctx);
+}
+
+int rnull_stats_reporter_start(struct rnull_disk *disk, const char *stats_file,
+                               const char *stats_dir, struct rnull_ctl *ctl) {
   if (rep.writer)
     return 0;
-  struct rnull_stats_writer_opts o = {.path = stats_file, .on_error = on_write_error};
+  struct rnull_stats_writer_opts o = {.path = stats_file,
+                                      .dir = stats_dir,
+                                      .each_disk = ctl ? each_ctl_disk : NULL,
+                                      .each_disk_arg = ctl,
+                                      .on_error = on_write_error};
   int r = rnull_stats_writer_start(&rep.writer, disk, &o);
   if (r < 0) {
     nbdkit_error("rnull: stats reporter: %s", strerror(-r));

@@ -114,6 +114,31 @@ static const struct server_flag flags[] = {
          ".IB PATH .tmp\n"
          "and renamed, and nothing but a regular file is written or replaced there\n"
          "(a FIFO or symbolic link is refused, without blocking).\n"),
+    FLAG("stats-dir", 0, PATH, "DIR", NULL, 0, 255, o.stats_dir, const char *,
+         "keep DIR/diskstats and DIR/block/<disk>/stat in the kernel's format for every disk "
+         "served, ten times a second (as stats_dir=; for sysstat's iostat)",
+         "The same as\n"
+         ".BI stats_dir= DIR\\fR:\n"
+         "keep\n"
+         ".IB DIR /diskstats\n"
+         "and\n"
+         ".IB DIR /block/ disk /stat\n"
+         "up to date, rewritten ten times a second (so iostat's intervals see counts at\n"
+         "most 0.1 s old), in the kernel's format (Documentation/block/stat.rst),\n"
+         "for every disk served: the command line's and those of\n"
+         ".BR \\-\\-control ,\n"
+         "so\n"
+         ".B iostat \\-x \\-f\n"
+         ".I DIR\n"
+         "is a live view of each.\n"
+         "Written by the statistics thread, each file through a\n"
+         ".B .tmp\n"
+         "file and a rename;\n"
+         ".I DIR\n"
+         "is made if missing (it may not be anything but a directory); the directory of\n"
+         "a disk powered off or removed goes.\n"
+         "Merges are always 0; write zeroes count as writes, trims as discards;\n"
+         "io_ticks is the time the busiest hw queue had a request in flight.\n"),
     ACTION("config", 0, "FILE",
            "read disk keys from FILE: key=value lines, # comments (applied where it appears: later "
            "keys win)",

@@ -257,6 +257,7 @@ static int create_devices(struct args *a, struct rnull_ctl *ctl, char *err, size
     struct rnull_config c = a->cfg;
     snprintf(c.core.name, sizeof c.core.name, "rnullb%u", i);
     c.fe.stats_file[0] = 0;
+    c.fe.stats_dir[0] = 0;
     if (rnull_ctl_create(ctl, &c, true, err, errlen) < 0)
       return -1;
   }
@@ -287,6 +288,8 @@ int main(int argc, char **argv) {
   /* The front ends' key stats_file= names the same file as --stats-file. */
   if (a.cfg.fe.stats_file[0])
     o->stats_file = a.cfg.fe.stats_file;
+  if (a.cfg.fe.stats_dir[0])
+    o->stats_dir = a.cfg.fe.stats_dir;
   if (!a.cli.foreground)
     make_paths_absolute(&a.cli);
   /* every disk by name: the command line's (added by the server), then

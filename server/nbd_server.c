@@ -88,6 +88,7 @@ static const size_t string_opts[] = {
     offsetof(struct rnull_nbd_server_opts, tls_priority),
     offsetof(struct rnull_nbd_server_opts, progname),
     offsetof(struct rnull_nbd_server_opts, stats_file),
+    offsetof(struct rnull_nbd_server_opts, stats_dir),
 };
 
 static const char **string_opt(struct rnull_nbd_server_opts *o, size_t i) {
@@ -105,6 +106,8 @@ static int copy_opts(struct rnull_nbd_server *n, const struct rnull_nbd_server_o
   c->progname = c->progname ? c->progname : "rnull-nbd";
   if (c->stats_file && !c->stats_file[0])
     c->stats_file = NULL;
+  if (c->stats_dir && !c->stats_dir[0])
+    c->stats_dir = NULL;
   int r = 0;
   for (size_t i = 0; i < sizeof string_opts / sizeof string_opts[0]; i++) {
     const char **p = string_opt(c, i);
@@ -144,6 +147,12 @@ static int take_opts(struct rnull_nbd_server *n, char *err, size_t errlen) {
              "stats file %s: exists and is not a regular file (it is replaced by rename every "
              "second)",
              o->stats_file);
+    return -EINVAL;
+  }
+  if (o->stats_dir && (strlen(o->stats_dir) > 255 || rnull_stats_dir_usable(o->stats_dir) != 0)) {
+    snprintf(err, errlen, "stats dir %s: %s", o->stats_dir,
+             strlen(o->stats_dir) > 255 ? "longer than 255 bytes"
+                                        : "exists and is not a directory");
     return -EINVAL;
   }
   static const enum rnull_hs_tls tls_mode[] = {
@@ -282,14 +291,25 @@ static void stats_write_failed(void *arg, const char *path, int err) {
   fprintf(stderr, "%s: stats file %s: %s\n", (const char *)arg, path, strerror(-err));
 }
 
-/* The stats_file option: the engine's writer thread, our messages. */
+/* stats_dir lists the registry's powered disks (ours among them). */
+static void each_ctl_disk(void *arg, rnull_stats_visit_fn visit, void *ctx) {
+  rnull_ctl_each_powered(arg, visit, ctx);
+}
+
+/* The stats_file and stats_dir options: the engine's writer thread, our
+ * messages. */
 static void start_stats(struct rnull_nbd_server *n) {
-  if (!n->o.stats_file)
+  if (!n->o.stats_file && !n->o.stats_dir)
     return;
-  struct rnull_stats_writer_opts so = {
-      .path = n->o.stats_file, .on_error = stats_write_failed, .arg = (void *)n->o.progname};
+  struct rnull_stats_writer_opts so = {.path = n->o.stats_file,
+                                       .dir = n->o.stats_dir,
+                                       .each_disk = n->o.ctl ? each_ctl_disk : NULL,
+                                       .each_disk_arg = n->o.ctl,
+                                       .on_error = stats_write_failed,
+                                       .arg = (void *)n->o.progname};
   if (rnull_stats_writer_start(&n->stats, n->srv.disk, &so) < 0)
-    fprintf(stderr, "%s: stats file %s: cannot start its thread\n", n->o.progname, n->o.stats_file);
+    fprintf(stderr, "%s: stats file %s: cannot start its thread\n", n->o.progname,
+            n->o.stats_file ? n->o.stats_file : n->o.stats_dir);
 }
 
 int rnull_nbd_server_run(struct rnull_nbd_server *n, char *err, size_t errlen) {

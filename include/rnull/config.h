@@ -214,9 +214,11 @@ RNULL_API int rnull_option_refuse(const struct rnull_option_table *const *tables
 /* What both front ends accept beside a disk's keys. */
 struct rnull_frontend_params {
   char stats_file[256]; /* rewritten every second as JSON */
+  char stats_dir[256];  /* DIR/diskstats, DIR/block/<disk>/stat (iostat -f DIR) */
 };
 RNULL_API const struct rnull_option_table *rnull_frontend_options(void);
-/* stats_file usable (absent or a regular file). 0 or -EINVAL with err. */
+/* stats_file usable (absent or a regular file), stats_dir absent or a
+ * directory. 0 or -EINVAL with err. */
 RNULL_API int rnull_frontend_params_check(const struct rnull_frontend_params *p, char *err,
                                           size_t errlen);
 
@@ -226,6 +228,8 @@ RNULL_API void rnull_option_describe(const struct rnull_option *o, char *buf, si
 /* The stats_file: 0 if path is absent or a regular file; -EEXIST if it
  * exists as anything else (a device, a directory, a FIFO, a link). */
 RNULL_API int rnull_stats_file_usable(const char *path);
+/* The stats_dir: 0 if path is absent or a directory (not a link); else -ENOTDIR. */
+RNULL_API int rnull_stats_dir_usable(const char *path);
 
 /* memory_limit's default: half of the machine's RAM, read now. */
 RNULL_API uint64_t rnull_default_memory_limit(void);

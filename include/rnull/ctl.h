@@ -86,6 +86,12 @@ RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
                                       void (*emit)(void *arg, const char *name, const char *desc),
                                       void *arg);
 
+/* Call visit for every powered disk (its engine disk, held powered during
+ * the call; not under the registry lock), in the registry's order: what a
+ * front end's statistics writer lists (rnull_stats_writer_opts.each_disk). */
+RNULL_API void rnull_ctl_each_powered(struct rnull_ctl *ctl,
+                                      void (*visit)(void *ctx, struct rnull_disk *d), void *ctx);
+
 /* The control socket: a Unix socket at path, created mode 0600; a client is
  * served only if SO_PEERCRED says root or this process's uid. One thread
  * accepts, one per client serves. 0 or -errno (err says). */

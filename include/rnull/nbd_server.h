@@ -103,6 +103,12 @@ struct rnull_nbd_server_opts {
    * stderr. NULL or "" (default): no file (a front end takes the
    * front ends' stats_file key into this option). */
   const char *stats_file;
+  /* DIR/diskstats and DIR/block/<disk>/stat in the kernel's format
+   * (rnull_stats_block_stat), for the served disk and, with ctl, every
+   * powered disk of the registry, rewritten by the same writer (the
+   * writer's dir option). NULL or "" (default): none. At most 255 bytes;
+   * create fails if DIR exists as anything but a directory. */
+  const char *stats_dir;
 };
 
 /* The defaults above. */

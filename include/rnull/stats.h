@@ -59,7 +59,24 @@ RNULL_API const char *rnull_op_name(enum rnull_op op);
   X(inflight, NULL, 0)                                                                             \
   X(inflight_hwm, "hwm", 6) /* summed over queues: an upper bound */                               \
   X(bytes_read, "bytes_read", 14)                                                                  \
-  X(bytes_written, "bytes_written", 14)
+  X(bytes_written, "bytes_written", 14)                                                            \
+  /* per operation, for the kernel's diskstats (iostat): completed requests  */                    \
+  /* (with or without error), the sum of their latencies (ns), bytes of the  */                    \
+  /* successful trims and zeroes; busy_ns: time with a request in flight     */                    \
+  /* (the disk: the busiest queue's, a lower bound of the union)             */                    \
+  X(reads, NULL, 0)                                                                                \
+  X(writes, NULL, 0)                                                                               \
+  X(flushes, NULL, 0)                                                                              \
+  X(trims, NULL, 0)                                                                                \
+  X(zeroes, NULL, 0)                                                                               \
+  X(read_ns, NULL, 0)                                                                              \
+  X(write_ns, NULL, 0)                                                                             \
+  X(flush_ns, NULL, 0)                                                                             \
+  X(trim_ns, NULL, 0)                                                                              \
+  X(zero_ns, NULL, 0)                                                                              \
+  X(bytes_trimmed, NULL, 0)                                                                        \
+  X(bytes_zeroed, NULL, 0)                                                                         \
+  X(busy_ns, NULL, 0)
 
 struct rnull_stats {
 #define RNULL_STAT_FIELD(name, col, width) uint64_t name;
@@ -82,6 +99,11 @@ RNULL_API void rnull_stats_print(struct rnull_disk *d, FILE *out);
  * ...} per operation in ns; the total's operations also carry "buckets": [[low_ns, high_ns, count],
  * ...], the non-empty buckets in order. */
 RNULL_API void rnull_stats_json(struct rnull_disk *d, FILE *out);
+/* The latency distribution of each operation that has requests, as bcc's
+ * biolatency prints it (power-of-two slots in microseconds, a bar of up to
+ * 40 stars), made from the log-linear histograms (rnull_disk_latency): a
+ * bucket goes to the slot of its lowest value. To out as rnull_stats_print. */
+RNULL_API void rnull_stats_hist_print(struct rnull_disk *d, FILE *out);
 
 /* Rewrite path with rnull_stats_json via a temp file and rename (never over
  * a non-regular file, see rnull_stats_file_usable in config.h). 0 or -errno
@@ -106,6 +128,23 @@ RNULL_API int rnull_stats_file_write(struct rnull_disk *d, const char *path);
 
 struct rnull_stats_writer;
 
+/* One line in the kernel's block/<disk>/stat format (Documentation/block/stat.rst:
+ * 17 fields, reads completed, merged, sectors, ms, writes ..., in flight,
+ * io_ticks ms, time_in_queue ms, discards ..., flushes completed, ms) from
+ * rnull_disk_stats: writes include write zeroes, discards are trims, cache
+ * requests are in no group, merges are always 0, sectors are 512 bytes of
+ * the successful requests. With major, minor and the name first it is a
+ * line of /proc/diskstats (rnull_stats_diskstats_line). Into buf (the
+ * caller's); snprintf's result. Any thread, while serving. */
+RNULL_API int rnull_stats_block_stat(struct rnull_disk *d, char *buf, size_t len);
+RNULL_API int rnull_stats_diskstats_line(struct rnull_disk *d, unsigned major, unsigned minor,
+                                         char *buf, size_t len);
+
+/* The disks a writer's stats_dir lists: call visit for each (a disk the
+ * callee keeps alive during the call), in a stable order. */
+typedef void (*rnull_stats_visit_fn)(void *ctx, struct rnull_disk *d);
+typedef void (*rnull_stats_each_disk_fn)(void *arg, rnull_stats_visit_fn visit, void *ctx);
+
 struct rnull_stats_writer_opts {
   const char *path;   /* the JSON file; NULL or "": none (the thread only prints) */
   unsigned period_ms; /* between rewrites; 0: RNULL_STATS_WRITER_PERIOD_MS */
@@ -114,6 +153,16 @@ struct rnull_stats_writer_opts {
    * NULL ignores failures; the next period tries again. */
   void (*on_error)(void *arg, const char *path, int err);
   void *arg;
+  /* stats_dir: DIR/diskstats and DIR/block/<disk>/stat (kernel format,
+   * rnull_stats_block_stat) rewritten every tenth of a period (so iostat's
+   * own 1 s intervals see counts at most 0.1 s old), each through a temp
+   * file and a rename; DIR and DIR/block are made if missing, the
+   * block/<disk> directories of disks gone are removed. NULL or "": none. */
+  const char *dir;
+  /* The disks in dir: NULL lists the writer's disk alone. Runs on the
+   * writer's thread. */
+  rnull_stats_each_disk_fn each_disk;
+  void *each_disk_arg;
 };
 
 /* Start the thread (it writes the file at once). 0, or -errno (nothing

@@ -238,12 +238,15 @@ static int cmd_stats(struct cmd *c) {
   if (!cd)
     return -ENOENT;
   bool json = c->argc > 2 && !strcmp(c->argv[2], "--json");
-  if (c->argc > 3 || (c->argc == 3 && !json))
-    return fail(c, -EINVAL, "%s: stats: unexpected '%s' (only --json)", cd->cfg.core.name,
+  bool hist = c->argc > 2 && !strcmp(c->argv[2], "--hist");
+  if (c->argc > 3 || (c->argc == 3 && !json && !hist))
+    return fail(c, -EINVAL, "%s: stats: unexpected '%s' (only --json or --hist)", cd->cfg.core.name,
                 c->argv[2]);
   if (!cd->disk)
     return fail(c, -ENODEV, "%s: powered off: no statistics%s", cd->cfg.core.name, "");
-  if (json) {
+  if (hist) {
+    rnull_stats_hist_print(cd->disk, c->out);
+  } else if (json) {
     rnull_stats_json(cd->disk, c->out);
     fputc('\n', c->out);
   } else {
@@ -325,7 +328,7 @@ static int cmd_help(struct cmd *c) {
         "power NAME on|off\n"
         "remove NAME\n"
         "list\n"
-        "stats NAME [--json]\n"
+        "stats NAME [--json|--hist]\n"
         "badblocks NAME +START-END|-START-END\n"
         "power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N] [--json]\n"
         "cache NAME [--json]\n"

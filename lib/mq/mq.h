@@ -30,6 +30,7 @@ struct rnull_stats_live {
 #define RNULL_STAT_LIVE(name, col, width) _Atomic uint64_t name;
   RNULL_STATS_COUNTERS(RNULL_STAT_LIVE)
 #undef RNULL_STAT_LIVE
+  _Atomic uint64_t busy_stamp; /* the last change of the in-flight count (busy_ns) */
   struct rnull_hist_live lat[RNULL_OP_MAX];
 };
 
@@ -137,5 +138,6 @@ static inline void rnull_inflight_append(struct rnull_hctx *h, struct rnull_rq *
 /* stats.c */
 void rnull_stats_account_end(struct rnull_hctx *h, const struct rnull_rq *rq, int status,
                              uint64_t now);
+void rnull_stats_account_busy(struct rnull_hctx *h, uint64_t now, bool was_busy);
 
 #endif

@@ -103,18 +103,60 @@ const char *rnull_op_name(enum rnull_op op) {
 
 /* ---- counting ---- */
 
+/* The kernel's diskstats groups (zeroes are writes there; cache is none). */
+static void account_op(struct rnull_stats_live *s, enum rnull_op op, int status, uint64_t len,
+                       uint64_t ns) {
+  switch (op) {
+  case RNULL_OP_READ:
+    ADD(s->reads, 1);
+    ADD(s->read_ns, ns);
+    ADD(s->bytes_read, status ? 0 : len);
+    break;
+  case RNULL_OP_WRITE:
+    ADD(s->writes, 1);
+    ADD(s->write_ns, ns);
+    ADD(s->bytes_written, status ? 0 : len);
+    break;
+  case RNULL_OP_FLUSH:
+    ADD(s->flushes, 1);
+    ADD(s->flush_ns, ns);
+    break;
+  case RNULL_OP_DISCARD:
+    ADD(s->trims, 1);
+    ADD(s->trim_ns, ns);
+    ADD(s->bytes_trimmed, status ? 0 : len);
+    break;
+  case RNULL_OP_WRITE_ZEROES:
+    ADD(s->zeroes, 1);
+    ADD(s->zero_ns, ns);
+    ADD(s->bytes_zeroed, status ? 0 : len);
+    break;
+  default:
+    break;
+  }
+}
+
 void rnull_stats_account_end(struct rnull_hctx *h, const struct rnull_rq *rq, int status,
                              uint64_t now) {
   struct rnull_stats_live *s = &h->stats;
+  uint64_t ns = now > rq->start_ns ? now - rq->start_ns : 0;
   ADD(s->completed, 1);
   if (status)
     ADD(s->errors, 1);
-  else if (rq->io.op == RNULL_OP_READ)
-    ADD(s->bytes_read, rq->io.len);
-  else if (rq->io.op == RNULL_OP_WRITE)
-    ADD(s->bytes_written, rq->io.len);
+  account_op(s, rq->io.op, status, rq->io.len, ns);
   if ((unsigned)rq->io.op < RNULL_OP_MAX)
-    hist_record(&s->lat[rq->io.op], now > rq->start_ns ? now - rq->start_ns : 0);
+    hist_record(&s->lat[rq->io.op], ns);
+}
+
+/* The kernel's io_ticks (part_stat's update_io_ticks), lock held, at each
+ * change of the in-flight count: the time since the last change counts as
+ * busy if a request was in flight through it. */
+void rnull_stats_account_busy(struct rnull_hctx *h, uint64_t now, bool was_busy) {
+  struct rnull_stats_live *s = &h->stats;
+  uint64_t stamp = LOAD(s->busy_stamp);
+  if (was_busy && now > stamp)
+    ADD(s->busy_ns, now - stamp);
+  atomic_store_explicit(&s->busy_stamp, now, memory_order_relaxed);
 }
 
 void rnull_hctx_stats(struct rnull_hctx *h, struct rnull_stats *o) {
@@ -122,6 +164,11 @@ void rnull_hctx_stats(struct rnull_hctx *h, struct rnull_stats *o) {
 #define LOAD_ONE(name, col, width) o->name = LOAD(s->name);
   RNULL_STATS_COUNTERS(LOAD_ONE)
 #undef LOAD_ONE
+  /* the busy period in progress, as diskstats_show does: busy_ns was read
+   * before the stamp, so a change in between only undercounts, briefly */
+  uint64_t stamp = LOAD(s->busy_stamp), now = disk_now(h->disk);
+  if (o->inflight && now > stamp)
+    o->busy_ns += now - stamp;
 }
 
 void rnull_disk_stats(struct rnull_disk *d, struct rnull_stats *o) {
@@ -129,9 +176,11 @@ void rnull_disk_stats(struct rnull_disk *d, struct rnull_stats *o) {
   for (unsigned q = 0; d->state == RNULL_DISK_ADDED && q < d->nr_hctx; q++) {
     struct rnull_stats s;
     rnull_hctx_stats(&d->hctxs[q], &s);
+    uint64_t busy = o->busy_ns > s.busy_ns ? o->busy_ns : s.busy_ns;
 #define SUM_ONE(name, col, width) o->name += s.name;
     RNULL_STATS_COUNTERS(SUM_ONE)
 #undef SUM_ONE
+    o->busy_ns = busy; /* the busiest queue: never more than the time elapsed */
   }
 }
 
@@ -191,6 +240,60 @@ void rnull_stats_print(struct rnull_disk *d, FILE *out) {
   print_row(out, "total", &s, lat);
   print_latency(d, out, lat);
   fflush(out);
+  free(lat);
+}
+
+/* ---- biolatency's histogram ---- */
+
+#define HIST_SLOTS 64
+#define HIST_STARS 40
+
+/* biolatency's slot of a value in us: 0 for 0..1, else floor(log2). */
+static unsigned us_slot(uint64_t us) { return us < 2 ? 0 : 63u - (unsigned)__builtin_clzll(us); }
+
+/* One operation's distribution in power-of-two us slots, as bcc's
+ * biolatency prints it: each log-linear bucket goes to its low end's slot
+ * (a bucket is 1/128 of its value wide, so a count lands at most one
+ * bucket off a slot's edge). */
+static void print_slots(FILE *out, const struct rnull_hist *h) {
+  uint64_t slot[HIST_SLOTS] = {0}, top = 0;
+  unsigned last = 0;
+  for (unsigned i = 0; i < RNULL_HIST_BUCKETS; i++)
+    if (h->bucket[i]) {
+      unsigned k = us_slot(rnull_hist_low(i) / 1000);
+      slot[k] += h->bucket[i];
+      last = k > last ? k : last;
+    }
+  for (unsigned k = 0; k <= last; k++)
+    top = slot[k] > top ? slot[k] : top;
+  fprintf(out, "%10s%14s: %-8s %s\n", "usecs", "", "count", "distribution");
+  for (unsigned k = 0; k <= last; k++) {
+    uint64_t lo = k ? 1ull << k : 0, hi = (2ull << k) - 1;
+    unsigned stars = top ? (unsigned)(slot[k] * HIST_STARS / top) : 0;
+    char bar[HIST_STARS + 1];
+    memset(bar, '*', stars);
+    memset(bar + stars, ' ', HIST_STARS - stars);
+    bar[HIST_STARS] = 0;
+    fprintf(out, "%10" PRIu64 " -> %-10" PRIu64 ": %-8" PRIu64 " |%s|\n", lo, hi, slot[k], bar);
+  }
+}
+
+void rnull_stats_hist_print(struct rnull_disk *d, FILE *out) {
+  struct rnull_hist *lat = malloc(sizeof *lat); /* 35 KiB: not on a thread's stack */
+  if (!lat)
+    return;
+  bool any = false;
+  for (unsigned op = 0; op < RNULL_OP_MAX; op++) {
+    rnull_disk_latency(d, (enum rnull_op)op, lat);
+    if (!lat->count)
+      continue;
+    fprintf(out, "%sdisk = %s, operation = %s (%" PRIu64 " requests)\n", any ? "\n" : "",
+            d->params.name, rnull_op_name((enum rnull_op)op), lat->count);
+    print_slots(out, lat);
+    any = true;
+  }
+  if (!any)
+    fprintf(out, "disk = %s: no requests yet\n", d->params.name);
   free(lat);
 }
 

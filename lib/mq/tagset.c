@@ -56,6 +56,7 @@ int rnull_tag_get(struct rnull_hctx *h, bool nowait, struct rnull_rq **out) {
   /* state 0 -> 2: the submitter holds the one reference */
   atomic_store_explicit(&rq->ref, 2, memory_order_release);
   uint64_t now = disk_now(d);
+  rnull_stats_account_busy(h, now, h->nr_free + 1 < h->depth);
   rq->start_ns = now;
   rq->done_flags = 0;
   rq->requeued = false;
@@ -81,6 +82,7 @@ void rnull_tag_put(struct rnull_rq *rq, int status, uint64_t now) {
   if (rq->heap_idx >= 0)
     hctx_timer_del(h, rq);
   rnull_stats_account_end(h, rq, status, now);
+  rnull_stats_account_busy(h, now, true);
   rq->next_free = h->free_top;
   h->free_top = rq;
   h->nr_free++;

@@ -18,6 +18,7 @@ START_TEST(create_get_list_remove) {
   EXPECT_HAS("list", "b                               off         1G      4096       0        0\n");
   EXPECT_HAS("features", "size,blocksize,");
   EXPECT_HAS("stats a --json", "\"total\"");
+  EXPECT_REPLY("stats a --hist", "disk = a: no requests yet\nok\n");
   EXPECT_REPLY("badblocks a +8-15", "ok\n");
   EXPECT_REPLY("get a badblocks", "badblocks=8-15\nok\n");
   EXPECT_REPLY("set a error=1,100,0,-1 mbps=100", "ok\n");
@@ -50,7 +51,7 @@ START_TEST(errors_say_why) {
   EXPECT_REPLY("", "error: empty command (try 'help')\n");
   EXPECT_REPLY("get", "error: get: missing disk name\n");
   EXPECT_HAS("set a name=b", "error: a: name: cannot be set");
-  EXPECT_REPLY("stats a --yaml", "error: a: stats: unexpected '--yaml' (only --json)\n");
+  EXPECT_REPLY("stats a --yaml", "error: a: stats: unexpected '--yaml' (only --json or --hist)\n");
 }
 END_TEST
 
