@@ -52,9 +52,19 @@ RNULL_API int rnull_ctl_adopt(struct rnull_ctl *ctl, struct rnull_disk *disk, ch
 /* Stops the control socket, powers every disk off, frees everything. */
 RNULL_API void rnull_ctl_free(struct rnull_ctl *ctl);
 
+/* A command line's bound, its newline included (longer: an error). */
+#define RNULL_CTL_LINE_MAX 4096
+
 /* One command of the line protocol (see rnull-ctl(1)): its output lines,
- * then "ok" or "error: MESSAGE", are written to out. 0 or -errno. */
+ * then "ok" or "error: MESSAGE", are written to out. A line with a control
+ * character (but blanks and a final CR LF) is refused. 0 or -errno. */
 RNULL_API int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out);
+/* The same command as words, each checked on its own (1 to
+ * RNULL_CTL_LINE_MAX - 1 bytes, no blank, no control character; refused
+ * otherwise with -EINVAL or -E2BIG), never split or joined: a front end
+ * passes a disk name, a key=value as they came (configfs' file names and
+ * writes), so no value can smuggle in another word. */
+RNULL_API int rnull_ctl_execv(struct rnull_ctl *ctl, int argc, const char *const *argv, FILE *out);
 
 /* The same as the commands create (powered or not) and power, for a front
  * end's own disks (its command line). err names disk, key, value, why. */
