@@ -93,9 +93,23 @@ RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
                                       void (*emit)(void *arg, const char *name, const char *desc),
                                       void *arg);
 
-/* The control socket: a Unix socket at path, created mode 0600; a client is
- * served only if SO_PEERCRED says root or this process's uid. One thread
- * accepts, one per client serves. 0 or -errno (err says). */
+/* The control socket: a Unix socket at path, created mode 0600 (a stale
+ * socket left there by an earlier run is replaced; a live one, another
+ * server's, is refused with -EADDRINUSE); a client is served only if
+ * SO_PEERCRED says root or this process's uid. One thread polls every
+ * client, a fixed pool of threads runs their commands. 0 or -errno (err
+ * says). */
 RNULL_API int rnull_ctl_listen(struct rnull_ctl *ctl, const char *path, char *err, size_t errlen);
+
+/* What one control socket allows (0: the default). A client over the cap
+ * gets one line, "error: too many control clients...", and is closed; so is
+ * one idle (no complete line, no command running) for idle_timeout_ms, and
+ * one whose line reaches RNULL_CTL_LINE_MAX bytes. */
+struct rnull_ctl_limits {
+  unsigned max_clients;     /* default 64, at most 4096 */
+  unsigned idle_timeout_ms; /* default 60000 */
+};
+RNULL_API int rnull_ctl_listen_limits(struct rnull_ctl *ctl, const char *path,
+                                      const struct rnull_ctl_limits *lim, char *err, size_t errlen);
 
 #endif
