@@ -380,14 +380,27 @@ int rnull_ctl_execv(struct rnull_ctl *ctl, int argc, const char *const *argv, FI
     fprintf(out, "error: 1 to %d words\n", MAX_WORDS);
     return argc < 1 ? -EINVAL : -E2BIG;
   }
+  size_t total = 0;
   for (int i = 0; i < argc; i++) {
     int r = check_word(argv[i], i, err, sizeof err);
     if (r < 0) {
       fprintf(out, "error: %s\n", err);
       return r;
     }
+    total += strlen(argv[i]) + 1;
   }
-  return exec_words(ctl, argc, (char **)argv, out);
+  char *words = malloc(total), *copy[MAX_WORDS]; /* the commands write into their words */
+  if (!words) {
+    fprintf(out, "error: out of memory\n");
+    return -ENOMEM;
+  }
+  for (int i = 0, at = 0; i < argc; i++) {
+    copy[i] = strcpy(words + at, argv[i]);
+    at += (int)strlen(argv[i]) + 1;
+  }
+  int r = exec_words(ctl, argc, copy, out);
+  free(words);
+  return r;
 }
 
 int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {
