@@ -30,6 +30,7 @@ uri() { echo "nbd+unix:///$1?socket=$SOCK"; }
 
 # start [prlimit args...]: the front end on $SOCK and $CTL, into $PID
 start() {
+  rm -f "$SOCK" # (nbdkit -U does not replace a stale socket)
   if [ "$FE" = plugin ]; then
     # shellcheck disable=SC2086 # VAR=value words on purpose
     env ${RNULL_NBDKIT_ENV:-} prlimit "$@" -- nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" \
