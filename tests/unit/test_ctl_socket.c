@@ -67,7 +67,7 @@ static const char *answer(int fd, const char *want) {
 static bool at_eof(int fd) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   char c;
-  return poll(&p, 1, 3000) == 1 && recv(fd, &c, 1, 0) == 0;
+  return poll(&p, 1, 3000) == 1 && recv(fd, &c, 1, 0) <= 0; /* EOF, or reset if never accepted */
 }
 
 static char *exec(const char *line) {
