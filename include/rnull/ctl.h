@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "rnull/export.h"
@@ -70,6 +71,14 @@ RNULL_API int rnull_ctl_execv(struct rnull_ctl *ctl, int argc, const char *const
  * end's own disks (its command line). err names disk, key, value, why. */
 RNULL_API int rnull_ctl_create(struct rnull_ctl *ctl, const struct rnull_config *cfg, bool power,
                                char *err, size_t errlen);
+/* The disks' memory budget, server-wide: a power on (a create) whose
+ * engine (rnull_null_disk_memory: tags, requests, PDUs, queues) would take
+ * the powered disks past it is refused with the figures; a power off gives
+ * it back. Default: an eighth of RAM; 0: none. Adopted disks are the front
+ * end's and not counted. */
+RNULL_API void rnull_ctl_set_memory_budget(struct rnull_ctl *ctl, uint64_t bytes);
+RNULL_API void rnull_ctl_memory(struct rnull_ctl *ctl, uint64_t *used, uint64_t *budget);
+
 /* Pin a disk: it cannot be powered off or removed (a front end's default
  * disk, which its stats and signals use). */
 RNULL_API int rnull_ctl_pin(struct rnull_ctl *ctl, const char *name);

@@ -179,12 +179,16 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     c.core.submit_queues = minq;
   struct rnull_disk *d = NULL;
   char e[RNULL_ERR_LEN] = "";
-  int r = rnull_null_disk_create(&d, &c, e, sizeof e);
+  int r = ctl_budget_charge(cd, &c, err, errlen);
+  if (r < 0)
+    return r;
+  r = rnull_null_disk_create(&d, &c, e, sizeof e);
   if (r == 0)
     r = rnull_disk_add(d, cd->ctl->hooks.end_io, e, sizeof e);
   if (r < 0) {
     if (d)
       rnull_disk_destroy(d);
+    ctl_budget_release(cd);
     snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.core.name, e[0] ? e : strerror(-r));
     return r;
   }
@@ -236,6 +240,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
   if (!cd->external)
     rnull_disk_destroy(cd->disk);
   cd->disk = NULL;
+  ctl_budget_release(cd);
   return 0;
 }
 

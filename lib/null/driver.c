@@ -399,3 +399,5 @@ unsigned rnull_null_badblocks_get(struct rnull_disk *d, struct rnull_range *out)
   struct null_dev *nd = null_dev_added(d);
   return nd ? rnull_badblocks_get(&nd->badblocks, out) : 0;
 }
+
+size_t null_cmd_size(void) { return sizeof(struct null_cmd); }
