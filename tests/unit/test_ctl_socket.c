@@ -16,6 +16,7 @@
 #include "fixture.h"
 #include "key_files.h"
 #include "rnull/ctl.h"
+#include "rnull/null.h"
 
 static struct rnull_ctl *ctl;
 static char dir[64], path[128];
@@ -191,6 +192,19 @@ START_TEST(words_checked_on_their_own) {
 }
 END_TEST
 
+START_TEST(name_and_path_keys_are_one_line_of_text) {
+  struct rnull_config cfg;
+  rnull_config_init(&cfg);
+  char err[RNULL_ERR_LEN];
+  const char *bad_names[] = {"a\nb", "a b", "a=b", "a\tb", "a\x7f"};
+  for (unsigned i = 0; i < 5; i++)
+    ck_assert_int_eq(rnull_config_set(&cfg, "name", bad_names[i], err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "stats_file", "/tmp/a\nb", err, sizeof err), -EINVAL);
+  ck_assert_int_eq(rnull_config_set(&cfg, "stats_file", "/tmp/a b=c", err, sizeof err), 0);
+  ck_assert_int_eq(rnull_config_set(&cfg, "name", "d-1.x_y", err, sizeof err), 0);
+}
+END_TEST
+
 START_TEST(stop_with_idle_clients_is_prompt) {
   int fd[3];
   for (int i = 0; i < 3; i++)
@@ -218,6 +232,7 @@ int main(void) {
   tcase_add_test(tc, pipelined_commands_in_order);
   tcase_add_test(tc, key_files_never_block);
   tcase_add_test(tc, words_checked_on_their_own);
+  tcase_add_test(tc, name_and_path_keys_are_one_line_of_text);
   tcase_add_test(tc, stop_with_idle_clients_is_prompt);
   suite_add_tcase(s, tc);
   return run_suite(s);
