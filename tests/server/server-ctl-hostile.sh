@@ -146,7 +146,8 @@ if [ "$FE" = server ]; then
   out=$(timeout 10 "$SERVER" -f --unix "$T/other.sock" --control "$CTL" 2>&1)
   rc=$?
 else
-  out=$(timeout 10 nbdkit -f -U "$T/other.sock" "$SERVER" control="$CTL" 2>&1)
+  # shellcheck disable=SC2086 # VAR=value words on purpose
+  out=$(env ${RNULL_NBDKIT_ENV:-} timeout 10 nbdkit -f -U "$T/other.sock" "$SERVER" control="$CTL" 2>&1)
   rc=$?
 fi
 [ $rc -ne 0 ] && grep -q "another server is listening" <<<"$out" && ok "a live control socket is refused: $out" ||
