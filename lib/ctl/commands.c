@@ -353,8 +353,8 @@ static int exec_words(struct rnull_ctl *ctl, int argc, char **argv, FILE *out) {
       return -ENOMEM;
     }
     int r = ctl_preload_words(argc, argv, kf, c.err, sizeof c.err);
-    if (r == 0 && argc > 1)
-      preload_disk(ctl, argv[1], kf);
+    if (r == 0 && argc > 1 && (!strcmp(argv[0], "set") || !strcmp(argv[0], "power")))
+      preload_disk(ctl, argv[1], kf); /* those may power on or rebuild the latency model */
     if (r == 0) {
       rnull_key_files_arm(kf);
       pthread_mutex_lock(&ctl->lock);
