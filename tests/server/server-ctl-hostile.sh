@@ -47,30 +47,6 @@ stop() {
 }
 
 start
-ctl create d size=16M >/dev/null || not_ok "create d"
-
-# --- 1. files a key names: never read under the registry lock ---
-mkfifo "$T/fifo"
-for f in "$T/fifo" /dev/zero; do
-  ( ctl set d latency=hist:"$f" >"$T/set.out" 2>&1; echo $? >"$T/set.rc" ) &
-  bg=$!
-  sleep 0.5
-  out=$(timeout 3 "$CTLBIN" --control "$CTL" list 2>&1)
-  grep -q '^d ' <<<"$out" && ok "list answered while setting hist:$f" || not_ok "list blocked while setting hist:$f: $out"
-  timeout 3 nbdinfo --size "$(uri d)" >/dev/null 2>&1 && ok "NBD served while setting hist:$f" ||
-    not_ok "NBD blocked while setting hist:$f"
-  for _ in $(seq 30); do [ -s "$T/set.rc" ] && break; sleep 0.1; done
-  [ -s "$T/set.rc" ] || { kill "$bg" 2>/dev/null; not_ok "set latency=hist:$f did not return"; }
-  wait "$bg" 2>/dev/null
-  if [ "$(cat "$T/set.rc" 2>/dev/null)" = 1 ] && grep -q "latency=hist:$f.*not a regular file" "$T/set.out"; then
-    ok "hist:$f refused naming the key: $(cat "$T/set.out")"
-  else not_ok "hist:$f: rc=$(cat "$T/set.rc" 2>/dev/null) $(cat "$T/set.out")"; fi
-  rm -f "$T/set.rc" "$T/set.out"
-done
-printf '100 1\n200 1\n' >"$T/hist"
-ctl set d latency=hist:"$T/hist" >/dev/null && ok "a regular hist file is accepted" || not_ok "hist file refused"
-ctl power d off >/dev/null && ctl power d on >/dev/null && ok "power on reads the hist file again" ||
-  not_ok "power cycle with a hist file"
 
 # --- 4. a NUL or a control character in a line ---
 out=$(printf 'create a\0 power=0\n' | timeout 5 socat - UNIX-CONNECT:"$CTL")
@@ -83,12 +59,12 @@ ctl get b power >/dev/null 2>&1 && not_ok "disk b was created" || ok "no disk b"
 # --- 2. idle clients: a cap, a line each over it, few threads ---
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$PID/status"; }
 before=$(threads)
-$PY - "$CTL" >"$T/idle.out" <<'PYEOF' &
+timeout 20 $PY - "$CTL" >"$T/idle.out" <<'PYEOF' &
 import socket, sys, time
 ss, refused = [], 0
 for i in range(150):
     s = socket.socket(socket.AF_UNIX)
-    s.connect(sys.argv[1])
+    s.connect(sys.argv[1])  # blocking: a full backlog waits (the shell's timeout bounds it)
     ss.append(s)
 time.sleep(1)
 for s in ss:
@@ -117,7 +93,7 @@ stop
 
 # RLIMIT_NOFILE 128: 150 idle control clients must not lock NBD clients out
 start --nofile=128
-$PY - "$CTL" <<'PYEOF' &
+timeout 20 $PY - "$CTL" <<'PYEOF' &
 import socket, sys, time
 ss = []
 for i in range(150):
@@ -153,5 +129,30 @@ fi
 [ $rc -ne 0 ] && grep -q "another server is listening" <<<"$out" && ok "a live control socket is refused: $out" ||
   not_ok "live control socket: rc=$rc $out"
 ctl list >/dev/null 2>&1 && ok "the first server still answers" || not_ok "the first server lost its socket"
+# (last: the old code never answers again after it)
+ctl create d size=16M >/dev/null || not_ok "create d"
+# --- 1. files a key names: never read under the registry lock ---
+mkfifo "$T/fifo"
+for f in "$T/fifo" /dev/zero; do
+  ( ctl set d latency=hist:"$f" >"$T/set.out" 2>&1; echo $? >"$T/set.rc" ) &
+  bg=$!
+  sleep 0.5
+  out=$(timeout 3 "$CTLBIN" --control "$CTL" list 2>&1)
+  grep -q '^d ' <<<"$out" && ok "list answered while setting hist:$f" || not_ok "list blocked while setting hist:$f: $out"
+  timeout 3 nbdinfo --size "$(uri d)" >/dev/null 2>&1 && ok "NBD served while setting hist:$f" ||
+    not_ok "NBD blocked while setting hist:$f"
+  for _ in $(seq 30); do [ -s "$T/set.rc" ] && break; sleep 0.1; done
+  [ -s "$T/set.rc" ] || { kill "$bg" 2>/dev/null; not_ok "set latency=hist:$f did not return"; }
+  wait "$bg" 2>/dev/null
+  if [ "$(cat "$T/set.rc" 2>/dev/null)" = 1 ] && grep -q "latency=hist:$f.*not a regular file" "$T/set.out"; then
+    ok "hist:$f refused naming the key: $(cat "$T/set.out")"
+  else not_ok "hist:$f: rc=$(cat "$T/set.rc" 2>/dev/null) $(cat "$T/set.out")"; fi
+  rm -f "$T/set.rc" "$T/set.out"
+done
+printf '100 1\n200 1\n' >"$T/hist"
+ctl set d latency=hist:"$T/hist" >/dev/null && ok "a regular hist file is accepted" || not_ok "hist file refused"
+ctl power d off >/dev/null && ctl power d on >/dev/null && ok "power on reads the hist file again" ||
+  not_ok "power cycle with a hist file"
+
 stop
 checks_summary
