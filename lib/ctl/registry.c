@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "preload.h"
 #include "registry.h"
 #include "rnull/disk.h"
 #include "rnull/null.h"
@@ -275,11 +276,19 @@ bool ctl_wait_idle(struct rnull_ctl *ctl, const char *name, struct rnull_ctl_dis
 int rnull_ctl_create(struct rnull_ctl *ctl, const struct rnull_config *cfg, bool power, char *err,
                      size_t errlen) {
   struct rnull_ctl_disk *cd;
+  struct rnull_key_files *kf = calloc(1, sizeof *kf);
+  if (kf) /* the files cfg names, read before the lock (preload.h) */
+    ctl_preload_config(cfg, kf);
+  rnull_key_files_arm(kf);
   pthread_mutex_lock(&ctl->lock);
   int r = ctl_add(ctl, cfg, &cd, err, errlen);
   if (r == 0 && power && (r = ctl_power_on(cd, err, errlen)) < 0)
     ctl_remove(cd, err + strlen(err), 0);
   pthread_mutex_unlock(&ctl->lock);
+  rnull_key_files_arm(NULL);
+  if (kf)
+    rnull_key_files_free(kf);
+  free(kf);
   return r;
 }
 
