@@ -125,7 +125,8 @@ void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len) 
     snprintf(buf, len, "a boolean: 0/1, false/true, no/yes, off/on");
     break;
   case RNULL_OPT_NAME:
-    snprintf(buf, len, "a string of 1 to %" PRIu64 " bytes", o->max);
+    snprintf(buf, len, "a string of 1 to %" PRIu64 " bytes, no blank, '=' or control character",
+             o->max);
     break;
   case RNULL_OPT_IRQ:
     snprintf(buf, len, "none|softirq|timer or 0|1|2");
@@ -164,6 +165,16 @@ static uint64_t load_uint(const struct rnull_option *o, const char *field) {
   return o->size == sizeof(uint32_t) ? *(const uint32_t *)field : *(const uint64_t *)field;
 }
 
+/* A name or a path is one line of text (the dump is key=value lines; a
+ * name is also an export name and a word of the control protocol): no
+ * control character, and for a name no blank or '=' either. */
+static bool text_ok(const char *v, bool name) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f || (name && (*p == ' ' || *p == '=')))
+      return false;
+  return true;
+}
+
 int rnull_option_set(const struct rnull_option *o, void *params, const char *v, char *err,
                      size_t errlen) {
   char *field = (char *)params + o->offset;
@@ -188,7 +199,7 @@ int rnull_option_set(const struct rnull_option *o, void *params, const char *v, 
     break;
   case RNULL_OPT_NAME:
   case RNULL_OPT_PATH:
-    if (v[0] == '\0' || strlen(v) > o->max)
+    if (v[0] == '\0' || strlen(v) > o->max || !text_ok(v, o->type == RNULL_OPT_NAME))
       r = -EINVAL;
     else
       strcpy(field, v);

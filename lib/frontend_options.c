@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "key_files.h"
 #include "rnull/config.h"
 
 typedef char path_t[256];
@@ -20,8 +21,19 @@ static const struct rnull_option_table frontend_table = RNULL_OPT_TABLE(
 
 const struct rnull_option_table *rnull_frontend_options(void) { return &frontend_table; }
 
+/* Under the registry lock (a set armed) the answer read before it: no file
+ * is touched there; a path nobody checked first is left to the writer,
+ * which checks before each rename. */
+static int stats_file_usable(const char *path) {
+  const struct rnull_key_files *armed = rnull_key_files_armed();
+  if (!armed)
+    return rnull_stats_file_usable(path);
+  const struct rnull_key_file *f = rnull_key_files_find(armed, path);
+  return f ? f->usable : 0;
+}
+
 int rnull_frontend_params_check(const struct rnull_frontend_params *p, char *err, size_t errlen) {
-  if (p->stats_file[0] && rnull_stats_file_usable(p->stats_file) != 0) {
+  if (p->stats_file[0] && stats_file_usable(p->stats_file) != 0) {
     snprintf(err, errlen,
              "stats_file=%s: exists and is not a regular file (it is replaced by rename every "
              "second)",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "key_files.h"
 #include "rnull/config.h"
 
 /* The unit suffix at s: its ns multiplier and length, or 0 if none fits. */
@@ -127,20 +128,42 @@ static int hist_grow(uint64_t **values, double **cum, size_t *cap) {
   return 0;
 }
 
-static int hist_read(FILE *f, const char *path, uint64_t **values, double **cum, size_t *n,
-                     char *err, size_t errlen) {
+/* The next line of text at *p (without its newline) into line; false at
+ * the end. A line longer than the buffer is an error (*toolong). */
+static bool next_line(const char **p, const char *end, char *line, size_t len, bool *toolong) {
+  if (*p >= end)
+    return false;
+  const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+  size_t n = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+  *toolong = n >= len;
+  if (!*toolong) {
+    memcpy(line, *p, n);
+    line[n] = 0;
+  }
+  *p += n + (nl ? 1 : 0);
+  return true;
+}
+
+static int hist_parse(const char *data, size_t size, const char *path, uint64_t **values,
+                      double **cum, size_t *n, char *err, size_t errlen) {
   char line[256];
   size_t cap = 0;
   double total = 0;
-  for (unsigned lineno = 1; fgets(line, sizeof line, f); lineno++) {
+  bool toolong;
+  const char *at = data, *end = data + size;
+  if (memchr(data, 0, size)) {
+    snprintf(err, errlen, "%s: a NUL byte: not a text file", path);
+    return -EINVAL;
+  }
+  for (unsigned lineno = 1; next_line(&at, end, line, sizeof line, &toolong); lineno++) {
     const char *p = line;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
-      continue;
     uint64_t ns;
     double w;
-    if (hist_line(p, &ns, &w) < 0) {
+    while (!toolong && (*p == ' ' || *p == '\t'))
+      p++;
+    if (!toolong && (*p == '#' || *p == '\r' || !*p))
+      continue;
+    if (toolong || hist_line(p, &ns, &w) < 0) {
       snprintf(err, errlen, "%s line %u: expected 'latency_ns weight' (ns up to %llu)", path,
                lineno, (unsigned long long)RNULL_LATENCY_MAX_NS);
       return -EINVAL;
@@ -162,19 +185,56 @@ static int hist_read(FILE *f, const char *path, uint64_t **values, double **cum,
   return 0;
 }
 
-int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n, char *err,
-                            size_t errlen) {
-  FILE *f = fopen(path, "re");
-  if (!f) {
-    int e = errno;
-    snprintf(err, errlen, "%s: %s", path, strerror(e));
-    return -e;
+/* path's bytes: under the registry lock (a set armed for this thread) the
+ * ones read before it, else read now (bounded, never blocking: key_files.h).
+ * abs (may be NULL) gets the absolute path. */
+static int hist_bytes(const char *path, char **data, size_t *len, char abs[256], char *err,
+                      size_t errlen) {
+  const struct rnull_key_files *armed = rnull_key_files_armed();
+  if (armed) {
+    const struct rnull_key_file *f = rnull_key_files_find(armed, path);
+    if (f && !f->data && f->why[0]) {
+      snprintf(err, errlen, "%s", f->why);
+      return -EINVAL;
+    }
+    if (!f || !f->data || !(*data = malloc(f->len + 1))) {
+      snprintf(err, errlen, "%s: not read before the command (changed meanwhile?): try again",
+               path);
+      return -EAGAIN;
+    }
+    memcpy(*data, f->data, f->len + 1);
+    *len = f->len;
+    if (abs)
+      strcpy(abs, f->abs);
+    return 0;
   }
+  int r = rnull_key_file_read(path, data, len, err, errlen);
+  if (r < 0 || !abs)
+    return r;
+  char *a = realpath(path, NULL);
+  if (!a || strlen(a) >= 256) {
+    snprintf(err, errlen, "%s: its absolute path is longer than 255 bytes", path);
+    free(a);
+    free(*data);
+    return -ENAMETOOLONG;
+  }
+  strcpy(abs, a);
+  free(a);
+  return 0;
+}
+
+static int hist_load(const char *path, uint64_t **values, double **cum, size_t *n, char abs[256],
+                     char *err, size_t errlen) {
+  char *data;
+  size_t len;
+  int r = hist_bytes(path, &data, &len, abs, err, errlen);
+  if (r < 0)
+    return r;
   *values = NULL;
   *cum = NULL;
   *n = 0;
-  int r = hist_read(f, path, values, cum, n, err, errlen);
-  fclose(f);
+  r = hist_parse(data, len, path, values, cum, n, err, errlen);
+  free(data);
   if (r < 0) {
     free(*values);
     free(*cum);
@@ -182,6 +242,11 @@ int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, s
     *cum = NULL;
   }
   return r;
+}
+
+int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n, char *err,
+                            size_t errlen) {
+  return hist_load(path, values, cum, n, NULL, err, errlen);
 }
 
 static int parse_hist(const char *file, struct rnull_latency_attr *a, char *err, size_t errlen) {
@@ -192,22 +257,15 @@ static int parse_hist(const char *file, struct rnull_latency_attr *a, char *err,
   uint64_t *values;
   double *cum;
   size_t n;
-  int r = rnull_latency_hist_load(file, &values, &cum, &n, err, errlen);
+  /* kept absolute: the driver reads it again when the disk is added, maybe
+   * after a daemon's chdir("/") */
+  char abs[256];
+  int r = hist_load(file, &values, &cum, &n, abs, err, errlen);
   if (r < 0)
     return -EINVAL;
   free(values);
   free(cum);
-  /* kept absolute: the driver reads it again when the disk is added, maybe
-   * after a daemon's chdir("/") */
-  char *abs = realpath(file, NULL);
-  if (!abs || strlen(abs) >= sizeof a->file) {
-    snprintf(err, errlen, "hist:%s: its absolute path is longer than %zu bytes", file,
-             sizeof a->file - 1);
-    free(abs);
-    return -EINVAL;
-  }
   strcpy(a->file, abs);
-  free(abs);
   return 0;
 }
 

@@ -36,35 +36,53 @@ struct rnull_configfs {
 
 static struct rnull_configfs *fs_of(void) { return fuse_get_context()->private_data; }
 
-/* Run one command; its output (without the final "ok") in *out (malloc'd).
- * 0, or a negative errno guessed from the error message (also logged). */
-static int run(struct rnull_configfs *fs, char **out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int run(struct rnull_configfs *fs, char **out, const char *fmt, ...) {
-  char line[1024];
+/* Run one command given as words (rnull_ctl_execv: each word checked on
+ * its own, never pasted into a line), NULL-terminated; its output (without
+ * the final "ok") in *out (malloc'd). 0, or a negative errno (a refusal is
+ * also logged). */
+static int run(struct rnull_configfs *fs, char **out, const char *w0, ...)
+    __attribute__((sentinel));
+static int run(struct rnull_configfs *fs, char **out, const char *w0, ...) {
+  const char *argv[8];
+  int argc = 0;
   va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  va_start(ap, w0);
+  for (const char *w = w0; w && argc < 8; w = va_arg(ap, const char *))
+    argv[argc++] = w;
   va_end(ap);
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
   if (!m)
     return -ENOMEM;
-  int r = rnull_ctl_exec(fs->ctl, line, m);
+  int r = rnull_ctl_execv(fs->ctl, argc, argv, m);
   fclose(m);
   char *last = buf;
   for (char *p = buf; *p; p++)
     if (p[0] == '\n' && p[1])
       last = p + 1;
-  if (r < 0 && strncmp(line, "get ", 4) != 0) /* (a lookup's miss is no news) */
-    fprintf(stderr, "rnull-server: configfs: %s: %s", line, last);
+  if (r < 0 && strcmp(w0, "get") != 0) /* (a lookup's miss is no news) */
+    fprintf(stderr, "rnull-server: configfs: %s %s: %s", w0, argc > 1 ? argv[1] : "", last);
   *last = 0; /* drop the ok / error line */
   if (out)
     *out = buf;
   else
     free(buf);
   return r;
+}
+
+/* A file name from the tree: a disk name, a key (the rules of the name
+ * key: at most 31 bytes; no blank, '=', '/' or control character). */
+static bool name_ok(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n >= RNULL_DISK_NAME_LEN)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if (c <= ' ' || c == '=' || c == 0x7f)
+      return false;
+  }
+  return true;
 }
 
 /* The attribute file name <-> key: null_blk's names are our keys. */
@@ -85,9 +103,11 @@ static int parse_path(const char *path, char *disk, size_t dl, const char **attr
     return -ENOENT;
   memcpy(disk, p, n);
   disk[n] = 0;
+  if (!name_ok(disk))
+    return -ENOENT;
   if (slash) {
     *attr = slash + 1;
-    if (strchr(*attr, '/') || !**attr)
+    if (strchr(*attr, '/') || !name_ok(*attr))
       return -ENOENT;
   }
   return 0;
@@ -95,7 +115,7 @@ static int parse_path(const char *path, char *disk, size_t dl, const char **attr
 
 static bool disk_exists(struct rnull_configfs *fs, const char *disk) {
   char *o = NULL;
-  int r = run(fs, &o, "get %s power", disk);
+  int r = run(fs, &o, "get", disk, "power", NULL);
   free(o);
   return r == 0;
 }
@@ -151,7 +171,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
   if (!disk[0]) {
     fill(buf, "features", NULL, 0, 0);
     char *o = NULL;
-    if (run(fs, &o, "list") == 0) {
+    if (run(fs, &o, "list", NULL) == 0) {
       char *save = NULL, *line = strtok_r(o, "\n", &save); /* the header */
       while ((line = strtok_r(NULL, "\n", &save))) {
         char name[RNULL_DISK_NAME_LEN];
@@ -204,11 +224,12 @@ static int fs_mkdir(const char *path, mode_t mode) {
   struct rnull_configfs *fs = fs_of();
   char disk[RNULL_DISK_NAME_LEN];
   const char *attr;
-  if (parse_path(path, disk, sizeof disk, &attr) < 0 || attr || !disk[0])
-    return -EINVAL;
+  int r = parse_path(path, disk, sizeof disk, &attr);
+  if (r < 0 || attr || !disk[0])
+    return strlen(path) > RNULL_DISK_NAME_LEN ? -ENAMETOOLONG : -EINVAL;
   if (!strcmp(disk, "features"))
     return -EEXIST;
-  int r = run(fs, NULL, "create %s power=0", disk);
+  r = run(fs, NULL, "create", disk, "power=0", NULL);
   if (r == 0)
     take_index(fs, disk);
   return r;
@@ -220,7 +241,7 @@ static int fs_rmdir(const char *path) {
   const char *attr;
   if (parse_path(path, disk, sizeof disk, &attr) < 0 || attr || !disk[0])
     return -ENOENT;
-  int r = run(fs, NULL, "remove %s", disk);
+  int r = run(fs, NULL, "remove", disk, NULL);
   if (r == 0)
     find_index(fs, disk, true);
   return r;
@@ -235,23 +256,22 @@ static int attr_text(struct rnull_configfs *fs, const char *disk, const char *at
     return 0;
   }
   char *o = NULL;
-  int r = run(fs, &o, "get %s %s", disk, attr);
+  int r = run(fs, &o, "get", disk, attr, NULL);
   if (r < 0) {
     free(o);
     return r;
   }
-  const char *v = strchr(o, '=') ? strchr(o, '=') + 1 : "";
-  char val[512];
-  snprintf(val, sizeof val, "%s", v);
-  val[strcspn(val, "\n")] = 0;
-  free(o);
+  char *v = strchr(o, '=') ? strchr(o, '=') + 1 : o + strlen(o);
+  v[strcspn(v, "\n")] = 0;
+  int n;
   if (!strcmp(attr, "size")) /* null_blk: MB */
-    snprintf(text, len, "%llu\n", strtoull(val, NULL, 10) >> 20);
+    n = snprintf(text, len, "%llu\n", strtoull(v, NULL, 10) >> 20);
   else if (!strcmp(attr, "irqmode"))
-    snprintf(text, len, "%d\n", !strcmp(val, "softirq") ? 1 : !strcmp(val, "timer") ? 2 : 0);
+    n = snprintf(text, len, "%d\n", !strcmp(v, "softirq") ? 1 : !strcmp(v, "timer") ? 2 : 0);
   else
-    snprintf(text, len, "%s\n", val);
-  return 0;
+    n = snprintf(text, len, "%s\n", v);
+  free(o);
+  return n < 0 || (size_t)n >= len ? -E2BIG : 0; /* never a cut value */
 }
 
 static int fs_open(const char *path, struct fuse_file_info *fi) {
@@ -278,7 +298,9 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
   int r;
   if (!attr && !strcmp(disk, "features")) {
     char *o = NULL;
-    r = run(fs, &o, "features");
+    r = run(fs, &o, "features", NULL);
+    if (r == 0 && strlen(o) >= sizeof text)
+      r = -E2BIG;
     snprintf(text, sizeof text, "%s", r == 0 ? o : "");
     free(o);
   } else {
@@ -295,33 +317,40 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
   return (int)size;
 }
 
+/* One write is one value: all of it, or an error (never cut): one final
+ * newline (echo's) is dropped; any other control character or blank, an
+ * empty value or one that does not fit a command word is refused. */
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
                     struct fuse_file_info *fi) {
-  (void)off;
   (void)fi;
   struct rnull_configfs *fs = fs_of();
-  char disk[RNULL_DISK_NAME_LEN], val[1024];
+  char disk[RNULL_DISK_NAME_LEN], word[RNULL_CTL_LINE_MAX];
   const char *attr;
   if (parse_path(path, disk, sizeof disk, &attr) < 0 || !attr || !is_attr(attr))
     return -ENOENT;
-  if (size >= sizeof val)
+  if (!strcmp(attr, "index"))
+    return -EACCES;
+  if (off != 0)
+    return -EINVAL; /* a value is written whole, at the start */
+  size_t n = size;
+  if (n && buf[n - 1] == '\n')
+    n--;
+  if (n == 0 || memchr(buf, 0, n))
     return -EINVAL;
-  memcpy(val, buf, size);
-  val[size] = 0;
-  val[strcspn(val, "\n")] = 0; /* echo's newline */
-  if (!val[0] || strpbrk(val, " \t"))
-    return -EINVAL;
+  bool badblocks_edit = !strcmp(attr, "badblocks") && (buf[0] == '+' || buf[0] == '-');
+  bool power = !strcmp(attr, "power");
+  int w = power || badblocks_edit ? snprintf(word, sizeof word, "%.*s", (int)n, buf)
+                                  : snprintf(word, sizeof word, "%s=%.*s%s", attr, (int)n, buf,
+                                             !strcmp(attr, "size") ? "M" : ""); /* null_blk: MB */
+  if (w < 0 || (size_t)w >= sizeof word)
+    return -E2BIG;
   int r;
-  if (!strcmp(attr, "power"))
-    r = run(fs, NULL, "power %s %s", disk, val);
-  else if (!strcmp(attr, "index"))
-    r = -EACCES;
-  else if (!strcmp(attr, "badblocks") && (val[0] == '+' || val[0] == '-'))
-    r = run(fs, NULL, "badblocks %s %s", disk, val);
-  else if (!strcmp(attr, "size")) /* null_blk: MB */
-    r = run(fs, NULL, "set %s size=%sM", disk, val);
+  if (power)
+    r = run(fs, NULL, "power", disk, word, NULL);
+  else if (badblocks_edit)
+    r = run(fs, NULL, "badblocks", disk, word, NULL);
   else
-    r = run(fs, NULL, "set %s %s=%s", disk, attr, val);
+    r = run(fs, NULL, "set", disk, word, NULL);
   return r < 0 ? r : (int)size;
 }
 
@@ -370,7 +399,9 @@ int rnull_configfs_start(struct rnull_configfs **out, struct rnull_ctl *ctl, con
   if (!fs)
     return -ENOMEM;
   fs->ctl = ctl;
-  snprintf(fs->dir, sizeof fs->dir, "%s", dir);
+  char *abs = realpath(dir, NULL); /* as /proc/self/mountinfo shows it */
+  snprintf(fs->dir, sizeof fs->dir, "%s", abs ? abs : dir);
+  free(abs);
   pthread_mutex_init(&fs->lock, NULL);
   char *argv[] = {"rnull-server", "-o", "default_permissions,fsname=rnull-configfs", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, argv);
@@ -400,6 +431,35 @@ int rnull_configfs_start(struct rnull_configfs **out, struct rnull_ctl *ctl, con
   return 0;
 }
 
+/* Whether dir is still a mount point of ours (/proc/self/mountinfo's
+ * fifth field, octal escapes undone): after an external fusermount3 -u
+ * there is nothing left to unmount, and nothing to complain about. */
+static bool still_mounted(const char *dir) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f)
+    return true; /* cannot tell: try */
+  char line[8192], mp[4096];
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f)) {
+    const char *p = line;
+    for (int field = 0; field < 4 && p; field++)
+      p = (p = strchr(p, ' ')) ? p + 1 : NULL;
+    size_t n = 0;
+    for (; p && *p && *p != ' ' && n + 1 < sizeof mp; p++) {
+      if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+        mp[n++] = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+        p += 3;
+      } else {
+        mp[n++] = *p;
+      }
+    }
+    mp[n] = 0;
+    found = p && !strcmp(mp, dir);
+  }
+  fclose(f);
+  return found;
+}
+
 void rnull_configfs_stop(struct rnull_configfs *fs) {
   if (!fs)
     return;
@@ -407,7 +467,9 @@ void rnull_configfs_stop(struct rnull_configfs *fs) {
    * /dev/fuse return), join, then let libfuse close its descriptor: never
    * closed under a thread still reading it. */
   fuse_exit(fs->fuse);
-  if (umount2(fs->dir, MNT_DETACH) < 0) { /* not root: the setuid helper */
+  if (!still_mounted(fs->dir)) {
+    /* unmounted from outside (fusermount3 -u): the loop has ended */
+  } else if (umount2(fs->dir, MNT_DETACH) < 0) { /* not root: the setuid helper */
     char *argv[] = {"fusermount3", "-u", "-z", fs->dir, NULL};
     pid_t pid;
     int st = 1;

@@ -77,7 +77,9 @@ RNULL_API void rnull_latency_format(const struct rnull_latency_attr *a, char *bu
 RNULL_API int rnull_duration_parse(const char *s, uint64_t *ns);
 /* Read a hist:FILE: n latencies (ns, ascending as in the file or not) and
  * their cumulative weights (cum[n-1] = total > 0), malloc'd: the caller
- * frees both. 0, -EINVAL (err names the line) or -errno. */
+ * frees both. The file must be regular and at most 1 MiB; it is opened
+ * non-blocking (a FIFO or a device is refused, never waited on). 0, -EINVAL
+ * (err names the line), -EFBIG or -errno. */
 RNULL_API int rnull_latency_hist_load(const char *path, uint64_t **values, double **cum, size_t *n,
                                       char *err, size_t errlen);
 

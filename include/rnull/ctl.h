@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "rnull/export.h"
@@ -52,14 +53,32 @@ RNULL_API int rnull_ctl_adopt(struct rnull_ctl *ctl, struct rnull_disk *disk, ch
 /* Stops the control socket, powers every disk off, frees everything. */
 RNULL_API void rnull_ctl_free(struct rnull_ctl *ctl);
 
+/* A command line's bound, its newline included (longer: an error). */
+#define RNULL_CTL_LINE_MAX 4096
+
 /* One command of the line protocol (see rnull-ctl(1)): its output lines,
- * then "ok" or "error: MESSAGE", are written to out. 0 or -errno. */
+ * then "ok" or "error: MESSAGE", are written to out. A line with a control
+ * character (but blanks and a final CR LF) is refused. 0 or -errno. */
 RNULL_API int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out);
+/* The same command as words, each checked on its own (1 to
+ * RNULL_CTL_LINE_MAX - 1 bytes, no blank, no control character; refused
+ * otherwise with -EINVAL or -E2BIG), never split or joined: a front end
+ * passes a disk name, a key=value as they came (configfs' file names and
+ * writes), so no value can smuggle in another word. */
+RNULL_API int rnull_ctl_execv(struct rnull_ctl *ctl, int argc, const char *const *argv, FILE *out);
 
 /* The same as the commands create (powered or not) and power, for a front
  * end's own disks (its command line). err names disk, key, value, why. */
 RNULL_API int rnull_ctl_create(struct rnull_ctl *ctl, const struct rnull_config *cfg, bool power,
                                char *err, size_t errlen);
+/* The disks' memory budget, server-wide: a power on (a create) whose
+ * engine (rnull_null_disk_memory: tags, requests, PDUs, queues) would take
+ * the powered disks past it is refused with the figures; a power off gives
+ * it back. Default: an eighth of RAM; 0: none. Adopted disks are the front
+ * end's and not counted. */
+RNULL_API void rnull_ctl_set_memory_budget(struct rnull_ctl *ctl, uint64_t bytes);
+RNULL_API void rnull_ctl_memory(struct rnull_ctl *ctl, uint64_t *used, uint64_t *budget);
+
 /* Pin a disk: it cannot be powered off or removed (a front end's default
  * disk, which its stats and signals use). */
 RNULL_API int rnull_ctl_pin(struct rnull_ctl *ctl, const char *name);
@@ -92,9 +111,23 @@ RNULL_API void rnull_ctl_list_powered(struct rnull_ctl *ctl, const char *except,
 RNULL_API void rnull_ctl_each_powered(struct rnull_ctl *ctl,
                                       void (*visit)(void *ctx, struct rnull_disk *d), void *ctx);
 
-/* The control socket: a Unix socket at path, created mode 0600; a client is
- * served only if SO_PEERCRED says root or this process's uid. One thread
- * accepts, one per client serves. 0 or -errno (err says). */
+/* The control socket: a Unix socket at path, created mode 0600 (a stale
+ * socket left there by an earlier run is replaced; a live one, another
+ * server's, is refused with -EADDRINUSE); a client is served only if
+ * SO_PEERCRED says root or this process's uid. One thread polls every
+ * client, a fixed pool of threads runs their commands. 0 or -errno (err
+ * says). */
 RNULL_API int rnull_ctl_listen(struct rnull_ctl *ctl, const char *path, char *err, size_t errlen);
+
+/* What one control socket allows (0: the default). A client over the cap
+ * gets one line, "error: too many control clients...", and is closed; so is
+ * one idle (no complete line, no command running) for idle_timeout_ms, and
+ * one whose line reaches RNULL_CTL_LINE_MAX bytes. */
+struct rnull_ctl_limits {
+  unsigned max_clients;     /* default 64, at most 4096 */
+  unsigned idle_timeout_ms; /* default 60000 */
+};
+RNULL_API int rnull_ctl_listen_limits(struct rnull_ctl *ctl, const char *path,
+                                      const struct rnull_ctl_limits *lim, char *err, size_t errlen);
 
 #endif

@@ -69,6 +69,13 @@ RNULL_API int rnull_disk_params_set(struct rnull_disk_params *p, const char *key
  * multiple of it, max_transfer...). 0 or -EINVAL with err set. */
 RNULL_API int rnull_disk_params_check(const struct rnull_disk_params *p, char *err, size_t errlen);
 
+/* The engine memory a disk of p takes once added, with a driver whose PDU
+ * is cmd_size bytes: the disk, each hctx (its statistics included), each
+ * request with its timer slot and PDU; bytes. A registry budgets with it
+ * before making a disk. (A driver adds its own state; the null driver's
+ * whole figure is rnull_null_disk_memory.) */
+RNULL_API uint64_t rnull_disk_params_memory(const struct rnull_disk_params *p, size_t cmd_size);
+
 /* Validate p (rnull_disk_params_check) and create an INITIALIZED disk with
  * no driver (p is copied): attach one with rnull_disk_set_ops before
  * rnull_disk_add. 0, -EINVAL (err says why) or -ENOMEM. */

@@ -95,6 +95,10 @@ RNULL_API void rnull_config_features(FILE *out);
 /* Print the effective configuration as key=value lines. */
 RNULL_API void rnull_config_dump(const struct rnull_config *cfg, FILE *out);
 
+/* The engine memory a null disk of cfg takes once powered (with at least
+ * min_queues hw queues): rnull_disk_params_memory for its PDU, plus the
+ * driver's own state; the store's pages are memory_limit's, not counted. */
+RNULL_API uint64_t rnull_null_disk_memory(const struct rnull_config *cfg, unsigned min_queues);
 /* Validate cfg and create an INITIALIZED disk served by the null driver:
  * the core gets cfg->core, the driver keeps a copy of cfg->null (the front
  * end's keys are not the disk's). rnull_disk_set may still change core

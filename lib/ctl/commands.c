@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "preload.h"
 #include "registry.h"
 #include "rnull/disk.h"
 #include "rnull/null.h"
 #include "rnull/stats.h"
 
 #define MAX_WORDS 80
+#define CTL_LINE_MAX RNULL_CTL_LINE_MAX
 
 struct cmd {
   struct rnull_ctl *ctl;
@@ -355,33 +357,65 @@ static const struct {
     {"cache", cmd_cache},
 };
 
-int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {
-  char copy[4096];
-  char *argv[MAX_WORDS];
-  struct cmd c = {.ctl = ctl, .out = out, .argv = argv};
-  if (strlen(line) >= sizeof copy) {
-    fprintf(out, "error: command line longer than %zu bytes\n", sizeof copy - 1);
-    return -E2BIG;
+/* Each word of a command on its own: bounded, no blank, no control
+ * character (a word is never split or joined: rnull_ctl_execv). */
+static int check_word(const char *w, int i, char *err, size_t errlen) {
+  size_t n = strlen(w);
+  if (n == 0 || n >= CTL_LINE_MAX) {
+    snprintf(err, errlen, "word %d: must be 1 to %d bytes", i + 1, CTL_LINE_MAX - 1);
+    return n ? -E2BIG : -EINVAL;
   }
-  strcpy(copy, line);
-  char *save = NULL;
-  for (char *w = strtok_r(copy, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-    if (c.argc == MAX_WORDS) {
-      fprintf(out, "error: more than %d words\n", MAX_WORDS);
-      return -E2BIG;
+  for (size_t k = 0; k < n; k++) {
+    unsigned char c = (unsigned char)w[k];
+    if (c <= ' ' || c == 0x7f) {
+      snprintf(err, errlen, "word %d: %s 0x%02x at offset %zu", i + 1,
+               c == ' ' || c == '\t' ? "blank" : "control character", c, k);
+      return -EINVAL;
     }
-    argv[c.argc++] = w;
   }
-  if (c.argc == 0) {
-    fprintf(out, "error: empty command (try 'help')\n");
-    return -EINVAL;
-  }
+  return 0;
+}
+
+/* The files the existing disk name's keys name (a power on reads them
+ * again): its keys copied under the lock, read without it. */
+static void preload_disk(struct rnull_ctl *ctl, const char *name, struct rnull_key_files *kf) {
+  struct rnull_config *cfg = malloc(sizeof *cfg);
+  if (!cfg)
+    return;
+  pthread_mutex_lock(&ctl->lock);
+  struct rnull_ctl_disk *cd = ctl_find(ctl, name);
+  if (cd)
+    *cfg = cd->cfg;
+  pthread_mutex_unlock(&ctl->lock);
+  if (cd)
+    ctl_preload_config(cfg, kf);
+  free(cfg);
+}
+
+/* Run argv: the files its keys name read first, then the command under the
+ * registry lock (armed with what was read: no I/O under the lock). */
+static int exec_words(struct rnull_ctl *ctl, int argc, char **argv, FILE *out) {
+  struct cmd c = {.ctl = ctl, .out = out, .argc = argc, .argv = argv};
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
     if (strcmp(argv[0], commands[i].name))
       continue;
-    pthread_mutex_lock(&ctl->lock);
-    int r = commands[i].fn(&c);
-    pthread_mutex_unlock(&ctl->lock);
+    struct rnull_key_files *kf = calloc(1, sizeof *kf);
+    if (!kf) {
+      fprintf(out, "error: out of memory\n");
+      return -ENOMEM;
+    }
+    int r = ctl_preload_words(argc, argv, kf, c.err, sizeof c.err);
+    if (r == 0 && argc > 1 && (!strcmp(argv[0], "set") || !strcmp(argv[0], "power")))
+      preload_disk(ctl, argv[1], kf); /* those may power on or rebuild the latency model */
+    if (r == 0) {
+      rnull_key_files_arm(kf);
+      pthread_mutex_lock(&ctl->lock);
+      r = commands[i].fn(&c);
+      pthread_mutex_unlock(&ctl->lock);
+      rnull_key_files_arm(NULL);
+    }
+    rnull_key_files_free(kf);
+    free(kf);
     if (r < 0)
       fprintf(out, "error: %s\n", c.err[0] ? c.err : strerror(-r));
     else
@@ -390,4 +424,61 @@ int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {
   }
   fprintf(out, "error: %s: unknown command (try 'help')\n", argv[0]);
   return -EINVAL;
+}
+
+int rnull_ctl_execv(struct rnull_ctl *ctl, int argc, const char *const *argv, FILE *out) {
+  char err[160];
+  if (argc < 1 || argc > MAX_WORDS) {
+    fprintf(out, "error: 1 to %d words\n", MAX_WORDS);
+    return argc < 1 ? -EINVAL : -E2BIG;
+  }
+  size_t total = 0;
+  for (int i = 0; i < argc; i++) {
+    int r = check_word(argv[i], i, err, sizeof err);
+    if (r < 0) {
+      fprintf(out, "error: %s\n", err);
+      return r;
+    }
+    total += strlen(argv[i]) + 1;
+  }
+  char *words = malloc(total), *copy[MAX_WORDS]; /* the commands write into their words */
+  if (!words) {
+    fprintf(out, "error: out of memory\n");
+    return -ENOMEM;
+  }
+  for (int i = 0, at = 0; i < argc; i++) {
+    copy[i] = strcpy(words + at, argv[i]);
+    at += (int)strlen(argv[i]) + 1;
+  }
+  int r = exec_words(ctl, argc, copy, out);
+  free(words);
+  return r;
+}
+
+int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {
+  char copy[CTL_LINE_MAX];
+  char *argv[MAX_WORDS], err[160];
+  int argc = 0;
+  if (strlen(line) >= sizeof copy) {
+    fprintf(out, "error: command line longer than %zu bytes\n", sizeof copy - 1);
+    return -E2BIG;
+  }
+  if (ctl_check_line(line, strlen(line), err, sizeof err) < 0) {
+    fprintf(out, "error: %s\n", err);
+    return -EINVAL;
+  }
+  strcpy(copy, line);
+  char *save = NULL;
+  for (char *w = strtok_r(copy, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+    if (argc == MAX_WORDS) {
+      fprintf(out, "error: more than %d words\n", MAX_WORDS);
+      return -E2BIG;
+    }
+    argv[argc++] = w;
+  }
+  if (argc == 0) {
+    fprintf(out, "error: empty command (try 'help')\n");
+    return -EINVAL;
+  }
+  return exec_words(ctl, argc, argv, out);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "preload.h"
 #include "registry.h"
 #include "rnull/disk.h"
 #include "rnull/null.h"
@@ -238,7 +239,10 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     c.core.submit_queues = minq;
   struct rnull_disk *d = NULL;
   char e[RNULL_ERR_LEN] = "";
-  int r = rnull_null_disk_create(&d, &c, e, sizeof e);
+  int r = ctl_budget_charge(cd, &c, err, errlen);
+  if (r < 0)
+    return r;
+  r = rnull_null_disk_create(&d, &c, e, sizeof e);
   if (r == 0) {
     rnull_null_disk_give_media(d, cd->media); /* the data of its last power cycle */
     cd->media = NULL;
@@ -250,6 +254,7 @@ int ctl_power_on(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
       cd->media = rnull_null_disk_take_media(d); /* kept for a power on that fits it */
       rnull_disk_destroy(d);
     }
+    ctl_budget_release(cd);
     snprintf(err, errlen, "%s: cannot power on: %s", cd->cfg.core.name, e[0] ? e : strerror(-r));
     return r;
   }
@@ -311,6 +316,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     rnull_disk_destroy(cd->disk);
   }
   cd->disk = NULL;
+  ctl_budget_release(cd);
   return 0;
 }
 
@@ -376,11 +382,19 @@ bool ctl_wait_idle(struct rnull_ctl *ctl, const char *name, struct rnull_ctl_dis
 int rnull_ctl_create(struct rnull_ctl *ctl, const struct rnull_config *cfg, bool power, char *err,
                      size_t errlen) {
   struct rnull_ctl_disk *cd;
+  struct rnull_key_files *kf = calloc(1, sizeof *kf);
+  if (kf) /* the files cfg names, read before the lock (preload.h) */
+    ctl_preload_config(cfg, kf);
+  rnull_key_files_arm(kf);
   pthread_mutex_lock(&ctl->lock);
   int r = ctl_add(ctl, cfg, &cd, err, errlen);
   if (r == 0 && power && (r = ctl_power_on(cd, err, errlen)) < 0)
     ctl_remove(cd, err + strlen(err), 0);
   pthread_mutex_unlock(&ctl->lock);
+  rnull_key_files_arm(NULL);
+  if (kf)
+    rnull_key_files_free(kf);
+  free(kf);
   return r;
 }
 

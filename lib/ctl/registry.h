@@ -22,6 +22,7 @@ struct rnull_ctl_disk {
   struct ctl_cut *cut; /* the power cut ctl_power_off carries out, or NULL */
   unsigned users;      /* rnull_ctl_get'ers, under the registry lock */
   char desc[RNULL_CTL_DESC_LEN];
+  uint64_t mem_charged; /* of the memory budget, while powered (budget.c) */
 };
 
 struct rnull_ctl {
@@ -30,6 +31,8 @@ struct rnull_ctl {
   struct rnull_ctl_hooks hooks;
   struct rnull_ctl_disk *disks[RNULL_CTL_MAX_DISKS]; /* sorted by name */
   unsigned n;
+  uint64_t mem_budget, mem_used; /* the disks' engine memory (budget.c) */
+  bool mem_budget_set;
   /* the control socket (control.c), stopped by rnull_ctl_free */
   void (*stop_listen)(struct rnull_ctl *ctl);
   unsigned cuts_pending; /* scheduled power cuts still to be carried out (threads) */
@@ -57,6 +60,12 @@ struct ctl_cut {
               */
 };
 int ctl_power_cut(struct rnull_ctl_disk *cd, struct ctl_cut *cut, char *err, size_t errlen);
+
+/* The memory budget (budget.c): charge cd for an engine of c before making
+ * it (-ENOMEM with the figures in err), give the charge back once freed. */
+int ctl_budget_charge(struct rnull_ctl_disk *cd, const struct rnull_config *c, char *err,
+                      size_t errlen);
+void ctl_budget_release(struct rnull_ctl_disk *cd);
 /* Wait while cd is busy (another command powering it off). false if it went. */
 bool ctl_wait_idle(struct rnull_ctl *ctl, const char *name, struct rnull_ctl_disk **cd);
 

@@ -554,3 +554,5 @@ void rnull_null_disk_on_power_cut(struct rnull_disk *d, void (*fn)(void *arg, st
   nd->on_cut = fn;
   nd->on_cut_arg = arg;
 }
+
+size_t null_cmd_size(void) { return sizeof(struct null_cmd); }

@@ -83,4 +83,7 @@ struct null_live *null_live_new(struct null_dev *nd, const struct null_live *old
 /* driver.c: d's state if d is an ADDED null disk, else NULL. */
 struct null_dev *null_dev_added(const struct rnull_disk *d);
 
+/* The PDU's size (struct null_cmd, driver.c's): for the memory estimate. */
+size_t null_cmd_size(void);
+
 #endif
