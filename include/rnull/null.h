@@ -51,6 +51,8 @@ struct rnull_null_params {
   uint64_t power_cut_keep; /* 0: lose=all; 1..100: lose=some, keep that % */
   bool power_cut_prefix;   /* lose=prefix instead */
   bool power_cut_torn;
+  /* error faults of one operation each (error_inject: every operation) */
+  struct rnull_fault_attr read_error, write_error, flush_error, trim_error, zero_error;
 };
 
 /* The null driver's keys (a constant table; any thread). */

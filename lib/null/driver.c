@@ -154,6 +154,15 @@ static bool null_handle_latency(struct null_dev *nd, const struct null_live *lv,
   return true;
 }
 
+/* error (every operation), then the operation's own *_error: the status
+ * a fired one names, 0 if none fired. */
+static int null_handle_error_faults(struct null_live *lv, const struct rnull_io *io) {
+  if (rnull_fault_hit_io(&lv->error_fault, io->offset, io->len))
+    return rnull_fault_status(&lv->error_fault);
+  struct rnull_fault *f = &lv->op_error[io->op < RNULL_OP_MAX ? io->op : RNULL_OP_CACHE];
+  return rnull_fault_hit_io(f, io->offset, io->len) ? rnull_fault_status(f) : 0;
+}
+
 static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct null_cmd *cmd = rnull_rq_pdu(rq);
@@ -165,16 +174,19 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   if (null_handle_throttled(nd, lv, cmd, rq))
     return 0;
   /* each request weighs 1 against a fault's space, as null_blk passes it */
-  if (rnull_fault_hit(&lv->timeout_fault, 1)) {
+  const struct rnull_io *io = rnull_rq_io(rq);
+  if (rnull_fault_hit_io(&lv->timeout_fault, io->offset, io->len)) {
     /* lost: keep ownership, drop our reference (2 -> 1); the timeout ends it */
     rnull_rq_put(rq);
     return 0;
   }
-  if (!cmd->fault_requeued && rnull_fault_hit(&lv->requeue_fault, 1)) {
+  if (!cmd->fault_requeued && rnull_fault_hit_io(&lv->requeue_fault, io->offset, io->len)) {
     cmd->fault_requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  int status = rnull_fault_hit(&lv->error_fault, 1) ? -EIO : null_transfer(nd, rq);
+  int status = null_handle_error_faults(lv, io);
+  if (status == 0) /* the store out of memory: to the client, the disk has no space */
+    status = (status = null_transfer(nd, rq)) == -ENOMEM ? -ENOSPC : status;
   if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
