@@ -61,6 +61,8 @@ static int errno_by_name(const char *s, size_t n) {
   return 0;
 }
 
+int rnull_fault_errno_parse(const char *name) { return errno_by_name(name, strlen(name)); }
+
 /* "<start>-<end>" in sectors, start <= end, the whole of s. */
 static bool parse_range(const char *s, uint64_t *start, uint64_t *end) {
   char *e;

@@ -51,6 +51,8 @@ RNULL_API int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, cha
                                 size_t errlen);
 /* The name of a fault's errno ("EIO"), NULL if it is not one of them. */
 RNULL_API const char *rnull_fault_errno_name(int error);
+/* The errno a fault's name stands for ("ENOSPC" -> ENOSPC), 0 if none. */
+RNULL_API int rnull_fault_errno_parse(const char *name);
 
 /* A latency distribution (the latency keys): see rnull_latency_parse. */
 enum rnull_dist_kind {

@@ -50,6 +50,8 @@ struct null_dev {
   struct null_latency *staged_latency;
   bool latency_staged;       /* staged_latency (NULL: off) is the next snapshot's */
   atomic_bool has_badblocks; /* any bad range: the request path looks only then */
+  _Atomic unsigned hold_ops; /* rnull_null_disk_hold: 1 << op of the operations held */
+  _Atomic unsigned nr_held;  /* held now, not yet released or timed out */
   struct rnull_badblocks badblocks;
   struct rnull_throttle throttle;      /* mbps */
   struct rnull_throttle iops_throttle; /* iops */
