@@ -94,6 +94,13 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
+/* The I/O itself, as the client sees it: the store out of memory is a disk
+ * without space (ENOMEM is an error a fault may name). */
+static int null_serve(struct null_dev *nd, struct rnull_rq *rq) {
+  int r = null_transfer(nd, rq);
+  return r == -ENOMEM ? -ENOSPC : r;
+}
+
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
@@ -224,8 +231,8 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
     return RNULL_STS_RESOURCE;
   }
   int status = null_handle_error_faults(lv, io);
-  if (status == 0) /* the store out of memory: to the client, the disk has no space */
-    status = (status = null_transfer(nd, rq)) == -ENOMEM ? -ENOSPC : status;
+  if (status == 0)
+    status = null_serve(nd, rq);
   if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
@@ -259,9 +266,7 @@ static unsigned null_release_queue(struct null_dev *nd, struct rnull_hctx *h, un
       rnull_rq_put(rq);
       continue;
     }
-    cmd->status = error ? -error : null_transfer(nd, rq);
-    if (cmd->status == -ENOMEM && !error)
-      cmd->status = -ENOSPC;
+    cmd->status = error ? -error : null_serve(nd, rq);
     rnull_rq_complete(rq); /* our reference goes to the core */
     n++;
   }
