@@ -53,6 +53,8 @@ struct rnull_null_params {
   bool power_cut_torn;
   /* error faults of one operation each (error_inject: every operation) */
   struct rnull_fault_attr read_error, write_error, flush_error, trim_error, zero_error;
+  /* memory_backed=1: silent corruption and lost writes */
+  struct rnull_fault_attr read_corrupt, write_corrupt, lost_write;
 };
 
 /* The null driver's keys (a constant table; any thread). */

@@ -117,6 +117,16 @@ int rnull_null_params_check(const struct rnull_null_params *p, const struct rnul
              p->cache_size);
     return -EINVAL;
   }
+  const char *data_fault = p->read_corrupt.enabled    ? "read_corrupt"
+                           : p->write_corrupt.enabled ? "write_corrupt"
+                           : p->lost_write.enabled    ? "lost_write"
+                                                      : NULL;
+  if (data_fault && !p->memory_backed) {
+    snprintf(err, errlen,
+             "%s needs memory_backed=1: the null store keeps no data to corrupt or lose",
+             data_fault);
+    return -EINVAL;
+  }
   if (!p->fua && !p->cache_size) {
     snprintf(err, errlen,
              "fua=0 needs cache_size (and memory_backed=1): without a volatile cache every write "

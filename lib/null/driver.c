@@ -101,6 +101,49 @@ static int null_serve(struct null_dev *nd, struct rnull_rq *rq) {
   return r == -ENOMEM ? -ENOSPC : r;
 }
 
+/* Flip one seeded bit of buf (len bytes). */
+static void flip_bit(struct rnull_fault *f, unsigned char *buf, uint64_t len) {
+  uint64_t bit = rnull_fault_draw(f) % (len * 8);
+  buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+}
+
+/* write_corrupt: one seeded bit of one sector the write stored is flipped
+ * in the store (read, flip, write back: a stack sector, no allocation). */
+static void corrupt_stored(struct null_dev *nd, struct rnull_fault *f, const struct rnull_io *io) {
+  struct rnull_store *s = nd->store;
+  unsigned char sector[512];
+  bool zero = false;
+  uint64_t off = io->offset + (rnull_fault_draw(f) % (io->len / 512)) * 512;
+  if (s->ops->read(s, sector, off, sizeof sector, &zero) != 0)
+    return;
+  if (zero)
+    memset(sector, 0, sizeof sector);
+  flip_bit(f, sector, sizeof sector);
+  s->ops->write(s, sector, off, sizeof sector);
+}
+
+/* lost_write (acknowledged, not stored), then the I/O, then read_corrupt
+ * or write_corrupt on what it moved (memory_backed=1: the check refuses
+ * them otherwise). */
+static int null_serve_faulty(struct null_dev *nd, struct null_live *lv, struct rnull_rq *rq) {
+  const struct rnull_io *io = rnull_rq_io(rq);
+  if (io->op == RNULL_OP_WRITE && rnull_fault_hit_io(&lv->lost_write, io->offset, io->len))
+    return 0;
+  bool corrupt = io->op == RNULL_OP_READ && io->len &&
+                 rnull_fault_hit_io(&lv->read_corrupt, io->offset, io->len);
+  if (corrupt) /* a read of holes leaves the buffer alone: make it the zeros it reads as */
+    memset(io->buf, 0, io->len);
+  int r = null_serve(nd, rq);
+  if (r == 0 && corrupt) {
+    rnull_rq_set_done_flags(rq, 0); /* not all zeros any more */
+    flip_bit(&lv->read_corrupt, io->buf, io->len);
+  }
+  if (r == 0 && io->op == RNULL_OP_WRITE && io->len >= 512 &&
+      rnull_fault_hit_io(&lv->write_corrupt, io->offset, io->len))
+    corrupt_stored(nd, &lv->write_corrupt, io);
+  return r;
+}
+
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
@@ -232,7 +275,7 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   }
   int status = null_handle_error_faults(lv, io);
   if (status == 0)
-    status = null_serve(nd, rq);
+    status = nd->params.memory_backed ? null_serve_faulty(nd, lv, rq) : null_serve(nd, rq);
   if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;

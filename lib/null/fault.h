@@ -39,6 +39,10 @@ static inline bool rnull_fault_hit(struct rnull_fault *f, uint64_t size) {
   return f->attr.enabled && rnull_fault_should_fail(f, size);
 }
 
+/* A seeded draw from the fault's own sequence (what a fired fault does:
+ * which bit to flip). */
+uint64_t rnull_fault_draw(struct rnull_fault *f);
+
 /* Does a request of len bytes at off touch the fault's sector range? Every
  * request does when the fault has none; one moving no sector (a flush)
  * touches no range. */

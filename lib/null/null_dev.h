@@ -28,6 +28,7 @@ struct null_live {
   uint64_t mbps, iops, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
   struct rnull_fault op_error[RNULL_OP_MAX]; /* read_error..zero_error by op; cache: none */
+  struct rnull_fault read_corrupt, write_corrupt, lost_write; /* memory_backed only */
   /* the latency model, NULL when off; shared with older snapshots unless
    * this one's change built it (then owns_latency: freed with it) */
   struct null_latency *latency;

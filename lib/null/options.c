@@ -91,6 +91,17 @@ static const struct rnull_option null_options[] = {
          "fault: end trims with an error (the format of error)"),
     LIVE("zero_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, zero_error, null_apply_snapshot,
          "fault: end write zeroes with an error (the format of error)"),
+    LIVE("read_corrupt", FAULT, struct rnull_fault_attr, NULL, 0, 0, read_corrupt,
+         null_apply_snapshot,
+         "memory_backed=1: a fired read succeeds with one seeded bit flipped in the data "
+         "returned; the store is unchanged (the fault format, errno ignored)"),
+    LIVE("write_corrupt", FAULT, struct rnull_fault_attr, NULL, 0, 0, write_corrupt,
+         null_apply_snapshot,
+         "memory_backed=1: a fired write succeeds and one seeded bit of what is stored is "
+         "flipped (the fault format, errno ignored)"),
+    LIVE("lost_write", FAULT, struct rnull_fault_attr, NULL, 0, 0, lost_write, null_apply_snapshot,
+         "memory_backed=1: a fired write is acknowledged and not stored (the fault format, "
+         "errno ignored)"),
     LIVE("fault_seed", UINT, uint64_t, "0", 0, UINT64_MAX, fault_seed, null_apply_snapshot,
          "seed of fault injection's random numbers (0 = a new seed each run)"),
     LIVE("badblocks", RANGES, struct rnull_ranges, NULL, 0, 0, badblocks, null_apply_badblocks,

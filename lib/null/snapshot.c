@@ -43,6 +43,9 @@ static const struct {
     LIVE_FAULT("flush_error", op_error[RNULL_OP_FLUSH], flush_error),
     LIVE_FAULT("trim_error", op_error[RNULL_OP_DISCARD], trim_error),
     LIVE_FAULT("zero_error", op_error[RNULL_OP_WRITE_ZEROES], zero_error),
+    LIVE_FAULT("read_corrupt", read_corrupt, read_corrupt),
+    LIVE_FAULT("write_corrupt", write_corrupt, write_corrupt),
+    LIVE_FAULT("lost_write", lost_write, lost_write),
 };
 
 /* A snapshot of nd->live_params. changed: the key just set (NULL: all

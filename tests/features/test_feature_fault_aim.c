@@ -3,7 +3,9 @@
  *    errno (the kernel's nbd driver would turn each into EIO);
  *  - read_error/write_error/trim_error/zero_error/flush_error, each with
  *    its own errno, fire only for their operation;
- *  - a range (@START-END, 512-byte sectors) fails only requests touching it. */
+ *  - a range (@START-END, 512-byte sectors) fails only requests touching it;
+ *  - memory_backed=1: read_corrupt returns one bit flipped, once, the store
+ *    unchanged; lost_write acknowledges a write that is not stored. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +78,41 @@ static void check_per_op_and_range(void) {
   feature_close(&h, nbd);
 }
 
+static unsigned bits_differ(const unsigned char *a, const unsigned char *b, size_t n) {
+  unsigned c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += (unsigned)__builtin_popcount(a[i] ^ b[i]);
+  return c;
+}
+
+static void check_corruption(void) {
+  const char *args[] = {"memory_backed=1",
+                        "read_corrupt=1,100,0,1",
+                        "lost_write=1,100,0,-1@64-71",
+                        "fault_seed=11",
+                        "size=16M",
+                        NULL};
+  static unsigned char w[4096], r[4096];
+  struct harness h;
+  struct nbd_handle *nbd = feature_open(&h, args);
+  if (!nbd)
+    return;
+  memset(w, 0x3c, sizeof w);
+  FEXPECT_EQ(st(nbd_pwrite(nbd, w, sizeof w, 0, 0)), 0);
+  FEXPECT_EQ(st(nbd_pread(nbd, r, sizeof r, 0, 0)), 0);
+  FEXPECT_EQ(bits_differ(w, r, sizeof r), 1);
+  FEXPECT_EQ(st(nbd_pread(nbd, r, sizeof r, 0, 0)), 0);
+  FEXPECT_EQ(bits_differ(w, r, sizeof r), 0);
+  FEXPECT_EQ(st(nbd_pwrite(nbd, w, sizeof w, 32768, 0)), 0); /* sectors 64..71: lost */
+  memset(r, 0xff, sizeof r);
+  FEXPECT_EQ(st(nbd_pread(nbd, r, sizeof r, 32768, 0)), 0);
+  FEXPECT_EQ(r[0] == 0 && r[4095] == 0, 1);
+  feature_close(&h, nbd);
+}
+
 int main(void) {
   check_every_errno();
   check_per_op_and_range();
+  check_corruption();
   return expect_result("feature fault aim");
 }

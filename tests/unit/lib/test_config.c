@@ -278,11 +278,11 @@ END_TEST
  * completion_nsec) and the core's timeout_ms; --help says which. */
 START_TEST(live_keys_come_from_the_table) {
   static const char *const live[] = {
-      "timeout_ms",      "completion_nsec", "mbps",          "iops",         "latency",
-      "read_latency",    "write_latency",   "flush_latency", "trim_latency", "zero_latency",
-      "latency_per_kib", "channels",        "timeout",       "requeue",      "error",
-      "fault_seed",      "badblocks",       "read_error",    "write_error",  "flush_error",
-      "trim_error",      "zero_error"};
+      "timeout_ms",      "completion_nsec", "mbps",          "iops",          "latency",
+      "read_latency",    "write_latency",   "flush_latency", "trim_latency",  "zero_latency",
+      "latency_per_kib", "channels",        "timeout",       "requeue",       "error",
+      "fault_seed",      "badblocks",       "read_error",    "write_error",   "flush_error",
+      "trim_error",      "zero_error",      "read_corrupt",  "write_corrupt", "lost_write"};
   size_t nt, nlive = 0;
   const struct rnull_option_table *const *t = rnull_config_tables(&nt);
   for (size_t k = 0; k < nt; k++)
