@@ -3,7 +3,8 @@
 # requests sent while a disk holds stay in flight (rnull-ctl list counts
 # them, the client gets no reply) until release serves them (a held write
 # is stored) or fails them with the errno given (libnbd sees it); ops= holds
-# only those operations; timeout_ms still ends a held request (EIO); every
+# only those operations; timeout_ms still ends a held request (EIO); power
+# off fails held requests with ESHUTDOWN instead of waiting for them; every
 # refusal's message. Both front ends.
 # Usage: server-hold.sh server RNULL_SERVER RNULL_CTL
 #        server-hold.sh plugin RNULL_PLUGIN_SO RNULL_CTL
@@ -103,7 +104,31 @@ try:
 except nbd.Error as e:
     print("timed out:", ename(e), "after", "ok" if time.time() - t0 < 20 else "too long")
 print(run("release", "h1").strip())
-h.shutdown()
+# 4. power off fails held requests with ESHUTDOWN at once, not after timeout_ms
+# (the plugin's power off then waits for the client to hang up: we do)
+run("set", "h1", "timeout_ms=30000")
+run("hold", "h1")
+c = h.aio_pread(nbd.Buffer(4096), 0)
+h.poll(100)
+t0 = time.time()
+off = subprocess.Popen([ctlbin, "--control", ctl, "power", "h1", "off"])
+got = "no reply"
+while time.time() - t0 < 10:
+    try:
+        h.poll(100)
+        if h.aio_command_completed(c):
+            got = 0
+            break
+    except nbd.Error as e:
+        got = ename(e)
+        break
+print("held at power off:", got, "quick" if time.time() - t0 < 10 else "slow")
+try:
+    h.shutdown()
+except nbd.Error:
+    pass
+del h
+print("power off rc:", off.wait(timeout=60))
 PYEOF
 )
 echo "$out"
@@ -126,7 +151,8 @@ expect_err "release an unknown errno" "^rnull-ctl: h1: release: unknown error 'E
 expect_err "release a stray word" "^rnull-ctl: h1: release: 'now': expected errno=E$" release h1 now
 expect_err "hold an unknown disk" "^rnull-ctl: nope: unknown disk" hold nope
 expect_err "hold without a disk" "^rnull-ctl: hold: missing disk name$" hold
-expect "power h1 off" ctl power h1 off
+expect_eq "power off fails a held request at once" "held at power off: ESHUTDOWN quick" "$(grep '^held at power off' <<<"$out")"
+expect_eq "power off succeeds" "power off rc: 0" "$(grep '^power off rc' <<<"$out")"
 expect_err "hold a powered-off disk" "^rnull-ctl: h1: powered off: nothing to hold$" hold h1
 expect_err "release a powered-off disk" "^rnull-ctl: h1: powered off: nothing held$" release h1
 
