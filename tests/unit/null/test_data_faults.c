@@ -120,6 +120,8 @@ START_TEST(refused_without_memory_backed) {
   ck_assert_int_eq(rnull_null_disk_set_live(d, "lost_write", "1,100,0,-1", err, sizeof err),
                    -EINVAL);
   ck_assert_msg(strstr(err, "lost_write needs memory_backed=1"), "%s", err);
+  /* turning one off (rnull-ctl's off: 1,0,0,0) is no data fault */
+  ck_assert_int_eq(rnull_null_disk_set_live(d, "lost_write", "1,0,0,0", err, sizeof err), 0);
   rnull_disk_destroy(d);
 }
 END_TEST
