@@ -14,8 +14,8 @@ static const struct {
     {EPERM, NBD_EPERM},         {EIO, NBD_EIO},
     {EINVAL, NBD_EINVAL},       {ENOSPC, NBD_ENOSPC},
     {EOVERFLOW, NBD_EOVERFLOW}, {ENOTSUP, NBD_ENOTSUP},
-    {ESHUTDOWN, NBD_ESHUTDOWN}, {EROFS, NBD_EPERM}, /* read-only */
-    {ENOMEM, NBD_ENOSPC}, /* the memory store is full: the disk has no space */
+    {ESHUTDOWN, NBD_ESHUTDOWN}, {ENOMEM, NBD_ENOMEM}, /* a fault naming it, a buffer */
+    {EROFS, NBD_EPERM},                               /* read-only */
     {EDQUOT, NBD_ENOSPC}, /* a file-backed driver's quota or size limit */
     {EFBIG, NBD_ENOSPC},
 };

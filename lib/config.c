@@ -132,7 +132,9 @@ void rnull_option_describe(const struct rnull_option *o, char *buf, size_t len) 
     snprintf(buf, len, "none|softirq|timer or 0|1|2");
     break;
   case RNULL_OPT_FAULT:
-    snprintf(buf, len, "<interval>,<probability 0..100>,<space>,<times (-1 = unlimited)>");
+    snprintf(buf, len,
+             "<interval>,<probability 0..100>,<space>,<times (-1 = "
+             "unlimited)>[,<errno: " RNULL_FAULT_ERRNOS ">][@<start>-<end> sectors]");
     break;
   case RNULL_OPT_RANGES:
     snprintf(buf, len, "START-END[,START-END...] in sectors, START <= END, at most %d ranges",
@@ -210,6 +212,10 @@ int rnull_option_set(const struct rnull_option *o, void *params, const char *v, 
   case RNULL_OPT_FAULT: {
     char detail[RNULL_ERR_LEN];
     r = rnull_fault_parse(v, (struct rnull_fault_attr *)field, detail, sizeof detail);
+    if (r) {
+      snprintf(err, errlen, "%s=%s: invalid value: %s", o->key, v, detail);
+      return -EINVAL;
+    }
     break;
   }
   case RNULL_OPT_RANGES:
@@ -326,9 +332,15 @@ static void dump_option(const struct rnull_option_table *t, const void *params,
     fprintf(out, "%s=%s\n", o->key, irq[*(const enum rnull_irqmode *)field]);
     return;
   case RNULL_OPT_FAULT:
-    if (fa->enabled)
-      fprintf(out, "%s=%" PRIu64 ",%u,%" PRId64 ",%" PRId64 "\n", o->key, fa->interval,
-              fa->probability, fa->space, fa->times);
+    if (!fa->enabled)
+      return;
+    fprintf(out, "%s=%" PRIu64 ",%u,%" PRId64 ",%" PRId64, o->key, fa->interval, fa->probability,
+            fa->space, fa->times);
+    if (fa->error && fa->error != EIO && rnull_fault_errno_name(fa->error))
+      fprintf(out, ",%s", rnull_fault_errno_name(fa->error));
+    if (fa->ranged)
+      fprintf(out, "@%" PRIu64 "-%" PRIu64, fa->start, fa->end);
+    fputc('\n', out);
     return;
   case RNULL_OPT_RANGES:
     for (unsigned i = 0; i < rg->n; i++)

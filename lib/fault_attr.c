@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rnull/config.h"
 
@@ -34,23 +36,96 @@ static bool parse_field(const char **p, bool last, bool allow_minus, long long m
   return true;
 }
 
+static const struct {
+  const char *name;
+  int error;
+} fault_errnos[] = {
+    {"EPERM", EPERM},     {"EIO", EIO},
+    {"ENOMEM", ENOMEM},   {"EINVAL", EINVAL},
+    {"ENOSPC", ENOSPC},   {"EOVERFLOW", EOVERFLOW},
+    {"ENOTSUP", ENOTSUP}, {"ESHUTDOWN", ESHUTDOWN},
+};
+
+const char *rnull_fault_errno_name(int error) {
+  for (size_t i = 0; i < sizeof fault_errnos / sizeof fault_errnos[0]; i++)
+    if (fault_errnos[i].error == error)
+      return fault_errnos[i].name;
+  return NULL;
+}
+
+/* The errno named by s (n bytes), 0 if none of fault_errnos. */
+static int errno_by_name(const char *s, size_t n) {
+  for (size_t i = 0; i < sizeof fault_errnos / sizeof fault_errnos[0]; i++)
+    if (strlen(fault_errnos[i].name) == n && strncmp(fault_errnos[i].name, s, n) == 0)
+      return fault_errnos[i].error;
+  return 0;
+}
+
+int rnull_fault_errno_parse(const char *name) { return errno_by_name(name, strlen(name)); }
+
+/* "<start>-<end>" in sectors, start <= end, the whole of s. */
+static bool parse_range(const char *s, uint64_t *start, uint64_t *end) {
+  char *e;
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  unsigned long long a = strtoull(s, &e, 10);
+  if (errno || *e != '-' || e[1] < '0' || e[1] > '9')
+    return false;
+  unsigned long long b = strtoull(e + 1, &e, 10);
+  if (errno || *e || a > b)
+    return false;
+  *start = a;
+  *end = b;
+  return true;
+}
+
 int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err, size_t errlen) {
   long long interval, prob, space, times;
-  const char *p = s;
+  char body[128];
+  const char *at = strchr(s, '@');
+  size_t n = at ? (size_t)(at - s) : strlen(s);
+  struct rnull_fault_attr a = {.enabled = true, .error = EIO};
+  if (at && !parse_range(at + 1, &a.start, &a.end)) {
+    snprintf(err, errlen,
+             "'%s': expected @<start>-<end> after the fault, in 512-byte sectors, start <= end", s);
+    return -EINVAL;
+  }
+  a.ranged = at != NULL;
+  if (n >= sizeof body)
+    n = sizeof body - 1;
+  memcpy(body, s, n);
+  body[n] = '\0';
+  /* the optional fifth field: a name, after the fourth comma */
+  char *name = NULL, *c = body;
+  for (int commas = 0; (c = strchr(c, ',')) != NULL; c++)
+    if (++commas == 4) {
+      *c = '\0';
+      name = c + 1;
+      break;
+    }
+  const char *p = body;
   if (!parse_field(&p, false, false, 0, INT64_MAX, &interval) ||
       !parse_field(&p, false, false, 0, 100, &prob) ||
       !parse_field(&p, false, false, 0, INT64_MAX, &space) ||
       !parse_field(&p, true, true, -1, INT64_MAX, &times)) {
     snprintf(err, errlen,
-             "'%s': expected <interval>,<probability>,<space>,<times> with interval >= 0, "
-             "probability 0..100, space >= 0, times >= -1 (-1 = unlimited)",
+             "'%s': expected <interval>,<probability>,<space>,<times>[,<errno>][@<start>-<end>] "
+             "with interval >= 0, probability 0..100, space >= 0, times >= -1 (-1 = unlimited)",
              s);
     return -EINVAL;
   }
-  out->enabled = true;
-  out->interval = (uint64_t)interval;
-  out->probability = (unsigned)prob;
-  out->space = space;
-  out->times = times;
+  if (name && !(a.error = errno_by_name(name, strlen(name)))) {
+    snprintf(err, errlen,
+             "'%s': unknown error '%s' in <interval>,<probability>,<space>,<times>,<errno>: "
+             "expected one of " RNULL_FAULT_ERRNOS,
+             s, name);
+    return -EINVAL;
+  }
+  a.interval = (uint64_t)interval;
+  a.probability = (unsigned)prob;
+  a.space = space;
+  a.times = times;
+  *out = a;
   return 0;
 }

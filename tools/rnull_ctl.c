@@ -32,6 +32,11 @@ static void usage(FILE *out) {
           "                                         replies, what was not durable lost; prints\n"
           "                                         the seed and the crash report\n"
           "  cache NAME [--json]                    the volatile cache: dirty bytes, records\n"
+          "  hold NAME [ops=read,write,flush,trim,zero,cache]\n"
+          "                                         keep arriving requests (in flight, tags\n"
+          "                                         taken, timeout_ms applies) until release\n"
+          "  release NAME [errno=E]                 stop holding: serve the held requests, or\n"
+          "                                         fail them with E; prints released=N\n"
           "  features                               every key a disk has\n\n"
           "--control PATH: the server's control socket (default $RNULL_CONTROL, else %s).\n",
           DEFAULT_CONTROL);

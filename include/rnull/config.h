@@ -28,18 +28,31 @@ enum rnull_irqmode {
 };
 
 /* A fault attribute (null_blk's "<interval>,<probability>,<space>,<times>",
- * the kernel's fault_attr): see the fault keys' help. */
+ * the kernel's fault_attr, then rnull's optional ",<errno>" and
+ * "@<start>-<end>"): see the fault keys' help. */
 struct rnull_fault_attr {
   bool enabled;
   uint64_t interval;
   unsigned probability; /* 0..100 */
   int64_t space;
-  int64_t times; /* -1 = unlimited */
+  int64_t times;       /* -1 = unlimited */
+  int error;           /* positive errno a fired error fault ends with (EIO unless named) */
+  bool ranged;         /* fires only for requests touching sectors start..end */
+  uint64_t start, end; /* 512-byte sectors, inclusive, start <= end */
 };
 
-/* Parse "<interval>,<probability>,<space>,<times>". 0 or -EINVAL with err. */
+/* The errors a fault may name (RNULL_FAULT_ERRNOS), as text. */
+#define RNULL_FAULT_ERRNOS "EPERM, EIO, ENOMEM, EINVAL, ENOSPC, EOVERFLOW, ENOTSUP, ESHUTDOWN"
+
+/* Parse "<interval>,<probability>,<space>,<times>[,<errno>][@<start>-<end>]"
+ * (errno one of RNULL_FAULT_ERRNOS, default EIO; sectors inclusive). 0 or
+ * -EINVAL with err saying what is wrong. */
 RNULL_API int rnull_fault_parse(const char *s, struct rnull_fault_attr *out, char *err,
                                 size_t errlen);
+/* The name of a fault's errno ("EIO"), NULL if it is not one of them. */
+RNULL_API const char *rnull_fault_errno_name(int error);
+/* The errno a fault's name stands for ("ENOSPC" -> ENOSPC), 0 if none. */
+RNULL_API int rnull_fault_errno_parse(const char *name);
 
 /* A latency distribution (the latency keys): see rnull_latency_parse. */
 enum rnull_dist_kind {

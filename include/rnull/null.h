@@ -51,6 +51,10 @@ struct rnull_null_params {
   uint64_t power_cut_keep; /* 0: lose=all; 1..100: lose=some, keep that % */
   bool power_cut_prefix;   /* lose=prefix instead */
   bool power_cut_torn;
+  /* error faults of one operation each (error_inject: every operation) */
+  struct rnull_fault_attr read_error, write_error, flush_error, trim_error, zero_error;
+  /* memory_backed=1: silent corruption and lost writes */
+  struct rnull_fault_attr read_corrupt, write_corrupt, lost_write;
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -169,6 +173,20 @@ struct rnull_null_cache_stats {
   uint64_t dirty_bytes, records, writebacks, flushes;
 };
 RNULL_API int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_null_cache_stats *out);
+/* Held requests (rnull-ctl hold/release, SPDK's error bdev "pending"):
+ * from now on, arriving requests of the operations in ops_mask (bits
+ * 1 << RNULL_OP_*; 0 stops holding) are kept without being completed: they
+ * stay in flight with their tags, timeout_ms still ends them as on a hung
+ * disk, a closed connection aborts them. 0 or -ENODEV (not an ADDED null
+ * disk). Any thread. */
+RNULL_API int rnull_null_disk_hold(struct rnull_disk *d, unsigned ops_mask);
+/* Stop holding and complete every held request: served now (error 0) or
+ * failed with -error (one of the fault errnos, rnull_fault_errno_name).
+ * Returns how many were released, -EINVAL (error) or -ENODEV. Any thread;
+ * the completions run on each queue's next run (its kick wakes it). */
+RNULL_API int rnull_null_disk_release(struct rnull_disk *d, int error);
+/* Requests held right now (a snapshot; 0 if not an ADDED null disk). */
+RNULL_API unsigned rnull_null_disk_held(struct rnull_disk *d);
 /* Scheduled power cuts (the power_cut key): when one fires, at the request
  * that fires it (which fails with EIO, as every later one), the crash state
  * is made and its report logged on stderr, then fn(arg, d) is called on

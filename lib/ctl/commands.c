@@ -29,7 +29,8 @@ static int fail(struct cmd *c, int r, const char *fmt, const char *a, const char
 }
 
 static bool is_fault_key(const char *k) {
-  return !strcmp(k, "timeout") || !strcmp(k, "requeue") || !strcmp(k, "error");
+  const struct rnull_option *o = rnull_option_table_find(rnull_null_options(), k);
+  return o && o->type == RNULL_OPT_FAULT;
 }
 
 /* "off" turns a fault off (never fails: times 0). */
@@ -317,6 +318,67 @@ static int cmd_cache(struct cmd *c) {
   return 0;
 }
 
+/* "read,write,..." -> 1 << RNULL_OP_* bits; 0 with *bad the word refused. */
+static unsigned parse_ops(char *list, const char **bad) {
+  static const char *const names[RNULL_OP_MAX] = {"read", "write", "flush",
+                                                  "trim", "zero",  "cache"};
+  unsigned mask = 0;
+  for (char *save = NULL, *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    unsigned op = 0;
+    while (op < RNULL_OP_MAX && strcmp(names[op], w))
+      op++;
+    if (op == RNULL_OP_MAX) {
+      *bad = w;
+      return 0;
+    }
+    mask |= 1u << op;
+  }
+  if (!mask)
+    *bad = "";
+  return mask;
+}
+
+/* hold NAME [ops=read,write,flush,trim,zero,cache]: keep arriving requests
+ * (of those operations; every one by default) until release. */
+static int cmd_hold(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  unsigned mask = ~0u;
+  const char *bad = NULL;
+  if (c->argc > 3 || (c->argc == 3 && strncmp(c->argv[2], "ops=", 4)))
+    return fail(c, -EINVAL, "%s: hold: '%s': expected ops=read,write,flush,trim,zero,cache",
+                cd->cfg.core.name, c->argv[c->argc - 1]);
+  if (c->argc == 3 && !(mask = parse_ops(c->argv[2] + 4, &bad)))
+    return fail(c, -EINVAL,
+                "%s: hold: unknown operation '%s': expected ops= one or more of "
+                "read,write,flush,trim,zero,cache",
+                cd->cfg.core.name, bad);
+  if (!cd->disk || rnull_null_disk_hold(cd->disk, mask) < 0)
+    return fail(c, -ENODEV, "%s: powered off: nothing to hold%s", cd->cfg.core.name, "");
+  return 0;
+}
+
+/* release NAME [errno=E]: stop holding; the held requests are served, or
+ * failed with E; prints released=N. */
+static int cmd_release(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  int error = 0;
+  if (c->argc > 3 || (c->argc == 3 && strncmp(c->argv[2], "errno=", 6)))
+    return fail(c, -EINVAL, "%s: release: '%s': expected errno=E", cd->cfg.core.name,
+                c->argv[c->argc - 1]);
+  if (c->argc == 3 && !(error = rnull_fault_errno_parse(c->argv[2] + 6)))
+    return fail(c, -EINVAL, "%s: release: unknown error '%s': expected one of " RNULL_FAULT_ERRNOS,
+                cd->cfg.core.name, c->argv[2] + 6);
+  int n = cd->disk ? rnull_null_disk_release(cd->disk, error) : -ENODEV;
+  if (n < 0)
+    return fail(c, -ENODEV, "%s: powered off: nothing held%s", cd->cfg.core.name, "");
+  fprintf(c->out, "released=%d\n", n);
+  return 0;
+}
+
 static int cmd_features(struct cmd *c) {
   rnull_config_features(c->out);
   fprintf(c->out, ",power\n");
@@ -334,6 +396,8 @@ static int cmd_help(struct cmd *c) {
         "badblocks NAME +START-END|-START-END\n"
         "power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N] [--json]\n"
         "cache NAME [--json]\n"
+        "hold NAME [ops=read,write,flush,trim,zero,cache]\n"
+        "release NAME [errno=E]\n"
         "features\n",
         c->out);
   return 0;
@@ -355,6 +419,8 @@ static const struct {
     {"help", cmd_help},
     {"power-cut", cmd_power_cut},
     {"cache", cmd_cache},
+    {"hold", cmd_hold},
+    {"release", cmd_release},
 };
 
 /* Each word of a command on its own: bounded, no blank, no control

@@ -291,6 +291,7 @@ int ctl_power_off(struct rnull_ctl_disk *cd, char *err, size_t errlen) {
     return 0;
   atomic_store(&cd->powered, false); /* no new users from here on */
   cd->busy = true;
+  rnull_null_disk_release(cd->disk, ESHUTDOWN); /* held requests: power off fails them */
   if (cd->users && ctl->hooks.disconnect) {
     pthread_mutex_unlock(&ctl->lock);
     ctl->hooks.disconnect(ctl->hooks.fe, cd);

@@ -100,6 +100,11 @@ static bool first_latency_key(const struct rnull_null_params *p, char *buf, size
   return p->latency_per_kib != 0;
 }
 
+/* A fault that can fire (rnull-ctl's "off" is 1,0,0,0: it cannot). */
+static bool fault_armed(const struct rnull_fault_attr *a) {
+  return a->enabled && a->probability && a->times != 0;
+}
+
 int rnull_null_params_check(const struct rnull_null_params *p, const struct rnull_disk_params *core,
                             char *err, size_t errlen) {
   char lat[320];
@@ -115,6 +120,16 @@ int rnull_null_params_check(const struct rnull_null_params *p, const struct rnul
              "cache_size=%" PRIu64 " needs memory_backed=1 (a cache in front of the null store "
              "would hold data nobody keeps)",
              p->cache_size);
+    return -EINVAL;
+  }
+  const char *data_fault = fault_armed(&p->read_corrupt)    ? "read_corrupt"
+                           : fault_armed(&p->write_corrupt) ? "write_corrupt"
+                           : fault_armed(&p->lost_write)    ? "lost_write"
+                                                            : NULL;
+  if (data_fault && !p->memory_backed) {
+    snprintf(err, errlen,
+             "%s needs memory_backed=1: the null store keeps no data to corrupt or lose",
+             data_fault);
     return -EINVAL;
   }
   if (!p->fua && !p->cache_size) {

@@ -25,6 +25,13 @@ struct null_cmd {
   int status;          /* what the I/O came to, ended at completion */
   bool paced;          /* the throttle was paid for this request */
   bool fault_requeued; /* the requeue fault hit it once already */
+  /* held (rnull_null_disk_hold): kept in state 1 until release claims it
+   * (exchange to false) or the timeout path does; held_at and held_cookie
+   * tell this request from a later one on the same tag (a held request
+   * ended by an abort leaves held set) */
+  atomic_bool held;
+  uint64_t held_at;
+  void *held_cookie;
 };
 
 /* ---- the request path ---- */
@@ -85,6 +92,56 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   default:
     return -EINVAL;
   }
+}
+
+/* The I/O itself, as the client sees it: the store out of memory is a disk
+ * without space (ENOMEM is an error a fault may name). */
+static int null_serve(struct null_dev *nd, struct rnull_rq *rq) {
+  int r = null_transfer(nd, rq);
+  return r == -ENOMEM ? -ENOSPC : r;
+}
+
+/* Flip one seeded bit of buf (len bytes). */
+static void flip_bit(struct rnull_fault *f, unsigned char *buf, uint64_t len) {
+  uint64_t bit = rnull_fault_draw(f) % (len * 8);
+  buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+}
+
+/* write_corrupt: one seeded bit of one sector the write stored is flipped
+ * in the store (read, flip, write back: a stack sector, no allocation). */
+static void corrupt_stored(struct null_dev *nd, struct rnull_fault *f, const struct rnull_io *io) {
+  struct rnull_store *s = nd->store;
+  unsigned char sector[512];
+  bool zero = false;
+  uint64_t off = io->offset + (rnull_fault_draw(f) % (io->len / 512)) * 512;
+  if (s->ops->read(s, sector, off, sizeof sector, &zero) != 0)
+    return;
+  if (zero)
+    memset(sector, 0, sizeof sector);
+  flip_bit(f, sector, sizeof sector);
+  s->ops->write(s, sector, off, sizeof sector);
+}
+
+/* lost_write (acknowledged, not stored), then the I/O, then read_corrupt
+ * or write_corrupt on what it moved (memory_backed=1: the check refuses
+ * them otherwise). */
+static int null_serve_faulty(struct null_dev *nd, struct null_live *lv, struct rnull_rq *rq) {
+  const struct rnull_io *io = rnull_rq_io(rq);
+  if (io->op == RNULL_OP_WRITE && rnull_fault_hit_io(&lv->lost_write, io->offset, io->len))
+    return 0;
+  bool corrupt = io->op == RNULL_OP_READ && io->len &&
+                 rnull_fault_hit_io(&lv->read_corrupt, io->offset, io->len);
+  if (corrupt) /* a read of holes leaves the buffer alone: make it the zeros it reads as */
+    memset(io->buf, 0, io->len);
+  int r = null_serve(nd, rq);
+  if (r == 0 && corrupt) {
+    rnull_rq_set_done_flags(rq, 0); /* not all zeros any more */
+    flip_bit(&lv->read_corrupt, io->buf, io->len);
+  }
+  if (r == 0 && io->op == RNULL_OP_WRITE && io->len >= 512 &&
+      rnull_fault_hit_io(&lv->write_corrupt, io->offset, io->len))
+    corrupt_stored(nd, &lv->write_corrupt, io);
+  return r;
 }
 
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
@@ -154,6 +211,43 @@ static bool null_handle_latency(struct null_dev *nd, const struct null_live *lv,
   return true;
 }
 
+/* rnull-ctl hold: keep the request without completing it. As the timeout
+ * fault, drop our reference (2 -> 1): it stays in flight with its tag, the
+ * timeout path or an abort may end it; release (null_release_queue) takes
+ * it back. One predictable test when nothing is held. */
+static bool null_handle_held(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq,
+                             const struct rnull_io *io) {
+  if (__builtin_expect(
+          !(atomic_load_explicit(&nd->hold_ops, memory_order_relaxed) & (1u << io->op)), 1))
+    return false;
+  cmd->held_at = rnull_rq_start_time(rq);
+  cmd->held_cookie = io->cookie;
+  atomic_fetch_add_explicit(&nd->nr_held, 1, memory_order_relaxed);
+  atomic_store_explicit(&cmd->held, true, memory_order_release);
+  rnull_rq_put(rq);
+  return true;
+}
+
+/* Claim a held request (we hold a reference): true if it was this one's and
+ * nobody claimed it before (release, the timeout path). */
+static bool null_claim_held(struct null_dev *nd, struct null_cmd *cmd, struct rnull_rq *rq) {
+  if (!atomic_load_explicit(&cmd->held, memory_order_acquire) ||
+      cmd->held_at != rnull_rq_start_time(rq) || cmd->held_cookie != rnull_rq_io(rq)->cookie ||
+      !atomic_exchange(&cmd->held, false))
+    return false;
+  atomic_fetch_sub_explicit(&nd->nr_held, 1, memory_order_relaxed);
+  return true;
+}
+
+/* error (every operation), then the operation's own *_error: the status
+ * a fired one names, 0 if none fired. */
+static int null_handle_error_faults(struct null_live *lv, const struct rnull_io *io) {
+  if (rnull_fault_hit_io(&lv->error_fault, io->offset, io->len))
+    return rnull_fault_status(&lv->error_fault);
+  struct rnull_fault *f = &lv->op_error[io->op < RNULL_OP_MAX ? io->op : RNULL_OP_CACHE];
+  return rnull_fault_hit_io(f, io->offset, io->len) ? rnull_fault_status(f) : 0;
+}
+
 static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
   (void)is_last;
   struct null_cmd *cmd = rnull_rq_pdu(rq);
@@ -164,17 +258,24 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
     cmd->paced = cmd->fault_requeued = false;
   if (null_handle_throttled(nd, lv, cmd, rq))
     return 0;
+  const struct rnull_io *io = rnull_rq_io(rq);
+  if (!rnull_rq_requeued(rq))
+    atomic_store_explicit(&cmd->held, false, memory_order_relaxed);
+  if (null_handle_held(nd, cmd, rq, io))
+    return 0;
   /* each request weighs 1 against a fault's space, as null_blk passes it */
-  if (rnull_fault_hit(&lv->timeout_fault, 1)) {
+  if (rnull_fault_hit_io(&lv->timeout_fault, io->offset, io->len)) {
     /* lost: keep ownership, drop our reference (2 -> 1); the timeout ends it */
     rnull_rq_put(rq);
     return 0;
   }
-  if (!cmd->fault_requeued && rnull_fault_hit(&lv->requeue_fault, 1)) {
+  if (!cmd->fault_requeued && rnull_fault_hit_io(&lv->requeue_fault, io->offset, io->len)) {
     cmd->fault_requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  int status = rnull_fault_hit(&lv->error_fault, 1) ? -EIO : null_transfer(nd, rq);
+  int status = null_handle_error_faults(lv, io);
+  if (status == 0)
+    status = nd->params.memory_backed ? null_serve_faulty(nd, lv, rq) : null_serve(nd, rq);
   if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
@@ -187,7 +288,32 @@ static void null_complete(struct rnull_rq *rq) {
 /* A request the driver lost (timeout fault): end it with an error, as
  * blk-mq's timeout path does; the core counted it. */
 static enum rnull_timeout_ret null_timeout(struct rnull_rq *rq) {
+  struct null_cmd *cmd = rnull_rq_pdu(rq);
+  null_claim_held(cmd->nd, cmd, rq); /* a held request times out as on a hung disk */
   return rnull_rq_end(rq, -ETIMEDOUT) == 0 ? RNULL_EH_DONE : RNULL_EH_RESET_TIMER;
+}
+
+/* Release the held requests of one hw queue: each is served now (error 0)
+ * or failed with -error, and completed through the core (ops->complete at
+ * the queue's next run; the kick wakes its loop). Tags are walked, so no
+ * list can go stale when the timeout path or an abort ends a held one. */
+static unsigned null_release_queue(struct null_dev *nd, struct rnull_hctx *h, unsigned depth,
+                                   int error) {
+  unsigned n = 0;
+  for (uint32_t tag = 0; tag < depth; tag++) {
+    struct rnull_rq *rq = rnull_tag_to_rq(h, tag); /* 1 -> 2 for a held one */
+    if (!rq)
+      continue;
+    struct null_cmd *cmd = rnull_rq_pdu(rq);
+    if (!null_claim_held(nd, cmd, rq)) {
+      rnull_rq_put(rq);
+      continue;
+    }
+    cmd->status = error ? -error : null_serve(nd, rq);
+    rnull_rq_complete(rq); /* our reference goes to the core */
+    n++;
+  }
+  return n;
 }
 
 static int null_extent(struct rnull_disk *disk, uint64_t offset, uint64_t len, uint64_t *len_out,
@@ -556,3 +682,29 @@ void rnull_null_disk_on_power_cut(struct rnull_disk *d, void (*fn)(void *arg, st
 }
 
 size_t null_cmd_size(void) { return sizeof(struct null_cmd); }
+
+int rnull_null_disk_hold(struct rnull_disk *d, unsigned ops_mask) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd)
+    return -ENODEV;
+  atomic_store(&nd->hold_ops, ops_mask & ((1u << RNULL_OP_MAX) - 1));
+  return 0;
+}
+
+int rnull_null_disk_release(struct rnull_disk *d, int error) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd)
+    return -ENODEV;
+  if (error < 0 || (error && !rnull_fault_errno_name(error)))
+    return -EINVAL;
+  atomic_store(&nd->hold_ops, 0u);
+  unsigned n = 0, depth = rnull_disk_queue_depth(d);
+  for (unsigned i = 0; i < rnull_disk_nr_hw_queues(d); i++)
+    n += null_release_queue(nd, rnull_disk_hctx(d, i), depth, error);
+  return (int)n;
+}
+
+unsigned rnull_null_disk_held(struct rnull_disk *d) {
+  struct null_dev *nd = null_dev_added(d);
+  return nd ? atomic_load(&nd->nr_held) : 0;
+}

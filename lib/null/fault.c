@@ -51,3 +51,7 @@ bool rnull_fault_should_fail(struct rnull_fault *f, uint64_t size) {
   }
   return true;
 }
+
+uint64_t rnull_fault_draw(struct rnull_fault *f) {
+  return (uint64_t)next_random(f) << 32 | next_random(f);
+}

@@ -27,6 +27,8 @@
 struct null_live {
   uint64_t mbps, iops, completion_nsec;
   struct rnull_fault timeout_fault, requeue_fault, error_fault;
+  struct rnull_fault op_error[RNULL_OP_MAX]; /* read_error..zero_error by op; cache: none */
+  struct rnull_fault read_corrupt, write_corrupt, lost_write; /* memory_backed only */
   /* the latency model, NULL when off; shared with older snapshots unless
    * this one's change built it (then owns_latency: freed with it) */
   struct null_latency *latency;
@@ -49,6 +51,8 @@ struct null_dev {
   struct null_latency *staged_latency;
   bool latency_staged;       /* staged_latency (NULL: off) is the next snapshot's */
   atomic_bool has_badblocks; /* any bad range: the request path looks only then */
+  _Atomic unsigned hold_ops; /* rnull_null_disk_hold: 1 << op of the operations held */
+  _Atomic unsigned nr_held;  /* held now, not yet released or timed out */
   struct rnull_badblocks badblocks;
   struct rnull_throttle throttle;      /* mbps */
   struct rnull_throttle iops_throttle; /* iops */

@@ -71,11 +71,37 @@ static const struct rnull_option null_options[] = {
           "seed of every random draw: latencies (per hw queue) and faults unless fault_seed is "
           "set (0 = a new seed each run)"),
     LIVE("timeout", FAULT, struct rnull_fault_attr, NULL, 0, 0, timeout_inject, null_apply_snapshot,
-         "fault: never complete requests (<interval>,<probability>,<space>,<times>)"),
+         "fault: never complete requests "
+         "(<interval>,<probability>,<space>,<times>[@<start>-<end>])"),
     LIVE("requeue", FAULT, struct rnull_fault_attr, NULL, 0, 0, requeue_inject, null_apply_snapshot,
-         "fault: requeue requests once (<interval>,<probability>,<space>,<times>)"),
+         "fault: requeue requests once (<interval>,<probability>,<space>,<times>[@<start>-<end>])"),
     LIVE("error", FAULT, struct rnull_fault_attr, NULL, 0, 0, error_inject, null_apply_snapshot,
-         "fault: end requests with EIO (<interval>,<probability>,<space>,<times>)"),
+         "fault: end requests of every operation with an error "
+         "(<interval>,<probability>,<space>,<times>[,<errno>, EIO if none][@<start>-<end>, "
+         "sectors a request must touch])"),
+    LIVE("read_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, read_error, null_apply_snapshot,
+         "fault: end reads with an error (the format of error)"),
+    LIVE("write_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, write_error,
+         null_apply_snapshot, "fault: end writes with an error (the format of error)"),
+    LIVE("flush_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, flush_error,
+         null_apply_snapshot,
+         "fault: end flushes with an error (the format of error; a flush touches no sector, so a "
+         "range never fires)"),
+    LIVE("trim_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, trim_error, null_apply_snapshot,
+         "fault: end trims with an error (the format of error)"),
+    LIVE("zero_error", FAULT, struct rnull_fault_attr, NULL, 0, 0, zero_error, null_apply_snapshot,
+         "fault: end write zeroes with an error (the format of error)"),
+    LIVE("read_corrupt", FAULT, struct rnull_fault_attr, NULL, 0, 0, read_corrupt,
+         null_apply_snapshot,
+         "memory_backed=1: a fired read succeeds with one seeded bit flipped in the data "
+         "returned; the store is unchanged (the fault format, errno ignored)"),
+    LIVE("write_corrupt", FAULT, struct rnull_fault_attr, NULL, 0, 0, write_corrupt,
+         null_apply_snapshot,
+         "memory_backed=1: a fired write succeeds and one seeded bit of what is stored is "
+         "flipped (the fault format, errno ignored)"),
+    LIVE("lost_write", FAULT, struct rnull_fault_attr, NULL, 0, 0, lost_write, null_apply_snapshot,
+         "memory_backed=1: a fired write is acknowledged and not stored (the fault format, "
+         "errno ignored)"),
     LIVE("fault_seed", UINT, uint64_t, "0", 0, UINT64_MAX, fault_seed, null_apply_snapshot,
          "seed of fault injection's random numbers (0 = a new seed each run)"),
     LIVE("badblocks", RANGES, struct rnull_ranges, NULL, 0, 0, badblocks, null_apply_badblocks,

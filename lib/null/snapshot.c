@@ -1,5 +1,6 @@
 /* The null driver's live settings as one immutable snapshot (struct
  * null_live): what a request reads, made anew by every live change. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,27 @@ static void fault_carry(struct rnull_fault *to, const struct rnull_fault *from) 
   atomic_init(&to->rng, atomic_load(&from->rng));
 }
 
+/* Every fault of a snapshot: its key, where it lives, where its key's
+ * value is; the seed of each is the faults' seed + its index. */
+#define LIVE_FAULT(key, lfield, pfield)                                                            \
+  { key, offsetof(struct null_live, lfield), offsetof(struct rnull_null_params, pfield) }
+static const struct {
+  const char *key;
+  size_t live, param;
+} live_faults[] = {
+    LIVE_FAULT("timeout", timeout_fault, timeout_inject),
+    LIVE_FAULT("requeue", requeue_fault, requeue_inject),
+    LIVE_FAULT("error", error_fault, error_inject),
+    LIVE_FAULT("read_error", op_error[RNULL_OP_READ], read_error),
+    LIVE_FAULT("write_error", op_error[RNULL_OP_WRITE], write_error),
+    LIVE_FAULT("flush_error", op_error[RNULL_OP_FLUSH], flush_error),
+    LIVE_FAULT("trim_error", op_error[RNULL_OP_DISCARD], trim_error),
+    LIVE_FAULT("zero_error", op_error[RNULL_OP_WRITE_ZEROES], zero_error),
+    LIVE_FAULT("read_corrupt", read_corrupt, read_corrupt),
+    LIVE_FAULT("write_corrupt", write_corrupt, write_corrupt),
+    LIVE_FAULT("lost_write", lost_write, lost_write),
+};
+
 /* A snapshot of nd->live_params. changed: the key just set (NULL: all
  * fresh); old: the snapshot it replaces, whose unchanged faults carry over
  * and whose latency model is kept unless a change staged a new one. */
@@ -47,16 +69,13 @@ struct null_live *null_live_new(struct null_dev *nd, const struct null_live *old
   lv->iops = c->iops;
   lv->completion_nsec = c->completion_nsec;
   uint64_t seed = null_fault_seed(nd, c->fault_seed);
-  rnull_fault_init(&lv->timeout_fault, &c->timeout_inject, seed);
-  rnull_fault_init(&lv->requeue_fault, &c->requeue_inject, seed + 1);
-  rnull_fault_init(&lv->error_fault, &c->error_inject, seed + 2);
-  if (old && changed && strcmp(changed, "fault_seed") != 0) {
-    if (strcmp(changed, "timeout") != 0)
-      fault_carry(&lv->timeout_fault, &old->timeout_fault);
-    if (strcmp(changed, "requeue") != 0)
-      fault_carry(&lv->requeue_fault, &old->requeue_fault);
-    if (strcmp(changed, "error") != 0)
-      fault_carry(&lv->error_fault, &old->error_fault);
+  bool carry = old && changed && strcmp(changed, "fault_seed") != 0;
+  for (size_t i = 0; i < sizeof live_faults / sizeof live_faults[0]; i++) {
+    struct rnull_fault *f = (struct rnull_fault *)((char *)lv + live_faults[i].live);
+    rnull_fault_init(f, (const struct rnull_fault_attr *)((const char *)c + live_faults[i].param),
+                     seed + i);
+    if (carry && strcmp(changed, live_faults[i].key) != 0)
+      fault_carry(f, (const struct rnull_fault *)((const char *)old + live_faults[i].live));
   }
   return lv;
 }

@@ -185,7 +185,7 @@ START_TEST(fault_attributes) {
   ck_assert_int_eq(cfg.null.error_inject.times, 5);
   ck_assert_int_eq(rnull_config_set(&cfg, "timeout", "1,100,0,-1", err, sizeof err), 0);
   ck_assert_int_eq(cfg.null.timeout_inject.times, -1);
-  static const char *const bad[] = {"1,101,0,1", "1,50,0", "a,b,c,d", "1,50,0,-2", "1,50,0,1,"};
+  static const char *const bad[] = {"1,50,0,1,", "1,101,0,1", "1,50,0", "a,b,c,d", "1,50,0,-2"};
   for (unsigned i = 0; i < 5; i++)
     ck_assert_msg(rnull_config_set(&cfg, "requeue", bad[i], err, sizeof err) == -EINVAL,
                   "accepted %s", bad[i]);
@@ -278,10 +278,11 @@ END_TEST
  * completion_nsec) and the core's timeout_ms; --help says which. */
 START_TEST(live_keys_come_from_the_table) {
   static const char *const live[] = {
-      "timeout_ms",      "completion_nsec", "mbps",          "iops",         "latency",
-      "read_latency",    "write_latency",   "flush_latency", "trim_latency", "zero_latency",
-      "latency_per_kib", "channels",        "timeout",       "requeue",      "error",
-      "fault_seed",      "badblocks"};
+      "timeout_ms",      "completion_nsec", "mbps",          "iops",          "latency",
+      "read_latency",    "write_latency",   "flush_latency", "trim_latency",  "zero_latency",
+      "latency_per_kib", "channels",        "timeout",       "requeue",       "error",
+      "fault_seed",      "badblocks",       "read_error",    "write_error",   "flush_error",
+      "trim_error",      "zero_error",      "read_corrupt",  "write_corrupt", "lost_write"};
   size_t nt, nlive = 0;
   const struct rnull_option_table *const *t = rnull_config_tables(&nt);
   for (size_t k = 0; k < nt; k++)
