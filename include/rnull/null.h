@@ -51,6 +51,7 @@ struct rnull_null_params {
   uint64_t power_cut_keep; /* 0: lose=all; 1..100: lose=some, keep that % */
   bool power_cut_prefix;   /* lose=prefix instead */
   bool power_cut_torn;
+  char log_writes[256]; /* the write log (dm-log-writes' format), "" = none */
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -173,6 +174,20 @@ RNULL_API int rnull_null_disk_cache_stats(struct rnull_disk *d, struct rnull_nul
  * an INITIALIZED disk, before rnull_disk_add. */
 RNULL_API void rnull_null_disk_on_power_cut(struct rnull_disk *d,
                                             void (*fn)(void *arg, struct rnull_disk *d), void *arg);
+
+/* The write log (log_writes=PATH): a mark entry with text (dm-log-writes'
+ * "dmsetup message ... mark TEXT"), written to the file before this returns.
+ * 0; -EINVAL (no ADDED null disk, or no log_writes: err says); the log's
+ * error (-ENOSPC, -EIO...) once a log write failed. */
+RNULL_API int rnull_null_disk_log_mark(struct rnull_disk *d, const char *text, char *err,
+                                       size_t errlen);
+/* The write log's state: entries and bytes written so far, and the errno a
+ * log write failed with (0 if none). -EINVAL without log_writes. */
+struct rnull_null_log_stats {
+  uint64_t entries, bytes;
+  int error;
+};
+RNULL_API int rnull_null_disk_log_stats(struct rnull_disk *d, struct rnull_null_log_stats *out);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;

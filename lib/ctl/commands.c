@@ -312,6 +312,36 @@ static int cmd_cache(struct cmd *c) {
   return 0;
 }
 
+/* mark NAME TEXT...: a mark entry in the write log (log_writes), the words
+ * joined by one blank; written to the file when ok comes back. */
+static int cmd_mark(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  if (c->argc < 3)
+    return fail(c, -EINVAL, "%s: mark: expected the mark's text%s", cd->cfg.core.name, "");
+  char text[4096] = "";
+  for (int i = 2; i < c->argc; i++)
+    snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i > 2 ? " " : "", c->argv[i]);
+  if (!cd->disk)
+    return fail(c, -ENODEV, "%s: powered off: no write log%s", cd->cfg.core.name, "");
+  return rnull_null_disk_log_mark(cd->disk, text, c->err, sizeof c->err);
+}
+
+/* log NAME: the write log's entries, bytes and error (0: none). */
+static int cmd_log(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  struct rnull_null_log_stats st;
+  if (!cd->disk || rnull_null_disk_log_stats(cd->disk, &st) < 0)
+    return fail(c, -ENODEV, "%s: no write log (powered off, or no log_writes)%s", cd->cfg.core.name,
+                "");
+  fprintf(c->out, "entries=%" PRIu64 "\nbytes=%" PRIu64 "\nerror=%s\n", st.entries, st.bytes,
+          st.error ? strerror(st.error) : "none");
+  return 0;
+}
+
 static int cmd_features(struct cmd *c) {
   rnull_config_features(c->out);
   fprintf(c->out, ",power\n");
@@ -329,6 +359,8 @@ static int cmd_help(struct cmd *c) {
         "badblocks NAME +START-END|-START-END\n"
         "power-cut NAME [lose=all|some|prefix] [keep=PERCENT] [torn=0|1] [seed=N] [--json]\n"
         "cache NAME [--json]\n"
+        "mark NAME TEXT\n"
+        "log NAME\n"
         "features\n",
         c->out);
   return 0;
@@ -350,6 +382,8 @@ static const struct {
     {"help", cmd_help},
     {"power-cut", cmd_power_cut},
     {"cache", cmd_cache},
+    {"mark", cmd_mark},
+    {"log", cmd_log},
 };
 
 int rnull_ctl_exec(struct rnull_ctl *ctl, const char *line, FILE *out) {

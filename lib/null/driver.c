@@ -87,6 +87,26 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
+struct null_transfer_arg {
+  struct null_dev *nd;
+  struct rnull_rq *rq;
+};
+
+static int null_transfer_cb(void *arg) {
+  struct null_transfer_arg *t = arg;
+  return null_transfer(t->nd, t->rq);
+}
+
+/* log_writes: the request is applied and logged in one order (the log's);
+ * the log may make it wait for room (back-pressure), never drops it. */
+static int null_handle_log_writes(struct null_dev *nd, struct rnull_rq *rq) {
+  const struct rnull_io *io = rnull_rq_io(rq);
+  struct null_transfer_arg t = {nd, rq};
+  /* FUA is honoured when offered: always without a cache, with fua=1 with one */
+  bool fua = (io->flags & RNULL_IO_FUA) && (nd->params.fua || !nd->params.cache_size);
+  return null_log_request(nd->log, io, fua, null_transfer_cb, &t);
+}
+
 /* mbps and iops: a request the buckets cannot pay for yet is given back to
  * the core until they can (it waits, it is not failed). true if it was. */
 static bool null_handle_throttled(struct null_dev *nd, const struct null_live *lv,
@@ -174,7 +194,9 @@ static int null_queue_rq(struct rnull_rq *rq, bool is_last) {
     cmd->fault_requeued = true;
     return RNULL_STS_RESOURCE;
   }
-  int status = rnull_fault_hit(&lv->error_fault, 1) ? -EIO : null_transfer(nd, rq);
+  int status = rnull_fault_hit(&lv->error_fault, 1)   ? -EIO
+               : __builtin_expect(nd->log != NULL, 0) ? null_handle_log_writes(nd, rq)
+                                                      : null_transfer(nd, rq);
   if (!null_handle_latency(nd, lv, cmd, rq, status))
     null_handle_completion(nd, lv, cmd, rq, status);
   return 0;
@@ -287,6 +309,19 @@ static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char
   return 0;
 }
 
+/* log_writes: the file (truncated) and its writer; the ring holds the
+ * largest request and then some, so requests stream while the writer runs. */
+static int open_log_writes(struct null_dev *nd, const struct rnull_disk *disk, char *err,
+                           size_t errlen) {
+  if (!nd->params.log_writes[0])
+    return 0;
+  size_t ring = (size_t)rnull_disk_max_transfer(disk) + (64u << 10);
+  ring = ring < (16u << 20) ? 16u << 20 : ring;
+  nd->log =
+      null_log_open(nd->params.log_writes, rnull_disk_logical_block_size(disk), ring, err, errlen);
+  return nd->log ? 0 : -EIO;
+}
+
 /* The latency snapshot and one generator per hw queue, seeded from seed
  * (else fault_seed, else the clock): queue i draws its own sequence. */
 static int init_latency(struct null_dev *nd, const struct rnull_disk *disk, char *err,
@@ -343,12 +378,15 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
   if (p->cache_size)
     features |= RNULL_FEAT_VOLATILE_CACHE | (p->fua ? 0 : RNULL_FEAT_NO_FUA);
   rnull_disk_set_features(disk, features);
-  return create_store(nd, disk, err, errlen);
+  if ((r = create_store(nd, disk, err, errlen)) < 0)
+    return r;
+  return open_log_writes(nd, disk, err, errlen);
 }
 
 static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
   (void)disk;
   struct null_dev *nd = driver_data;
+  null_log_close(nd->log); /* what is pending, the end mark, the super block */
   if (nd->inited) {
     rnull_badblocks_destroy(&nd->badblocks);
     rnull_throttle_destroy(&nd->throttle);
@@ -553,4 +591,31 @@ void rnull_null_disk_on_power_cut(struct rnull_disk *d, void (*fn)(void *arg, st
   struct null_dev *nd = rnull_disk_driver_data(d);
   nd->on_cut = fn;
   nd->on_cut_arg = arg;
+}
+
+int rnull_null_disk_log_mark(struct rnull_disk *d, const char *text, char *err, size_t errlen) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd || !nd->log) {
+    snprintf(err, errlen, "%s: %s", rnull_disk_name(d),
+             nd ? "no write log: create the disk with log_writes=PATH"
+                : "not a serving null disk (power it on)");
+    return -EINVAL;
+  }
+  int r = null_log_mark(nd->log, text);
+  if (r < 0)
+    snprintf(err, errlen,
+             "%s: log_writes=%s: a log write failed: %s (the disk fails writes, write zeroes, "
+             "trims and flushes with EIO)",
+             rnull_disk_name(d), nd->params.log_writes, strerror(-r));
+  return r;
+}
+
+int rnull_null_disk_log_stats(struct rnull_disk *d, struct rnull_null_log_stats *out) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd || !nd->log)
+    return -EINVAL;
+  struct null_log_stats st;
+  null_log_get_stats(nd->log, &st);
+  *out = (struct rnull_null_log_stats){st.entries, st.bytes, st.error};
+  return 0;
 }
