@@ -373,7 +373,7 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
   unsigned features = RNULL_FEAT_FAST_ZERO;
   if (p->discard)
     features |= RNULL_FEAT_DISCARD;
-  if (!p->memory_backed)
+  if (!p->memory_backed && !p->log_writes[0]) /* the log needs the writes' data */
     features |= RNULL_FEAT_READS_ZERO;
   if (p->cache_size)
     features |= RNULL_FEAT_VOLATILE_CACHE | (p->fua ? 0 : RNULL_FEAT_NO_FUA);

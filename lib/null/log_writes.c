@@ -300,6 +300,8 @@ int null_log_request(struct null_log *l, const struct rnull_io *io, bool fua,
   bool then_flush = false;
   switch (io->op) {
   case RNULL_OP_WRITE:
+    if (!io->buf) /* a front end dropped the payload (the disk must not say READS_ZERO) */
+      return -EINVAL;
     r.len = io->len;
     data = io->buf;
     if (fua) {

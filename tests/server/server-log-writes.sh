@@ -4,7 +4,8 @@
 # with libnbd, flush, rnull-ctl mark, more writes (FUA, trim, zeroes) and a
 # second flush and mark; the disk's content saved at each mark; then the log
 # replayed (tests/tools' reader, written from the format's documentation) to
-# each mark gives exactly those bytes. `rnull-ctl log` counts the entries;
+# each mark gives exactly those bytes; a null-store disk (memory_backed=0)
+# logs its writes' data too. `rnull-ctl log` counts the entries;
 # SIGTERM closes the log with its end mark; errors: mark without a log, a
 # log in a missing directory. xfstests' replay-log is not packaged in
 # Debian 12: when a replay-log is on PATH it is run against the log too.
@@ -88,6 +89,14 @@ else
   echo "skip xfstests' replay-log: not installed (not packaged in Debian 12)"
 fi
 
+# a null-store disk logs too: the front end must hand over the writes' data
+expect "a logged null-store disk" ctl create w0 size=8M log_writes="$T/log0"
+expect "write, flush on it" nbd w0 'h.pwrite(b"\x5a" * 65536, 131072); h.flush(); h.shutdown()'
+expect "mark it" ctl mark w0 m
+rm -f "$T/img0" && truncate -s 8M "$T/img0"
+expect "replay its log" "$REPLAY" --log "$T/log0" --replay "$T/img0" --end-mark m
+expect_eq "the null store's write is in its log" 5a5a \
+  "$(od -An -tx1 -j 131072 -N2 "$T/img0" | tr -d ' ')"
 expect_err "mark without a log" "no write log" mark rnullb0 x
 expect_err "log_writes in a missing directory" "log_writes=$T/nodir/log: cannot open it" \
   create w2 size=8M log_writes="$T/nodir/log"
