@@ -2,8 +2,10 @@
  * log's lock, in the order they are applied to the store; one writer thread
  * turns them into dm-log-writes entries. Records of writes, write zeroes
  * and trims wait for the next flush (dm-log-writes' unflushed list): the
- * writer parks their data in an unlinked spill file and writes them to the
- * log when the flush record comes, then the flush entry. */
+ * writer writes them in place ahead of the committed end, where the flush
+ * finds them (the super block counts them then); a FUA write or mark in
+ * between moves them to an unlinked spill file, from which the flush writes
+ * them after it (see struct pending). */
 #include "log_writes.h"
 
 #include <endian.h>
@@ -31,10 +33,15 @@ struct rec {
   uint64_t sector, nr_sectors, flags, len;
 };
 
-/* A pending record the writer holds: its data in the spill file. */
+/* A pending record the writer holds. While no FUA write or mark comes
+ * between it and its flush it is written in place, ahead of the committed
+ * end (the super block does not count it yet): in_log, its data at log
+ * offset off. A FUA write or mark must come first in the log: the entries
+ * in place move to the spill file (in_log false, data at spill offset off),
+ * and so do the later ones until the flush. */
 struct pending {
-  uint64_t sector, nr_sectors, flags, spill_off;
-  bool zero;
+  uint64_t sector, nr_sectors, flags, off;
+  bool zero, in_log;
 };
 
 #define BOUNCE (1u << 20)
@@ -54,6 +61,8 @@ struct null_log {
   int fd, spill;
   /* the writer's own */
   uint64_t pos, entries, spill_pos;
+  uint64_t spec_start; /* where the entries written in place begin */
+  bool spilling;       /* pending records go to the spill file until the flush */
   struct pending *pend;
   size_t n_pend, cap_pend;
   uint8_t *bounce; /* spill -> log copies, zeros */
@@ -128,8 +137,8 @@ static int write_super(struct null_log *l) {
 }
 
 /* One entry block (with inline text for a mark) at the log's end. */
-static int write_entry(struct null_log *l, uint64_t sector, uint64_t nr, uint64_t flags,
-                       const char *text, uint64_t text_len) {
+static int write_entry_at_end(struct null_log *l, uint64_t sector, uint64_t nr, uint64_t flags,
+                              const char *text, uint64_t text_len) {
   struct null_log_entry en = {htole64(sector), htole64(nr), htole64(flags), htole64(text_len)};
   memset(l->block, 0, l->ss);
   memcpy(l->block, &en, sizeof en);
@@ -141,8 +150,15 @@ static int write_entry(struct null_log *l, uint64_t sector, uint64_t nr, uint64_
     return e;
   }
   l->pos += l->ss;
-  l->entries++;
   return 0;
+}
+
+static int write_entry(struct null_log *l, uint64_t sector, uint64_t nr, uint64_t flags,
+                       const char *text, uint64_t text_len) {
+  int e = write_entry_at_end(l, sector, nr, flags, text, text_len);
+  if (!e)
+    l->entries++;
+  return e;
 }
 
 /* len bytes of zeros, or of the spill file from soff, at the log's end. */
@@ -173,16 +189,85 @@ static int write_data_from_spill(struct null_log *l, bool zero, uint64_t soff, u
 static int commit_pending(struct null_log *l) {
   for (size_t i = 0; i < l->n_pend; i++) {
     struct pending *p = &l->pend[i];
+    if (p->in_log) { /* written in place already */
+      l->entries++;
+      continue;
+    }
     if (write_entry(l, p->sector, p->nr_sectors, p->flags, NULL, 0))
       return EIO;
     if (!(p->flags & NULL_LOG_DISCARD) &&
-        write_data_from_spill(l, p->zero, p->spill_off, p->nr_sectors * l->ss))
+        write_data_from_spill(l, p->zero, p->off, p->nr_sectors * l->ss))
       return EIO;
+  }
+  if (l->spill_pos && ftruncate(l->spill, 0) < 0) { /* give the space back; not fatal */
   }
   l->n_pend = 0;
   l->spill_pos = 0;
-  if (ftruncate(l->spill, 0) < 0) { /* give the space back; not fatal */
+  l->spilling = false;
+  return 0;
+}
+
+/* A FUA write or mark comes: the entries written in place move to the
+ * spill file (their data copied), the log's end goes back to where they
+ * began, and pending records go to the spill file until the flush. */
+static int move_to_spill(struct null_log *l) {
+  for (size_t i = 0; i < l->n_pend; i++) {
+    struct pending *p = &l->pend[i];
+    uint64_t len = p->flags & NULL_LOG_DISCARD ? 0 : p->nr_sectors * l->ss, from = p->off;
+    p->in_log = false;
+    p->off = l->spill_pos;
+    for (uint64_t done = 0; done < len;) {
+      size_t n = len - done < BOUNCE ? (size_t)(len - done) : BOUNCE;
+      ssize_t got = pread(l->fd, l->bounce, n, (off_t)(from + done));
+      if (got != (ssize_t)n) {
+        log_fail(l, got < 0 ? errno : EIO, "a read back of the log");
+        return EIO;
+      }
+      int e = pwrite_all(l->spill, l->bounce, n, l->spill_pos);
+      if (e) {
+        log_fail(l, e, "a write of the spill file");
+        return e;
+      }
+      l->spill_pos += n;
+      done += n;
+    }
   }
+  l->pos = l->spec_start;
+  l->spilling = true;
+  return 0;
+}
+
+static int park_in_spill(struct null_log *l, struct pending *p, const struct rec *r,
+                         uint64_t data_at) {
+  p->off = l->spill_pos;
+  if (!r->len)
+    return 0;
+  int e = write_from_ring(l, data_at, r->len, l->spill, l->spill_pos);
+  if (e) {
+    log_fail(l, e, "a write of the spill file");
+    return e;
+  }
+  l->spill_pos += r->len;
+  return 0;
+}
+
+/* Written in place: its entry and data at the log's end, not counted. */
+static int park_in_log(struct null_log *l, struct pending *p, const struct rec *r,
+                       uint64_t data_at) {
+  if (l->n_pend == 1)
+    l->spec_start = l->pos;
+  p->in_log = true;
+  int e = write_entry_at_end(l, r->sector, r->nr_sectors, r->flags, NULL, 0);
+  p->off = l->pos;
+  if (e || (r->flags & NULL_LOG_DISCARD))
+    return e;
+  if (r->zero)
+    return write_data_from_spill(l, true, 0, r->nr_sectors * l->ss);
+  if ((e = write_from_ring(l, data_at, r->len, l->fd, l->pos)) != 0) {
+    log_fail(l, e, "a data write");
+    return e;
+  }
+  l->pos += r->len;
   return 0;
 }
 
@@ -198,16 +283,8 @@ static int park_pending(struct null_log *l, const struct rec *r, uint64_t data_a
     l->cap_pend = cap;
   }
   struct pending *p = &l->pend[l->n_pend++];
-  *p = (struct pending){r->sector, r->nr_sectors, r->flags, l->spill_pos, r->zero != 0};
-  if (!r->len)
-    return 0;
-  int e = write_from_ring(l, data_at, r->len, l->spill, l->spill_pos);
-  if (e) {
-    log_fail(l, e, "a write of the spill file");
-    return e;
-  }
-  l->spill_pos += r->len;
-  return 0;
+  *p = (struct pending){r->sector, r->nr_sectors, r->flags, 0, r->zero != 0, false};
+  return l->spilling ? park_in_spill(l, p, r, data_at) : park_in_log(l, p, r, data_at);
 }
 
 /* One record, its data at position data_at of the ring. */
@@ -217,6 +294,8 @@ static int process(struct null_log *l, const struct rec *r, uint64_t data_at) {
   case REC_PENDING:
     return park_pending(l, r, data_at);
   case REC_NOW:
+    if (!l->spilling && l->n_pend && (e = move_to_spill(l)) != 0)
+      return e;
     if (r->flags & NULL_LOG_MARK) {
       char text[4096];
       ring_copy_out(l, data_at, text, (size_t)r->len);
@@ -412,7 +491,7 @@ struct null_log *null_log_open(const char *path, uint32_t sectorsize, size_t rin
     return NULL;
   }
   const char *what = "cannot open it";
-  if ((l->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+  if ((l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
       (what = "cannot create its spill file beside it", (l->spill = open_spill(path)) < 0) ||
       (what = "cannot write its super block", write_super(l) != 0)) {
     int e = l->fd >= 0 && l->spill >= 0 ? atomic_load(&l->error) : errno;
@@ -439,5 +518,8 @@ void null_log_close(struct null_log *l) {
   pthread_cond_signal(&l->work);
   pthread_mutex_unlock(&l->lock);
   pthread_join(l->thread, NULL);
+  /* entries moved from in place may have left bytes past the end */
+  if (!atomic_load(&l->error) && ftruncate(l->fd, (off_t)l->pos) < 0) { /* not a file: fine */
+  }
   log_free(l);
 }

@@ -19,8 +19,10 @@
  * data copied in) and a writer thread writes the file. A request finding the
  * ring full blocks its submitting thread until the writer frees space (it
  * holds the log's order: see null_log_request). Records awaiting their flush
- * wait in a spill file beside the log (unlinked), so a run that never
- * flushes never stops on a full ring. A failed write of the log (ENOSPC,
+ * leave the ring at once: written in place ahead of the committed end (the
+ * super block counts them at the flush), or, once a FUA write or mark came
+ * between, kept in an unlinked spill file beside the log until the flush;
+ * so a run that never flushes never stops on a full ring. A failed write of the log (ENOSPC,
  * EIO, EFBIG) is logged on stderr once, and from then on the disk fails
  * writes, write zeroes, trims and flushes with EIO (reads still serve). */
 #ifndef RNULL_NULL_LOG_WRITES_H
