@@ -9,11 +9,14 @@
 # SIGTERM closes the log with its end mark; errors: mark without a log, a
 # log in a missing directory. xfstests' replay-log is not packaged in
 # Debian 12: when a replay-log is on PATH it is run against the log too.
-# Usage: server-log-writes.sh RNULL_SERVER RNULL_CTL REPLAY_TOOL
+# Both front ends: rnull-server --control, and nbdkit rnull.so control=.
+# Usage: server-log-writes.sh server RNULL_SERVER RNULL_CTL REPLAY_TOOL
+#        server-log-writes.sh plugin RNULL_PLUGIN_SO RNULL_CTL REPLAY_TOOL
 set -uo pipefail
-SERVER=$1
-CTLBIN=$2
-REPLAY=$3
+FE=$1
+SERVER=$2
+CTLBIN=$3
+REPLAY=$4
 PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
 # shellcheck source=../lib/frontends.sh
 . "$(dirname "$0")/../lib/frontends.sh"
@@ -52,8 +55,16 @@ replay_to() {
   rm -f "$2" && truncate -s 8M "$2" && "$REPLAY" --log "$T/log" --replay "$2" --end-mark "$1" >/dev/null
 }
 
-"$SERVER" -f --unix "$SOCK" --control "$CTL" size=16M >"$T/server.log" 2>&1 &
+if [ "$FE" = plugin ]; then
+  require_tool nbdkit
+  # shellcheck disable=SC2086 # VAR=value words on purpose
+  env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=16M \
+    >"$T/server.log" 2>&1 &
+else
+  "$SERVER" -f --unix "$SOCK" --control "$CTL" size=16M >"$T/server.log" 2>&1 &
+fi
 PID=$!
+echo "front end: $FE"
 for _ in $(seq 100); do [ -S "$CTL" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
 
 expect "create a logged disk" ctl create w1 size=8M memory_backed=1 cache_size=2M log_writes="$T/log"
@@ -101,7 +112,7 @@ expect_err "mark without a log" "no write log" mark rnullb0 x
 expect_err "log_writes in a missing directory" "log_writes=$T/nodir/log: cannot open it" \
   create w2 size=8M log_writes="$T/nodir/log"
 
-# SIGTERM: the driver's free_disk writes what is pending and the end mark
+# SIGTERM (rnull-server's, nbdkit's unload): the driver's free_disk writes what is pending and the end mark
 kill -TERM "$PID"
 wait "$PID"
 PID=
