@@ -113,8 +113,9 @@ expect_err "log_writes in a missing directory" "log_writes=$T/nodir/log: cannot 
   create w2 size=8M log_writes="$T/nodir/log"
 
 # SIGTERM (rnull-server's, nbdkit's unload): the driver's free_disk writes what is pending and the end mark
-kill -TERM "$PID"
-wait "$PID"
+# (stop_pid: TERM, then KILL after 10 s: under sanitizer runtimes nbdkit can
+# hang in exit() after the plugin's unload, see README's known issues)
+stop_pid "$PID"
 PID=
 expect "after SIGTERM the log ends with dm-log-writes-end" replay_to dm-log-writes-end "$T/img4"
 expect_eq "the unflushed write after mark two is in the log at the end" 77 \
