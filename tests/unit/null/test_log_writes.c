@@ -293,11 +293,12 @@ START_TEST(a_mark_without_a_log_is_refused) {
 }
 END_TEST
 
-/* Any disk may log: the null store drops the data, the log keeps it. */
+/* Any disk may log: the null store drops the data, the log keeps it; in
+ * 512-byte sectors on a 512-byte disk. */
 START_TEST(a_null_store_disk_logs_its_writes) {
   char kv_log[200];
   snprintf(kv_log, sizeof kv_log, "log_writes=%s", logpath);
-  const char *kv[] = {"size=1M", kv_log, NULL};
+  const char *kv[] = {"size=1M", "blocksize=512", kv_log, NULL};
   struct rnull_disk *d = make_disk(kv, NULL, NULL);
   ck_assert_int_eq(wr(d, 4096, 4096, 0x5a, 0), 0);
   ck_assert_int_eq(op(d, RNULL_OP_FLUSH, 0, 0, 0), 0);
@@ -306,7 +307,17 @@ START_TEST(a_null_store_disk_logs_its_writes) {
   ck_assert_uint_eq(img[4096], 0x5a);
   ck_assert_uint_eq(img[8191], 0x5a);
   ck_assert_uint_eq(img[0], 0);
+  ck_assert_uint_eq(img[8192], 0);
   free(img);
+  struct lr_log l;
+  struct lr_entry e;
+  char err[256];
+  ck_assert_int_eq(lr_open(&l, logpath, err, sizeof err), 0);
+  ck_assert_uint_eq(l.sectorsize, 512);
+  ck_assert_int_eq(lr_next(&l, &e, err, sizeof err), 1);
+  ck_assert_uint_eq(e.sector, 8);
+  ck_assert_uint_eq(e.nr_sectors, 8);
+  lr_close(&l);
 }
 END_TEST
 
