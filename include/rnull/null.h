@@ -55,6 +55,7 @@ struct rnull_null_params {
   struct rnull_fault_attr read_error, write_error, flush_error, trim_error, zero_error;
   /* memory_backed=1: silent corruption and lost writes */
   struct rnull_fault_attr read_corrupt, write_corrupt, lost_write;
+  char log_writes[256]; /* the write log (dm-log-writes' format), "" = none */
 };
 
 /* The null driver's keys (a constant table; any thread). */
@@ -195,6 +196,20 @@ RNULL_API unsigned rnull_null_disk_held(struct rnull_disk *d);
  * an INITIALIZED disk, before rnull_disk_add. */
 RNULL_API void rnull_null_disk_on_power_cut(struct rnull_disk *d,
                                             void (*fn)(void *arg, struct rnull_disk *d), void *arg);
+
+/* The write log (log_writes=PATH): a mark entry with text (dm-log-writes'
+ * "dmsetup message ... mark TEXT"), written to the file before this returns.
+ * 0; -EINVAL (no ADDED null disk, or no log_writes: err says); the log's
+ * error (-ENOSPC, -EIO...) once a log write failed. */
+RNULL_API int rnull_null_disk_log_mark(struct rnull_disk *d, const char *text, char *err,
+                                       size_t errlen);
+/* The write log's state: entries and bytes written so far, and the errno a
+ * log write failed with (0 if none). -EINVAL without log_writes. */
+struct rnull_null_log_stats {
+  uint64_t entries, bytes;
+  int error;
+};
+RNULL_API int rnull_null_disk_log_stats(struct rnull_disk *d, struct rnull_null_log_stats *out);
 
 /* Live changes, as null_blk lets you write some attributes while powered:
  * the keys whose table line has an apply function (the core's timeout_ms;

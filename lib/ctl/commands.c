@@ -379,6 +379,36 @@ static int cmd_release(struct cmd *c) {
   return 0;
 }
 
+/* mark NAME TEXT...: a mark entry in the write log (log_writes), the words
+ * joined by one blank; written to the file when ok comes back. */
+static int cmd_mark(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  if (c->argc < 3)
+    return fail(c, -EINVAL, "%s: mark: expected the mark's text%s", cd->cfg.core.name, "");
+  char text[4096] = "";
+  for (int i = 2; i < c->argc; i++)
+    snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i > 2 ? " " : "", c->argv[i]);
+  if (!cd->disk)
+    return fail(c, -ENODEV, "%s: powered off: no write log%s", cd->cfg.core.name, "");
+  return rnull_null_disk_log_mark(cd->disk, text, c->err, sizeof c->err);
+}
+
+/* log NAME: the write log's entries, bytes and error (0: none). */
+static int cmd_log(struct cmd *c) {
+  struct rnull_ctl_disk *cd = need_disk(c, 1);
+  if (!cd)
+    return -ENOENT;
+  struct rnull_null_log_stats st;
+  if (!cd->disk || rnull_null_disk_log_stats(cd->disk, &st) < 0)
+    return fail(c, -ENODEV, "%s: no write log (powered off, or no log_writes)%s", cd->cfg.core.name,
+                "");
+  fprintf(c->out, "entries=%" PRIu64 "\nbytes=%" PRIu64 "\nerror=%s\n", st.entries, st.bytes,
+          st.error ? strerror(st.error) : "none");
+  return 0;
+}
+
 static int cmd_features(struct cmd *c) {
   rnull_config_features(c->out);
   fprintf(c->out, ",power\n");
@@ -398,6 +428,8 @@ static int cmd_help(struct cmd *c) {
         "cache NAME [--json]\n"
         "hold NAME [ops=read,write,flush,trim,zero,cache]\n"
         "release NAME [errno=E]\n"
+        "mark NAME TEXT\n"
+        "log NAME\n"
         "features\n",
         c->out);
   return 0;
@@ -421,6 +453,9 @@ static const struct {
     {"cache", cmd_cache},
     {"hold", cmd_hold},
     {"release", cmd_release},
+
+    {"mark", cmd_mark},
+    {"log", cmd_log},
 };
 
 /* Each word of a command on its own: bounded, no blank, no control

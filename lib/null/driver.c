@@ -94,10 +94,31 @@ static int null_transfer(struct null_dev *nd, struct rnull_rq *rq) {
   }
 }
 
+struct null_transfer_arg {
+  struct null_dev *nd;
+  struct rnull_rq *rq;
+};
+
+static int null_transfer_cb(void *arg) {
+  struct null_transfer_arg *t = arg;
+  return null_transfer(t->nd, t->rq);
+}
+
+/* log_writes: the request is applied and logged in one order (the log's);
+ * the log may make it wait for room (back-pressure), never drops it. */
+static int null_handle_log_writes(struct null_dev *nd, struct rnull_rq *rq) {
+  const struct rnull_io *io = rnull_rq_io(rq);
+  struct null_transfer_arg t = {nd, rq};
+  /* FUA is honoured when offered: always without a cache, with fua=1 with one */
+  bool fua = (io->flags & RNULL_IO_FUA) && (nd->params.fua || !nd->params.cache_size);
+  return null_log_request(nd->log, io, fua, null_transfer_cb, &t);
+}
+
 /* The I/O itself, as the client sees it: the store out of memory is a disk
  * without space (ENOMEM is an error a fault may name). */
 static int null_serve(struct null_dev *nd, struct rnull_rq *rq) {
-  int r = null_transfer(nd, rq);
+  int r =
+      __builtin_expect(nd->log != NULL, 0) ? null_handle_log_writes(nd, rq) : null_transfer(nd, rq);
   return r == -ENOMEM ? -ENOSPC : r;
 }
 
@@ -413,6 +434,19 @@ static int create_store(struct null_dev *nd, const struct rnull_disk *disk, char
   return 0;
 }
 
+/* log_writes: the file (truncated) and its writer; the ring holds the
+ * largest request and then some, so requests stream while the writer runs. */
+static int open_log_writes(struct null_dev *nd, const struct rnull_disk *disk, char *err,
+                           size_t errlen) {
+  if (!nd->params.log_writes[0])
+    return 0;
+  size_t ring = (size_t)rnull_disk_max_transfer(disk) + (64u << 10);
+  ring = ring < (16u << 20) ? 16u << 20 : ring;
+  nd->log =
+      null_log_open(nd->params.log_writes, rnull_disk_logical_block_size(disk), ring, err, errlen);
+  return nd->log ? 0 : -EIO;
+}
+
 /* The latency snapshot and one generator per hw queue, seeded from seed
  * (else fault_seed, else the clock): queue i draws its own sequence. */
 static int init_latency(struct null_dev *nd, const struct rnull_disk *disk, char *err,
@@ -464,17 +498,20 @@ static int null_init_disk(struct rnull_disk *disk, void *driver_data, char *err,
   unsigned features = RNULL_FEAT_FAST_ZERO;
   if (p->discard)
     features |= RNULL_FEAT_DISCARD;
-  if (!p->memory_backed)
+  if (!p->memory_backed && !p->log_writes[0]) /* the log needs the writes' data */
     features |= RNULL_FEAT_READS_ZERO;
   if (p->cache_size)
     features |= RNULL_FEAT_VOLATILE_CACHE | (p->fua ? 0 : RNULL_FEAT_NO_FUA);
   rnull_disk_set_features(disk, features);
-  return create_store(nd, disk, err, errlen);
+  if ((r = create_store(nd, disk, err, errlen)) < 0)
+    return r;
+  return open_log_writes(nd, disk, err, errlen);
 }
 
 static void null_free_disk(struct rnull_disk *disk, void *driver_data) {
   (void)disk;
   struct null_dev *nd = driver_data;
+  null_log_close(nd->log); /* what is pending, the end mark, the super block */
   if (nd->inited) {
     rnull_badblocks_destroy(&nd->badblocks);
     rnull_throttle_destroy(&nd->throttle);
@@ -707,4 +744,31 @@ int rnull_null_disk_release(struct rnull_disk *d, int error) {
 unsigned rnull_null_disk_held(struct rnull_disk *d) {
   struct null_dev *nd = null_dev_added(d);
   return nd ? atomic_load(&nd->nr_held) : 0;
+}
+
+int rnull_null_disk_log_mark(struct rnull_disk *d, const char *text, char *err, size_t errlen) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd || !nd->log) {
+    snprintf(err, errlen, "%s: %s", rnull_disk_name(d),
+             nd ? "no write log: create the disk with log_writes=PATH"
+                : "not a serving null disk (power it on)");
+    return -EINVAL;
+  }
+  int r = null_log_mark(nd->log, text);
+  if (r < 0)
+    snprintf(err, errlen,
+             "%s: log_writes=%s: a log write failed: %s (the disk fails writes, write zeroes, "
+             "trims and flushes with EIO)",
+             rnull_disk_name(d), nd->params.log_writes, strerror(-r));
+  return r;
+}
+
+int rnull_null_disk_log_stats(struct rnull_disk *d, struct rnull_null_log_stats *out) {
+  struct null_dev *nd = null_dev_added(d);
+  if (!nd || !nd->log)
+    return -EINVAL;
+  struct null_log_stats st;
+  null_log_get_stats(nd->log, &st);
+  *out = (struct rnull_null_log_stats){st.entries, st.bytes, st.error};
+  return 0;
 }

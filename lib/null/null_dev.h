@@ -13,6 +13,7 @@
 #include "badblocks.h"
 #include "fault.h"
 #include "latency.h"
+#include "log_writes.h"
 #include "media.h"
 #include "rnull/driver.h"
 #include "rnull/null.h"
@@ -57,6 +58,7 @@ struct null_dev {
   struct rnull_throttle throttle;      /* mbps */
   struct rnull_throttle iops_throttle; /* iops */
   struct null_queue *queues;           /* per hw queue: the draws */
+  struct null_log *log;                /* log_writes, NULL when off */
   unsigned nr_queues;
   bool inited; /* init_disk got past the locks: free_disk destroys them */
 };

@@ -108,6 +108,11 @@ static const struct rnull_option null_options[] = {
          "bad sectors: START-END[,START-END...] in 512-byte sectors; I/O touching them fails"),
     NULLP("badblocks_once", BOOL, bool, "0", 0, 1, badblocks_once,
           "a bad range is cleared after the first I/O that hits it"),
+    NULLP("log_writes", PATH, char[256], NULL, 0, 255, log_writes,
+          "record every write, write zeroes, trim, flush and FUA to this file in dm-log-writes' "
+          "format and order (xfstests' replay-log reads it; rnull-ctl mark adds marks); the "
+          "file is truncated at each power on; a failed log write fails the disk's writes with "
+          "EIO"),
     RNULL_OPT_REFUSED("zoned", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_size", ZONED_MSG),
     RNULL_OPT_REFUSED("zone_capacity", ZONED_MSG),
