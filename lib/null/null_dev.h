@@ -88,6 +88,10 @@ struct null_live *null_live_new(struct null_dev *nd, const struct null_live *old
 
 /* driver.c: d's state if d is an ADDED null disk, else NULL. */
 struct null_dev *null_dev_added(const struct rnull_disk *d);
+/* driver.c: d is a null disk (any state). */
+bool null_dev_is(const struct rnull_disk *d);
+/* driver.c: complete (error 0) or fail the requests held on h; how many. */
+unsigned null_release_queue(struct null_dev *nd, struct rnull_hctx *h, unsigned depth, int error);
 
 /* The PDU's size (struct null_cmd, driver.c's): for the memory estimate. */
 size_t null_cmd_size(void);
