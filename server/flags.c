@@ -301,8 +301,10 @@ static const struct server_flag flags[] = {
          "connection that holds none may always take one buffer of up to 32 KiB, so\n"
          "it is served while others pin the budget (for example by never reading\n"
          "their replies).\n"
-         "Buffers above 32 KiB are returned to the system once their request is\n"
-         "answered; a connection keeps at most 64 KiB of small ones for reuse.\n"
+         "A connection keeps at most 64 KiB of buffers up to 32 KiB, and larger ones\n"
+         "up to its own limit, on their slots for the next request; kept buffers\n"
+         "count against both limits (a connection short of budget gives them up\n"
+         "first) and go back to the system once the connection has been idle 1 s.\n"
          "A buffer that cannot be allocated fails its request with\n"
          ".B ENOMEM\n"
          "and the connection goes on.\n"),
@@ -328,6 +330,23 @@ static const struct server_flag flags[] = {
          "See\n"
          ".B RUN-TIME DISKS\n"
          "below.\n"),
+    FLAG("control-clients", 0, UINT, "N", "64", 1, 4096, control_clients, unsigned,
+         "control clients served at once; more get one error line",
+         "At most\n"
+         ".I N\n"
+         "clients on the control socket at once (default 64, 1 to 4096); the next\n"
+         "one gets one error line and is closed.\n"),
+    FLAG("control-idle-timeout", 0, UINT, "SECONDS", "60", 1, MAX_SECONDS, control_idle_timeout,
+         unsigned, "close a control client idle this long",
+         "Close a control client that sent nothing (or half a line) for\n"
+         ".I SECONDS\n"
+         "(default 60, 1 to 86400).\n"),
+    FLAG_DOC("disk-memory", 0, BYTES, "SIZE", "an eighth of RAM", 0, INT64_MAX, disk_memory,
+             uint64_t, "the engine memory all run-time disks may take together (0: no limit)",
+             "The memory the run\\-time disks' engines (tags, requests, queues) may take\n"
+             "together (default an eighth of RAM; 0: no limit): a create or power on that\n"
+             "would pass it is refused with the figures. Data pages are\n"
+             ".BR memory_limit 's.\n"),
     FLAG("configfs", 0, PATH, "DIR", NULL, 0, 0, configfs_dir, const char *,
          "mount the disks as a FUSE tree laid out like null_blk's /sys/kernel/config/nullb (mkdir, "
          "echo, power, rmdir)",
@@ -374,6 +393,9 @@ void server_cli_init(struct server_cli *c) {
   *c = (struct server_cli){0};
   rnull_nbd_server_opts_init(&c->o);
   c->o.progname = "rnull-server";
+  c->control_clients = 64;
+  c->control_idle_timeout = 60;
+  c->disk_memory = UINT64_MAX;
 }
 
 void server_flag_describe(const struct server_flag *f, char *buf, size_t len) {

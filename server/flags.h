@@ -20,10 +20,13 @@
 struct server_cli {
   struct rnull_nbd_server_opts o;
   bool foreground;
-  bool readonly;            /* -r: wins over every readonly= key */
-  const char *pidfile;      /* --pidfile */
-  const char *control_path; /* --control */
-  const char *configfs_dir; /* --configfs */
+  bool readonly;                 /* -r: wins over every readonly= key */
+  const char *pidfile;           /* --pidfile */
+  const char *control_path;      /* --control */
+  const char *configfs_dir;      /* --configfs */
+  unsigned control_clients;      /* --control-clients */
+  unsigned control_idle_timeout; /* --control-idle-timeout, seconds */
+  uint64_t disk_memory;          /* --disk-memory; UINT64_MAX: the registry's default */
 };
 
 enum flag_kind {

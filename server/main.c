@@ -300,6 +300,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   o->ctl = ctl;
+  if (a.cli.disk_memory != UINT64_MAX) /* --disk-memory */
+    rnull_ctl_set_memory_budget(ctl, a.cli.disk_memory);
   char description[160];
   o->announce = a.cli.foreground;
   o->on_ready = daemon_ready;
@@ -328,7 +330,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* after the fork: the control socket's threads live in the daemon */
-  if (a.cli.control_path && (r = rnull_ctl_listen(ctl, a.cli.control_path, err, sizeof(err))) < 0) {
+  struct rnull_ctl_limits lim = {.max_clients = a.cli.control_clients,
+                                 .idle_timeout_ms = a.cli.control_idle_timeout * 1000u};
+  if (a.cli.control_path &&
+      (r = rnull_ctl_listen_limits(ctl, a.cli.control_path, &lim, err, sizeof(err))) < 0) {
     fprintf(stderr, "rnull-server: %s\n", err);
     rnull_nbd_server_destroy(srv);
     rnull_ctl_free(ctl);

@@ -155,4 +155,26 @@ ctl power d off >/dev/null && ctl power d on >/dev/null && ok "power on reads th
   not_ok "power cycle with a hist file"
 
 stop
+
+# --- rnull-server's flags for the limits: --disk-memory, --control-clients ---
+if [ "$FE" = server ]; then
+  rm -f "$SOCK"
+  "$SERVER" -f --unix "$SOCK" --control "$CTL" --disk-memory 1M --control-clients 2 \
+    --control-idle-timeout 30 size=64M >>"$T/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do [ -S "$CTL" ] && ctl list >/dev/null 2>&1 && break; sleep 0.1; done
+  out=$(ctl create big submit_queues=8 hw_queue_depth=4096 2>&1)
+  grep -q "memory budget has .* of 1.0 MiB in use" <<<"$out" && ok "--disk-memory 1M refuses a large disk: $out" ||
+    not_ok "--disk-memory: $out"
+  sleep 3 | timeout 5 socat - UNIX-CONNECT:"$CTL" >/dev/null 2>&1 & # two idle clients
+  h1=$!
+  sleep 3 | timeout 5 socat - UNIX-CONNECT:"$CTL" >/dev/null 2>&1 &
+  h2=$!
+  sleep 0.5
+  out=$(printf 'list\n' | timeout 5 socat - UNIX-CONNECT:"$CTL")
+  grep -q "too many control clients (at most 2)" <<<"$out" && ok "--control-clients 2: the third is refused" ||
+    not_ok "--control-clients 2: $out"
+  wait "$h1" "$h2" 2>/dev/null
+  stop
+fi
 checks_summary
