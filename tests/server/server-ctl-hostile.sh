@@ -171,7 +171,12 @@ if [ "$FE" = server ]; then
   sleep 3 | timeout 5 socat - UNIX-CONNECT:"$CTL" >/dev/null 2>&1 &
   h2=$!
   sleep 0.5
-  out=$(printf 'list\n' | timeout 5 socat - UNIX-CONNECT:"$CTL")
+  out=$(timeout 5 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(3)
+print(s.recv(200).decode(errors="replace"))' "$CTL" 2>&1)
   grep -q "too many control clients (at most 2)" <<<"$out" && ok "--control-clients 2: the third is refused" ||
     not_ok "--control-clients 2: $out"
   wait "$h1" "$h2" 2>/dev/null
