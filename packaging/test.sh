@@ -22,7 +22,7 @@ if [ "${RNULL_SKIP_SANITIZERS:-0}" != 1 ]; then
   # libFuzzer (clang) over the server's handshake and request parsers: a short bounded run
   echo "=== fuzz build: tests labelled 'fuzz' ==="
   if cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRNULL_FUZZ=ON >build-fuzz.log 2>&1 &&
-    cmake --build build-fuzz -j"$jobs" --target fuzz_handshake fuzz_request >>build-fuzz.log 2>&1; then
+    cmake --build build-fuzz -j"$jobs" --target fuzz_handshake fuzz_request fuzz_ctl_line fuzz_key_value >>build-fuzz.log 2>&1; then
     (cd build-fuzz && ctest --output-on-failure -L fuzz) || status=1
   else
     cat build-fuzz.log
