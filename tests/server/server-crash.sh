@@ -13,49 +13,17 @@ set -uo pipefail
 FE=$1
 SERVER=$2
 CTLBIN=$3
-PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
 # shellcheck source=../lib/frontends.sh
 . "$(dirname "$0")/../lib/frontends.sh"
 require_tool timeout jq
-$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
 make_tmpdir crash
 T=$TMPDIR_TEST
 PID=
 trap test_cleanup EXIT
-CTL=$T/control
-SOCK=$T/nbd.sock
-ctl() { timeout 60 "$CTLBIN" --control "$CTL" "$@"; }
-# expect_err DESCRIPTION PATTERN COMMAND...: fails with a message matching
-expect_err() {
-  local d=$1 pat=$2 out rc
-  shift 2
-  out=$(ctl "$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else not_ok "$d: rc=$rc '$out' !~ /$pat/"; fi
-}
-# nbd DISK PYTHON: run PYTHON with h connected to DISK (h.pwrite, h.pread...)
-nbd() {
-  timeout 60 $PY - "$SOCK" "$@" <<'PYEOF'
-import sys, time, nbd
-sock, name, code = sys.argv[1:4]
-h = nbd.NBD()
-h.set_export_name(name)
-h.connect_unix(sock)
-exec(code)
-PYEOF
-}
-
-if [ "$FE" = plugin ]; then
-  require_tool nbdkit
-  # shellcheck disable=SC2086 # VAR=value words on purpose
-  env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=64M \
-    >"$T/server.log" 2>&1 &
-else
-  "$SERVER" -f --unix "$SOCK" --control "$CTL" size=64M >"$T/server.log" 2>&1 &
-fi
-PID=$!
-for _ in $(seq 100); do [ -S "$CTL" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
-echo "front end: $FE"
+# shellcheck source=../lib/ctl_frontend.sh
+. "$(dirname "$0")/../lib/ctl_frontend.sh"
+$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
+start_ctl_frontend 64M
 
 # --- data survives power off (item 1) ---
 expect "create d1 memory_backed=1" ctl create d1 size=16M memory_backed=1

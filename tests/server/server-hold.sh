@@ -12,37 +12,17 @@ set -uo pipefail
 FE=$1
 SERVER=$2
 CTLBIN=$3
-PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
 # shellcheck source=../lib/frontends.sh
 . "$(dirname "$0")/../lib/frontends.sh"
 require_tool timeout
-$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
 make_tmpdir hold
 T=$TMPDIR_TEST
 PID=
 trap test_cleanup EXIT
-CTL=$T/control
-SOCK=$T/nbd.sock
-ctl() { timeout 60 "$CTLBIN" --control "$CTL" "$@"; }
-expect_err() {
-  local d=$1 pat=$2 out rc
-  shift 2
-  out=$(ctl "$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else not_ok "$d: rc=$rc '$out' !~ /$pat/"; fi
-}
-
-if [ "$FE" = plugin ]; then
-  require_tool nbdkit
-  # shellcheck disable=SC2086 # VAR=value words on purpose
-  env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=16M \
-    >"$T/server.log" 2>&1 &
-else
-  "$SERVER" -f --unix "$SOCK" --control "$CTL" size=16M >"$T/server.log" 2>&1 &
-fi
-PID=$!
-for _ in $(seq 100); do [ -S "$CTL" ] && ctl list >/dev/null 2>&1 && break; sleep 0.1; done
-echo "front end: $FE"
+# shellcheck source=../lib/ctl_frontend.sh
+. "$(dirname "$0")/../lib/ctl_frontend.sh"
+$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
+start_ctl_frontend 16M
 expect "create h1" ctl create h1 size=16M memory_backed=1 blocksize=512
 
 # the client: one connection, requests in flight while held

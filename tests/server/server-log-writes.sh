@@ -17,37 +17,16 @@ FE=$1
 SERVER=$2
 CTLBIN=$3
 REPLAY=$4
-PY=/usr/bin/python3 # has the nbd module (libnbd's bindings)
 # shellcheck source=../lib/frontends.sh
 . "$(dirname "$0")/../lib/frontends.sh"
 require_tool timeout cmp
-$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
 make_tmpdir logw
 T=$TMPDIR_TEST
 PID=
 trap test_cleanup EXIT
-CTL=$T/control
-SOCK=$T/nbd.sock
-ctl() { timeout 60 "$CTLBIN" --control "$CTL" "$@"; }
-expect_err() {
-  local d=$1 pat=$2 out rc
-  shift 2
-  out=$(ctl "$@" 2>&1)
-  rc=$?
-  if [ $rc -ne 0 ] && grep -qE -- "$pat" <<<"$out"; then ok "$d: $out"; else not_ok "$d: rc=$rc '$out' !~ /$pat/"; fi
-}
-# nbd DISK PYTHON: run PYTHON with h connected to DISK
-nbd() {
-  timeout 60 $PY - "$SOCK" "$@" <<'PYEOF'
-import sys, nbd
-sock, name, code = sys.argv[1:4]
-args = sys.argv[4:]
-h = nbd.NBD()
-h.set_export_name(name)
-h.connect_unix(sock)
-exec(code)
-PYEOF
-}
+# shellcheck source=../lib/ctl_frontend.sh
+. "$(dirname "$0")/../lib/ctl_frontend.sh"
+$PY -c 'import nbd' 2>/dev/null || skip "$PY has no nbd module"
 # save DISK FILE: the disk's whole content (8 MiB) to FILE
 save() { nbd "$1" 'open(args[0], "wb").write(h.pread(8 << 20, 0)); h.shutdown()' "$2"; }
 # replay_to MARK IMG: a zero image, the log replayed to MARK
@@ -55,17 +34,7 @@ replay_to() {
   rm -f "$2" && truncate -s 8M "$2" && "$REPLAY" --log "$T/log" --replay "$2" --end-mark "$1" >/dev/null
 }
 
-if [ "$FE" = plugin ]; then
-  require_tool nbdkit
-  # shellcheck disable=SC2086 # VAR=value words on purpose
-  env ${RNULL_NBDKIT_ENV:-} nbdkit -f -U "$SOCK" "$SERVER" control="$CTL" size=16M \
-    >"$T/server.log" 2>&1 &
-else
-  "$SERVER" -f --unix "$SOCK" --control "$CTL" size=16M >"$T/server.log" 2>&1 &
-fi
-PID=$!
-echo "front end: $FE"
-for _ in $(seq 100); do [ -S "$CTL" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
+start_ctl_frontend 16M
 
 expect "create a logged disk" ctl create w1 size=8M memory_backed=1 cache_size=2M log_writes="$T/log"
 expect "writes, flush" nbd w1 '
