@@ -85,10 +85,56 @@ static bool name_ok(const char *name) {
   return true;
 }
 
+/* Write-only files that run a command on the disk (not keys): a power cut
+ * (its words comma-separated: "lose=some,keep=50,seed=7", or "1"), a write
+ * log mark (the text), holding requests ("1" or the ops, "read,write") and
+ * releasing them ("0" or the errno to fail them with). */
+static const char *const actions[] = {"power_cut", "mark", "hold", "release"};
+
+static bool is_action(const char *name) {
+  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+    if (!strcmp(name, actions[i]))
+      return true;
+  return false;
+}
+
 /* The attribute file name <-> key: null_blk's names are our keys. */
 static bool is_attr(const char *name) {
-  return !strcmp(name, "power") || !strcmp(name, "index") ||
+  return !strcmp(name, "power") || !strcmp(name, "index") || is_action(name) ||
          (rnull_config_find(name, NULL) && strcmp(name, "name") != 0);
+}
+
+/* An action file's value (checked: no blank, no control character) as the
+ * words of its command. */
+static int run_action(struct rnull_configfs *fs, const char *disk, const char *attr, char *value) {
+  char arg[RNULL_CTL_LINE_MAX];
+  if (!strcmp(attr, "mark"))
+    return run(fs, NULL, "mark", disk, value, NULL);
+  if (!strcmp(attr, "hold")) {
+    if (!strcmp(value, "1"))
+      return run(fs, NULL, "hold", disk, NULL);
+    if ((size_t)snprintf(arg, sizeof arg, "ops=%s", value) >= sizeof arg)
+      return -E2BIG;
+    return run(fs, NULL, "hold", disk, arg, NULL);
+  }
+  if (!strcmp(attr, "release")) {
+    if (!strcmp(value, "0"))
+      return run(fs, NULL, "release", disk, NULL);
+    if ((size_t)snprintf(arg, sizeof arg, "errno=%s", value) >= sizeof arg)
+      return -E2BIG;
+    return run(fs, NULL, "release", disk, arg, NULL);
+  }
+  /* power_cut: up to four comma-separated words */
+  const char *w[4] = {NULL};
+  unsigned n = 0;
+  if (strcmp(value, "1") != 0) {
+    for (char *save = NULL, *t = strtok_r(value, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      if (n == 4)
+        return -EINVAL;
+      w[n++] = t;
+    }
+  }
+  return run(fs, NULL, "power-cut", disk, w[0], w[1], w[2], w[3], NULL);
 }
 
 /* Split "/NAME/ATTR" (or "/NAME", "/"). */
@@ -150,7 +196,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
   }
   if (!is_attr(attr))
     return -ENOENT;
-  st->st_mode = S_IFREG | (strcmp(attr, "index") ? 0644 : 0444);
+  st->st_mode = S_IFREG | (!strcmp(attr, "index") ? 0444 : is_action(attr) ? 0200 : 0644);
   st->st_size = 4096; /* as sysfs: reads are direct, the size is a page */
   st->st_nlink = 1;
   return 0;
@@ -192,6 +238,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
         fill(buf, t[k]->opts[i].key, NULL, 0, 0);
   fill(buf, "power", NULL, 0, 0);
   fill(buf, "index", NULL, 0, 0);
+  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+    fill(buf, actions[i], NULL, 0, 0);
   return 0;
 }
 
@@ -284,6 +332,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi) {
     return -ENOENT;
   if ((features || !strcmp(attr, "index")) && (fi->flags & O_ACCMODE) != O_RDONLY)
     return -EACCES;
+  if (attr && is_action(attr) && (fi->flags & O_ACCMODE) == O_RDONLY)
+    return -EACCES;  /* write-only: a command, no value to read */
   fi->direct_io = 1; /* values change under us: no page cache */
   return 0;
 }
@@ -337,6 +387,14 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
     n--;
   if (n == 0 || memchr(buf, 0, n))
     return -EINVAL;
+  if (is_action(attr)) {
+    if (n >= sizeof word)
+      return -E2BIG;
+    memcpy(word, buf, n);
+    word[n] = 0;
+    int r = run_action(fs, disk, attr, word);
+    return r < 0 ? r : (int)size;
+  }
   bool badblocks_edit = !strcmp(attr, "badblocks") && (buf[0] == '+' || buf[0] == '-');
   bool power = !strcmp(attr, "power");
   int w = power || badblocks_edit ? snprintf(word, sizeof word, "%.*s", (int)n, buf)

@@ -104,6 +104,24 @@ nbdinfo --size "$(uri nullb1)" >/dev/null 2>&1 && not_ok "removed disk served" |
 mkdir "$NULLB/nullb1" && rmdir "$NULLB/nullb1" && ok "mkdir/rmdir again" || not_ok "mkdir/rmdir again"
 mkdir "$NULLB/bad/name" 2>/dev/null && not_ok "nested mkdir" || ok "nested mkdir refused"
 
+# --- the action files: power_cut, mark, hold, release (write-only) ---
+nullb_create cut1 size=16 memory_backed=1 cache_size=1048576 log_writes="$T/cut1.log" &&
+  ok "a cached, logged disk" || not_ok "cut1: $(tail -2 "$T/server.log")"
+expect_eq "power_cut is write-only" 200 "$(stat -c %a "$NULLB/cut1/power_cut")"
+cat "$NULLB/cut1/power_cut" 2>/dev/null && not_ok "power_cut read" || ok "power_cut cannot be read"
+echo first-mark >"$NULLB/cut1/mark" && ok "echo TEXT > mark" || not_ok "mark: $(tail -2 "$T/server.log")"
+grep -q first-mark "$T/cut1.log" && ok "the mark is in the write log" || not_ok "mark not in the log"
+(echo "a b" >"$NULLB/cut1/mark") 2>/dev/null && not_ok "a mark with a blank" || ok "a blank in a mark refused"
+echo read,write >"$NULLB/cut1/hold" && ok "echo read,write > hold" || not_ok "hold: $(tail -2 "$T/server.log")"
+(echo bogus >"$NULLB/cut1/hold") 2>/dev/null && not_ok "hold bogus" || ok "hold of an unknown op refused"
+echo 0 >"$NULLB/cut1/release" && ok "echo 0 > release" || not_ok "release: $(tail -2 "$T/server.log")"
+echo "lose=all,seed=7" >"$NULLB/cut1/power_cut" && ok "echo lose=all,seed=7 > power_cut" ||
+  not_ok "power_cut: $(tail -2 "$T/server.log")"
+expect_eq "the cut powered the disk off" 0 "$(cat "$NULLB/cut1/power")"
+(echo "lose=maybe" >"$NULLB/cut1/power_cut") 2>/dev/null && not_ok "power_cut of a powered-off disk" ||
+  ok "a cut of a powered-off disk refused"
+rmdir "$NULLB/cut1" || not_ok "rmdir cut1"
+
 kill -TERM "$PID"
 for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null && not_ok "server did not exit" || { wait "$PID"; expect_eq "exit status" 0 $?; }
