@@ -146,7 +146,7 @@ if sys.argv[4] == "server":  # then the connection drops, and the disk powers of
     t0 = time.time()  # the drop may reach the client a moment after power=0
     while time.time() - t0 < 5:
         try:
-            h.pread(512, 0)
+            h.pread(4096, 0)  # (512 is below the block size: libnbd refuses it unsent)
         except nbd.Error:
             pass
         if h.aio_is_dead() or h.aio_is_closed():
